@@ -1,0 +1,85 @@
+// The one catalogue of native error codes. Codes are append-only: a number never changes
+// meaning once released (the llhttp and libuv rule). Each entry names the HTTP status the
+// socket layer answers with when the error ends a request, and a one-line reason that goes
+// into the log.
+//
+// X(NAME, number, http_status, "reason")
+#ifndef TSGI_COMMON_ERRORS_H_
+#define TSGI_COMMON_ERRORS_H_
+
+#include <cstdint>
+
+#define TSGI_ERROR_MAP(X)                                                                    \
+  X(OK, 0, 200, "no error")                                                                  \
+  /* HTTP/1.1 request head (RFC 9112) */                                                     \
+  X(HTTP_BAD_METHOD, 1, 400, "malformed request method")                                     \
+  X(HTTP_BAD_TARGET, 2, 400, "malformed request target")                                     \
+  X(HTTP_BAD_VERSION, 3, 400, "malformed HTTP version")                                      \
+  X(HTTP_UNSUPPORTED_VERSION, 4, 505, "unsupported HTTP version")                            \
+  X(HTTP_BAD_REQUEST_LINE, 5, 400, "malformed request line")                                 \
+  X(HTTP_BAD_HEADER_NAME, 6, 400, "malformed header field name")                             \
+  X(HTTP_BAD_HEADER_VALUE, 7, 400, "invalid character in header field value")                \
+  X(HTTP_OBS_FOLD, 8, 400, "obsolete line folding in header")                                \
+  X(HTTP_WS_BEFORE_COLON, 9, 400, "whitespace between header name and colon")                \
+  X(HTTP_BARE_CR, 10, 400, "bare CR in request head")                                        \
+  X(HTTP_BARE_LF, 11, 400, "bare LF in request head")                                        \
+  X(HTTP_TOO_MANY_HEADERS, 12, 431, "too many header fields")                                \
+  X(HTTP_HEAD_TOO_LARGE, 13, 431, "request head larger than buffer-size")                    \
+  X(HTTP_URI_TOO_LONG, 14, 414, "request target too long")                                   \
+  X(HTTP_BAD_CONTENT_LENGTH, 15, 400, "invalid Content-Length")                              \
+  X(HTTP_DUP_CONTENT_LENGTH, 16, 400, "conflicting Content-Length headers")                  \
+  X(HTTP_CL_AND_TE, 17, 400, "Content-Length together with Transfer-Encoding")               \
+  X(HTTP_TE_NOT_CHUNKED, 18, 400, "Transfer-Encoding whose final coding is not chunked")     \
+  X(HTTP_TE_UNKNOWN, 19, 501, "unsupported transfer coding")                                 \
+  X(HTTP_MISSING_HOST, 20, 400, "missing Host header")                                       \
+  X(HTTP_DUP_HOST, 21, 400, "repeated Host header")                                          \
+  X(HTTP_BAD_CHUNK_SIZE, 22, 400, "malformed chunk size")                                    \
+  X(HTTP_BAD_CHUNK_EXT, 23, 400, "malformed chunk extension")                                \
+  X(HTTP_BAD_CHUNK_DATA, 24, 400, "chunk data not followed by CRLF")                         \
+  X(HTTP_BAD_TRAILER, 25, 400, "malformed trailer field")                                    \
+  X(HTTP_CHUNK_TOO_LARGE, 26, 413, "chunk size too large")                                   \
+  X(HTTP_BAD_PATH, 27, 400, "request path cannot be decoded")                                \
+  X(HTTP_NUL_IN_PATH, 28, 400, "%00 in request path")                                        \
+  X(HTTP_BAD_EXPECT, 29, 417, "unsupported Expect value")                                    \
+  X(HTTP_BODY_TOO_LARGE, 30, 413, "request body larger than limit-post")                     \
+  X(HTTP_HEAD_TIMEOUT, 31, 408, "request head not received within socket-timeout")          \
+  X(HTTP_BODY_TIMEOUT, 32, 408, "request body stalled longer than socket-timeout")          \
+  X(HTTP_TRUNCATED_BODY, 33, 400, "connection closed before the request body ended")        \
+  X(HTTP_PIPELINE_OVERFLOW, 34, 431, "too many pipelined bytes buffered")                    \
+  /* uwsgi protocol (reference/uwsgi.md section 1) */                                        \
+  X(UWSGI_BLOCK_TOO_LARGE, 64, 413, "uwsgi vars block larger than buffer-size")             \
+  X(UWSGI_EMPTY_KEY, 65, 400, "uwsgi key cannot be empty")                                   \
+  X(UWSGI_TRUNCATED_VAR, 66, 400, "uwsgi var overruns the vars block")                       \
+  X(UWSGI_TOO_MANY_VARS, 67, 413, "too many uwsgi vars")                                     \
+  X(UWSGI_BAD_MODIFIER, 68, 501, "unavailable modifier requested")                           \
+  X(UWSGI_EMPTY_BLOCK, 69, 400, "empty uwsgi vars block")                                    \
+  X(UWSGI_BAD_CONTENT_LENGTH, 70, 400, "invalid CONTENT_LENGTH var")                         \
+  X(UWSGI_BODY_TOO_LARGE, 71, 413, "CONTENT_LENGTH larger than limit-post")                  \
+  X(UWSGI_HEAD_TIMEOUT, 72, 408, "uwsgi packet not received within socket-timeout")         \
+  /* socket layer */                                                                         \
+  X(IO_READ_FAILED, 96, 500, "read from client failed")                                      \
+  X(IO_WRITE_FAILED, 97, 500, "write to client failed")                                      \
+  X(IO_WRITE_TIMEOUT, 98, 500, "client did not read the response within socket-timeout")    \
+  X(IO_PEER_CLOSED, 99, 500, "client closed the connection")
+
+namespace tsgi {
+
+enum class ErrorCode : uint16_t {
+#define TSGI_ERROR_ENUM(name, num, status, reason) name = num,
+  TSGI_ERROR_MAP(TSGI_ERROR_ENUM)
+#undef TSGI_ERROR_ENUM
+};
+
+// Stable upper-case name ("HTTP_CL_AND_TE"), or "UNKNOWN".
+const char* ErrorName(ErrorCode code);
+// One-line human reason for the log.
+const char* ErrorReason(ErrorCode code);
+// HTTP status the server answers with when this error ends a request.
+int ErrorStatus(ErrorCode code);
+// A complete canned HTTP/1.1 response (status line, Content-Type, Content-Length,
+// Connection: close, short body) for the given status. Never null; unknown statuses map to 500.
+const char* CannedResponse(int status, size_t* len);
+
+}  // namespace tsgi
+
+#endif  // TSGI_COMMON_ERRORS_H_

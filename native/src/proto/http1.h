@@ -1,0 +1,68 @@
+// HTTP/1.1 request-head parser (RFC 9112). A pure function over a byte span: no I/O, no
+// allocation, no globals. The socket layer owns the buffer; every Span in the result points
+// into it and is valid only while that buffer is unchanged.
+#ifndef TSGI_PROTO_HTTP1_H_
+#define TSGI_PROTO_HTTP1_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "common/errors.h"
+#include "common/span.h"
+
+namespace tsgi {
+
+// Upper bound on header fields in one request head; more is HTTP_TOO_MANY_HEADERS (431).
+constexpr size_t kMaxHeaders = 128;
+
+struct HttpHeader {
+  Span name;   // as sent (case preserved), never empty
+  Span value;  // leading and trailing OWS stripped
+};
+
+enum class BodyFraming : uint8_t {
+  kNone,     // no body (no Content-Length, no Transfer-Encoding)
+  kLength,   // exactly content_length bytes follow
+  kChunked,  // chunked transfer coding follows (decode with ChunkedDecoder)
+};
+
+struct HttpRequestHead {
+  Span method;
+  Span target;          // request-target exactly as sent
+  Span path;            // target up to '?' or '#' (origin-form), or the whole target otherwise
+  Span query;           // after '?' up to '#', empty when absent
+  uint8_t version_major = 1;
+  uint8_t version_minor = 1;
+  HttpHeader headers[kMaxHeaders];
+  size_t num_headers = 0;
+
+  // Derived from the fields above, so the socket layer never re-scans headers.
+  BodyFraming framing = BodyFraming::kNone;
+  uint64_t content_length = 0;  // valid when framing == kLength
+  bool keep_alive = false;       // HTTP/1.1 unless "Connection: close"; HTTP/1.0 only with keep-alive
+  bool expect_continue = false;  // "Expect: 100-continue"
+  bool upgrade = false;          // Connection: upgrade present (served as a plain request)
+  int host_index = -1;           // index of the Host header in headers[], -1 if absent
+};
+
+struct HttpParseOptions {
+  size_t max_head_size = 8192;     // --buffer-size: a head that does not fit is HTTP_HEAD_TOO_LARGE
+  size_t max_target_len = 8192;    // a longer request-target is HTTP_URI_TOO_LONG (414)
+  bool require_host = true;        // RFC 9112 3.2: HTTP/1.1 requests must carry exactly one Host
+};
+
+// Parses the request head at buf[0..len).
+//   > 0  the head is complete; the value is its length including the final CRLF CRLF.
+//   0    more bytes are needed (and len is still within max_head_size).
+//   < 0  a syntax or limit error; *err says which. The connection must be answered with
+//        ErrorStatus(*err) and closed.
+// Leading empty lines before the request line (RFC 9112 2.2 allows at least one CRLF) are
+// skipped and counted in the returned length.
+// Strict by default: bare LF, bare CR, obs-fold, whitespace before a colon, control bytes,
+// CL+TE, conflicting CL, non-chunked final TE, repeated or (on 1.1) missing Host are errors.
+int64_t ParseHttpRequestHead(const char* buf, size_t len, const HttpParseOptions& opts,
+                             HttpRequestHead* out, ErrorCode* err);
+
+}  // namespace tsgi
+
+#endif  // TSGI_PROTO_HTTP1_H_
