@@ -1,0 +1,72 @@
+// The contract between the native core (one Server per serving thread) and the TypeScript
+// request path. Everything here crosses the N-API boundary, so it is kept to numbers,
+// strings and byte arrays: no per-request objects are created by native code.
+//
+// Threading invariant: a Server, its callbacks and its Transport methods all run on the one
+// JS thread that created the Server (the process's main thread, or one app thread later).
+
+/** Flags passed with each request to `onRequest`. */
+export const enum RequestFlags {
+  /** No onData events follow: `body` (possibly undefined) is the whole request body. */
+  BodyDone = 1,
+  /** The method is HEAD: the transport drops any body the app writes. */
+  Head = 2,
+  /** The request arrived over the uwsgi protocol: the vars are exactly what the peer sent. */
+  Uwsgi = 4,
+  /** The connection stays open after the response (HTTP keep-alive). */
+  KeepAlive = 8,
+  /** The request body uses the chunked transfer coding (already de-chunked by native). */
+  Chunked = 16,
+  /** modifier1 of a uwsgi packet lives in bits 8..15: `(flags >> 8) & 0xff`. */
+  ModifierShift = 8,
+}
+
+/** Flags passed by the app layer with a response head. */
+export const enum ResponseFlags {
+  /** The app supplied Content-Length: native must not add one or chunk the body. */
+  HasContentLength = 1,
+  /** The app asked for "Connection: close": native closes after this response. */
+  ConnectionClose = 2,
+  /** The app supplied its own Transfer-Encoding: native passes the body through as is. */
+  HasTransferEncoding = 4,
+}
+
+/**
+ * Request-path callbacks that native code calls. `blob` is one latin1 string holding every
+ * var of the request; `meta` (the Server's shared Uint32Array, valid only during the call)
+ * holds 4 offsets per var: [keyStart, keyEnd, valueStart, valueEnd] into `blob`, in order
+ * (uwsgi: packet order, duplicates included, the last one wins; HTTP: the CGI vars that
+ * nginx's uwsgi_params would send, then one HTTP_<NAME> per header, repeats joined with ", ").
+ */
+export interface NativeCallbacks {
+  onRequest(id: number, flags: number, blob: string, nvars: number, body: Uint8Array | undefined): void;
+  /** More body bytes (`chunk`), the end of the body (null, 0), or a body error (null, code). */
+  onData(id: number, chunk: Uint8Array | null, error: number): void;
+  /** The response buffer of request `id` fell below the high-water mark after write() said false. */
+  onDrain(id: number): void;
+  /** The client went away or the write failed before the response ended; later calls are no-ops. */
+  onAbort(id: number, error: number): void;
+}
+
+/** What the app layer calls to answer. All methods ignore ids that are no longer live. */
+export interface Transport {
+  /** Sends a complete response at once. `status` is e.g. "200 OK"; `headers` is a block of
+   *  "Name: value\r\n" lines, already validated (no CR/LF/NUL inside names or values). */
+  respond(id: number, status: string, headers: string, flags: number, body?: string | Uint8Array): void;
+  /** Starts a streamed response; native picks Content-Length, chunked or close-delimited framing. */
+  writeHead(id: number, status: string, headers: string, flags: number): void;
+  /** Appends body bytes; returns false when the caller should wait for onDrain. */
+  write(id: number, chunk: string | Uint8Array): boolean;
+  /** Ends a streamed response (with an optional last chunk). */
+  end(id: number, chunk?: string | Uint8Array): void;
+  /** Closes the connection of a response that cannot be completed (error after the first byte). */
+  abort(id: number): void;
+  /** Stops / restarts reading the request body (input back-pressure). */
+  pauseInput(id: number): void;
+  resumeInput(id: number): void;
+  /** Writes one line (newline added) to the server log, in order with the request log lines. */
+  log(line: string): void;
+}
+
+/** Stable names of native error codes, by number (mirrors native/src/common/errors.h). */
+export type NativeErrorName = string;
