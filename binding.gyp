@@ -9,12 +9,8 @@
         "native/src/proto/chunked.cc",
         "native/src/proto/uwsgi.cc",
         "native/src/proto/uri.cc",
-        "native/src/loop/listener.cc",
-        "native/src/loop/server.cc",
-        "native/src/loop/connection.cc",
-        "native/src/loop/request_log.cc",
-        "native/src/binding/server_wrap.cc",
-        "native/src/binding/parser_test_api.cc"
+        "native/src/binding/http_test_api.cc",
+        "native/src/binding/uwsgi_test_api.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native/src"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_ENABLE_MAYBE"],

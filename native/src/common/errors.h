@@ -7,6 +7,7 @@
 #ifndef TSGI_COMMON_ERRORS_H_
 #define TSGI_COMMON_ERRORS_H_
 
+#include <cstddef>
 #include <cstdint>
 
 #define TSGI_ERROR_MAP(X)                                                                    \
