@@ -47,6 +47,9 @@
   X(HTTP_BODY_TIMEOUT, 32, 408, "request body stalled longer than socket-timeout")          \
   X(HTTP_TRUNCATED_BODY, 33, 400, "connection closed before the request body ended")        \
   X(HTTP_PIPELINE_OVERFLOW, 34, 431, "too many pipelined bytes buffered")                    \
+  X(HTTP_BAD_TRANSFER_ENCODING, 35, 400, "malformed Transfer-Encoding")                       \
+  X(HTTP_CHUNK_LINE_TOO_LONG, 36, 400, "chunk-size line or trailer line too long")          \
+  X(HTTP_TRAILERS_TOO_LARGE, 37, 431, "chunked trailer section too large")                   \
   /* uwsgi protocol (reference/uwsgi.md section 1) */                                        \
   X(UWSGI_BLOCK_TOO_LARGE, 64, 413, "uwsgi vars block larger than buffer-size")             \
   X(UWSGI_EMPTY_KEY, 65, 400, "uwsgi key cannot be empty")                                   \
