@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
-import { freePort, groupUsage, pinningPlan, pinSelf, startServer, which } from './lib/proc.mjs';
+import { freePort, groupUsage, pinningPlan, pinSelf, startServer, systemCpu, which } from './lib/proc.mjs';
 import { pickLoadgen, runAutocannon, runWrk } from './lib/loadgen.mjs';
 import { nginxMissing, nginxVersion, startNginx } from './lib/nginx.mjs';
 import { verifyHello } from './lib/verify.mjs';
@@ -237,6 +237,8 @@ points: ${POINT_IDS().join(', ')}`);
         continue;
       }
       const u0 = usageOf(p.handles);
+      const sys0 = systemCpu();
+      const self0 = process.cpuUsage();
       const t0 = performance.now();
       let res;
       try {
@@ -248,6 +250,8 @@ points: ${POINT_IDS().join(', ')}`);
       }
       const wall = (performance.now() - t0) / 1000;
       const u1 = usageOf(p.handles);
+      const sys1 = systemCpu();
+      const self = process.cpuUsage(self0);
       const cpu = {};
       let cpuTotal = 0;
       for (const { name } of p.handles) {
@@ -266,9 +270,15 @@ points: ${POINT_IDS().join(', ')}`);
         serverCpu: { total: { seconds: cpuTotal, utilisation: cpuTotal / wall, usPerRequest: res.requests ? (cpuTotal / res.requests) * 1e6 : null }, ...cpu },
         wallS: wall,
       };
+      // CPU used on the machine by anything other than the servers, the load generator and this
+      // script (other jobs, kernel work not charged to a process), in CPUs; and hypervisor steal.
+      const selfS = (self.user + self.system) / 1e6;
+      const clientS = res.tool === 'wrk' && res.clientCpu != null ? res.clientCpu * wall : 0;
+      run.otherCpu = Math.max(0, (sys1.busy - sys0.busy) - cpuTotal - clientS - selfS) / wall;
+      run.steal = (sys1.steal - sys0.steal) / wall;
       p.runs.push(run);
       log(`${p.id} round ${r + 1}: ${fmtInt(res.rps)} req/s, p50 ${fmtMs(res.latencyMs.p50)} ms, p99 ${fmtMs(res.latencyMs.p99)} ms, `
-        + `server CPU ${fmtPct(run.serverCpu.total.utilisation)}, client CPU ${fmtPct(res.clientCpu)}`
+        + `server CPU ${fmtPct(run.serverCpu.total.utilisation)}, client CPU ${fmtPct(res.clientCpu)}, other ${fmtPct(run.otherCpu)}, steal ${fmtPct(run.steal)}`
         + `${Object.values(res.errors).some((x) => x) ? `, errors ${JSON.stringify(res.errors)}` : ''}`);
     }
   }
@@ -301,6 +311,8 @@ points: ${POINT_IDS().join(', ')}`);
       serverCpuMedian: median(ok.map((x) => x.serverCpu.total.utilisation)),
       clientCpuMax: Math.max(...ok.map((x) => x.clientCpu ?? 0)),
       clientPegged,
+      otherCpuMax: Math.max(...ok.map((x) => x.otherCpu ?? 0)),
+      stealMax: Math.max(...ok.map((x) => x.steal ?? 0)),
       errors: errs,
       peakRssMiB: Object.values(p.peakRssKb ?? {}).reduce((a, b) => a + b, 0) / 1024,
     };
@@ -379,6 +391,8 @@ function renderMarkdown(r) {
     if (x.runs < s.rounds) notes.push(`${x.runs}/${s.rounds} runs`);
     if (x.clientPegged) notes.push('client pegged (≥ 90 % of its core): server may be faster than shown');
     if (x.errors) notes.push(`${x.errors} socket errors / non-2xx`);
+    if (x.otherCpuMax >= 0.1) notes.push(`other load on the machine up to ${fmtPct(x.otherCpuMax)} of a CPU during a run`);
+    if (x.stealMax >= 0.05) notes.push(`hypervisor steal up to ${fmtPct(x.stealMax)}`);
     if (p.group === 'nginx') notes.push(`backend ${x.backendUsPerReqMedian?.toFixed(1)} + nginx ${x.nginxUsPerReqMedian?.toFixed(1)} µs/req`);
     L.push(`| ${p.label} | **${fmtInt(x.rpsMedian)}** | ${fmtK(x.rpsMin)} – ${fmtK(x.rpsMax)} (${x.spreadPct.toFixed(1)} %) | ${fmtMs(x.p50MsMedian)} | ${fmtMs(x.p99MsMedian)} `
       + `| ${x.serverUsPerReqMedian?.toFixed(1) ?? '–'} | ${fmtPct(x.serverCpuMedian)} | ${fmtPct(x.clientCpuMax)} | ${x.peakRssMiB.toFixed(0)} MiB | ${notes.join('; ')} |`);

@@ -202,3 +202,12 @@ export function groupUsage(pgid) {
   }
   return { cpu, hwmKb, pids };
 }
+
+/** Whole-machine CPU accounting from /proc/stat: { busy, steal } seconds summed over all CPUs. */
+export function systemCpu() {
+  const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal guest guest_nice
+  const [user, nice, system, , , irq, softirq, steal] = line;
+  const t = clockTicks();
+  return { busy: (user + nice + system + irq + softirq + steal) / t, steal: (steal ?? 0) / t };
+}
