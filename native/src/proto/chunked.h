@@ -19,6 +19,7 @@ struct ChunkedDecoder {
   uint32_t line_bytes = 0;    // bytes consumed in the current size/extension/trailer line
   uint32_t trailer_bytes = 0; // total trailer section bytes so far (bounded)
   uint8_t size_digits = 0;
+  ErrorCode error = ErrorCode::OK;  // sticky: once kError is returned, every later call repeats it
 };
 
 enum class ChunkedStatus : uint8_t {
