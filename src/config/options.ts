@@ -1,0 +1,252 @@
+// The option table: every option tsgi accepts, its names, type, default and help line.
+// Names, aliases and short letters follow uWSGI 2.0's option table (core/uwsgi.c) so that
+// uWSGI command lines and ini files work unchanged. docs/config.md describes each option.
+
+import type { OptionSpec, OptionType, OptionGroup } from './types';
+
+interface Def {
+  aliases?: string[];
+  short?: string;
+  default?: unknown;
+  arg?: string;
+  min?: number;
+  max?: number;
+  clampMax?: boolean;
+  choices?: string[];
+  split?: boolean;
+  implies?: string[];
+  immediate?: boolean;
+}
+
+function camel(name: string): string {
+  return name.replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+}
+
+function opt(name: string, type: OptionType, group: OptionGroup, help: string, def: Def = {}): OptionSpec {
+  let dflt = def.default;
+  if (dflt === undefined) {
+    if (type === 'bool') dflt = false;
+    else if (type === 'list' || type === 'list-address') dflt = [];
+  }
+  return {
+    name,
+    key: camel(name),
+    aliases: def.aliases ?? [],
+    short: def.short,
+    type,
+    default: dflt,
+    group,
+    help,
+    arg: def.arg,
+    min: def.min,
+    max: def.max,
+    clampMax: def.clampMax,
+    choices: def.choices,
+    split: def.split,
+    implies: def.implies,
+    immediate: def.immediate,
+  };
+}
+
+const S: OptionGroup = 'Sockets';
+const A: OptionGroup = 'Application';
+const P: OptionGroup = 'Processes and concurrency';
+const T: OptionGroup = 'Timeouts and limits';
+const R: OptionGroup = 'Recycling and reloading';
+const L: OptionGroup = 'Logging';
+const ST: OptionGroup = 'Stats';
+const H: OptionGroup = 'HTTP router';
+const M: OptionGroup = 'Process management';
+const C: OptionGroup = 'Configuration';
+const I: OptionGroup = 'Information';
+
+/** Every option, in --help order. */
+export const OPTIONS: readonly OptionSpec[] = [
+  // Sockets
+  opt('http-socket', 'list-address', S, 'serve HTTP/1.1 directly from the workers on ADDR (repeatable)', { arg: 'ADDR' }),
+  opt('socket', 'list-address', S, 'serve the uwsgi protocol on ADDR, e.g. for nginx uwsgi_pass (repeatable)', {
+    aliases: ['uwsgi-socket'], short: 's', arg: 'ADDR',
+  }),
+  opt('fastcgi-socket', 'list-address', S, 'serve FastCGI on ADDR, for nginx fastcgi_pass (repeatable)', { arg: 'ADDR' }),
+  opt('scgi-socket', 'list-address', S, 'serve SCGI on ADDR, for nginx scgi_pass (repeatable)', { arg: 'ADDR' }),
+  opt('listen', 'int', S, 'listen queue (backlog) of every socket, clamped to net.core.somaxconn', {
+    short: 'l', default: 1024, min: 1, arg: 'N',
+  }),
+  opt('chmod-socket', 'mode', S, 'chmod UNIX sockets after bind; a bare flag means 666', {
+    aliases: ['chmod'], short: 'C', arg: 'NNN',
+  }),
+  opt('vacuum', 'bool', S, 'remove UNIX socket files (and the pidfile) on exit'),
+  // Application
+  opt('wsgi-file', 'string', A, 'load the app from this .js/.mjs/.cjs/.ts/.mts file', {
+    aliases: ['file', 'app'], arg: 'FILE',
+  }),
+  opt('module', 'module', A, 'load the app from a module name or path, optionally with its callable', {
+    short: 'w', arg: 'NAME[:CALLABLE]',
+  }),
+  opt('callable', 'string', A, 'name of the export to serve (falls back to the default export)', {
+    default: 'application', arg: 'NAME',
+  }),
+  opt('chdir', 'string', A, 'change to DIR before loading the app', { arg: 'DIR' }),
+  opt('app-type', 'enum', A, 'how to call the export: auto-detect, gateway callable or fetch handler', {
+    default: 'auto', choices: ['auto', 'gateway', 'fetch'], arg: 'TYPE',
+  }),
+  opt('need-app', 'bool', A, 'exit with status 22 if the app cannot be loaded'),
+  opt('allow-magic-vars', 'bool', A, 'honour uwsgi magic vars that load code or set env (UWSGI_FILE, UWSGI_SETENV, ...)'),
+  opt('plugins', 'list', A, 'accepted for uWSGI compatibility and only logged (comma-separated, repeatable)', {
+    aliases: ['plugin'], split: true, arg: 'LIST',
+  }),
+  // Processes and concurrency
+  opt('master', 'bool', P, 'run a master process that supervises, respawns and reloads workers', { short: 'M' }),
+  opt('processes', 'int', P, 'number of worker processes', {
+    aliases: ['workers'], short: 'p', default: 1, min: 1, arg: 'N',
+  }),
+  opt('threads', 'int', P, 'app threads per worker process', { default: 1, min: 1, arg: 'N' }),
+  opt('async', 'int', P, 'requests each app thread may hold in flight at once', {
+    aliases: ['coroae'], default: 1, min: 1, arg: 'N',
+  }),
+  opt('lazy-apps', 'bool', P, 'load the app in each worker instead of once in the master'),
+  // Timeouts and limits
+  opt('buffer-size', 'int', T, 'largest request head / uwsgi vars block in bytes (values above 65535 are clamped)', {
+    short: 'b', default: 8192, min: 1, max: 65535, clampMax: true, arg: 'BYTES',
+  }),
+  opt('limit-post', 'size', T, 'largest request body in bytes (k/m/g suffixes allowed); 0 = unlimited', {
+    default: 0, arg: 'BYTES',
+  }),
+  opt('socket-timeout', 'int', T, 'seconds to wait for request bytes and for each write', {
+    short: 'z', default: 4, min: 1, arg: 'SECS',
+  }),
+  opt('http-keepalive-timeout', 'int', T, 'seconds an idle keep-alive connection on --http-socket is kept; 0 = close after each response', {
+    default: 65, arg: 'SECS',
+  }),
+  opt('max-vars', 'int', T, 'most uwsgi vars / HTTP headers accepted in one request', {
+    short: 'v', default: 256, min: 1, arg: 'N',
+  }),
+  opt('harakiri', 'int', T, 'kill a worker whose request runs longer than SECS; 0 = off', {
+    short: 't', default: 0, arg: 'SECS',
+  }),
+  // Recycling and reloading
+  opt('max-requests', 'int', R, 'recycle a worker after N requests; 0 = never', { short: 'R', default: 0, arg: 'N' }),
+  opt('reload-on-rss', 'int', R, 'recycle a worker whose RSS exceeds MB megabytes; 0 = never', { default: 0, arg: 'MB' }),
+  opt('worker-reload-mercy', 'int', R, 'seconds a worker may take to finish during reload or recycle before it is killed', {
+    default: 60, arg: 'SECS',
+  }),
+  opt('min-worker-lifetime', 'int', R, 'seconds a worker must live before max-requests / reload-on-rss may recycle it', {
+    default: 10, arg: 'SECS',
+  }),
+  opt('touch-reload', 'list', R, 'gracefully reload when FILE is modified (repeatable; implies --master)', {
+    arg: 'FILE', implies: ['master'],
+  }),
+  opt('touch-chain-reload', 'list', R, 'chain-reload workers when FILE is modified (repeatable; implies --master, --lazy-apps)', {
+    arg: 'FILE', implies: ['master', 'lazy-apps'],
+  }),
+  // Logging
+  opt('disable-logging', 'bool', L, 'do not write request log lines', { short: 'L' }),
+  opt('logto', 'string', L, 'write the log to FILE instead of stderr', { arg: 'FILE' }),
+  opt('log-micros', 'bool', L, 'report request times in microseconds in log lines'),
+  // Stats
+  opt('stats', 'address', ST, 'serve the stats JSON on ADDR (implies --master)', {
+    aliases: ['stats-server'], arg: 'ADDR', implies: ['master'],
+  }),
+  opt('stats-http', 'bool', ST, 'prefix the stats JSON with an HTTP response head'),
+  opt('stats-minified', 'bool', ST, 'serve the stats JSON without whitespace'),
+  // HTTP router
+  opt('http', 'list-address', H, 'run the HTTP router on ADDR, forwarding to the workers over uwsgi (repeatable)', { arg: 'ADDR' }),
+  opt('http-modifier1', 'int', H, 'modifier1 the router puts in every packet', { default: 0, max: 255, arg: 'N' }),
+  opt('http-modifier2', 'int', H, 'modifier2 the router puts in every packet', { default: 0, max: 255, arg: 'N' }),
+  // Process management
+  opt('pidfile', 'string', M, 'write the master pid to FILE', { arg: 'FILE' }),
+  opt('uid', 'string', M, 'drop privileges to this user (name or number) after binding', { arg: 'USER' }),
+  opt('gid', 'string', M, 'drop privileges to this group (name or number) after binding', { arg: 'GROUP' }),
+  opt('die-on-term', 'bool', M, 'accepted for uWSGI compatibility: SIGTERM always shuts down gracefully'),
+  // Configuration
+  opt('ini', 'list', C, 'read options from FILE[:SECTION] at this point (repeatable)', { arg: 'FILE' }),
+  opt('strict', 'bool', C, 'treat unknown ini keys and TSGI_* variables as errors'),
+  // Information
+  opt('help', 'bool', I, 'show this help and exit', { aliases: ['usage'], short: 'h', immediate: true }),
+  opt('version', 'bool', I, 'print the version and exit', { immediate: true }),
+];
+
+const byLong = new Map<string, OptionSpec>();
+const byShort = new Map<string, OptionSpec>();
+for (const spec of OPTIONS) {
+  for (const n of [spec.name, ...spec.aliases]) {
+    if (byLong.has(n)) throw new Error(`duplicate option name ${n}`);
+    byLong.set(n, spec);
+  }
+  if (spec.short !== undefined) {
+    if (byShort.has(spec.short)) throw new Error(`duplicate short option -${spec.short}`);
+    byShort.set(spec.short, spec);
+  }
+}
+
+/** Every long name (canonical and alias), for prefix matching and suggestions. */
+export const LONG_NAMES: readonly string[] = [...byLong.keys()];
+
+/** The option with exactly this long name or alias, if any. */
+export function findOption(name: string): OptionSpec | undefined {
+  return byLong.get(name);
+}
+
+/** The option with this single-letter short name, if any. */
+export function findShort(letter: string): OptionSpec | undefined {
+  return byShort.get(letter);
+}
+
+/** The option with this canonical name; throws for a name that is not in the table. */
+export function optionByName(name: string): OptionSpec {
+  const spec = byLong.get(name);
+  if (spec === undefined || spec.name !== name) throw new Error(`no option named ${name}`);
+  return spec;
+}
+
+/**
+ * Resolves a possibly abbreviated long name the way glibc getopt_long does: an exact match
+ * wins; otherwise every option with a name starting with `prefix` is a candidate, and
+ * several names of the same option count once.
+ */
+export function matchLong(prefix: string): { spec?: OptionSpec; candidates: string[] } {
+  const exact = byLong.get(prefix);
+  if (exact !== undefined) return { spec: exact, candidates: [exact.name] };
+  const hits = new Map<OptionSpec, string>();
+  for (const [n, spec] of byLong) {
+    if (n.startsWith(prefix) && !hits.has(spec)) hits.set(spec, n);
+  }
+  const specs = [...hits.keys()];
+  if (specs.length === 1) return { spec: specs[0], candidates: [specs[0].name] };
+  return { candidates: specs.map((s) => s.name) };
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_v, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length];
+}
+
+/** The closest long name to a misspelt one, if it is close enough to be a likely typo. */
+export function suggest(name: string): string | undefined {
+  let best: string | undefined;
+  let bestDist = Infinity;
+  for (const n of LONG_NAMES) {
+    const d = distance(name, n);
+    if (d < bestDist) {
+      best = n;
+      bestDist = d;
+    }
+  }
+  const limit = Math.max(1, Math.min(3, Math.floor(name.length / 3)));
+  return bestDist <= limit ? best : undefined;
+}
+
+/** "(did you mean --x?)" or ''. */
+export function didYouMean(name: string, dashes = '--'): string {
+  const s = suggest(name);
+  return s === undefined ? '' : ` (did you mean ${dashes}${s}?)`;
+}

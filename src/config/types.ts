@@ -1,0 +1,176 @@
+// Types shared by the configuration modules. The option table lives in options.ts; the
+// Config interface below is what the rest of tsgi consumes.
+
+/** A TCP address. `host` is '0.0.0.0' for ':port'; IPv6 hosts are stored without brackets. */
+export interface TcpAddress {
+  readonly kind: 'tcp';
+  readonly host: string;
+  readonly port: number;
+  /** The address as the user wrote it, for log lines and error messages. */
+  readonly raw: string;
+}
+
+/** A filesystem UNIX socket; `path` is as written (relative paths are relative to the cwd). */
+export interface UnixAddress {
+  readonly kind: 'unix';
+  readonly path: string;
+  readonly raw: string;
+}
+
+/** A Linux abstract-namespace UNIX socket, written `@name`; `name` excludes the '@'. */
+export interface AbstractAddress {
+  readonly kind: 'abstract';
+  readonly name: string;
+  readonly raw: string;
+}
+
+export type Address = TcpAddress | UnixAddress | AbstractAddress;
+
+/**
+ * How an option's value is read.
+ * - string: any non-empty text.
+ * - int: a non-negative decimal integer (no sign, no suffix), checked against min/max.
+ * - size: like int, with an optional binary suffix k, m or g (1k = 1024).
+ * - bool: bare flag = true; true/false, yes/no, on/off, 1/0 (any case).
+ * - mode: 3 octal digits; a bare flag means 666 (chmod-socket).
+ * - enum: one of `choices`.
+ * - address: one socket address; list-address: repeatable socket addresses.
+ * - list: repeatable text; with `split`, each value is also split on commas.
+ * - module: `name[:callable]`.
+ */
+export type OptionType =
+  | 'string'
+  | 'int'
+  | 'size'
+  | 'bool'
+  | 'mode'
+  | 'enum'
+  | 'address'
+  | 'list-address'
+  | 'list'
+  | 'module';
+
+export type OptionGroup =
+  | 'Sockets'
+  | 'Application'
+  | 'Processes and concurrency'
+  | 'Timeouts and limits'
+  | 'Recycling and reloading'
+  | 'Logging'
+  | 'Stats'
+  | 'HTTP router'
+  | 'Process management'
+  | 'Configuration'
+  | 'Information';
+
+export interface OptionSpec {
+  /** Canonical long name, e.g. 'http-socket'. */
+  readonly name: string;
+  /** The Config field that holds the value. */
+  readonly key: string;
+  /** Other long names accepted everywhere (argv, ini, env). */
+  readonly aliases: readonly string[];
+  /** Single-letter short option (argv only), e.g. 's'. */
+  readonly short?: string;
+  readonly type: OptionType;
+  /** Default value as stored in Config; undefined = the field is absent unless set. */
+  readonly default?: unknown;
+  readonly group: OptionGroup;
+  readonly help: string;
+  /** Placeholder shown in --help, e.g. 'ADDR'. */
+  readonly arg?: string;
+  readonly min?: number;
+  readonly max?: number;
+  /** Values above max are clamped to max with a warning instead of rejected. */
+  readonly clampMax?: boolean;
+  readonly choices?: readonly string[];
+  /** For 'list': split each value on commas (uWSGI's --plugins http,psgi). */
+  readonly split?: boolean;
+  /** Setting this option also turns these boolean options on (uWSGI's implicit flags). */
+  readonly implies?: readonly string[];
+  /** Stops option processing: --help, --version. */
+  readonly immediate?: boolean;
+}
+
+/** Where a value came from, for messages: 'command line', 'env UWSGI_X', 'app.ini:3'. */
+export type Origin = string;
+
+/** The validated configuration. Field names are the camelCased canonical option names. */
+export interface Config {
+  // Sockets
+  httpSocket: Address[];
+  socket: Address[];
+  fastcgiSocket: Address[];
+  scgiSocket: Address[];
+  http: Address[];
+  httpModifier1: number;
+  httpModifier2: number;
+  listen: number;
+  chmodSocket?: number;
+  vacuum: boolean;
+  // Application
+  wsgiFile?: string;
+  /** Absolute path of wsgiFile, resolved against chdir (or the cwd), checked to exist. */
+  appPath?: string;
+  /** The module name of --module, without ':callable'. */
+  module?: string;
+  /** The callable to take: the ':callable' of --module if given, else --callable. */
+  callable: string;
+  chdir?: string;
+  appType: 'auto' | 'gateway' | 'fetch';
+  needApp: boolean;
+  allowMagicVars: boolean;
+  plugins: string[];
+  // Processes and concurrency
+  master: boolean;
+  processes: number;
+  threads: number;
+  async: number;
+  lazyApps: boolean;
+  // Timeouts and limits
+  bufferSize: number;
+  limitPost: number;
+  socketTimeout: number;
+  httpKeepaliveTimeout: number;
+  maxVars: number;
+  harakiri: number;
+  // Recycling and reloading
+  maxRequests: number;
+  reloadOnRss: number;
+  workerReloadMercy: number;
+  minWorkerLifetime: number;
+  touchReload: string[];
+  touchChainReload: string[];
+  // Logging
+  disableLogging: boolean;
+  logto?: string;
+  logMicros: boolean;
+  // Stats
+  stats?: Address;
+  statsHttp: boolean;
+  statsMinified: boolean;
+  // Process management
+  pidfile?: string;
+  uid?: string;
+  gid?: string;
+  dieOnTerm: boolean;
+  // Configuration
+  /** Every ini file read, in order, as `path` or `path:section`. */
+  ini: string[];
+  strict: boolean;
+
+  /** Canonical names of the options set by the user (env, ini or argv), not by default. */
+  explicit: Set<string>;
+  /** Where each explicitly set option got its last value. */
+  origins: Map<string, Origin>;
+  /** Non-fatal problems to log at startup (clamped values, unknown ini keys, ...). */
+  warnings: string[];
+}
+
+/** What loadConfig returns for --help and --version. */
+export interface HelpResult {
+  help: string;
+}
+export interface VersionResult {
+  version: string;
+}
