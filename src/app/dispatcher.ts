@@ -1,0 +1,112 @@
+// The request-path callbacks native code calls (src/native/types.ts): builds the environ
+// and input of each request, runs the app (gateway callable or fetch handler), and routes
+// body data, drain and abort events to the request they belong to.
+
+import { RequestFlags, type NativeCallbacks, type Transport } from '../native/types';
+import { buildEnviron, createEnvironContext, type EnvironContext } from './environ';
+import { FetchExchange } from './fetch-exchange';
+import { GatewayExchange } from './gateway';
+import { EMPTY_INPUT, Input, inputErrorFor } from './input';
+import type { LoadedApp } from './loader';
+import type { Exchange, Registry } from './response';
+
+export interface DispatcherOptions {
+  workerId: number;
+  coreId: number;
+  multithread: boolean;
+  multiprocess: boolean;
+  /**
+   * --allow-magic-vars. The app layer never acts on uwsgi magic vars either way: they reach
+   * the app as plain strings. Kept so the option is visible where requests are handled.
+   */
+  allowMagicVars: boolean;
+  /** The Server's shared var-offset array; can also be given later with setMeta(). */
+  meta?: Uint32Array;
+}
+
+export interface Dispatcher extends NativeCallbacks {
+  /** Hands over the Server's shared meta array (4 offsets per var), read during onRequest. */
+  setMeta(meta: Uint32Array): void;
+  /** Requests that still expect native callbacks (response or body not finished). */
+  readonly inFlight: number;
+}
+
+export function createDispatcher(app: LoadedApp, transport: Transport, options: DispatcherOptions): Dispatcher {
+  const registry: Registry = new Map<number, Exchange>();
+  const ctx: EnvironContext = createEnvironContext(transport, options);
+  let meta: Uint32Array = options.meta ?? new Uint32Array(0);
+
+  const runGateway = app.kind === 'gateway' ? app.fn : null;
+  const runFetch = app.kind === 'fetch' ? app.handler : null;
+  const fetchThis = app.kind === 'fetch' ? app.thisArg : undefined;
+
+  function onRequest(id: number, flags: number, blob: string, nvars: number, body: Uint8Array | undefined): void {
+    const stale = registry.get(id);
+    if (stale !== undefined) {
+      // Native reused a live id: the old request can get no more events, so end it.
+      transport.log(`tsgi: request id ${id} reused while still in flight; the earlier request is abandoned`);
+      stale.handleAbort(new Error('request abandoned: its id was reused'));
+      registry.delete(id);
+    }
+    let input: Input | null = null;
+    let envInput;
+    if ((flags & RequestFlags.BodyDone) !== 0) {
+      envInput = body === undefined || body.byteLength === 0 ? EMPTY_INPUT : new Input(id, null, body, true);
+    } else {
+      envInput = input = new Input(id, transport, body, false);
+    }
+    if (nvars * 4 > meta.length) {
+      transport.log(`tsgi: request ${id}: ${nvars} vars but the meta array holds ${meta.length / 4}; was setMeta() called?`);
+      nvars = meta.length >> 2;
+    }
+    const env = buildEnviron(flags, blob, meta, nvars, envInput, ctx);
+    let ex: Exchange;
+    if (runGateway !== null) {
+      const gx = new GatewayExchange(id, transport, input, registry, env);
+      ex = gx;
+      gx.run(runGateway, env);
+    } else {
+      const fx = new FetchExchange(id, transport, input, registry, env);
+      ex = fx;
+      fx.run(runFetch!, fetchThis, env);
+    }
+    if (!ex.released) registry.set(id, ex);
+  }
+
+  function onData(id: number, chunk: Uint8Array | null, error: number): void {
+    const ex = registry.get(id);
+    if (ex === undefined || ex.input === null) return;
+    if (chunk !== null) {
+      ex.input.push(chunk);
+    } else if (error === 0) {
+      ex.input.end();
+    } else {
+      ex.input.fail(inputErrorFor(error));
+    }
+    ex.releaseIfDone();
+  }
+
+  function onDrain(id: number): void {
+    const ex = registry.get(id);
+    if (ex !== undefined) ex.handleDrain();
+  }
+
+  function onAbort(id: number, error: number): void {
+    const ex = registry.get(id);
+    if (ex === undefined) return;
+    ex.handleAbort(inputErrorFor(error === 0 ? 99 : error));
+  }
+
+  return {
+    onRequest,
+    onData,
+    onDrain,
+    onAbort,
+    setMeta(m: Uint32Array): void {
+      meta = m;
+    },
+    get inFlight(): number {
+      return registry.size;
+    },
+  };
+}

@@ -1,0 +1,267 @@
+// tsgi.input: the request body as an async iterable of Uint8Array chunks with read(n?),
+// text(), json() and arrayBuffer(). The dispatcher feeds it (push/end/fail); buffered bytes
+// are bounded by a high-water mark, above which native reading is paused.
+
+import type { Transport } from '../native/types';
+import { nativeErrorName, nativeErrorReason } from './native-errors';
+
+/** Bytes buffered before `transport.pauseInput(id)`; reading resumes below it. */
+export const INPUT_HIGH_WATER_MARK = 64 * 1024;
+
+const EMPTY = new Uint8Array(0);
+const decoder = new TextDecoder('utf-8');
+
+/** The error a body read rejects with: `code` is the stable native error name. */
+export class InputError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'InputError';
+    this.code = code;
+  }
+}
+
+/** Builds the InputError for a native error code delivered with onData/onAbort. */
+export function inputErrorFor(code: number): InputError {
+  const name = nativeErrorName(code);
+  const what =
+    name === 'HTTP_TRUNCATED_BODY' || name === 'IO_PEER_CLOSED'
+      ? 'request body truncated'
+      : name === 'HTTP_BODY_TIMEOUT'
+        ? 'request body timed out'
+        : 'request body failed';
+  return new InputError(name, what + ': ' + nativeErrorReason(code) + ' (' + name + ')');
+}
+
+type Waiter = () => void;
+
+/** Public face of tsgi.input. */
+export interface TsgiInput extends AsyncIterable<Uint8Array> {
+  read(n?: number): Promise<Uint8Array>;
+  text(): Promise<string>;
+  json(): Promise<unknown>;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+export class Input implements TsgiInput {
+  /** Queue of unread chunks; `head` is the index of the first one. */
+  private chunks: Uint8Array[] = [];
+  private head = 0;
+  private buffered = 0;
+  private paused = false;
+  private waiters: Waiter[] | null = null;
+  /** True once the app called any read method (used to decide what to do with unread bodies). */
+  touched = false;
+  ended = false;
+  error: Error | null = null;
+  /** Set when the response finished while the app had not touched the body. */
+  private orphaned = false;
+
+  constructor(
+    private readonly id: number,
+    private readonly transport: Transport | null,
+    body?: Uint8Array,
+    done?: boolean,
+  ) {
+    if (body !== undefined && body.byteLength > 0) {
+      this.chunks.push(body);
+      this.buffered = body.byteLength;
+    }
+    if (done === true) this.ended = true;
+  }
+
+  /** True when no more onData events are expected (end or error). */
+  get settled(): boolean {
+    return this.ended || this.error !== null;
+  }
+
+  // ---- fed by the dispatcher ------------------------------------------------------------
+
+  push(chunk: Uint8Array): void {
+    if (this.settled || chunk.byteLength === 0) return;
+    this.chunks.push(chunk);
+    this.buffered += chunk.byteLength;
+    if (this.orphaned && this.buffered > INPUT_HIGH_WATER_MARK && !this.touched) {
+      this.discard();
+      return;
+    }
+    if (this.buffered > INPUT_HIGH_WATER_MARK && !this.paused && this.transport !== null) {
+      this.paused = true;
+      this.transport.pauseInput(this.id);
+    }
+    this.wake();
+  }
+
+  end(): void {
+    if (this.settled) return;
+    this.ended = true;
+    this.wake();
+  }
+
+  fail(error: Error): void {
+    if (this.settled) return;
+    this.error = error;
+    this.chunks = [];
+    this.head = 0;
+    this.buffered = 0;
+    this.wake();
+  }
+
+  /**
+   * The response has finished. A body the app never touched is not kept: once it would
+   * grow past the high-water mark it is dropped and later reads reject (instead of pausing
+   * the connection forever); native keeps draining it for keep-alive.
+   */
+  responseFinished(): void {
+    if (this.settled || this.touched) return;
+    this.orphaned = true;
+    if (this.paused) this.discard();
+  }
+
+  private discard(): void {
+    const wasPaused = this.paused;
+    this.paused = false;
+    this.fail(
+      new InputError('TSGI_INPUT_DISCARDED', 'request body discarded: the response finished before the app read it'),
+    );
+    if (wasPaused && this.transport !== null) this.transport.resumeInput(this.id);
+  }
+
+  // ---- internals ----------------------------------------------------------------------
+
+  private wake(): void {
+    const waiters = this.waiters;
+    if (waiters === null) return;
+    this.waiters = null;
+    for (let i = 0; i < waiters.length; i++) waiters[i]!();
+  }
+
+  private wait(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      (this.waiters ??= []).push(resolve);
+    });
+  }
+
+  private consumed(n: number): void {
+    this.buffered -= n;
+    if (this.paused && this.buffered <= INPUT_HIGH_WATER_MARK && this.transport !== null) {
+      this.paused = false;
+      this.transport.resumeInput(this.id);
+    }
+  }
+
+  /** Takes up to `max` bytes off the queue (at least one chunk's worth when available). */
+  private take(max: number): Uint8Array {
+    const chunk = this.chunks[this.head]!;
+    let out: Uint8Array;
+    if (chunk.byteLength <= max) {
+      out = chunk;
+      this.chunks[this.head++] = EMPTY;
+      if (this.head === this.chunks.length) {
+        this.chunks.length = 0;
+        this.head = 0;
+      } else if (this.head > 64 && this.head * 2 > this.chunks.length) {
+        this.chunks = this.chunks.slice(this.head);
+        this.head = 0;
+      }
+    } else {
+      out = chunk.subarray(0, max);
+      this.chunks[this.head] = chunk.subarray(max);
+    }
+    this.consumed(out.byteLength);
+    return out;
+  }
+
+  /** Resolves when a chunk is available or the body is over; rejects on error. */
+  private async nextChunk(max: number): Promise<Uint8Array | null> {
+    for (;;) {
+      if (this.error !== null) throw this.error;
+      if (this.buffered > 0) return this.take(max);
+      if (this.ended) return null;
+      await this.wait();
+    }
+  }
+
+  private async readAll(): Promise<Uint8Array> {
+    this.touched = true;
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = await this.nextChunk(Infinity);
+      if (chunk === null) break;
+      parts.push(chunk);
+      total += chunk.byteLength;
+    }
+    if (parts.length === 0) return EMPTY;
+    if (parts.length === 1) return parts[0]!;
+    const out = new Uint8Array(total);
+    let offset = 0;
+    for (const part of parts) {
+      out.set(part, offset);
+      offset += part.byteLength;
+    }
+    return out;
+  }
+
+  // ---- the app-facing API -------------------------------------------------------------
+
+  /**
+   * `read()` resolves to everything that is left; `read(n)` to the next 1..n bytes as soon
+   * as any are available (fewer than n is normal: it does not wait to fill n). Both resolve
+   * to an empty Uint8Array at the end of the body and reject when the body failed.
+   */
+  async read(n?: number): Promise<Uint8Array> {
+    if (n === undefined || n === null || n < 0) return this.readAll();
+    this.touched = true;
+    if (n === 0) {
+      if (this.error !== null) throw this.error;
+      return EMPTY;
+    }
+    const chunk = await this.nextChunk(Math.floor(n) || 1);
+    return chunk === null ? EMPTY : chunk;
+  }
+
+  async text(): Promise<string> {
+    return decoder.decode(await this.readAll());
+  }
+
+  async json(): Promise<unknown> {
+    return JSON.parse(await this.text());
+  }
+
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    const bytes = await this.readAll();
+    if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) {
+      return bytes.buffer;
+    }
+    return bytes.slice().buffer as ArrayBuffer;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    this.touched = true;
+    for (;;) {
+      const chunk = await this.nextChunk(Infinity);
+      if (chunk === null) return;
+      yield chunk;
+    }
+  }
+}
+
+/** The shared input of every request without a body: stateless, always at EOF. */
+export const EMPTY_INPUT: TsgiInput = Object.freeze({
+  read(): Promise<Uint8Array> {
+    return Promise.resolve(new Uint8Array(0));
+  },
+  text(): Promise<string> {
+    return Promise.resolve('');
+  },
+  json(): Promise<unknown> {
+    return Promise.reject(new SyntaxError('Unexpected end of JSON input'));
+  },
+  arrayBuffer(): Promise<ArrayBuffer> {
+    return Promise.resolve(new ArrayBuffer(0));
+  },
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return { next: () => Promise.resolve({ done: true, value: undefined }) };
+  },
+});

@@ -1,0 +1,198 @@
+// Loads the app named by --wsgi-file or --module and picks the export to serve. Every file
+// kind (.js .mjs .cjs .ts .mts .cts, ESM or CommonJS) goes through tsx's scoped ESM import,
+// so TypeScript needs no build step and nothing is registered globally.
+
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { AppError } from '../errors';
+import type { FetchFunction } from './fetch';
+import type { GatewayApp } from './gateway';
+
+export type AppType = 'auto' | 'gateway' | 'fetch';
+
+export interface LoadAppOptions {
+  /** --wsgi-file / --file / --app: a path, resolved against chdir (or the cwd). */
+  wsgiFile?: string;
+  /** --module: `name[:callable]`, a module specifier resolved from chdir (or the cwd). */
+  module?: string;
+  /** --callable (default "application"); a ":callable" suffix of `module` wins. */
+  callable?: string;
+  chdir?: string;
+  appType?: AppType;
+}
+
+export type LoadedApp =
+  | { kind: 'gateway'; fn: GatewayApp; file: string; exportName: string }
+  | { kind: 'fetch'; handler: FetchFunction; thisArg: unknown; file: string; exportName: string };
+
+const EXTENSIONS = ['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts'];
+
+function isFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** A file path with Node-like probing: exact, + extension, then dir/index.<ext>. */
+function probe(p: string): string | null {
+  if (isFile(p)) return p;
+  for (const ext of EXTENSIONS) if (isFile(p + ext)) return p + ext;
+  if (existsSync(p)) {
+    const pkgMain = packageEntry(p);
+    if (pkgMain !== null) return pkgMain;
+    for (const ext of EXTENSIONS) if (isFile(path.join(p, 'index' + ext))) return path.join(p, 'index' + ext);
+  }
+  return null;
+}
+
+/** The ESM-or-main entry of a package directory (exports "." import/node/default, then main). */
+function packageEntry(dir: string): string | null {
+  const pj = path.join(dir, 'package.json');
+  if (!isFile(pj)) return null;
+  let pkg: { exports?: unknown; main?: unknown };
+  try {
+    pkg = JSON.parse(readFileSync(pj, 'utf8')) as typeof pkg;
+  } catch {
+    return null;
+  }
+  let target: unknown = pkg.exports;
+  if (target !== null && typeof target === 'object' && !Array.isArray(target) && '.' in target) {
+    target = (target as Record<string, unknown>)['.'];
+  }
+  for (let depth = 0; depth < 4 && target !== null && typeof target === 'object' && !Array.isArray(target); depth++) {
+    const t = target as Record<string, unknown>;
+    target = t['import'] ?? t['node'] ?? t['default'] ?? t['require'];
+  }
+  if (typeof target === 'string') {
+    const p = probe(path.resolve(dir, target));
+    if (p !== null) return p;
+  }
+  if (typeof pkg.main === 'string') {
+    const p = probe(path.resolve(dir, pkg.main));
+    if (p !== null) return p;
+  }
+  return null;
+}
+
+/** Resolves a package specifier the way `require` would, with an ESM-only fallback. */
+function resolvePackage(spec: string, base: string): string | null {
+  try {
+    return createRequire(path.join(base, '__tsgi_resolve__.js')).resolve(spec);
+  } catch {
+    // ESM-only packages ("exports" without a "require" condition): walk node_modules.
+  }
+  const parts = spec.split('/');
+  const nameLen = spec.startsWith('@') ? 2 : 1;
+  const name = parts.slice(0, nameLen).join('/');
+  const sub = parts.slice(nameLen).join('/');
+  for (let dir = base; ; dir = path.dirname(dir)) {
+    const pkgDir = path.join(dir, 'node_modules', name);
+    if (existsSync(pkgDir)) {
+      const found = sub.length > 0 ? probe(path.join(pkgDir, sub)) : probe(pkgDir);
+      if (found !== null) return found;
+    }
+    if (path.dirname(dir) === dir) return null;
+  }
+}
+
+/**
+ * Resolves `--module spec` to a file. Order: (1) a file or directory relative to base
+ * (like Python's sys.path[0] = the working directory); (2) the dotted form `pkg.sub` as
+ * `pkg/sub` relative to base; (3) a package from node_modules; (4) `pkg/sub` as a package.
+ */
+export function resolveModule(spec: string, base: string): string | null {
+  if (path.isAbsolute(spec)) return probe(spec);
+  const local = probe(path.resolve(base, spec));
+  if (local !== null) return local;
+  if (spec.startsWith('.')) return null;
+  const dotted = spec.includes('.') && !spec.includes('/') ? spec.replaceAll('.', '/') : null;
+  if (dotted !== null) {
+    const p = probe(path.resolve(base, dotted));
+    if (p !== null) return p;
+  }
+  return resolvePackage(spec, base) ?? (dotted !== null ? resolvePackage(dotted, base) : null);
+}
+
+/** Splits "name:callable" (the last colon) into its parts. */
+export function splitModuleSpec(spec: string): { name: string; callable?: string } {
+  const colon = spec.lastIndexOf(':');
+  if (colon <= 0 || colon === spec.length - 1) return { name: spec };
+  return { name: spec.slice(0, colon), callable: spec.slice(colon + 1) };
+}
+
+type TsImport = (specifier: string, parent: string) => Promise<Record<string, unknown>>;
+let tsImportFn: TsImport | null = null;
+
+async function importFile(file: string): Promise<Record<string, unknown>> {
+  if (tsImportFn === null) {
+    // The ESM build of tsx's API: its CommonJS build cannot locate its loader from dist/.
+    const api = (await import('tsx/esm/api')) as unknown as { tsImport: TsImport };
+    tsImportFn = api.tsImport;
+  }
+  return tsImportFn(pathToFileURL(file).href, pathToFileURL(__filename).href);
+}
+
+function hasFetch(v: unknown): v is { fetch: FetchFunction } {
+  return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as { fetch?: unknown }).fetch === 'function';
+}
+
+/** Picks the export: `callable`, else (CommonJS exports object) its `callable`, else default. */
+function pickExport(ns: Record<string, unknown>, callable: string): { value: unknown; name: string } | null {
+  if (ns[callable] !== undefined) return { value: ns[callable], name: callable };
+  const def = ns['default'];
+  if (def === undefined || def === null) return null;
+  if (typeof def === 'object' && (def as Record<string, unknown>)[callable] !== undefined) {
+    return { value: (def as Record<string, unknown>)[callable], name: callable };
+  }
+  return { value: def, name: 'default' };
+}
+
+export async function loadApp(options: LoadAppOptions): Promise<LoadedApp> {
+  const base = options.chdir !== undefined ? path.resolve(options.chdir) : process.cwd();
+  let callable = options.callable ?? 'application';
+  let file: string | null;
+  if (options.wsgiFile !== undefined) {
+    const wanted = path.resolve(base, options.wsgiFile);
+    file = isFile(wanted) ? wanted : null;
+    if (file === null) throw new AppError('TSGI_ERR_APP_NOT_FOUND', `app file not found: ${wanted}`);
+  } else if (options.module !== undefined) {
+    const spec = splitModuleSpec(options.module);
+    if (spec.callable !== undefined) callable = spec.callable;
+    file = resolveModule(spec.name, base);
+    if (file === null) throw new AppError('TSGI_ERR_APP_NOT_FOUND', `app module not found: ${spec.name} (from ${base})`);
+  } else {
+    throw new AppError('TSGI_ERR_APP_NOT_FOUND', 'no app given: use --wsgi-file PATH or --module NAME');
+  }
+
+  let ns: Record<string, unknown>;
+  try {
+    ns = await importFile(file);
+  } catch (err) {
+    const msg = err instanceof Error ? `${err.name}: ${err.message.split('\n')[0]}` : String(err);
+    throw new AppError('TSGI_ERR_APP_LOAD_FAILED', `loading ${file} failed: ${msg}`, { cause: err });
+  }
+
+  const picked = pickExport(ns, callable);
+  if (picked === null) {
+    throw new AppError('TSGI_ERR_CALLABLE_NOT_FOUND', `${file} has no export named "${callable}" and no default export`);
+  }
+  const { value, name } = picked;
+  const appType = options.appType ?? 'auto';
+  if (appType === 'fetch') {
+    if (hasFetch(value)) return { kind: 'fetch', handler: value.fetch, thisArg: value, file, exportName: name };
+    if (typeof value === 'function') return { kind: 'fetch', handler: value as FetchFunction, thisArg: undefined, file, exportName: name };
+  } else if (appType === 'gateway') {
+    if (typeof value === 'function') return { kind: 'gateway', fn: value as GatewayApp, file, exportName: name };
+  } else {
+    if (typeof value === 'function') return { kind: 'gateway', fn: value as GatewayApp, file, exportName: name };
+    if (hasFetch(value)) return { kind: 'fetch', handler: value.fetch, thisArg: value, file, exportName: name };
+  }
+  const what = value === null ? 'null' : typeof value;
+  const expected =
+    appType === 'gateway' ? 'a function' : appType === 'fetch' ? 'a function or an object with a fetch method' : 'a function (gateway callable) or an object with a fetch method';
+  throw new AppError('TSGI_ERR_APP_LOAD_FAILED', `export "${name}" of ${file} is ${what}, expected ${expected}`);
+}
