@@ -123,7 +123,9 @@ export async function startServer({ argv, cwd, env, cpu = null, logFile, ready, 
     async stop(graceMs = 3000) {
       if (exit === null && child.pid) {
         killGroup(child.pid, 'SIGTERM');
-        const t = await Promise.race([exited, sleep(graceMs).then(() => 'timeout')]);
+        let timer;
+        const t = await Promise.race([exited, new Promise((r) => { timer = setTimeout(() => r('timeout'), graceMs); })]);
+        clearTimeout(timer);
         if (t === 'timeout') { killGroup(child.pid, 'SIGKILL'); await exited; }
       }
       // Leftover children in the group (e.g. nginx workers) go too.
