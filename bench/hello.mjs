@@ -31,6 +31,8 @@ const { values: opt } = parseArgs({
     connections: { type: 'string', default: '64' },
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
+    'max-other': { type: 'string', default: '0.15' },
+    retries: { type: 'string', default: '2' },
     loadgen: { type: 'string' },
     out: { type: 'string', default: path.join(ROOT, 'bench', 'results') },
     'no-write': { type: 'boolean', default: false },
@@ -41,6 +43,8 @@ const rounds = Number(opt.rounds ?? (opt.quick ? 1 : 3));
 const durationS = Number(opt.duration ?? (opt.quick ? 3 : 10));
 const warmupS = Number(opt.warmup ?? (opt.quick ? 1 : 5));
 const connections = Number(opt.connections);
+const maxOther = Number(opt['max-other']);
+const retries = Number(opt.retries);
 for (const [k, v] of Object.entries({ rounds, durationS, warmupS, connections })) {
   if (!Number.isFinite(v) || v < 0 || (k !== 'warmupS' && v < 1)) {
     console.error(`bad value for ${k}: ${v}`);
@@ -164,6 +168,7 @@ async function main() {
   if (opt.help) {
     console.log(`usage: node bench/hello.mjs [--rounds N] [--duration S] [--warmup S] [--connections N]
                            [--quick] [--only id,id] [--loadgen wrk|autocannon] [--out DIR] [--no-write]
+                           [--max-other CPUS (0.15)] [--retries N (2)]
 points: ${POINT_IDS().join(', ')}`);
     return;
   }
@@ -226,6 +231,53 @@ points: ${POINT_IDS().join(', ')}`);
     }
   }
 
+  const measureOnce = async (p, r) => {
+    const u0 = usageOf(p.handles);
+    const sys0 = systemCpu();
+    const self0 = process.cpuUsage();
+    const t0 = performance.now();
+    let res;
+    try {
+      res = await measure(p.url, durationS);
+    } catch (e) {
+      p.runs.push({ round: r + 1, error: e.message });
+      log(`${p.id} round ${r + 1}: ${e.message}`);
+      return null;
+    }
+    const wall = (performance.now() - t0) / 1000;
+    const u1 = usageOf(p.handles);
+    const sys1 = systemCpu();
+    const self = process.cpuUsage(self0);
+    const cpu = {};
+    let cpuTotal = 0;
+    for (const { name } of p.handles) {
+      const d = u1[name].cpu - u0[name].cpu;
+      cpu[name] = { seconds: d, utilisation: d / wall, usPerRequest: res.requests ? (d / res.requests) * 1e6 : null };
+      cpuTotal += d;
+    }
+    const run = {
+      round: r + 1,
+      rps: res.rps,
+      requests: res.requests,
+      durationS: res.durationS,
+      latencyMs: res.latencyMs,
+      errors: res.errors,
+      clientCpu: res.clientCpu,
+      serverCpu: { total: { seconds: cpuTotal, utilisation: cpuTotal / wall, usPerRequest: res.requests ? (cpuTotal / res.requests) * 1e6 : null }, ...cpu },
+      wallS: wall,
+    };
+    // CPU used on the machine by anything other than the servers, the load generator and this
+    // script (other jobs, kernel work not charged to a process), in CPUs; and hypervisor steal.
+    const selfS = (self.user + self.system) / 1e6;
+    const clientS = res.tool === 'wrk' && res.clientCpu != null ? res.clientCpu * wall : 0;
+    run.otherCpu = Math.max(0, (sys1.busy - sys0.busy) - cpuTotal - clientS - selfS) / wall;
+    run.steal = (sys1.steal - sys0.steal) / wall;
+    log(`${p.id} round ${r + 1}: ${fmtInt(res.rps)} req/s, p50 ${fmtMs(res.latencyMs.p50)} ms, p99 ${fmtMs(res.latencyMs.p99)} ms, `
+      + `server CPU ${fmtPct(run.serverCpu.total.utilisation)}, client CPU ${fmtPct(res.clientCpu)}, other ${fmtPct(run.otherCpu)}, steal ${fmtPct(run.steal)}`
+      + `${Object.values(res.errors).some((x) => x) ? `, errors ${JSON.stringify(res.errors)}` : ''}`);
+    return run;
+  };
+
   // Interleaved rounds: A B C ... A B C ...
   for (let r = 0; r < rounds; r++) {
     for (const p of points) {
@@ -236,50 +288,20 @@ points: ${POINT_IDS().join(', ')}`);
         p.skipDetail = dead.handle.logTail();
         continue;
       }
-      const u0 = usageOf(p.handles);
-      const sys0 = systemCpu();
-      const self0 = process.cpuUsage();
-      const t0 = performance.now();
-      let res;
-      try {
-        res = await measure(p.url, durationS);
-      } catch (e) {
-        p.runs.push({ round: r + 1, error: e.message });
-        log(`${p.id} round ${r + 1}: ${e.message}`);
-        continue;
+      // A run during which other work on the machine used more than --max-other of a CPU is
+      // repeated (up to --retries times); the discarded runs are kept in the JSON.
+      for (let attempt = 0; ; attempt++) {
+        const run = await measureOnce(p, r);
+        if (!run) break;
+        if (run.otherCpu > maxOther && attempt < retries) {
+          (p.discarded ??= []).push(run);
+          log(`${p.id} round ${r + 1}: other load ${fmtPct(run.otherCpu)} > ${fmtPct(maxOther)}: discarded, repeating`);
+          await new Promise((res) => setTimeout(res, 2000));
+          continue;
+        }
+        p.runs.push(run);
+        break;
       }
-      const wall = (performance.now() - t0) / 1000;
-      const u1 = usageOf(p.handles);
-      const sys1 = systemCpu();
-      const self = process.cpuUsage(self0);
-      const cpu = {};
-      let cpuTotal = 0;
-      for (const { name } of p.handles) {
-        const d = u1[name].cpu - u0[name].cpu;
-        cpu[name] = { seconds: d, utilisation: d / wall, usPerRequest: res.requests ? (d / res.requests) * 1e6 : null };
-        cpuTotal += d;
-      }
-      const run = {
-        round: r + 1,
-        rps: res.rps,
-        requests: res.requests,
-        durationS: res.durationS,
-        latencyMs: res.latencyMs,
-        errors: res.errors,
-        clientCpu: res.clientCpu,
-        serverCpu: { total: { seconds: cpuTotal, utilisation: cpuTotal / wall, usPerRequest: res.requests ? (cpuTotal / res.requests) * 1e6 : null }, ...cpu },
-        wallS: wall,
-      };
-      // CPU used on the machine by anything other than the servers, the load generator and this
-      // script (other jobs, kernel work not charged to a process), in CPUs; and hypervisor steal.
-      const selfS = (self.user + self.system) / 1e6;
-      const clientS = res.tool === 'wrk' && res.clientCpu != null ? res.clientCpu * wall : 0;
-      run.otherCpu = Math.max(0, (sys1.busy - sys0.busy) - cpuTotal - clientS - selfS) / wall;
-      run.steal = (sys1.steal - sys0.steal) / wall;
-      p.runs.push(run);
-      log(`${p.id} round ${r + 1}: ${fmtInt(res.rps)} req/s, p50 ${fmtMs(res.latencyMs.p50)} ms, p99 ${fmtMs(res.latencyMs.p99)} ms, `
-        + `server CPU ${fmtPct(run.serverCpu.total.utilisation)}, client CPU ${fmtPct(res.clientCpu)}, other ${fmtPct(run.otherCpu)}, steal ${fmtPct(run.steal)}`
-        + `${Object.values(res.errors).some((x) => x) ? `, errors ${JSON.stringify(res.errors)}` : ''}`);
     }
   }
 
@@ -347,12 +369,12 @@ points: ${POINT_IDS().join(', ')}`);
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     gitCommit: spawnSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout?.trim() || null,
-    settings: { rounds, durationS, warmupS, connections, quick: opt.quick, tsgiApp, loadgen, pinning: plan },
+    settings: { rounds, durationS, warmupS, connections, maxOther, retries, quick: opt.quick, tsgiApp, loadgen, pinning: plan },
     machine,
     points: points.map((p) => ({
       id: p.id, label: p.label, group: p.group, skipped: p.skipped, skipDetail: p.skipDetail,
       serverCommands: p.commands, clientCommand: p.client, nginxConf: p.nginxConf, responseHeaders: p.responseHeaders,
-      summary: p.summary ?? null, peakRssKb: p.peakRssKb, runs: p.runs,
+      summary: p.summary ?? null, peakRssKb: p.peakRssKb, runs: p.runs, discardedRuns: p.discarded ?? [],
     })),
     ratios,
   };
@@ -391,6 +413,8 @@ function renderMarkdown(r) {
     if (x.runs < s.rounds) notes.push(`${x.runs}/${s.rounds} runs`);
     if (x.clientPegged) notes.push('client pegged (≥ 90 % of its core): server may be faster than shown');
     if (x.errors) notes.push(`${x.errors} socket errors / non-2xx`);
+    const nDisc = r.points.find((pp) => pp.id === p.id)?.discardedRuns?.length ?? 0;
+    if (nDisc) notes.push(`${nDisc} disturbed run(s) discarded and repeated`);
     if (x.otherCpuMax >= 0.1) notes.push(`other load on the machine up to ${fmtPct(x.otherCpuMax)} of a CPU during a run`);
     if (x.stealMax >= 0.05) notes.push(`hypervisor steal up to ${fmtPct(x.stealMax)}`);
     if (p.group === 'nginx') notes.push(`backend ${x.backendUsPerReqMedian?.toFixed(1)} + nginx ${x.nginxUsPerReqMedian?.toFixed(1)} µs/req`);
