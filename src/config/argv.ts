@@ -49,7 +49,7 @@ function longOption(argv: readonly string[], i: number, sink: ArgvSink): number 
   const eq = arg.indexOf('=');
   const typed = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
   const inline = eq < 0 ? undefined : arg.slice(eq + 1);
-  const { spec, candidates } = matchLong(typed);
+  const { spec, candidates } = typed === '' ? { spec: undefined, candidates: [] } : matchLong(typed);
   if (spec === undefined) {
     if (candidates.length > 1) {
       throw new ConfigError(
