@@ -133,7 +133,9 @@ async function importFile(file: string): Promise<Record<string, unknown>> {
     const api = (await import('tsx/esm/api')) as unknown as { tsImport: TsImport };
     tsImportFn = api.tsImport;
   }
-  return tsImportFn(pathToFileURL(file).href, pathToFileURL(__filename).href);
+  // The parent is the app's own directory, not this (possibly .ts) file: tsx maps "x.js" to
+  // a sibling "x.ts" when the importer is TypeScript, and the app file named must win.
+  return tsImportFn(pathToFileURL(file).href, pathToFileURL(path.dirname(file) + path.sep).href);
 }
 
 function hasFetch(v: unknown): v is { fetch: FetchFunction } {
