@@ -7,6 +7,7 @@
 namespace tsgi {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  RegisterServer(env, exports);        // Server, bindSocket, closeFd, errorCatalogue
   RegisterHttpTestApi(env, exports);   // _parseHttpRequest, _decodeChunked
   RegisterUwsgiTestApi(env, exports);  // _parseUwsgi, _encodeUwsgi, _decodePathInfo
   return exports;

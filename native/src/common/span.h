@@ -29,6 +29,19 @@ inline bool EqualsLowerAscii(Span s, const char* lower, size_t n) {
   return true;
 }
 
+// ASCII case-insensitive comparison of two spans.
+inline bool EqualsLowerAsciiSpan(Span a, Span b) {
+  if (a.len != b.len) return false;
+  for (size_t i = 0; i < a.len; i++) {
+    unsigned char x = static_cast<unsigned char>(a.data[i]);
+    unsigned char y = static_cast<unsigned char>(b.data[i]);
+    if (x >= 'A' && x <= 'Z') x = static_cast<unsigned char>(x + 32);
+    if (y >= 'A' && y <= 'Z') y = static_cast<unsigned char>(y + 32);
+    if (x != y) return false;
+  }
+  return true;
+}
+
 }  // namespace tsgi
 
 #endif  // TSGI_COMMON_SPAN_H_

@@ -1,0 +1,386 @@
+// The JS-visible Server object (one per serving thread) and the socket-binding function.
+// This file is the only place where the network core meets N-API: it turns JS arguments
+// into C++ spans for loop/server_api.cc and turns RequestSink calls into JS calls.
+//
+// Lifetime: the Server's libuv handles belong to the env's loop; an env cleanup hook
+// destroys them before the env goes away, so a worker thread that exits with a live server
+// does not abort the process (reference/node-ecosystem.md 3.1).
+#include <napi.h>
+#include <uv.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "binding/exports.h"
+#include "common/errors.h"
+#include "common/span.h"
+#include "loop/listener.h"
+#include "loop/server.h"
+
+namespace tsgi {
+
+namespace {
+
+uint32_t GetU32(Napi::Object o, const char* key, uint32_t def) {
+  Napi::Value v = o.Get(key).Unwrap();
+  return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : def;
+}
+double GetNum(Napi::Object o, const char* key, double def) {
+  Napi::Value v = o.Get(key).Unwrap();
+  return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : def;
+}
+bool GetBool(Napi::Object o, const char* key, bool def) {
+  Napi::Value v = o.Get(key).Unwrap();
+  return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : def;
+}
+std::string GetStr(Napi::Object o, const char* key) {
+  Napi::Value v = o.Get(key).Unwrap();
+  return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
+}
+
+// Bytes of a JS string (latin1 or utf8) or Uint8Array argument. Strings are copied into a
+// per-thread scratch buffer; typed arrays are borrowed for the duration of the call.
+struct Bytes {
+  const char* data = nullptr;
+  size_t len = 0;
+};
+
+Bytes ArgBytes(napi_env env, napi_value v, std::string* scratch, bool latin1) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  Bytes b;
+  if (t == napi_string) {
+    size_t len = 0;
+    if (latin1) napi_get_value_string_latin1(env, v, nullptr, 0, &len);
+    else napi_get_value_string_utf8(env, v, nullptr, 0, &len);
+    scratch->resize(len + 1);
+    if (latin1) napi_get_value_string_latin1(env, v, &(*scratch)[0], len + 1, &len);
+    else napi_get_value_string_utf8(env, v, &(*scratch)[0], len + 1, &len);
+    b.data = scratch->data();
+    b.len = len;
+    return b;
+  }
+  bool is_ta = false;
+  napi_is_typedarray(env, v, &is_ta);
+  if (is_ta) {
+    napi_typedarray_type tt;
+    size_t length = 0, offset = 0;
+    void* data = nullptr;
+    napi_get_typedarray_info(env, v, &tt, &length, &data, nullptr, &offset);
+    b.data = static_cast<const char*>(data);
+    b.len = length;  // Uint8Array only: the JS layer never passes other element types
+  }
+  return b;
+}
+
+class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Server",
+                       {InstanceMethod<&ServerWrap::Respond>("respond"),
+                        InstanceMethod<&ServerWrap::WriteHead>("writeHead"),
+                        InstanceMethod<&ServerWrap::Write>("write"),
+                        InstanceMethod<&ServerWrap::End>("end"),
+                        InstanceMethod<&ServerWrap::Abort>("abort"),
+                        InstanceMethod<&ServerWrap::PauseInput>("pauseInput"),
+                        InstanceMethod<&ServerWrap::ResumeInput>("resumeInput"),
+                        InstanceMethod<&ServerWrap::Log>("log"),
+                        InstanceMethod<&ServerWrap::Stop>("stop"),
+                        InstanceMethod<&ServerWrap::DestroyJs>("destroy"),
+                        InstanceMethod<&ServerWrap::Counters>("counters")});
+  }
+
+  explicit ServerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ServerWrap>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsObject()) {
+      Napi::TypeError::New(env, "Server(options, callbacks)").ThrowAsJavaScriptException();
+      return;
+    }
+    Napi::Object o = info[0].As<Napi::Object>();
+    Napi::Object cb = info[1].As<Napi::Object>();
+    ServerOptions so;
+    so.buffer_size = GetU32(o, "bufferSize", 8192);
+    so.limit_post = static_cast<uint64_t>(GetNum(o, "limitPost", 0));
+    so.socket_timeout_ms = static_cast<uint64_t>(GetNum(o, "socketTimeoutMs", 4000));
+    so.keepalive_timeout_ms = static_cast<uint64_t>(GetNum(o, "keepaliveTimeoutMs", 5000));
+    so.max_inflight = GetU32(o, "maxInflight", 1);
+    so.max_vars = GetU32(o, "maxVars", 256);
+    so.logging = GetBool(o, "logging", true);
+    so.log_micros = GetBool(o, "logMicros", false);
+    so.log_fd = static_cast<int>(GetU32(o, "logFd", 2));
+    so.core_id = static_cast<int>(GetU32(o, "coreId", 0));
+    // Room for the fixed CGI vars plus every header the HTTP parser accepts.
+    size_t meta_vars = so.max_vars < 16 + 128 ? 16 + 128 : so.max_vars;
+
+    std::vector<ListenerSpec> listeners;
+    Napi::Value lv = o.Get("listeners").Unwrap();
+    if (lv.IsArray()) {
+      Napi::Array arr = lv.As<Napi::Array>();
+      for (uint32_t i = 0; i < arr.Length(); i++) {
+        Napi::Object l = arr.Get(i).Unwrap().As<Napi::Object>();
+        ListenerSpec spec;
+        spec.fd = static_cast<int>(GetU32(l, "fd", 0));
+        spec.protocol = GetStr(l, "protocol") == "uwsgi" ? Protocol::kUwsgi : Protocol::kHttp;
+        spec.is_unix = GetBool(l, "unix", false);
+        spec.host = GetStr(l, "host");
+        spec.port = GetStr(l, "port");
+        listeners.push_back(spec);
+      }
+    }
+    Napi::Uint32Array meta = Napi::Uint32Array::New(env, meta_vars * 4);
+    meta_ref_ = Napi::Persistent(meta);
+    Value().Set("meta", meta).Check();
+    on_request_ = Napi::Persistent(cb.Get("onRequest").Unwrap().As<Napi::Function>());
+    on_data_ = Napi::Persistent(cb.Get("onData").Unwrap().As<Napi::Function>());
+    on_drain_ = Napi::Persistent(cb.Get("onDrain").Unwrap().As<Napi::Function>());
+    on_abort_ = Napi::Persistent(cb.Get("onAbort").Unwrap().As<Napi::Function>());
+    Napi::Value closed = cb.Get("onClosed").Unwrap();
+    if (closed.IsFunction()) on_closed_ = Napi::Persistent(closed.As<Napi::Function>());
+    async_ = std::make_unique<Napi::AsyncContext>(env, "tsgi.request", Value());
+    env_ = env;
+    uv_loop_t* loop = nullptr;
+    napi_get_uv_event_loop(env, &loop);
+    server_ = std::make_unique<Server>(loop, so, std::move(listeners), this, meta.Data(),
+                                       meta.ElementLength());
+    napi_add_env_cleanup_hook(env, &ServerWrap::OnEnvCleanup, this);
+    server_->Start();
+  }
+
+  ~ServerWrap() override {
+    if (server_) {
+      server_->Destroy();
+      napi_remove_env_cleanup_hook(env_, &ServerWrap::OnEnvCleanup, this);
+    }
+  }
+
+  static void OnEnvCleanup(void* arg) { static_cast<ServerWrap*>(arg)->server_->Destroy(); }
+
+  // --- RequestSink -------------------------------------------------------------------
+  void BeginBatch() override {
+    if (depth_++ == 0) {
+      handle_scope_.emplace(env_);
+      callback_scope_.emplace(env_, async_->operator napi_async_context());
+    }
+  }
+  void EndBatch() override {
+    if (--depth_ == 0) {
+      // Closing the outermost callback scope runs queued microtasks and nextTicks, so
+      // promise-based apps progress exactly as under node:http.
+      callback_scope_.reset();
+      handle_scope_.reset();
+    }
+  }
+  void OnRequest(uint32_t id, uint32_t flags, const std::string& blob, size_t nvars,
+                 const char* body, size_t body_len) override {
+    napi_value args[5];
+    napi_create_uint32(env_, id, &args[0]);
+    napi_create_uint32(env_, flags, &args[1]);
+    napi_create_string_latin1(env_, blob.data(), blob.size(), &args[2]);
+    napi_create_uint32(env_, static_cast<uint32_t>(nvars), &args[3]);
+    args[4] = body ? CopyBytes(body, body_len) : Undefined();
+    Call(on_request_, 5, args);
+  }
+  void OnData(uint32_t id, const char* data, size_t len, ErrorCode err) override {
+    napi_value args[3];
+    napi_create_uint32(env_, id, &args[0]);
+    args[1] = data ? CopyBytes(data, len) : Null();
+    napi_create_uint32(env_, static_cast<uint32_t>(err), &args[2]);
+    Call(on_data_, 3, args);
+  }
+  void OnDrain(uint32_t id) override {
+    napi_value args[1];
+    napi_create_uint32(env_, id, &args[0]);
+    Call(on_drain_, 1, args);
+  }
+  void OnAbort(uint32_t id, ErrorCode err) override {
+    napi_value args[2];
+    napi_create_uint32(env_, id, &args[0]);
+    napi_create_uint32(env_, static_cast<uint32_t>(err), &args[1]);
+    Call(on_abort_, 2, args);
+  }
+  void OnClosed() override {
+    if (on_closed_.IsEmpty()) return;
+    BeginBatch();
+    Call(on_closed_, 0, nullptr);
+    EndBatch();
+  }
+
+ private:
+  napi_value Undefined() {
+    napi_value v;
+    napi_get_undefined(env_, &v);
+    return v;
+  }
+  napi_value Null() {
+    napi_value v;
+    napi_get_null(env_, &v);
+    return v;
+  }
+  napi_value CopyBytes(const char* data, size_t len) {
+    void* dst = nullptr;
+    napi_value ab, u8;
+    napi_create_arraybuffer(env_, len, &dst, &ab);
+    if (len) std::memcpy(dst, data, len);
+    napi_create_typedarray(env_, napi_uint8_array, len, ab, 0, &u8);
+    return u8;
+  }
+  void Call(Napi::FunctionReference& fn, size_t argc, const napi_value* argv) {
+    napi_value recv = Undefined(), result;
+    napi_status st = napi_call_function(env_, recv, fn.Value(), argc, argv, &result);
+    if (st == napi_pending_exception) {
+      // The dispatcher catches app errors itself; reaching here is a bug in tsgi, which
+      // must surface as an uncaught exception rather than vanish.
+      napi_value err;
+      napi_get_and_clear_last_exception(env_, &err);
+      napi_fatal_exception(env_, err);
+    }
+  }
+
+  // --- JS methods ----------------------------------------------------------------------
+  Napi::Value Respond(const Napi::CallbackInfo& info) {
+    // respond(id, head, flags, body?) where head = status + "\r\n" + header lines.
+    uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+    Bytes head = ArgBytes(info.Env(), info[1], &head_scratch_, true);
+    uint32_t flags = info[2].As<Napi::Number>().Uint32Value();
+    Bytes body;
+    if (info.Length() > 3 && !info[3].IsUndefined()) body = ArgBytes(info.Env(), info[3], &body_scratch_, false);
+    Span status, headers;
+    SplitHead(head, &status, &headers);
+    bool ok = server_->Respond(id, status.data, status.len, headers.data, headers.len, flags, body.data, body.len);
+    return Napi::Boolean::New(info.Env(), ok);
+  }
+  Napi::Value WriteHead(const Napi::CallbackInfo& info) {
+    uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+    Bytes head = ArgBytes(info.Env(), info[1], &head_scratch_, true);
+    uint32_t flags = info[2].As<Napi::Number>().Uint32Value();
+    Span status, headers;
+    SplitHead(head, &status, &headers);
+    return Napi::Boolean::New(info.Env(), server_->WriteHead(id, status.data, status.len, headers.data, headers.len, flags));
+  }
+  Napi::Value Write(const Napi::CallbackInfo& info) {
+    uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+    Bytes b = ArgBytes(info.Env(), info[1], &body_scratch_, false);
+    int r = server_->Write(id, b.data, b.len);
+    return Napi::Boolean::New(info.Env(), r == 1);
+  }
+  Napi::Value End(const Napi::CallbackInfo& info) {
+    uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+    Bytes b;
+    if (info.Length() > 1 && !info[1].IsUndefined()) b = ArgBytes(info.Env(), info[1], &body_scratch_, false);
+    return Napi::Boolean::New(info.Env(), server_->End(id, b.data, b.len));
+  }
+  Napi::Value Abort(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), server_->Abort(info[0].As<Napi::Number>().Uint32Value()));
+  }
+  Napi::Value PauseInput(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), server_->PauseInput(info[0].As<Napi::Number>().Uint32Value()));
+  }
+  Napi::Value ResumeInput(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), server_->ResumeInput(info[0].As<Napi::Number>().Uint32Value()));
+  }
+  Napi::Value Log(const Napi::CallbackInfo& info) {
+    Bytes b = ArgBytes(info.Env(), info[0], &body_scratch_, false);
+    server_->Log(b.data, b.len);
+    return info.Env().Undefined();
+  }
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    server_->Stop();
+    return info.Env().Undefined();
+  }
+  Napi::Value DestroyJs(const Napi::CallbackInfo& info) {
+    server_->Destroy();
+    return info.Env().Undefined();
+  }
+  Napi::Value Counters(const Napi::CallbackInfo& info) {
+    const Server::Counters& c = server_->counters();
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("requests", Napi::Number::New(info.Env(), static_cast<double>(c.requests))).Check();
+    o.Set("tx", Napi::Number::New(info.Env(), static_cast<double>(c.tx))).Check();
+    o.Set("badRequests", Napi::Number::New(info.Env(), static_cast<double>(c.bad_requests))).Check();
+    o.Set("connections", Napi::Number::New(info.Env(), static_cast<double>(c.connections))).Check();
+    o.Set("inflight", Napi::Number::New(info.Env(), c.inflight)).Check();
+    o.Set("open", Napi::Number::New(info.Env(), c.open)).Check();
+    return o;
+  }
+
+  static void SplitHead(Bytes head, Span* status, Span* headers) {
+    const char* p = head.data;
+    size_t i = 0;
+    while (i + 1 < head.len && !(p[i] == '\r' && p[i + 1] == '\n')) i++;
+    *status = Span{p, i < head.len ? i : head.len};
+    size_t rest = i + 2 <= head.len ? i + 2 : head.len;
+    *headers = Span{p + rest, head.len - rest};
+  }
+
+  Napi::Env env_{nullptr};
+  std::unique_ptr<Server> server_;
+  std::unique_ptr<Napi::AsyncContext> async_;
+  Napi::Reference<Napi::Uint32Array> meta_ref_;
+  Napi::FunctionReference on_request_, on_data_, on_drain_, on_abort_, on_closed_;
+  std::optional<Napi::HandleScope> handle_scope_;
+  std::optional<Napi::CallbackScope> callback_scope_;
+  int depth_ = 0;
+  std::string head_scratch_, body_scratch_;
+};
+
+// bindSocket({unix, host, port, path, backlog, chmod}) -> {fd, port, backlog, somaxconn}
+// or {error: errno name, step, message}.
+Napi::Value BindSocket(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = info[0].As<Napi::Object>();
+  BindRequest req;
+  req.is_unix = GetBool(o, "unix", false);
+  req.host = GetStr(o, "host");
+  req.port = static_cast<int>(GetU32(o, "port", 0));
+  req.path = GetStr(o, "path");
+  req.backlog = static_cast<int>(GetU32(o, "backlog", 1024));
+  Napi::Value cm = o.Get("chmod").Unwrap();
+  if (cm.IsNumber()) req.chmod_mode = static_cast<int>(cm.As<Napi::Number>().Int32Value());
+  BindResult r = BindListener(req);
+  Napi::Object out = Napi::Object::New(env);
+  if (r.fd < 0) {
+    out.Set("error", Napi::String::New(env, uv_err_name(-r.err))).Check();
+    out.Set("message", Napi::String::New(env, strerror(r.err))).Check();
+    out.Set("step", Napi::String::New(env, r.step)).Check();
+    return out;
+  }
+  out.Set("fd", Napi::Number::New(env, r.fd)).Check();
+  out.Set("port", Napi::Number::New(env, r.port)).Check();
+  out.Set("backlog", Napi::Number::New(env, r.backlog)).Check();
+  out.Set("somaxconn", Napi::Number::New(env, r.somaxconn)).Check();
+  return out;
+}
+
+Napi::Value CloseFd(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  return Napi::Number::New(info.Env(), close(fd));
+}
+
+// errorNames()[code] = "HTTP_CL_AND_TE", so JS can name native error numbers.
+Napi::Value ErrorNames(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+#define TSGI_EXPORT_ERROR(name, num, status, reason)                                          \
+  {                                                                                           \
+    Napi::Object e = Napi::Object::New(env);                                                  \
+    e.Set("name", Napi::String::New(env, #name)).Check();                                     \
+    e.Set("status", Napi::Number::New(env, status)).Check();                                  \
+    e.Set("reason", Napi::String::New(env, reason)).Check();                                  \
+    o.Set(static_cast<uint32_t>(num), e).Check();                                             \
+  }
+  TSGI_ERROR_MAP(TSGI_EXPORT_ERROR)
+#undef TSGI_EXPORT_ERROR
+  return o;
+}
+
+}  // namespace
+
+void RegisterServer(Napi::Env env, Napi::Object exports) {
+  exports.Set("Server", ServerWrap::Define(env)).Check();
+  exports.Set("bindSocket", Napi::Function::New(env, BindSocket)).Check();
+  exports.Set("closeFd", Napi::Function::New(env, CloseFd)).Check();
+  exports.Set("errorCatalogue", Napi::Function::New(env, ErrorNames)).Check();
+}
+
+}  // namespace tsgi

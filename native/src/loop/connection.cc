@@ -1,0 +1,639 @@
+// Input side of a connection: reading, parsing, dispatching to the app, body streaming,
+// timeouts and close. The output side lives in response.cc.
+#include "loop/connection.h"
+
+#include <errno.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <ctime>
+
+#include "loop/vars.h"
+#include "proto/http1.h"
+#include "proto/uwsgi.h"
+
+namespace tsgi {
+
+// --- deadline lists (conn_list.h) -------------------------------------------------------
+
+void ConnListPush(ConnList* list, Connection* c, uint64_t deadline) {
+  ConnListRemove(c);
+  c->timer.owner = list;
+  c->timer.deadline = deadline;
+  c->timer.prev = list->tail;
+  c->timer.next = nullptr;
+  if (list->tail) list->tail->timer.next = c;
+  else list->head = c;
+  list->tail = c;
+}
+
+void ConnListRemove(Connection* c) {
+  ConnList* list = c->timer.owner;
+  if (!list) return;
+  if (c->timer.prev) c->timer.prev->timer.next = c->timer.next;
+  else list->head = c->timer.next;
+  if (c->timer.next) c->timer.next->timer.prev = c->timer.prev;
+  else list->tail = c->timer.prev;
+  c->timer.prev = c->timer.next = nullptr;
+  c->timer.owner = nullptr;
+}
+
+namespace {
+
+uint64_t MonotonicMicros() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000u + static_cast<uint64_t>(ts.tv_nsec) / 1000u;
+}
+
+void OnPoll(uv_poll_t* handle, int status, int events);
+
+void OnClosed(uv_handle_t* handle) {
+  Connection* c = static_cast<Connection*>(handle->data);
+  delete reinterpret_cast<uv_poll_t*>(handle);
+  delete c;
+}
+
+// Which timeout applies now: pending output waits on the client reading (write list); a
+// head or body in progress waits on the client sending (read list); a kept-alive
+// connection between requests waits on the idle list. An app still working has none
+// (harakiri is the backstop for that).
+void ArmTimer(Connection* c) {
+  Server* s = c->server;
+  uint64_t now = uv_now(s->loop());
+  if (c->out.size() > c->out_off) {
+    if (c->timer.owner != &s->write_timeouts()) {
+      ConnListPush(&s->write_timeouts(), c, now + s->opts().socket_timeout_ms);
+    }
+    return;
+  }
+  switch (c->state) {
+    case ConnState::kHead:
+      if (c->req_id == 0 && c->pending_in.empty() && c->timer.owner == &s->idle_timeouts()) return;
+      ConnListPush(&s->read_timeouts(), c, now + s->opts().socket_timeout_ms);
+      return;
+    case ConnState::kBody:
+      if (c->input_paused) break;
+      ConnListPush(&s->read_timeouts(), c, now + s->opts().socket_timeout_ms);
+      return;
+    default:
+      break;
+  }
+  ConnListRemove(c);
+}
+
+void ResetRequest(Connection* c) {
+  c->req_id = 0;
+  c->req_flags = 0;
+  c->keep_alive = false;
+  c->body_done = true;
+  c->chunked = false;
+  c->body_remaining = 0;
+  c->body_received = 0;
+  c->chunk = ChunkedDecoder{};
+  c->resp = RespState::kNone;
+  c->framing = Framing::kLength;
+  c->head_request = false;
+  c->drain_wanted = false;
+  c->input_paused = false;
+  c->resp_body_bytes = 0;
+  c->resp_header_bytes = 0;
+  c->resp_header_count = 0;
+  c->resp_status = 0;
+}
+
+// Refuses the current input with a canned status and closes once it is written. Used
+// before the request reached the app; the log gets one line naming the cause.
+void Refuse(Connection* c, ErrorCode err) {
+  Server* s = c->server;
+  s->mutable_counters().bad_requests++;
+  char line[256];
+  int n = snprintf(line, sizeof line, "tsgi: %s from %s: %s (%s) -> %d", c->protocol == Protocol::kHttp ? "HTTP request" : "uwsgi packet",
+                   c->remote_addr.empty() ? "unix socket" : c->remote_addr.c_str(), ErrorReason(err),
+                   ErrorName(err), ErrorStatus(err));
+  if (n > 0) s->log().AppendLine(line, static_cast<size_t>(n));
+  c->pending_in.clear();
+  ResponseWriteCanned(c, err);
+}
+
+// Copies what the log line needs from the head (spans die with this read callback).
+void RememberForLog(Connection* c, Span method, Span uri, Span proto, size_t nvars,
+                    uint32_t pktsize) {
+  c->log_method.assign(method.data, method.len);
+  c->log_uri.assign(uri.data, uri.len);
+  c->log_proto.assign(proto.data, proto.len);
+  c->log_nvars = static_cast<uint32_t>(nvars);
+  c->log_pktsize = pktsize;
+  c->start_sec = time(nullptr);
+  c->start_us = MonotonicMicros();
+}
+
+// Hands the request to the app. `body`/`body_len` are body bytes already received.
+void Dispatch(Connection* c, uint32_t flags, size_t nvars, const char* body, size_t body_len) {
+  Server* s = c->server;
+  c->req_id = s->RegisterRequest(c);
+  c->state = c->body_done ? ConnState::kAwaiting : ConnState::kBody;
+  if (c->body_done) flags |= kReqBodyDone;
+  if (c->keep_alive) flags |= kReqKeepAlive;
+  if (c->chunked) flags |= kReqChunked;
+  c->req_flags = flags;
+  ArmTimer(c);
+  s->sink()->OnRequest(c->req_id, flags, s->blob(), nvars, body, body_len);
+}
+
+// Body bytes available at dispatch time: for Content-Length, what is buffered up to the
+// length; for chunked, everything decodable now (decoded into `scratch`).
+// Returns bytes consumed from data, or -1 after refusing a malformed chunked body.
+long TakeInitialBody(Connection* c, const char* data, size_t len, std::string* scratch) {
+  if (c->body_done) return 0;
+  if (!c->chunked) {
+    size_t take = static_cast<size_t>(std::min<uint64_t>(c->body_remaining, len));
+    scratch->assign(data, take);
+    c->body_remaining -= take;
+    c->body_received += take;
+    if (c->body_remaining == 0) c->body_done = true;
+    return static_cast<long>(take);
+  }
+  scratch->clear();
+  size_t off = 0;
+  ChunkedLimits limits;
+  while (off < len) {
+    size_t used = 0;
+    Span piece{};
+    ErrorCode err = ErrorCode::OK;
+    ChunkedStatus st = ChunkedDecode(&c->chunk, data + off, len - off, limits, &used, &piece, &err);
+    off += used;
+    if (st == ChunkedStatus::kError) {
+      Refuse(c, err);
+      return -1;
+    }
+    if (st == ChunkedStatus::kData) scratch->append(piece.data, piece.len);
+    if (st == ChunkedStatus::kDone) {
+      c->body_done = true;
+      break;
+    }
+    if (st == ChunkedStatus::kNeedMore) break;
+  }
+  c->body_received += scratch->size();
+  uint64_t limit = c->server->opts().limit_post;
+  if (limit && c->body_received > limit) {
+    Refuse(c, ErrorCode::HTTP_BODY_TOO_LARGE);
+    return -1;
+  }
+  return static_cast<long>(off);
+}
+
+// Parses one HTTP head at data[0..len). Returns bytes consumed (head + initial body), 0
+// when incomplete, -1 after refusing.
+long ProcessHttpHead(Connection* c, const char* data, size_t len) {
+  Server* s = c->server;
+  const ServerOptions& o = s->opts();
+  HttpParseOptions po;
+  po.max_head_size = o.buffer_size;
+  po.max_target_len = o.buffer_size;
+  static thread_local HttpRequestHead head;
+  ErrorCode err = ErrorCode::OK;
+  int64_t n = ParseHttpRequestHead(data, len, po, &head, &err);
+  if (n < 0) {
+    Refuse(c, err);
+    return -1;
+  }
+  if (n == 0) {
+    if (len > o.buffer_size) {
+      Refuse(c, ErrorCode::HTTP_HEAD_TOO_LARGE);
+      return -1;
+    }
+    return 0;
+  }
+  if (!c->slot_reserved && !s->AcquireSlot(c)) {
+    c->state = ConnState::kWaitSlot;
+    return 0;
+  }
+  if (c->slot_reserved) {
+    c->slot_reserved = false;
+    s->SlotReservationUsed();
+  }
+  ResetRequest(c);
+  c->keep_alive = head.keep_alive;
+  c->head_request = head.method.equals("HEAD", 4);
+  c->http_minor = head.version_minor;
+  if (head.framing == BodyFraming::kLength) {
+    if (o.limit_post && head.content_length > o.limit_post) {
+      s->ReleaseSlot();
+      Refuse(c, ErrorCode::HTTP_BODY_TOO_LARGE);
+      return -1;
+    }
+    c->body_remaining = head.content_length;
+    c->body_done = head.content_length == 0;
+  } else if (head.framing == BodyFraming::kChunked) {
+    c->chunked = true;
+    c->body_done = false;
+  }
+
+  VarsOut vo{&s->blob(), s->meta(), s->meta_capacity()};
+  s->blob().clear();
+  PeerInfo peer{&c->remote_addr, &c->remote_port, c->listener};
+  err = BuildHttpVars(head, peer, &vo);
+  if (err != ErrorCode::OK) {
+    s->ReleaseSlot();
+    Refuse(c, err);
+    return -1;
+  }
+  static const char* kProto[2] = {"HTTP/1.0", "HTTP/1.1"};
+  RememberForLog(c, head.method, head.target, Span{kProto[head.version_minor == 1], 8}, vo.nvars,
+                 vo.pktsize);
+
+  static thread_local std::string initial;
+  long body = TakeInitialBody(c, data + n, len - static_cast<size_t>(n), &initial);
+  if (body < 0) {
+    s->ReleaseSlot();
+    return -1;
+  }
+  // RFC 9110 10.1.1: answer 100 Continue only when the body is still to come.
+  if (head.expect_continue && !c->body_done && head.version_minor == 1 && initial.empty()) {
+    c->out.append("HTTP/1.1 100 Continue\r\n\r\n");
+  }
+  uint32_t flags = c->head_request ? static_cast<uint32_t>(kReqHead) : 0u;
+  Dispatch(c, flags, vo.nvars, initial.empty() ? nullptr : initial.data(), initial.size());
+  return n + body;
+}
+
+// Parses one uwsgi packet at data[0..len): 4-byte header, vars block, then the body
+// (CONTENT_LENGTH bytes). Same return convention as ProcessHttpHead.
+long ProcessUwsgiPacket(Connection* c, const char* data, size_t len) {
+  Server* s = c->server;
+  const ServerOptions& o = s->opts();
+  UwsgiHeader h;
+  if (!ParseUwsgiHeader(data, len, &h)) return 0;
+  // Checked as soon as the header is in, like uWSGI (reference/uwsgi.md 1.4), but answered
+  // with 413 instead of a silent reset.
+  if (h.datasize > o.buffer_size) {
+    Refuse(c, ErrorCode::UWSGI_BLOCK_TOO_LARGE);
+    return -1;
+  }
+  if (len < kUwsgiHeaderSize + h.datasize) return 0;
+  if (h.modifier1 == kUwsgiModifierPing) {
+    // PING: answered with an empty PONG (64 00 00 01) and not counted as a request.
+    c->out.append("\x64\x00\x00\x01", 4);
+    c->pending_close = true;
+    c->state = ConnState::kClosing;
+    return static_cast<long>(kUwsgiHeaderSize + h.datasize);
+  }
+  if (h.modifier1 > 99) {
+    Refuse(c, ErrorCode::UWSGI_BAD_MODIFIER);
+    return -1;
+  }
+  if (h.datasize == 0) {
+    Refuse(c, ErrorCode::UWSGI_EMPTY_BLOCK);
+    return -1;
+  }
+  const char* block = data + kUwsgiHeaderSize;
+  static thread_local std::vector<UwsgiVar> vars;
+  if (vars.size() < o.max_vars) vars.resize(o.max_vars);
+  size_t nvars = 0;
+  ErrorCode err = ParseUwsgiVars(block, h.datasize, vars.data(), std::min(o.max_vars, s->meta_capacity()), &nvars);
+  if (err != ErrorCode::OK) {
+    Refuse(c, err);
+    return -1;
+  }
+  Span method{}, uri{}, proto{}, path{}, remote{}, clen{};
+  for (size_t i = 0; i < nvars; i++) {  // the last duplicate wins, as in uWSGI's environ
+    const UwsgiVar& v = vars[i];
+    if (v.key.equals("REQUEST_METHOD", 14)) method = v.value;
+    else if (v.key.equals("REQUEST_URI", 11)) uri = v.value;
+    else if (v.key.equals("PATH_INFO", 9)) path = v.value;
+    else if (v.key.equals("SERVER_PROTOCOL", 15)) proto = v.value;
+    else if (v.key.equals("REMOTE_ADDR", 11)) remote = v.value;
+    else if (v.key.equals("CONTENT_LENGTH", 14)) clen = v.value;
+  }
+  uint64_t content_length = 0;
+  if (!ParseUwsgiContentLength(clen, &content_length)) {
+    Refuse(c, ErrorCode::UWSGI_BAD_CONTENT_LENGTH);
+    return -1;
+  }
+  if (o.limit_post && content_length > o.limit_post) {
+    Refuse(c, ErrorCode::UWSGI_BODY_TOO_LARGE);
+    return -1;
+  }
+  if (!c->slot_reserved && !s->AcquireSlot(c)) {
+    c->state = ConnState::kWaitSlot;
+    return 0;
+  }
+  if (c->slot_reserved) {
+    c->slot_reserved = false;
+    s->SlotReservationUsed();
+  }
+  ResetRequest(c);
+  c->keep_alive = false;  // one request per uwsgi connection
+  c->head_request = method.equals("HEAD", 4);
+  c->body_remaining = content_length;
+  c->body_done = content_length == 0;
+  // The response status line echoes SERVER_PROTOCOL, or HTTP/1.0 when absent
+  // (reference/uwsgi.md 1.5); anything not shaped like HTTP/x.y also falls back.
+  bool proto_ok = proto.len == 8 && std::memcmp(proto.data, "HTTP/", 5) == 0;
+  if (!proto_ok) proto = Span{"HTTP/1.0", 8};
+  if (!remote.empty()) c->remote_addr.assign(remote.data, remote.len);
+  VarsOut vo{&s->blob(), s->meta(), s->meta_capacity()};
+  BuildUwsgiVars(block, h.datasize, vars.data(), nvars, &vo);
+  RememberForLog(c, method, uri.empty() ? path : uri, proto, nvars, h.datasize);
+
+  size_t used = kUwsgiHeaderSize + h.datasize;
+  static thread_local std::string initial;
+  long body = TakeInitialBody(c, data + used, len - used, &initial);
+  uint32_t flags = kReqUwsgi | (static_cast<uint32_t>(h.modifier1) << 8) | (c->head_request ? static_cast<uint32_t>(kReqHead) : 0u);
+  Dispatch(c, flags, vo.nvars, initial.empty() ? nullptr : initial.data(), initial.size());
+  return static_cast<long>(used) + body;
+}
+
+// Streams body bytes of the dispatched request to the app. Returns bytes consumed, or -1
+// when the connection was refused.
+long ProcessBody(Connection* c, const char* data, size_t len) {
+  Server* s = c->server;
+  RequestSink* sink = s->sink();
+  if (c->req_id == 0) return static_cast<long>(len);  // the app already answered: discard
+  if (!c->chunked) {
+    size_t take = static_cast<size_t>(std::min<uint64_t>(c->body_remaining, len));
+    c->body_remaining -= take;
+    c->body_received += take;
+    if (take > 0) sink->OnData(c->req_id, data, take, ErrorCode::OK);
+    if (c->body_remaining == 0) {
+      c->body_done = true;
+      if (c->req_id) sink->OnData(c->req_id, nullptr, 0, ErrorCode::OK);
+    }
+    return static_cast<long>(take);
+  }
+  size_t off = 0;
+  ChunkedLimits limits;
+  while (off < len && !c->body_done) {
+    size_t used = 0;
+    Span piece{};
+    ErrorCode err = ErrorCode::OK;
+    ChunkedStatus st = ChunkedDecode(&c->chunk, data + off, len - off, limits, &used, &piece, &err);
+    off += used;
+    if (st == ChunkedStatus::kError) {
+      ConnectionFail(c, err);
+      return -1;
+    }
+    if (st == ChunkedStatus::kData && piece.len > 0) {
+      c->body_received += piece.len;
+      uint64_t limit = s->opts().limit_post;
+      if (limit && c->body_received > limit) {
+        ConnectionFail(c, ErrorCode::HTTP_BODY_TOO_LARGE);
+        return -1;
+      }
+      sink->OnData(c->req_id, piece.data, piece.len, ErrorCode::OK);
+    }
+    if (st == ChunkedStatus::kDone) {
+      c->body_done = true;
+      if (c->req_id) sink->OnData(c->req_id, nullptr, 0, ErrorCode::OK);
+    }
+    if (st == ChunkedStatus::kNeedMore) break;
+  }
+  return static_cast<long>(off);
+}
+
+// Parses and dispatches as much of data[0..len) as the state allows; returns bytes used,
+// or -1 when the connection is closing.
+long ProcessBytes(Connection* c, const char* data, size_t len) {
+  size_t off = 0;
+  while (true) {
+    if (c->state == ConnState::kHead) {
+      if (off == len) break;
+      long n = c->protocol == Protocol::kHttp ? ProcessHttpHead(c, data + off, len - off)
+                                              : ProcessUwsgiPacket(c, data + off, len - off);
+      if (n < 0) return -1;
+      if (n == 0) break;
+      off += static_cast<size_t>(n);
+      if (c->state == ConnState::kClosing) return static_cast<long>(off);
+    } else if (c->state == ConnState::kBody) {
+      if (c->input_paused || off == len) break;
+      long n = ProcessBody(c, data + off, len - off);
+      if (n < 0) return -1;
+      off += static_cast<size_t>(n);
+      if (c->body_done && c->state == ConnState::kBody) c->state = ConnState::kAwaiting;
+    } else {
+      break;
+    }
+    // A response completed synchronously inside the app callback: finish it and go on
+    // with the next pipelined request in the same pass.
+    if (c->resp == RespState::kDone && c->body_done) {
+      ConnectionRequestDone(c, false);
+      if (c->state != ConnState::kHead) break;
+    }
+  }
+  return static_cast<long>(off);
+}
+
+}  // namespace
+
+Connection* ConnectionOpen(Server* s, int fd, const ListenerSpec* l, const char* addr,
+                           const char* port) {
+  Connection* c = new Connection();
+  c->server = s;
+  c->fd = fd;
+  c->protocol = l->protocol;
+  c->listener = l;
+  c->remote_addr = addr;
+  c->remote_port = port;
+  c->poll = new uv_poll_t;
+  uv_poll_init_socket(s->loop(), c->poll, fd);
+  c->poll->data = c;
+  ConnListPush(&s->read_timeouts(), c, uv_now(s->loop()) + s->opts().socket_timeout_ms);
+  ConnectionUpdatePoll(c);
+  return c;
+}
+
+void ConnectionUpdatePoll(Connection* c) {
+  if (c->state == ConnState::kClosed) return;
+  int ev = 0;
+  bool reading = (c->state == ConnState::kHead && !c->pending_close) ||
+                 (c->state == ConnState::kBody && !c->input_paused);
+  if (reading && !c->peer_closed) ev |= UV_READABLE;
+  if (!reading && !c->peer_closed) ev |= UV_DISCONNECT;
+  if (c->out.size() > c->out_off) ev |= UV_WRITABLE;
+  if (ev == c->poll_events) return;
+  c->poll_events = ev;
+  if (ev == 0) uv_poll_stop(c->poll);
+  else uv_poll_start(c->poll, ev, OnPoll);
+}
+
+void ConnectionProcess(Connection* c) {
+  if (c->state == ConnState::kClosed) return;
+  c->processing = true;
+  if (!c->pending_in.empty() && (c->state == ConnState::kHead || c->state == ConnState::kBody)) {
+    long used = ProcessBytes(c, c->pending_in.data(), c->pending_in.size());
+    if (used > 0 && c->state != ConnState::kClosed) c->pending_in.erase(0, static_cast<size_t>(used));
+  }
+  c->processing = false;
+  if (c->state == ConnState::kClosed) return;
+  ConnectionFlush(c);
+  if (c->state == ConnState::kClosed) return;
+  ArmTimer(c);
+  ConnectionUpdatePoll(c);
+}
+
+void ConnectionOnReadable(Connection* c) {
+  Server* s = c->server;
+  if (c->state != ConnState::kHead && c->state != ConnState::kBody) {
+    // Only UV_DISCONNECT is polled here: the peer shut down its side while the app works.
+    // The response is still written (a half-closed client may read it); stop polling so a
+    // level-triggered RDHUP does not spin.
+    c->peer_closed = true;
+    ConnectionUpdatePoll(c);
+    return;
+  }
+  char* buf = s->read_buffer();
+  ssize_t n;
+  do {
+    n = ::read(c->fd, buf, s->read_buffer_size());
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+    ConnectionFail(c, ErrorCode::IO_READ_FAILED);
+    return;
+  }
+  if (n == 0) {
+    c->peer_closed = true;
+    if (c->state == ConnState::kBody) {
+      // Truncation is never silent: the app's reads reject (PRODUCT.md section 2).
+      ConnectionFail(c, ErrorCode::HTTP_TRUNCATED_BODY);
+    } else {
+      ConnectionClose(c);
+    }
+    return;
+  }
+  c->processing = true;
+  long used;
+  if (c->pending_in.empty()) {
+    used = ProcessBytes(c, buf, static_cast<size_t>(n));
+    if (used >= 0 && c->state != ConnState::kClosed && static_cast<size_t>(used) < static_cast<size_t>(n)) {
+      c->pending_in.assign(buf + used, static_cast<size_t>(n) - static_cast<size_t>(used));
+    }
+  } else {
+    c->pending_in.append(buf, static_cast<size_t>(n));
+    used = ProcessBytes(c, c->pending_in.data(), c->pending_in.size());
+    if (used > 0 && c->state != ConnState::kClosed) c->pending_in.erase(0, static_cast<size_t>(used));
+  }
+  c->processing = false;
+  if (c->state == ConnState::kClosed) return;
+  // Pipelined bytes behind a request the app still holds are bounded: past buffer-size
+  // plus one read, stop reading (UpdatePoll does) and let the kernel buffer the rest.
+  ConnectionFlush(c);
+  if (c->state == ConnState::kClosed) return;
+  ArmTimer(c);
+  ConnectionUpdatePoll(c);
+}
+
+void ConnectionDispatchWaiting(Connection* c) {
+  if (c->state != ConnState::kWaitSlot) return;
+  c->state = ConnState::kHead;
+  ConnectionProcess(c);
+}
+
+void ConnectionFail(Connection* c, ErrorCode err) {
+  Server* s = c->server;
+  uint32_t id = c->req_id;
+  if (id && c->resp != RespState::kDone) {
+    if (!c->body_done) s->sink()->OnData(id, nullptr, 0, err);
+    bool started = c->resp != RespState::kNone;
+    s->sink()->OnAbort(id, err);
+    if (!started && !c->peer_closed && err != ErrorCode::IO_READ_FAILED &&
+        err != ErrorCode::IO_WRITE_FAILED) {
+      // Nothing was sent yet, so the client can still be told why (408, 413, 400).
+      Refuse(c, err);
+      ConnectionRequestDone(c, true);
+      return;
+    }
+    ConnectionRequestDone(c, true);
+  }
+  ConnectionClose(c);
+}
+
+void ConnectionTimeout(Connection* c) {
+  if (c->state == ConnState::kHead) {
+    if (c->pending_in.empty()) {
+      ConnectionClose(c);  // idle keep-alive or silent connection: close quietly
+    } else {
+      Refuse(c, c->protocol == Protocol::kHttp ? ErrorCode::HTTP_HEAD_TIMEOUT
+                                               : ErrorCode::UWSGI_HEAD_TIMEOUT);
+      ConnectionFlush(c);
+    }
+    return;
+  }
+  if (c->out.size() > c->out_off) {
+    ConnectionFail(c, ErrorCode::IO_WRITE_TIMEOUT);
+    return;
+  }
+  if (c->state == ConnState::kBody) {
+    ConnectionFail(c, ErrorCode::HTTP_BODY_TIMEOUT);
+    return;
+  }
+  ConnectionClose(c);
+}
+
+void ConnectionRunDeferred(Connection* c) {
+  if (c->state == ConnState::kClosed) return;
+  if (c->deferred_error != ErrorCode::OK) {
+    ErrorCode err = c->deferred_error;
+    c->deferred_error = ErrorCode::OK;
+    ConnectionFail(c, err);
+    return;
+  }
+  if (c->pending_close && c->out.size() <= c->out_off) {
+    ConnectionClose(c);
+    return;
+  }
+  ConnectionProcess(c);
+}
+
+void ConnectionClose(Connection* c) {
+  if (c->state == ConnState::kClosed) return;
+  Server* s = c->server;
+  if (c->req_id) {
+    uint32_t id = c->req_id;
+    if (c->resp != RespState::kDone) s->sink()->OnAbort(id, ErrorCode::IO_PEER_CLOSED);
+    ConnectionRequestDone(c, true);
+  }
+  c->state = ConnState::kClosed;
+  ConnListRemove(c);
+  s->OnConnectionClosed(c);
+  uv_poll_stop(c->poll);
+  ::close(c->fd);
+  c->fd = -1;
+  uv_close(reinterpret_cast<uv_handle_t*>(c->poll), OnClosed);
+}
+
+namespace {
+
+void OnPoll(uv_poll_t* handle, int status, int events) {
+  Connection* c = static_cast<Connection*>(handle->data);
+  Server* s = c->server;
+  s->sink()->BeginBatch();
+  if (status < 0) {
+    ConnectionFail(c, ErrorCode::IO_READ_FAILED);
+  } else {
+    if ((events & UV_WRITABLE) && c->state != ConnState::kClosed) {
+      if (ConnectionFlush(c) && c->state != ConnState::kClosed) {
+        if (c->drain_wanted && c->out.size() - c->out_off < kResponseHighWater) {
+          c->drain_wanted = false;
+          s->sink()->OnDrain(c->req_id);
+        }
+        if (c->state != ConnState::kClosed) {
+          ArmTimer(c);
+          ConnectionUpdatePoll(c);
+        }
+      }
+    }
+    if ((events & (UV_READABLE | UV_DISCONNECT)) && c->state != ConnState::kClosed) {
+      ConnectionOnReadable(c);
+    }
+  }
+  s->FinishBatch();
+}
+
+}  // namespace
+
+}  // namespace tsgi

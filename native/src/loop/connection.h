@@ -1,0 +1,113 @@
+// One client connection and the request it is serving. HTTP connections carry a sequence
+// of requests (keep-alive, pipelining); uwsgi connections carry exactly one.
+//
+// Buffer lifetime: bytes are read into the Server's shared read buffer and parsed in
+// place; only bytes that must outlive the read callback (an incomplete head, pipelined
+// requests behind one the app is still serving) are copied into `pending_in`. Spans from
+// the parsers are therefore valid only within one ProcessInput() call; anything kept
+// longer (method, URI for the log line) is copied into the connection's strings, whose
+// capacity is reused across requests.
+#ifndef TSGI_LOOP_CONNECTION_H_
+#define TSGI_LOOP_CONNECTION_H_
+
+#include <uv.h>
+
+#include <cstdint>
+#include <string>
+
+#include "loop/conn_list.h"
+#include "loop/server.h"
+#include "proto/chunked.h"
+
+namespace tsgi {
+
+enum class ConnState : uint8_t {
+  kHead,      // waiting for (more of) a request head
+  kBody,      // request dispatched, body still arriving
+  kAwaiting,  // body complete, app still answering
+  kWaitSlot,  // head parsed, waiting for a free app slot
+  kClosing,   // flushing output, then close
+  kClosed,
+};
+
+// Above this many unwritten response bytes Write() asks the app to wait for OnDrain.
+constexpr size_t kResponseHighWater = 64 * 1024;
+
+enum class RespState : uint8_t { kNone, kStreaming, kDone };
+enum class Framing : uint8_t { kLength, kChunked, kClose };
+
+struct Connection {
+  ConnListNode timer;  // links for the Server's deadline lists (conn_list.h)
+  Server* server = nullptr;
+  uv_poll_t* poll = nullptr;
+  int fd = -1;
+  Protocol protocol = Protocol::kHttp;
+  const ListenerSpec* listener = nullptr;
+  ConnState state = ConnState::kHead;
+  int poll_events = 0;
+  bool processing = false;     // inside ProcessInput (responses are corked)
+  bool deferred = false;       // queued on Server::deferred_
+  bool peer_closed = false;    // read side saw EOF/RDHUP
+  bool input_paused = false;   // app asked to stop reading the body
+  bool pending_close = false;  // close once output is flushed
+  bool slot_reserved = false;  // an app slot was granted while waiting (kWaitSlot)
+  uint8_t http_minor = 1;      // HTTP/1.x of the current request
+  std::string remote_addr;
+  std::string remote_port;
+  std::string pending_in;      // unparsed bytes kept between reads
+
+  // Current request.
+  uint32_t req_id = 0;
+  uint32_t req_flags = 0;
+  bool keep_alive = false;
+  bool body_done = true;
+  bool chunked = false;
+  uint64_t body_remaining = 0;
+  uint64_t body_received = 0;
+  ChunkedDecoder chunk;
+  ErrorCode deferred_error = ErrorCode::OK;  // a write error to report from the idle callback
+  bool need_dispatch_next = false;
+
+  // Response.
+  RespState resp = RespState::kNone;
+  Framing framing = Framing::kLength;
+  bool head_request = false;
+  bool drain_wanted = false;
+  uint64_t resp_body_bytes = 0;
+  uint64_t resp_header_bytes = 0;
+  uint32_t resp_header_count = 0;
+  uint32_t resp_status = 0;
+  std::string out;    // bytes queued for the socket
+  size_t out_off = 0; // bytes of `out` already written
+
+  // Log line material (copied at dispatch; see the buffer lifetime note above).
+  std::string log_method, log_uri, log_proto;
+  uint32_t log_nvars = 0, log_pktsize = 0;
+  time_t start_sec = 0;
+  uint64_t start_us = 0;
+};
+
+// Called by Server on accept; takes ownership of fd.
+Connection* ConnectionOpen(Server* s, int fd, const ListenerSpec* l, const char* addr,
+                           const char* port);
+// Input side (connection.cc).
+void ConnectionOnReadable(Connection* c);
+void ConnectionProcess(Connection* c);  // parse/dispatch what is buffered, then read more
+void ConnectionDispatchWaiting(Connection* c);
+void ConnectionTimeout(Connection* c);
+void ConnectionRunDeferred(Connection* c);
+void ConnectionClose(Connection* c);
+void ConnectionUpdatePoll(Connection* c);
+void ConnectionFail(Connection* c, ErrorCode err);
+// Output side (response.cc).
+void ResponseBegin(Connection* c, const char* status, size_t status_len, const char* headers,
+                   size_t headers_len, uint32_t flags, bool has_length, uint64_t length);
+void ResponseBody(Connection* c, const char* data, size_t len);
+void ResponseFinish(Connection* c);
+void ResponseWriteCanned(Connection* c, ErrorCode err);
+bool ConnectionFlush(Connection* c);  // false when the connection was closed by an error
+void ConnectionRequestDone(Connection* c, bool aborted);
+
+}  // namespace tsgi
+
+#endif  // TSGI_LOOP_CONNECTION_H_

@@ -1,0 +1,223 @@
+// Output side of a connection: response heads, body framing (Content-Length, chunked or
+// close-delimited), the write path with back-pressure, and canned error responses.
+#include <errno.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+#include "loop/connection.h"
+
+namespace tsgi {
+
+namespace {
+
+uint64_t NowMicros() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000u + static_cast<uint64_t>(ts.tv_nsec) / 1000u;
+}
+
+uint32_t ParseStatusCode(const char* status, size_t len) {
+  if (len < 3) return 0;
+  uint32_t code = 0;
+  for (size_t i = 0; i < 3; i++) {
+    char ch = status[i];
+    if (ch < '0' || ch > '9') return 0;
+    code = code * 10 + static_cast<uint32_t>(ch - '0');
+  }
+  return code;
+}
+
+// RFC 9110 6.4.1: 1xx, 204 and 304 responses never carry content.
+bool StatusHasNoBody(uint32_t code) { return (code >= 100 && code < 200) || code == 204 || code == 304; }
+
+uint32_t CountLines(const char* p, size_t n) {
+  uint32_t lines = 0;
+  for (size_t i = 0; i + 1 < n; i++) {
+    if (p[i] == '\r' && p[i + 1] == '\n') lines++;
+  }
+  return lines;
+}
+
+void AppendDecimal(std::string* out, uint64_t v) {
+  char tmp[24];
+  int n = snprintf(tmp, sizeof tmp, "%llu", static_cast<unsigned long long>(v));
+  out->append(tmp, static_cast<size_t>(n));
+}
+
+}  // namespace
+
+void ResponseBegin(Connection* c, const char* status, size_t status_len, const char* headers,
+                   size_t headers_len, uint32_t flags, bool has_length, uint64_t length) {
+  std::string& out = c->out;
+  size_t start = out.size();
+  bool http = c->protocol == Protocol::kHttp;
+  c->resp_status = ParseStatusCode(status, status_len);
+  bool no_body = StatusHasNoBody(c->resp_status);
+
+  if (flags & kRespHasTransferEncoding) {
+    c->framing = Framing::kClose;  // the app frames the body itself; its end is our close
+  } else if (has_length || (flags & kRespHasContentLength) || no_body) {
+    c->framing = Framing::kLength;
+  } else if (http && c->http_minor == 1) {
+    c->framing = Framing::kChunked;
+  } else {
+    c->framing = Framing::kClose;
+  }
+  // The connection survives only if the client asked for it, the app did not refuse it,
+  // the body framing lets the client find the end, and the request body was read fully
+  // (otherwise its remaining bytes would be taken for the next request).
+  bool close = !c->keep_alive || (flags & kRespConnectionClose) || c->framing == Framing::kClose ||
+               !c->body_done || c->server->stopping();
+  if (close) c->keep_alive = false;
+
+  if (http) out.append(c->http_minor == 1 ? "HTTP/1.1 " : "HTTP/1.1 ", 9);
+  else {
+    out.append(c->log_proto);
+    out.push_back(' ');
+  }
+  out.append(status, status_len);
+  out.append("\r\n", 2);
+  out.append(headers, headers_len);
+  uint32_t count = CountLines(headers, headers_len);
+  if (has_length && !(flags & kRespHasContentLength) && !no_body) {
+    out.append("Content-Length: ", 16);
+    AppendDecimal(&out, length);
+    out.append("\r\n", 2);
+    count++;
+  }
+  if (c->framing == Framing::kChunked) {
+    out.append("Transfer-Encoding: chunked\r\n", 28);
+    count++;
+  }
+  if (http) {
+    if (close && c->http_minor == 1 && !(flags & kRespConnectionClose)) {
+      out.append("Connection: close\r\n", 19);
+      count++;
+    } else if (!close && c->http_minor == 0) {
+      out.append("Connection: keep-alive\r\n", 24);
+      count++;
+    }
+  }
+  out.append("\r\n", 2);
+  c->resp_header_count = count;
+  c->resp_header_bytes = out.size() - start;
+  c->resp = RespState::kStreaming;
+  if (no_body) c->head_request = true;  // drop any body bytes the app writes
+}
+
+void ResponseBody(Connection* c, const char* data, size_t len) {
+  if (len == 0 || c->head_request) return;
+  c->resp_body_bytes += len;
+  if (c->framing == Framing::kChunked) {
+    char size[24];
+    int n = snprintf(size, sizeof size, "%zx\r\n", len);
+    c->out.append(size, static_cast<size_t>(n));
+    c->out.append(data, len);
+    c->out.append("\r\n", 2);
+  } else {
+    c->out.append(data, len);
+  }
+}
+
+void ResponseFinish(Connection* c) {
+  if (c->framing == Framing::kChunked && !c->head_request) c->out.append("0\r\n\r\n", 5);
+  c->resp = RespState::kDone;
+  if (!c->keep_alive) c->pending_close = true;
+}
+
+void ResponseWriteCanned(Connection* c, ErrorCode err) {
+  size_t len = 0;
+  const char* bytes = CannedResponse(ErrorStatus(err), &len);
+  c->out.append(bytes, len);
+  c->pending_close = true;
+  c->keep_alive = false;
+  if (c->state != ConnState::kClosed) c->state = ConnState::kClosing;
+}
+
+bool ConnectionFlush(Connection* c) {
+  if (c->state == ConnState::kClosed) return false;
+  Server* s = c->server;
+  while (c->out_off < c->out.size()) {
+    ssize_t w = ::send(c->fd, c->out.data() + c->out_off, c->out.size() - c->out_off, MSG_NOSIGNAL);
+    if (w > 0) {
+      c->out_off += static_cast<size_t>(w);
+      s->mutable_counters().tx += static_cast<uint64_t>(w);
+      continue;
+    }
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      // Reclaim the written prefix once it dominates, so a long stream does not grow `out`.
+      if (c->out_off > 64 * 1024 && c->out_off * 2 > c->out.size()) {
+        c->out.erase(0, c->out_off);
+        c->out_off = 0;
+      }
+      return true;
+    }
+    // EPIPE, ECONNRESET: the client is gone.
+    c->out.clear();
+    c->out_off = 0;
+    c->peer_closed = true;
+    if (c->processing || s->in_js_call()) {
+      c->deferred_error = ErrorCode::IO_WRITE_FAILED;
+      s->Defer(c);
+      return true;
+    }
+    ConnectionFail(c, ErrorCode::IO_WRITE_FAILED);
+    return false;
+  }
+  c->out.clear();
+  c->out_off = 0;
+  if (c->pending_close && c->state != ConnState::kBody) {
+    if (c->processing || s->in_js_call()) {
+      s->Defer(c);
+      return true;
+    }
+    ConnectionClose(c);
+    return false;
+  }
+  return true;
+}
+
+void ConnectionRequestDone(Connection* c, bool aborted) {
+  Server* s = c->server;
+  if (c->req_id == 0) return;
+  if (s->opts().logging) {
+    RequestLogEntry e;
+    e.remote_addr = &c->remote_addr;
+    e.method = &c->log_method;
+    e.uri = &c->log_uri;
+    e.protocol = &c->log_proto;
+    e.nvars = c->log_nvars;
+    e.pktsize = c->log_pktsize;
+    e.start_sec = c->start_sec;
+    e.start_us = c->start_us;
+    e.end_us = NowMicros();
+    e.body_bytes = c->resp_body_bytes;
+    e.status = c->resp_status ? c->resp_status : (aborted ? 499 : 0);
+    e.header_count = c->resp_header_count;
+    e.header_bytes = c->resp_header_bytes;
+    e.request_number = s->counters().requests + 1;
+    s->log().Append(e);
+  }
+  s->mutable_counters().requests++;
+  s->UnregisterRequest(c->req_id);
+  c->req_id = 0;
+  s->ReleaseSlot();
+  if (c->state == ConnState::kClosed || c->state == ConnState::kClosing) return;
+  if (!aborted && c->keep_alive && c->body_done && !c->peer_closed && !c->pending_close) {
+    c->state = ConnState::kHead;
+    c->resp = RespState::kNone;
+    ConnListPush(&s->idle_timeouts(), c, uv_now(s->loop()) + s->opts().keepalive_timeout_ms);
+    if (!c->processing) s->Defer(c);  // parse pipelined bytes and resume reading
+    return;
+  }
+  c->pending_close = true;
+  c->state = ConnState::kClosing;
+  if (!c->processing) s->Defer(c);
+}
+
+}  // namespace tsgi

@@ -1,0 +1,304 @@
+// Accept loop, request registry, app-slot accounting, timers and lifecycle of a Server.
+// The response API called from JS is in server_api.cc.
+#include "loop/server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "loop/connection.h"
+
+namespace tsgi {
+
+namespace {
+
+constexpr size_t kReadBufferSize = 64 * 1024;
+constexpr int kAcceptBatch = 64;      // accepts per readable event, for fairness across workers
+constexpr uint64_t kTimerTickMs = 250;  // timeouts fire within a quarter second of their due time
+
+void FormatPeer(const sockaddr_storage& ss, char* addr, size_t addr_len, char* port, size_t port_len) {
+  addr[0] = '\0';
+  port[0] = '\0';
+  if (ss.ss_family == AF_INET) {
+    const sockaddr_in* in = reinterpret_cast<const sockaddr_in*>(&ss);
+    inet_ntop(AF_INET, &in->sin_addr, addr, static_cast<socklen_t>(addr_len));
+    // REMOTE_PORT in host byte order (uWSGI's router byte-swaps it: reference/uwsgi.md 5).
+    snprintf(port, port_len, "%u", static_cast<unsigned>(ntohs(in->sin_port)));
+  } else if (ss.ss_family == AF_INET6) {
+    const sockaddr_in6* in6 = reinterpret_cast<const sockaddr_in6*>(&ss);
+    inet_ntop(AF_INET6, &in6->sin6_addr, addr, static_cast<socklen_t>(addr_len));
+    snprintf(port, port_len, "%u", static_cast<unsigned>(ntohs(in6->sin6_port)));
+  }
+}
+
+void FreeHandle(uv_handle_t* h) {
+  if (h->type == UV_POLL) delete reinterpret_cast<uv_poll_t*>(h);
+  else if (h->type == UV_TIMER) delete reinterpret_cast<uv_timer_t*>(h);
+  else if (h->type == UV_IDLE) delete reinterpret_cast<uv_idle_t*>(h);
+}
+
+}  // namespace
+
+Server::Server(uv_loop_t* loop, const ServerOptions& opts, std::vector<ListenerSpec> listeners,
+               RequestSink* sink, uint32_t* meta, size_t meta_len)
+    : loop_(loop), opts_(opts), listeners_(std::move(listeners)), sink_(sink), meta_(meta),
+      meta_len_(meta_len), read_buf_(kReadBufferSize) {
+  log_.Configure(opts_.log_fd, opts_.log_micros, opts_.core_id);
+  blob_.reserve(4096);
+}
+
+Server::~Server() { Destroy(); }
+
+void Server::Start() {
+  for (size_t i = 0; i < listeners_.size(); i++) {
+    uv_poll_t* p = new uv_poll_t;
+    uv_poll_init_socket(loop_, p, listeners_[i].fd);
+    p->data = this;
+    listener_polls_.push_back(p);
+  }
+  timer_ = new uv_timer_t;
+  uv_timer_init(loop_, timer_);
+  timer_->data = this;
+  uv_timer_start(timer_, OnTimer, kTimerTickMs, kTimerTickMs);
+  idle_ = new uv_idle_t;
+  uv_idle_init(loop_, idle_);
+  idle_->data = this;
+  ResumeAccepting();
+}
+
+void Server::ResumeAccepting() {
+  if (accepting_ || stopping_ || destroyed_) return;
+  accepting_ = true;
+  for (uv_poll_t* p : listener_polls_) uv_poll_start(p, UV_READABLE, OnListenerReadable);
+}
+
+void Server::PauseAccepting() {
+  if (!accepting_) return;
+  accepting_ = false;
+  for (uv_poll_t* p : listener_polls_) uv_poll_stop(p);
+}
+
+void Server::OnListenerReadable(uv_poll_t* handle, int status, int events) {
+  Server* s = static_cast<Server*>(handle->data);
+  if (status < 0) return;
+  for (size_t i = 0; i < s->listener_polls_.size(); i++) {
+    if (s->listener_polls_[i] == handle) {
+      s->sink_->BeginBatch();
+      s->Accept(i);
+      s->FinishBatch();
+      return;
+    }
+  }
+}
+
+void Server::Accept(size_t index) {
+  const ListenerSpec& l = listeners_[index];
+  for (int i = 0; i < kAcceptBatch && accepting_; i++) {
+    sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    int fd = accept4(l.fd, reinterpret_cast<sockaddr*>(&ss), &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR) continue;
+      // EAGAIN: another worker took it, or the queue is empty. EMFILE/ENFILE: the
+      // connection stays in the backlog; we retry on the next readable event.
+      if (errno == EMFILE || errno == ENFILE) {
+        log_.AppendLine("tsgi: accept() failed: too many open files", 41);
+      }
+      return;
+    }
+    if (!l.is_unix) {
+      int one = 1;
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    char addr[INET6_ADDRSTRLEN + 1], port[8];
+    FormatPeer(ss, addr, sizeof addr, port, sizeof port);
+    counters_.connections++;
+    counters_.open++;
+    Connection* c = ConnectionOpen(this, fd, &l, addr, port);
+    all_.push_back(c);
+  }
+}
+
+uint32_t Server::RegisterRequest(Connection* c) {
+  uint32_t id = next_id_++;
+  if (next_id_ == 0) next_id_ = 1;  // 0 means "no request"
+  requests_[id] = c;
+  counters_.inflight++;
+  return id;
+}
+
+void Server::UnregisterRequest(uint32_t id) {
+  if (requests_.erase(id)) counters_.inflight--;
+}
+
+Connection* Server::Find(uint32_t id) {
+  auto it = requests_.find(id);
+  return it == requests_.end() ? nullptr : it->second;
+}
+
+// An app slot is taken when a parsed request is about to be dispatched and given back
+// when its response ends. While every slot is taken the server stops accepting (see
+// UpdateAccepting), so that in a multi-process setup idle workers take the new
+// connections from the shared backlog, as uWSGI's sync workers do.
+bool Server::AcquireSlot(Connection* c) {
+  if (opts_.max_inflight == 0 || counters_.inflight + reserved_ < opts_.max_inflight) return true;
+  waiting_.push_back(c);
+  return false;
+}
+
+void Server::ReleaseSlot() {
+  // Called after UnregisterRequest, so `inflight` already excludes the finished request.
+  GrantWaiting();
+  MaybeFinishStop();
+}
+
+void Server::GrantWaiting() {
+  while (!waiting_.empty() &&
+         (opts_.max_inflight == 0 || counters_.inflight + reserved_ < opts_.max_inflight)) {
+    Connection* next = waiting_.front();
+    waiting_.erase(waiting_.begin());
+    next->slot_reserved = true;
+    reserved_++;
+    Defer(next);
+  }
+}
+
+void Server::SlotReservationUsed() {
+  if (reserved_ > 0) reserved_--;
+}
+
+void Server::UpdateAccepting() {
+  bool want = !stopping_ && !destroyed_ &&
+              (opts_.max_inflight == 0 || counters_.inflight + reserved_ < opts_.max_inflight);
+  if (want) ResumeAccepting();
+  else PauseAccepting();
+}
+
+void Server::FinishBatch() {
+  UpdateAccepting();
+  log_.Flush();
+  sink_->EndBatch();
+}
+
+void Server::Defer(Connection* c) {
+  if (c->deferred) return;
+  c->deferred = true;
+  deferred_.push_back(c);
+  if (idle_ && !in_deferred_) uv_idle_start(idle_, OnIdle);
+}
+
+void Server::OnIdle(uv_idle_t* handle) {
+  Server* s = static_cast<Server*>(handle->data);
+  s->sink_->BeginBatch();
+  s->RunDeferred();
+  s->FinishBatch();
+  if (s->deferred_.empty() && s->idle_) uv_idle_stop(s->idle_);
+}
+
+void Server::RunDeferred() {
+  in_deferred_ = true;
+  std::vector<Connection*> batch;
+  batch.swap(deferred_);
+  for (Connection* c : batch) {
+    c->deferred = false;
+    if (c->state == ConnState::kClosed) continue;
+    if (c->state == ConnState::kWaitSlot && c->slot_reserved) {
+      ConnectionDispatchWaiting(c);
+    } else {
+      ConnectionRunDeferred(c);
+    }
+  }
+  in_deferred_ = false;
+  if (!deferred_.empty() && idle_) uv_idle_start(idle_, OnIdle);
+}
+
+void Server::OnTimer(uv_timer_t* handle) {
+  Server* s = static_cast<Server*>(handle->data);
+  s->sink_->BeginBatch();
+  s->ExpireTimeouts();
+  s->FinishBatch();
+}
+
+void Server::ExpireTimeouts() {
+  uint64_t now = uv_now(loop_);
+  ConnList* lists[3] = {&read_timeouts_, &idle_timeouts_, &write_timeouts_};
+  for (ConnList* list : lists) {
+    while (list->head && list->head->timer.deadline <= now) {
+      Connection* c = list->head;
+      ConnListRemove(c);
+      ConnectionTimeout(c);
+      if (c->state != ConnState::kClosed) ConnectionFlush(c);
+    }
+  }
+}
+
+void Server::OnConnectionClosed(Connection* c) {
+  counters_.open--;
+  auto drop = [c](std::vector<Connection*>& v) { v.erase(std::remove(v.begin(), v.end(), c), v.end()); };
+  drop(all_);
+  drop(waiting_);
+  drop(deferred_);
+  if (c->slot_reserved) {
+    c->slot_reserved = false;
+    SlotReservationUsed();
+    GrantWaiting();
+  }
+  MaybeFinishStop();
+}
+
+void Server::Stop() {
+  if (stopping_ || destroyed_) return;
+  PauseAccepting();
+  stopping_ = true;
+  // Idle connections (between keep-alive requests, nothing buffered) close now; the
+  // others finish their current request and close (ResponseBegin sees stopping()).
+  std::vector<Connection*> snapshot = all_;
+  for (Connection* c : snapshot) {
+    if (c->state == ConnState::kHead && c->req_id == 0 && c->pending_in.empty()) ConnectionClose(c);
+  }
+  MaybeFinishStop();
+}
+
+void Server::MaybeFinishStop() {
+  if (!stopping_ || closed_notified_ || !all_.empty()) return;
+  closed_notified_ = true;
+  log_.Flush();
+  sink_->OnClosed();
+}
+
+void Server::Destroy() {
+  if (destroyed_) return;
+  destroyed_ = true;
+  closed_notified_ = true;  // a dying environment gets no more callbacks
+  PauseAccepting();
+  std::vector<Connection*> snapshot = all_;
+  for (Connection* c : snapshot) {
+    c->req_id = 0;  // no callbacks into a dying environment
+    ConnectionClose(c);
+  }
+  for (uv_poll_t* p : listener_polls_) {
+    uv_poll_stop(p);
+    uv_close(reinterpret_cast<uv_handle_t*>(p), FreeHandle);
+  }
+  listener_polls_.clear();
+  if (timer_) {
+    uv_timer_stop(timer_);
+    uv_close(reinterpret_cast<uv_handle_t*>(timer_), FreeHandle);
+    timer_ = nullptr;
+  }
+  if (idle_) {
+    uv_idle_stop(idle_);
+    uv_close(reinterpret_cast<uv_handle_t*>(idle_), FreeHandle);
+    idle_ = nullptr;
+  }
+  log_.Flush();
+}
+
+}  // namespace tsgi

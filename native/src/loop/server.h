@@ -1,0 +1,201 @@
+// The per-thread network core: accept loop, connections, timeouts and response writing on
+// the libuv loop of the JS thread that owns the Server (design (a) of PRODUCT.md section 3:
+// every serving thread runs its own accept loop on the shared listening fds, so a request
+// never crosses a thread between the socket and the app).
+//
+// Threading invariant: a Server and all its Connections are touched only by the thread
+// whose uv_loop_t they were created on. Nothing here is synchronised.
+//
+// Re-entrancy invariant: methods called from JS (Respond, Write, End, ...) never call back
+// into the RequestSink synchronously. Work that would (dispatching the next pipelined
+// request, reporting a write error) is queued on `deferred_` and runs from a uv_idle
+// callback inside its own batch.
+#ifndef TSGI_LOOP_SERVER_H_
+#define TSGI_LOOP_SERVER_H_
+
+#include <uv.h>
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/errors.h"
+#include "loop/conn_list.h"
+#include "loop/request_log.h"
+
+namespace tsgi {
+
+enum class Protocol : uint8_t { kHttp, kUwsgi };
+
+struct ListenerSpec {
+  int fd = -1;
+  Protocol protocol = Protocol::kHttp;
+  bool is_unix = false;
+  std::string host;  // default SERVER_NAME when the request has no Host
+  std::string port;  // SERVER_PORT ("" for UNIX sockets)
+};
+
+struct ServerOptions {
+  size_t buffer_size = 8192;          // --buffer-size: max request head / uwsgi vars block
+  uint64_t limit_post = 0;            // --limit-post, 0 = unlimited
+  uint64_t socket_timeout_ms = 4000;  // --socket-timeout: stalled head, body or write
+  uint64_t keepalive_timeout_ms = 5000;
+  uint32_t max_inflight = 1;          // requests handed to the app at once; 0 = unlimited
+  size_t max_vars = 256;              // uwsgi vars per packet, HTTP vars per request
+  bool logging = true;
+  bool log_micros = false;
+  int log_fd = 2;
+  int core_id = 0;
+};
+
+// What the Server calls; implemented by the N-API wrapper (binding/server_wrap.cc).
+// Every call happens between BeginBatch() and EndBatch() on the owning thread.
+class RequestSink {
+ public:
+  virtual ~RequestSink() = default;
+  virtual void BeginBatch() = 0;
+  virtual void EndBatch() = 0;
+  // blob holds every var; meta (see MetaBuffer) holds 4 offsets per var.
+  virtual void OnRequest(uint32_t id, uint32_t flags, const std::string& blob, size_t nvars,
+                         const char* body, size_t body_len) = 0;
+  // data != nullptr: body bytes; data == nullptr: end of body (err OK) or body error.
+  virtual void OnData(uint32_t id, const char* data, size_t len, ErrorCode err) = 0;
+  virtual void OnDrain(uint32_t id) = 0;
+  virtual void OnAbort(uint32_t id, ErrorCode err) = 0;
+  virtual void OnClosed() = 0;
+};
+
+// Bits of the flags passed to OnRequest (mirrored in src/native/types.ts RequestFlags).
+enum RequestFlag : uint32_t {
+  kReqBodyDone = 1,
+  kReqHead = 2,
+  kReqUwsgi = 4,
+  kReqKeepAlive = 8,
+  kReqChunked = 16,
+};
+
+// Bits of the flags passed with a response head (src/native/types.ts ResponseFlags).
+enum ResponseFlag : uint32_t {
+  kRespHasContentLength = 1,
+  kRespConnectionClose = 2,
+  kRespHasTransferEncoding = 4,
+};
+
+struct Connection;
+
+class Server {
+ public:
+  Server(uv_loop_t* loop, const ServerOptions& opts, std::vector<ListenerSpec> listeners,
+         RequestSink* sink, uint32_t* meta, size_t meta_len);
+  ~Server();
+
+  // Starts polling the listening fds.
+  void Start();
+  // Graceful stop: stop accepting, close idle connections, let in-flight requests finish;
+  // RequestSink::OnClosed fires once every connection is gone.
+  void Stop();
+  // Closes every handle now (env teardown). In-flight requests are dropped.
+  void Destroy();
+
+  // Response API (called from JS). Return false when `id` is no longer live.
+  bool Respond(uint32_t id, const char* status, size_t status_len, const char* headers,
+               size_t headers_len, uint32_t flags, const char* body, size_t body_len);
+  bool WriteHead(uint32_t id, const char* status, size_t status_len, const char* headers,
+                 size_t headers_len, uint32_t flags);
+  // Returns 1 when more may be written, 0 when the caller should wait for OnDrain, -1 when
+  // the id is not live.
+  int Write(uint32_t id, const char* data, size_t len);
+  bool End(uint32_t id, const char* data, size_t len);
+  bool Abort(uint32_t id);
+  bool PauseInput(uint32_t id);
+  bool ResumeInput(uint32_t id);
+  void Log(const char* line, size_t len);
+
+  struct Counters {
+    uint64_t requests = 0;     // requests completed (response ended or aborted)
+    uint64_t tx = 0;           // bytes written to clients
+    uint64_t bad_requests = 0; // requests refused by the parsers or limits
+    uint64_t connections = 0;  // connections accepted
+    uint32_t inflight = 0;     // requests handed to the app and not finished
+    uint32_t open = 0;         // open connections
+  };
+  const Counters& counters() const { return counters_; }
+
+  // --- used by Connection (loop/connection.cc, loop/response.cc) ---
+  uv_loop_t* loop() const { return loop_; }
+  const ServerOptions& opts() const { return opts_; }
+  RequestSink* sink() const { return sink_; }
+  uint32_t* meta() const { return meta_; }
+  size_t meta_capacity() const { return meta_len_ / 4; }
+  char* read_buffer() { return read_buf_.data(); }
+  size_t read_buffer_size() const { return read_buf_.size(); }
+  std::string& blob() { return blob_; }
+  RequestLog& log() { return log_; }
+  Counters& mutable_counters() { return counters_; }
+  ConnList& read_timeouts() { return read_timeouts_; }
+  ConnList& idle_timeouts() { return idle_timeouts_; }
+  ConnList& write_timeouts() { return write_timeouts_; }
+  bool stopping() const { return stopping_; }
+  // True while a JS call (Respond, Write, ...) is on the stack: see the re-entrancy
+  // invariant at the top of this file.
+  bool in_js_call() const { return in_js_call_ > 0; }
+
+  uint32_t RegisterRequest(Connection* c);
+  void UnregisterRequest(uint32_t id);
+  // Called when a request may be dispatched; returns false when the app cores are full,
+  // after queueing `c` to be dispatched later.
+  bool AcquireSlot(Connection* c);
+  void ReleaseSlot();
+  void SlotReservationUsed();
+  void Defer(Connection* c);
+  void OnConnectionClosed(Connection* c);
+  // Ends a libuv callback: adjusts accepting to the free app slots, flushes the log.
+  void FinishBatch();
+  void UpdateAccepting();
+
+ private:
+  static void OnListenerReadable(uv_poll_t* handle, int status, int events);
+  static void OnTimer(uv_timer_t* handle);
+  static void OnIdle(uv_idle_t* handle);
+  void Accept(size_t listener_index);
+  void ExpireTimeouts();
+  void RunDeferred();
+  void PauseAccepting();
+  void ResumeAccepting();
+  void MaybeFinishStop();
+  void GrantWaiting();
+  Connection* Find(uint32_t id);
+
+  uv_loop_t* loop_;
+  ServerOptions opts_;
+  std::vector<ListenerSpec> listeners_;
+  std::vector<uv_poll_t*> listener_polls_;
+  RequestSink* sink_;
+  uint32_t* meta_;
+  size_t meta_len_;
+  std::vector<char> read_buf_;
+  std::string blob_;
+  RequestLog log_;
+  Counters counters_;
+  std::unordered_map<uint32_t, Connection*> requests_;
+  uint32_t next_id_ = 1;
+  uint32_t reserved_ = 0;  // slots granted to waiting connections, not yet dispatched
+  ConnList read_timeouts_, idle_timeouts_, write_timeouts_;
+  std::vector<Connection*> waiting_;   // heads parsed, waiting for a free app slot (FIFO)
+  std::vector<Connection*> deferred_;  // connections with work queued by JS calls
+  std::vector<Connection*> all_;       // every open connection (for Stop/Destroy)
+  uv_timer_t* timer_ = nullptr;
+  uv_idle_t* idle_ = nullptr;
+  bool accepting_ = false;
+  bool stopping_ = false;
+  bool destroyed_ = false;
+  bool closed_notified_ = false;
+  bool in_deferred_ = false;
+  int in_js_call_ = 0;
+  friend struct JsCallGuard;
+};
+
+}  // namespace tsgi
+
+#endif  // TSGI_LOOP_SERVER_H_

@@ -1,0 +1,171 @@
+#include "loop/vars.h"
+
+#include <cstring>
+
+#include "proto/uri.h"
+
+namespace tsgi {
+
+namespace {
+
+class Writer {
+ public:
+  explicit Writer(VarsOut* out) : out_(out) {}
+
+  bool full() const { return out_->nvars >= out_->meta_cap; }
+
+  // Appends key and value as one var.
+  void Var(const char* key, size_t klen, const char* val, size_t vlen) {
+    uint32_t* m = out_->meta + out_->nvars * 4;
+    std::string& b = *out_->blob;
+    m[0] = static_cast<uint32_t>(b.size());
+    b.append(key, klen);
+    m[1] = static_cast<uint32_t>(b.size());
+    m[2] = m[1];
+    b.append(val, vlen);
+    m[3] = static_cast<uint32_t>(b.size());
+    out_->nvars++;
+    out_->pktsize += static_cast<uint32_t>(4 + klen + vlen);
+  }
+  void Var(const char* key, Span v) { Var(key, std::strlen(key), v.data, v.len); }
+  void Var(const char* key, const std::string& v) { Var(key, std::strlen(key), v.data(), v.size()); }
+
+  // Starts a var whose value is appended piecewise with Append(); closed by EndVar().
+  void BeginVar(const char* key, size_t klen) {
+    uint32_t* m = out_->meta + out_->nvars * 4;
+    std::string& b = *out_->blob;
+    m[0] = static_cast<uint32_t>(b.size());
+    b.append(key, klen);
+    m[1] = static_cast<uint32_t>(b.size());
+    m[2] = m[1];
+  }
+  void Append(const char* p, size_t n) { out_->blob->append(p, n); }
+  void EndVar() {
+    uint32_t* m = out_->meta + out_->nvars * 4;
+    m[3] = static_cast<uint32_t>(out_->blob->size());
+    out_->pktsize += 4 + (m[1] - m[0]) + (m[3] - m[2]);
+    out_->nvars++;
+  }
+  std::string& blob() { return *out_->blob; }
+
+ private:
+  VarsOut* out_;
+};
+
+// "HTTP_" + name upper-cased with '-' mapped to '_' (CGI/RFC 3875 4.1.18).
+void AppendCgiHeaderName(std::string* b, Span name) {
+  b->append("HTTP_", 5);
+  for (size_t i = 0; i < name.len; i++) {
+    char ch = name.data[i];
+    if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 32);
+    else if (ch == '-') ch = '_';
+    b->push_back(ch);
+  }
+}
+
+bool HasUnderscore(Span s) { return std::memchr(s.data, '_', s.len) != nullptr; }
+
+// Host without its port (nginx's $host), used as SERVER_NAME.
+Span HostName(Span host) {
+  if (host.len > 0 && host.data[0] == '[') {
+    const char* end = static_cast<const char*>(std::memchr(host.data, ']', host.len));
+    if (end) return Span{host.data, static_cast<size_t>(end - host.data) + 1};
+    return host;
+  }
+  const char* colon = static_cast<const char*>(std::memchr(host.data, ':', host.len));
+  if (colon) return Span{host.data, static_cast<size_t>(colon - host.data)};
+  return host;
+}
+
+}  // namespace
+
+ErrorCode BuildHttpVars(const HttpRequestHead& head, const PeerInfo& peer, VarsOut* out) {
+  Writer w(out);
+  // 14 fixed vars plus one per header must fit; the parser caps headers at kMaxHeaders.
+  if (out->meta_cap < 14 + head.num_headers) return ErrorCode::HTTP_TOO_MANY_HEADERS;
+
+  Span content_type{}, content_length{};
+  for (size_t i = 0; i < head.num_headers; i++) {
+    const HttpHeader& h = head.headers[i];
+    if (EqualsLowerAscii(h.name, "content-type", 12)) content_type = h.value;
+    else if (EqualsLowerAscii(h.name, "content-length", 14)) content_length = h.value;
+  }
+
+  // Order and names follow nginx's uwsgi_params (reference/uwsgi.md 1.8). Absent
+  // CONTENT_TYPE / CONTENT_LENGTH are sent as empty strings, as nginx does.
+  w.Var("QUERY_STRING", head.query);
+  w.Var("REQUEST_METHOD", head.method);
+  w.Var("CONTENT_TYPE", content_type);
+  w.Var("CONTENT_LENGTH", content_length);
+  w.Var("REQUEST_URI", head.target);
+
+  // PATH_INFO: decoded and normalised into the blob directly (never longer than the input).
+  w.BeginVar("PATH_INFO", 9);
+  std::string& b = w.blob();
+  size_t at = b.size();
+  b.resize(at + head.path.len);
+  ErrorCode err = ErrorCode::OK;
+  long n = DecodePathInfo(head.path, &b[at], head.path.len, &err);
+  if (n < 0) return err;
+  b.resize(at + static_cast<size_t>(n));
+  w.EndVar();
+
+  static const char* kProto[2] = {"HTTP/1.0", "HTTP/1.1"};
+  const char* proto = kProto[head.version_minor == 1 ? 1 : 0];
+  w.Var("SERVER_PROTOCOL", 15, proto, 8);
+  w.Var("REQUEST_SCHEME", 14, "http", 4);
+  w.Var("REMOTE_ADDR", *peer.remote_addr);
+  w.Var("REMOTE_PORT", *peer.remote_port);
+  w.Var("SERVER_PORT", peer.listener->port);
+  if (head.host_index >= 0) {
+    w.Var("SERVER_NAME", HostName(head.headers[head.host_index].value));
+  } else {
+    w.Var("SERVER_NAME", peer.listener->host);
+  }
+  w.Var("SCRIPT_NAME", 11, "", 0);
+
+  // One HTTP_<NAME> per header name; repeats are joined with ", " (RFC 9110 5.3) in
+  // arrival order. Names with '_' are dropped, as nginx does by default
+  // (underscores_in_headers off), so "X_Forwarded_For" cannot pose as "X-Forwarded-For".
+  for (size_t i = 0; i < head.num_headers; i++) {
+    const HttpHeader& h = head.headers[i];
+    if (HasUnderscore(h.name)) continue;
+    bool seen = false;
+    for (size_t j = 0; j < i && !seen; j++) {
+      seen = EqualsLowerAsciiSpan(head.headers[j].name, h.name);
+    }
+    if (seen) continue;
+    uint32_t* m = out->meta + out->nvars * 4;
+    m[0] = static_cast<uint32_t>(b.size());
+    AppendCgiHeaderName(&b, h.name);
+    m[1] = static_cast<uint32_t>(b.size());
+    m[2] = m[1];
+    b.append(h.value.data, h.value.len);
+    for (size_t j = i + 1; j < head.num_headers; j++) {
+      if (EqualsLowerAsciiSpan(head.headers[j].name, h.name)) {
+        b.append(", ", 2);
+        b.append(head.headers[j].value.data, head.headers[j].value.len);
+      }
+    }
+    m[3] = static_cast<uint32_t>(b.size());
+    out->pktsize += 4 + (m[1] - m[0]) + (m[3] - m[2]);
+    out->nvars++;
+  }
+  return ErrorCode::OK;
+}
+
+void BuildUwsgiVars(const char* block, size_t block_len, const UwsgiVar* vars, size_t n,
+                    VarsOut* out) {
+  out->blob->assign(block, block_len);
+  for (size_t i = 0; i < n && i < out->meta_cap; i++) {
+    uint32_t* m = out->meta + i * 4;
+    m[0] = static_cast<uint32_t>(vars[i].key.data - block);
+    m[1] = m[0] + static_cast<uint32_t>(vars[i].key.len);
+    m[2] = static_cast<uint32_t>(vars[i].value.data - block);
+    m[3] = m[2] + static_cast<uint32_t>(vars[i].value.len);
+    out->nvars++;
+  }
+  out->pktsize = static_cast<uint32_t>(block_len);
+}
+
+}  // namespace tsgi

@@ -1,0 +1,44 @@
+// Builds the request vars handed to the app: for HTTP, what nginx's stock uwsgi_params
+// would send for the same request (PRODUCT.md section 2); for uwsgi, exactly the packet's
+// vars. Output goes into the Server's blob string and meta offsets (4 per var:
+// key start, key end, value start, value end), the layout src/native/types.ts documents.
+#ifndef TSGI_LOOP_VARS_H_
+#define TSGI_LOOP_VARS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "common/errors.h"
+#include "loop/server.h"
+#include "proto/http1.h"
+#include "proto/uwsgi.h"
+
+namespace tsgi {
+
+struct VarsOut {
+  std::string* blob;
+  uint32_t* meta;
+  size_t meta_cap;     // vars that fit in meta
+  size_t nvars = 0;
+  uint32_t pktsize = 0;  // size of the equivalent uwsgi vars block, for the log line
+};
+
+struct PeerInfo {
+  const std::string* remote_addr;
+  const std::string* remote_port;
+  const ListenerSpec* listener;
+};
+
+// HTTP: CGI vars in uwsgi_params order, then one HTTP_<NAME> per header. Returns OK or an
+// error (HTTP_BAD_PATH, HTTP_NUL_IN_PATH, HTTP_TOO_MANY_HEADERS when meta is full).
+ErrorCode BuildHttpVars(const HttpRequestHead& head, const PeerInfo& peer, VarsOut* out);
+
+// uwsgi: the blob is the raw vars block itself (no copy of keys and values is made); meta
+// offsets point into it.
+void BuildUwsgiVars(const char* block, size_t block_len, const UwsgiVar* vars, size_t n,
+                    VarsOut* out);
+
+}  // namespace tsgi
+
+#endif  // TSGI_LOOP_VARS_H_
