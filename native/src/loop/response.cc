@@ -71,11 +71,14 @@ void ResponseBegin(Connection* c, const char* status, size_t status_len, const c
   // the body framing lets the client find the end, and the request body was read fully
   // (otherwise its remaining bytes would be taken for the next request).
   bool close = !c->keep_alive || (flags & kRespConnectionClose) || c->framing == Framing::kClose ||
-               !c->body_done || c->server->stopping();
+               !c->body_done || c->server->stopping() ||
+               (http && c->server->opts().keepalive_timeout_ms == 0);
   if (close) c->keep_alive = false;
 
-  if (http) out.append(c->http_minor == 1 ? "HTTP/1.1 " : "HTTP/1.1 ", 9);
-  else {
+  // RFC 9110 6.2: a server answers with its own highest minor version, also to 1.0 clients.
+  if (http) {
+    out.append("HTTP/1.1 ", 9);
+  } else {
     out.append(c->log_proto);
     out.push_back(' ');
   }

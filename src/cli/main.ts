@@ -1,0 +1,114 @@
+// The tsgi command: configuration → sockets → app → serve, with uWSGI's startup log lines
+// and one clear line plus a non-zero exit code for every startup failure.
+
+import { isConfig, loadConfig, versionText, type Config } from '../config';
+import { isTsgiError } from '../errors';
+import { loadApp, type LoadedApp } from '../app';
+import { currentLogFd, logLine, openLogFile } from '../worker/log';
+import { serve, type Serving } from '../worker/serve';
+import { bindAll, closeAll, type BoundSocket } from '../worker/sockets';
+
+function fail(err: unknown): never {
+  if (isTsgiError(err)) {
+    logLine(err.message);
+    process.exit(err.exitCode);
+  }
+  const e = err as Error;
+  logLine(`tsgi: fatal: ${e?.stack ?? String(err)}`);
+  process.exit(1);
+}
+
+async function loadTheApp(config: Config): Promise<LoadedApp> {
+  const started = process.hrtime.bigint();
+  const app = await loadApp({
+    wsgiFile: config.appPath ?? config.wsgiFile,
+    module: config.module,
+    callable: config.callable,
+    chdir: config.chdir,
+    appType: config.appType,
+  });
+  const ms = Number((process.hrtime.bigint() - started) / 1000000n);
+  const kind = app.kind === 'fetch' ? 'fetch handler' : 'gateway callable';
+  logLine(`tsgi app 0 (mountpoint='') ready in ${Math.round(ms / 1000)} seconds on interpreter node ${process.version} (${kind} '${config.callable}') pid: ${process.pid} (default app)`);
+  return app;
+}
+
+function installSignals(serving: Serving, sockets: BoundSocket[], config: Config): void {
+  let stopping = false;
+  const finish = (code: number): void => {
+    closeAll(sockets, config.vacuum);
+    process.exit(code);
+  };
+  // SIGTERM: graceful shutdown, what Docker, Kubernetes and systemd expect (PRODUCT.md
+  // section 4); --die-on-term is accepted and changes nothing.
+  process.on('SIGTERM', () => {
+    if (stopping) return;
+    stopping = true;
+    logLine('tsgi: SIGTERM received, finishing in-flight requests then exiting');
+    void serving.stop().then(() => {
+      logLine('tsgi: goodbye');
+      finish(0);
+    });
+  });
+  const fast = (sig: string) => () => {
+    logLine(`tsgi: ${sig} received, shutting down now`);
+    serving.destroy();
+    finish(0);
+  };
+  process.on('SIGINT', fast('SIGINT'));
+  process.on('SIGQUIT', fast('SIGQUIT'));
+  process.on('SIGUSR1', () => {
+    const c = serving.server.counters();
+    logLine(`tsgi stats: requests=${c.requests} inflight=${c.inflight} open=${c.open} connections=${c.connections} tx=${c.tx} bad_requests=${c.badRequests}`);
+  });
+}
+
+export async function main(argv: string[]): Promise<void> {
+  let result;
+  try {
+    result = loadConfig(argv, process.env, process.cwd());
+  } catch (err) {
+    fail(err);
+  }
+  if (!isConfig(result)) {
+    process.stdout.write('help' in result ? result.help : result.version + '\n');
+    return;
+  }
+  const config = result;
+  try {
+    if (config.logto) openLogFile(config.logto);
+    logLine(`*** Starting ${versionText()} ***`);
+    for (const w of config.warnings) logLine(`tsgi: warning: ${w}`);
+    if (config.plugins.length > 0) {
+      logLine(`tsgi: --plugins ${config.plugins.join(',')} accepted for compatibility; tsgi has one app language and needs no plugins`);
+    }
+    if (config.http.length > 0) {
+      throw new Error('--http (the HTTP router) is not available yet; use --http-socket');
+    }
+    if (config.chdir) {
+      process.chdir(config.chdir);
+      logLine(`tsgi: chdir() to ${config.chdir}`);
+    }
+    const sockets = bindAll(config, process.cwd());
+    const app = await loadTheApp(config).catch((err) => {
+      closeAll(sockets, config.vacuum);
+      throw err;
+    });
+    const serving = serve(config, app, sockets, {
+      workerId: 1,
+      coreId: 0,
+      logFd: currentLogFd(),
+      multiprocess: false,
+      multithread: false,
+    });
+    installSignals(serving, sockets, config);
+    logLine(`spawned tsgi worker 1 (and the only) (pid: ${process.pid}, cores: ${config.async})`);
+  } catch (err) {
+    fail(err);
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv.slice(2));
+}
+

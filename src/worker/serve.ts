@@ -1,0 +1,98 @@
+// Serving on the current thread: one native Server over the bound sockets, whose request
+// callbacks go straight into the app dispatcher (no hop between threads or processes).
+
+import type { Config } from '../config';
+import { createDispatcher, type LoadedApp } from '../app';
+import { addon, type NativeServer } from '../native';
+import type { Transport } from '../native/types';
+import { listenerOptions, type BoundSocket } from './sockets';
+
+export interface ServeOptions {
+  workerId: number;
+  coreId: number;
+  logFd: number;
+  multiprocess: boolean;
+  multithread: boolean;
+}
+
+export interface Serving {
+  server: NativeServer;
+  /** Stops accepting; resolves once in-flight requests finished and connections closed. */
+  stop(): Promise<void>;
+  /** Drops everything now. */
+  destroy(): void;
+}
+
+/** Adapts the native Server to the Transport the app layer speaks. `get` returns the
+ *  Server, which is created after the dispatcher (each needs the other). */
+function transportFor(get: () => NativeServer): Transport {
+  return {
+    respond: (id, status, headers, flags, body) => {
+      get().respond(id, status + '\r\n' + headers, flags, body);
+    },
+    writeHead: (id, status, headers, flags) => {
+      get().writeHead(id, status + '\r\n' + headers, flags);
+    },
+    write: (id, chunk) => get().write(id, chunk),
+    end: (id, chunk) => {
+      get().end(id, chunk);
+    },
+    abort: (id) => {
+      get().abort(id);
+    },
+    pauseInput: (id) => {
+      get().pauseInput(id);
+    },
+    resumeInput: (id) => {
+      get().resumeInput(id);
+    },
+    log: (line) => get().log(line),
+  };
+}
+
+export function serve(config: Config, app: LoadedApp, sockets: BoundSocket[], opts: ServeOptions): Serving {
+  let onClosed: (() => void) | null = null;
+  let server: NativeServer | null = null;
+  const dispatcher = createDispatcher(app, transportFor(() => server!), {
+    workerId: opts.workerId,
+    coreId: opts.coreId,
+    multithread: opts.multithread,
+    multiprocess: opts.multiprocess,
+    allowMagicVars: config.allowMagicVars,
+  });
+  // The dispatcher's callbacks are plain closures, handed to native code as they are so a
+  // request costs one JS call.
+  const started = new addon.Server(
+    {
+      listeners: listenerOptions(sockets),
+      bufferSize: config.bufferSize,
+      limitPost: config.limitPost,
+      socketTimeoutMs: config.socketTimeout * 1000,
+      keepaliveTimeoutMs: config.httpKeepaliveTimeout * 1000,
+      maxInflight: config.async,
+      maxVars: config.maxVars,
+      logging: !config.disableLogging,
+      logMicros: config.logMicros,
+      logFd: opts.logFd,
+      coreId: opts.coreId,
+    },
+    {
+      onRequest: dispatcher.onRequest,
+      onData: dispatcher.onData,
+      onDrain: dispatcher.onDrain,
+      onAbort: dispatcher.onAbort,
+      onClosed: () => onClosed?.(),
+    },
+  );
+  server = started;
+  dispatcher.setMeta(started.meta);
+  return {
+    server: started,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        onClosed = resolve;
+        started.stop();
+      }),
+    destroy: () => started.destroy(),
+  };
+}

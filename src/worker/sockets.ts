@@ -1,0 +1,86 @@
+// Binding the listening sockets named by the configuration. Sockets are bound once, here,
+// by the process that starts first, so that later worker processes can inherit the fds
+// (the uWSGI model: the master binds, workers accept).
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Address, Config } from '../config';
+import { formatAddress } from '../config';
+import { SocketError } from '../errors';
+import { addon, type ListenerOptions } from '../native';
+import { logLine } from './log';
+
+export interface BoundSocket {
+  address: Address;
+  protocol: 'http' | 'uwsgi';
+  fd: number;
+  /** The actual TCP port (differs from the configured one for port 0). */
+  port: number;
+  /** UNIX socket path to unlink on exit with --vacuum. */
+  unixPath?: string;
+}
+
+function bindOne(address: Address, protocol: 'http' | 'uwsgi', config: Config, index: number, cwd: string): BoundSocket {
+  const unixPath = address.kind === 'unix' ? path.resolve(cwd, address.path) : undefined;
+  const r = addon.bindSocket(
+    address.kind === 'tcp'
+      ? { unix: false, host: address.host, port: address.port, backlog: config.listen }
+      : {
+          unix: true,
+          path: address.kind === 'unix' ? unixPath : '@' + address.name,
+          backlog: config.listen,
+          chmod: config.chmodSocket,
+        },
+  );
+  if (r.error !== undefined) {
+    const where = formatAddress(address);
+    if (r.error === 'EADDRINUSE') {
+      throw new SocketError('TSGI_ERR_ADDRESS_IN_USE', `cannot bind ${where}: address already in use`);
+    }
+    throw new SocketError('TSGI_ERR_BIND_FAILED', `cannot ${r.step} ${where}: ${r.message} (${r.error})`);
+  }
+  if (r.somaxconn > 0 && r.backlog < config.listen) {
+    logLine(`tsgi: --listen ${config.listen} is above net.core.somaxconn (${r.somaxconn}); using ${r.backlog}`);
+  }
+  const kind = address.kind === 'tcp' ? 'TCP' : 'UNIX';
+  const shown = address.kind === 'tcp' ? `${address.host.includes(':') ? `[${address.host}]` : address.host}:${r.port}` : formatAddress(address);
+  logLine(`tsgi socket ${index} bound to ${kind} address ${shown} (${protocol}) fd ${r.fd}`);
+  return { address, protocol, fd: r.fd, port: r.port, unixPath };
+}
+
+/** Binds every --http-socket and --socket, in that order. Throws SocketError on failure. */
+export function bindAll(config: Config, cwd: string): BoundSocket[] {
+  const bound: BoundSocket[] = [];
+  try {
+    for (const a of config.httpSocket) bound.push(bindOne(a, 'http', config, bound.length, cwd));
+    for (const a of config.socket) bound.push(bindOne(a, 'uwsgi', config, bound.length, cwd));
+  } catch (err) {
+    closeAll(bound, false);
+    throw err;
+  }
+  return bound;
+}
+
+export function listenerOptions(sockets: BoundSocket[]): ListenerOptions[] {
+  return sockets.map((s) => ({
+    fd: s.fd,
+    protocol: s.protocol,
+    unix: s.address.kind !== 'tcp',
+    host: s.address.kind === 'tcp' ? s.address.host : '',
+    port: s.address.kind === 'tcp' ? String(s.port) : '',
+  }));
+}
+
+/** Closes the fds; with vacuum, removes UNIX socket files (uWSGI's --vacuum). */
+export function closeAll(sockets: BoundSocket[], vacuum: boolean): void {
+  for (const s of sockets) {
+    addon.closeFd(s.fd);
+    if (vacuum && s.unixPath !== undefined) {
+      try {
+        fs.unlinkSync(s.unixPath);
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+}
