@@ -249,7 +249,7 @@ namespace {
 struct Fixture {
   std::string name;
   std::string hex, expect;
-  size_t buffer_size = 8192, max_vars = 128;
+  size_t buffer_size = 8192, max_vars = 256;
 };
 
 std::string Unescape(const std::string& s) {
@@ -330,7 +330,7 @@ std::vector<Fixture> ReadFixtures() {
         block = &all.back().expect;
       } else if (line.rfind("<!-- meta=", 0) == 0) {
         all.back().buffer_size = MetaNumber(line, "bufferSize", 8192);
-        all.back().max_vars = MetaNumber(line, "maxVars", 128);
+        all.back().max_vars = MetaNumber(line, "maxVars", 256);
       }
     }
   }

@@ -17,7 +17,7 @@ namespace tsgi {
 namespace {
 
 constexpr size_t kDefaultBufferSize = 8192;  // tsgi's --buffer-size default
-constexpr size_t kDefaultMaxVars = 128;      // what uWSGI's --max-vars 64 lets through
+constexpr size_t kDefaultMaxVars = 256;      // tsgi's --max-vars default
 constexpr uint8_t kLastAppModifier = 99;
 
 Napi::String Latin1(Napi::Env env, const char* data, size_t len) {
