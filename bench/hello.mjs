@@ -33,6 +33,7 @@ const { values: opt } = parseArgs({
     only: { type: 'string' },
     'max-other': { type: 'string', default: '0.15' },
     retries: { type: 'string', default: '2' },
+    'quiet-wait': { type: 'string', default: '60' },
     loadgen: { type: 'string' },
     out: { type: 'string', default: path.join(ROOT, 'bench', 'results') },
     'no-write': { type: 'boolean', default: false },
@@ -45,6 +46,7 @@ const warmupS = Number(opt.warmup ?? (opt.quick ? 1 : 5));
 const connections = Number(opt.connections);
 const maxOther = Number(opt['max-other']);
 const retries = Number(opt.retries);
+const quietWaitS = Number(opt['quiet-wait']);
 for (const [k, v] of Object.entries({ rounds, durationS, warmupS, connections })) {
   if (!Number.isFinite(v) || v < 0 || (k !== 'warmupS' && v < 1)) {
     console.error(`bad value for ${k}: ${v}`);
@@ -168,7 +170,7 @@ async function main() {
   if (opt.help) {
     console.log(`usage: node bench/hello.mjs [--rounds N] [--duration S] [--warmup S] [--connections N]
                            [--quick] [--only id,id] [--loadgen wrk|autocannon] [--out DIR] [--no-write]
-                           [--max-other CPUS (0.15)] [--retries N (2)]
+                           [--max-other CPUS (0.15)] [--retries N (2)] [--quiet-wait S (60)]
 points: ${POINT_IDS().join(', ')}`);
     return;
   }
@@ -278,6 +280,23 @@ points: ${POINT_IDS().join(', ')}`);
     return run;
   };
 
+  // Before each run, wait (up to --quiet-wait seconds) until the machine is quiet: the CPU busy
+  // time over 1 s, minus this harness, below --max-other CPUs.
+  const waitQuiet = async () => {
+    const deadline = Date.now() + quietWaitS * 1000;
+    let said = false;
+    for (;;) {
+      const a = systemCpu();
+      const c0 = process.cpuUsage();
+      await new Promise((res) => setTimeout(res, 1000));
+      const c = process.cpuUsage(c0);
+      const busy = systemCpu().busy - a.busy - (c.user + c.system) / 1e6;
+      if (busy <= maxOther) return;
+      if (Date.now() > deadline) { log(`machine still busy (${fmtPct(busy)} of a CPU) after ${quietWaitS} s: measuring anyway`); return; }
+      if (!said) { log(`machine busy (${fmtPct(busy)} of a CPU used by other work): waiting up to ${quietWaitS} s`); said = true; }
+    }
+  };
+
   // Interleaved rounds: A B C ... A B C ...
   for (let r = 0; r < rounds; r++) {
     for (const p of points) {
@@ -291,6 +310,7 @@ points: ${POINT_IDS().join(', ')}`);
       // A run during which other work on the machine used more than --max-other of a CPU is
       // repeated (up to --retries times); the discarded runs are kept in the JSON.
       for (let attempt = 0; ; attempt++) {
+        await waitQuiet();
         const run = await measureOnce(p, r);
         if (!run) break;
         if (run.otherCpu > maxOther && attempt < retries) {
@@ -369,7 +389,7 @@ points: ${POINT_IDS().join(', ')}`);
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     gitCommit: spawnSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout?.trim() || null,
-    settings: { rounds, durationS, warmupS, connections, maxOther, retries, quick: opt.quick, tsgiApp, loadgen, pinning: plan },
+    settings: { rounds, durationS, warmupS, connections, maxOther, retries, quietWaitS, quick: opt.quick, tsgiApp, loadgen, pinning: plan },
     machine,
     points: points.map((p) => ({
       id: p.id, label: p.label, group: p.group, skipped: p.skipped, skipDetail: p.skipDetail,
@@ -413,7 +433,7 @@ function renderMarkdown(r) {
     if (x.runs < s.rounds) notes.push(`${x.runs}/${s.rounds} runs`);
     if (x.clientPegged) notes.push('client pegged (≥ 90 % of its core): server may be faster than shown');
     if (x.errors) notes.push(`${x.errors} socket errors / non-2xx`);
-    const nDisc = r.points.find((pp) => pp.id === p.id)?.discardedRuns?.length ?? 0;
+    const nDisc = p.discardedRuns?.length ?? 0;
     if (nDisc) notes.push(`${nDisc} disturbed run(s) discarded and repeated`);
     if (x.otherCpuMax >= 0.1) notes.push(`other load on the machine up to ${fmtPct(x.otherCpuMax)} of a CPU during a run`);
     if (x.stealMax >= 0.05) notes.push(`hypervisor steal up to ${fmtPct(x.stealMax)}`);
