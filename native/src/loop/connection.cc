@@ -611,7 +611,7 @@ namespace {
 void OnPoll(uv_poll_t* handle, int status, int events) {
   Connection* c = static_cast<Connection*>(handle->data);
   Server* s = c->server;
-  s->sink()->BeginBatch();
+  s->StartBatch();
   if (status < 0) {
     ConnectionFail(c, ErrorCode::IO_READ_FAILED);
   } else {

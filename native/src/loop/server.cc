@@ -90,7 +90,7 @@ void Server::OnListenerReadable(uv_poll_t* handle, int status, int events) {
   if (status < 0) return;
   for (size_t i = 0; i < s->listener_polls_.size(); i++) {
     if (s->listener_polls_[i] == handle) {
-      s->sink_->BeginBatch();
+      s->StartBatch();
       s->Accept(i);
       s->FinishBatch();
       return;
@@ -181,7 +181,13 @@ void Server::UpdateAccepting() {
   else PauseAccepting();
 }
 
+void Server::StartBatch() {
+  batch_depth_++;
+  sink_->BeginBatch();
+}
+
 void Server::FinishBatch() {
+  batch_depth_--;
   UpdateAccepting();
   log_.Flush();
   sink_->EndBatch();
@@ -196,7 +202,7 @@ void Server::Defer(Connection* c) {
 
 void Server::OnIdle(uv_idle_t* handle) {
   Server* s = static_cast<Server*>(handle->data);
-  s->sink_->BeginBatch();
+  s->StartBatch();
   s->RunDeferred();
   s->FinishBatch();
   if (s->deferred_.empty() && s->idle_) uv_idle_stop(s->idle_);
@@ -221,7 +227,7 @@ void Server::RunDeferred() {
 
 void Server::OnTimer(uv_timer_t* handle) {
   Server* s = static_cast<Server*>(handle->data);
-  s->sink_->BeginBatch();
+  s->StartBatch();
   s->ExpireTimeouts();
   s->FinishBatch();
 }

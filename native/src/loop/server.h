@@ -140,6 +140,7 @@ class Server {
   // True while a JS call (Respond, Write, ...) is on the stack: see the re-entrancy
   // invariant at the top of this file.
   bool in_js_call() const { return in_js_call_ > 0; }
+  bool in_batch() const { return batch_depth_ > 0; }
 
   uint32_t RegisterRequest(Connection* c);
   void UnregisterRequest(uint32_t id);
@@ -150,7 +151,9 @@ class Server {
   void SlotReservationUsed();
   void Defer(Connection* c);
   void OnConnectionClosed(Connection* c);
-  // Ends a libuv callback: adjusts accepting to the free app slots, flushes the log.
+  // Brackets every libuv callback: opens the sink's JS scopes; at the end adjusts
+  // accepting to the free app slots and flushes the log.
+  void StartBatch();
   void FinishBatch();
   void UpdateAccepting();
 
@@ -193,6 +196,7 @@ class Server {
   bool closed_notified_ = false;
   bool in_deferred_ = false;
   int in_js_call_ = 0;
+  int batch_depth_ = 0;
   friend struct JsCallGuard;
 };
 

@@ -11,7 +11,9 @@ namespace tsgi {
 struct JsCallGuard {
   explicit JsCallGuard(Server* s) : s_(s) { s_->in_js_call_++; }
   ~JsCallGuard() {
-    if (--s_->in_js_call_ == 0) s_->UpdateAccepting();
+    // Inside a batch (the app answered synchronously) FinishBatch decides once at the end;
+    // toggling here would cost two epoll_ctl calls per request.
+    if (--s_->in_js_call_ == 0 && !s_->in_batch()) s_->UpdateAccepting();
   }
   Server* s_;
 };
