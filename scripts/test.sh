@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite, as `npm test` runs it (and CI through .ci/run):
+#   1. native parser unit tests, plain and under AddressSanitizer + UBSan
+#   2. a short libFuzzer run of every parser target (FUZZ_SECONDS each, default 15)
+#   3. TypeScript unit tests, the conformance suites, the integration tests (real CLI)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n=== %s ===\n' "$*"; }
+
+step "native unit tests"
+bash scripts/native-tests.sh
+step "native unit tests under ASan + UBSan"
+bash scripts/native-tests.sh --asan
+step "fuzz (${FUZZ_SECONDS:-15} s per target)"
+FUZZ_SECONDS=${FUZZ_SECONDS:-15} bash scripts/fuzz.sh
+step "unit tests"
+node --import tsx --test test/unit/*.test.ts
+step "conformance"
+node --import tsx --test test/conformance/*.test.ts
+step "integration"
+node --import tsx --test --test-concurrency=2 test/integration/*.test.ts test/integration/helpers/*.test.ts
