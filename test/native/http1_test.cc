@@ -338,6 +338,19 @@ TEST("rewrites every field of a reused result struct") {
   CHECK_EQ(g_head.version_minor, 0);
 }
 
+// Found by test/fuzz/http1_fuzz.cc: an error seen in a prefix must be the error of the whole.
+TEST("gives a prefix the same error as the whole input") {
+  HttpParseOptions o;
+  o.max_head_size = 48;
+  std::string s = "POST / HTTP/1.1\r\nHost: h\r\nX: 1\r\nTransfer-Encoding: chu\x9dnked\rte";
+  CHECK(ErrorOf(s.substr(0, 50), o) == ErrorCode::HTTP_HEAD_TOO_LARGE);
+  CHECK(ErrorOf(s, o) == ErrorCode::HTTP_HEAD_TOO_LARGE);
+  std::string v = "GET / HTTP/1.5s\r\n\r\n";
+  CHECK(ErrorOf(v.substr(0, 14)) == ErrorCode::HTTP_UNSUPPORTED_VERSION);
+  CHECK(ErrorOf(v) == ErrorCode::HTTP_UNSUPPORTED_VERSION);
+  CHECK(ErrorOf("GET / HTTP/1.1s\r\n\r\n") == ErrorCode::HTTP_BAD_REQUEST_LINE);
+}
+
 // Copies the input so that it ends right before a PROT_NONE page: any read past len faults.
 TEST("never reads past the end of the input (guard page, every prefix)") {
   long page = sysconf(_SC_PAGESIZE);

@@ -239,8 +239,10 @@ void SplitTarget(HttpRequestHead* out) {
 
 int64_t ParseHttpRequestHead(const char* buf, size_t len, const HttpParseOptions& opts,
                              HttpRequestHead* out, ErrorCode* err) {
+  // Nothing past max_head_size is ever looked at: a head that has not ended by then is 431
+  // whatever follows, so a prefix and a longer input always get the same answer.
   const char* p = buf;
-  const char* const end = buf + len;
+  const char* const end = buf + (len < opts.max_head_size ? len : opts.max_head_size);
   *err = ErrorCode::OK;
   out->num_headers = 0;
   out->framing = BodyFraming::kNone;
@@ -307,15 +309,18 @@ int64_t ParseHttpRequestHead(const char* buf, size_t len, const HttpParseOptions
     bool ok = kPattern[i] == '0' ? IsDigit(c) : c == kPattern[i];
     if (!ok) TSGI_FAIL(HTTP_BAD_VERSION);
   }
+  // The version is judged as soon as its 8 bytes are there and before the byte after it, so
+  // a prefix and the whole input agree ("HTTP/1.5" is 505 whatever follows).
   if (avail < 8) TSGI_NEED_MORE();
-  if (avail > 8 && p[8] != '\r') {
+  uint8_t major = static_cast<uint8_t>(p[5] - '0');
+  uint8_t minor = static_cast<uint8_t>(p[7] - '0');
+  if (major != 1 || minor > 1) TSGI_FAIL(HTTP_UNSUPPORTED_VERSION);
+  if (avail < 9) TSGI_NEED_MORE();
+  if (p[8] != '\r') {
     if (p[8] == '\n') TSGI_FAIL(HTTP_BARE_LF);
     if (IsDigit(p[8])) TSGI_FAIL(HTTP_BAD_VERSION);
     TSGI_FAIL(HTTP_BAD_REQUEST_LINE);
   }
-  uint8_t major = static_cast<uint8_t>(p[5] - '0');
-  uint8_t minor = static_cast<uint8_t>(p[7] - '0');
-  if (major != 1 || minor > 1) TSGI_FAIL(HTTP_UNSUPPORTED_VERSION);
   out->version_major = major;
   out->version_minor = minor;
   if (avail < 10) TSGI_NEED_MORE();
