@@ -3,6 +3,7 @@
 // object, keys assigned in a stable order, values are substrings of the blob.
 
 import { RequestFlags, type Transport } from '../native/types';
+import { ShapeCache } from './environ-shapes';
 import type { TsgiInput } from './input';
 
 /** The `tsgi.errors` sink: each write goes to the server log. */
@@ -20,6 +21,8 @@ export interface EnvironContext {
   readonly multiprocess: boolean;
   readonly workerId: number;
   readonly coreId: number;
+  /** Compiled environ builders for recurring var-name sequences (environ-shapes.ts). */
+  readonly shapes: ShapeCache;
 }
 
 /** The environ handed to a gateway callable. Values of the request vars are strings. */
@@ -66,6 +69,7 @@ export function createEnvironContext(
   options: { workerId: number; coreId: number; multithread: boolean; multiprocess: boolean },
 ): EnvironContext {
   return Object.freeze({
+    shapes: new ShapeCache(),
     errors: createErrorSink(transport),
     version: Object.freeze([1, 0] as const),
     multithread: options.multithread,
@@ -99,9 +103,32 @@ export function uwsgiScheme(env: Environ): string {
 
 /**
  * The environ of one request: the vars in order (a later duplicate overwrites an earlier
- * one), then the tsgi.* keys. `meta` is read only during this call.
+ * one, keeping the earlier one's position), then the tsgi.* keys, in that order. `meta` is
+ * read only during this call. A recurring sequence of var names gets a compiled builder
+ * (see environ-shapes.ts); the result is the same object either way.
  */
 export function buildEnviron(
+  flags: number,
+  blob: string,
+  meta: Uint32Array,
+  nvars: number,
+  input: TsgiInput,
+  ctx: EnvironContext,
+): Environ {
+  const shape = ctx.shapes.find(blob, meta, nvars);
+  if (shape === undefined) {
+    const env = buildEnvironSlow(flags, blob, meta, nvars, input, ctx);
+    ctx.shapes.sighted(blob, meta, nvars);
+    return env;
+  }
+  shape.hits++;
+  const env = shape.build(blob, meta, input, ctx);
+  if ((flags & RequestFlags.Uwsgi) !== 0) env['tsgi.url_scheme'] = uwsgiScheme(env);
+  return env;
+}
+
+/** buildEnviron without compiled shapes: one object, properties assigned in order. */
+export function buildEnvironSlow(
   flags: number,
   blob: string,
   meta: Uint32Array,

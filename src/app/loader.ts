@@ -153,6 +153,19 @@ function pickExport(ns: Record<string, unknown>, callable: string): { value: unk
   return { value: def, name: 'default' };
 }
 
+/** One line for a failed import: "SyntaxError: Unexpected token ')' (at /app.js:3)". */
+function describeLoadError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const lines = err.message.split('\n');
+  let msg = `${err.name}: ${lines[0]}`;
+  // esbuild (TypeScript) puts "file:line:col: ERROR: ..." on the second line.
+  if (lines[0]!.startsWith('Transform failed') && lines[1] !== undefined) msg += ' ' + lines[1];
+  // V8 syntax errors put "file:line" above the message in the stack.
+  const top = err.stack?.split('\n')[0] ?? '';
+  if (/:\d+$/.test(top) && !top.includes(err.message)) msg += ` (at ${top})`;
+  return msg;
+}
+
 export async function loadApp(options: LoadAppOptions): Promise<LoadedApp> {
   const base = options.chdir !== undefined ? path.resolve(options.chdir) : process.cwd();
   let callable = options.callable ?? 'application';
@@ -174,7 +187,7 @@ export async function loadApp(options: LoadAppOptions): Promise<LoadedApp> {
   try {
     ns = await importFile(file);
   } catch (err) {
-    const msg = err instanceof Error ? `${err.name}: ${err.message.split('\n')[0]}` : String(err);
+    const msg = describeLoadError(err);
     throw new AppError('TSGI_ERR_APP_LOAD_FAILED', `loading ${file} failed: ${msg}`, { cause: err });
   }
 

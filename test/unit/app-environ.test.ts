@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildEnviron, createEnvironContext, uwsgiScheme } from '../../src/app/environ';
+import { buildEnviron, buildEnvironSlow, createEnvironContext, uwsgiScheme } from '../../src/app/environ';
 import { EMPTY_INPUT } from '../../src/app/input';
 import { FakeServer, FakeTransport, httpVars, packVars, Uwsgi } from './helpers/fake-native';
 
@@ -103,4 +103,41 @@ test('a request without a body gets an input at EOF', async () => {
   const input = env['tsgi.input'] as { read(): Promise<Uint8Array>; text(): Promise<string> };
   assert.equal((await input.read()).byteLength, 0);
   assert.equal(await input.text(), '');
+});
+
+test('a recurring var sequence gets a compiled builder with the same result as the loop', () => {
+  const ctx = createEnvironContext(new FakeTransport(), { workerId: 1, coreId: 0, multithread: false, multiprocess: false });
+  const vars: Array<[string, string]> = [['A', '1'], ['HTTPS', 'on'], ['A', '2'], ['tsgi.input', 'spoof'], ['7', 'n']];
+  const { blob, meta, nvars } = packVars(vars);
+  const results = [];
+  for (let i = 0; i < 4; i++) results.push(buildEnviron(Uwsgi, blob, meta, nvars, EMPTY_INPUT, ctx));
+  assert.equal(ctx.shapes.size, 1);
+  const slow = buildEnvironSlow(Uwsgi, blob, meta, nvars, EMPTY_INPUT, ctx);
+  for (const env of results) {
+    assert.deepEqual(Object.keys(env), Object.keys(slow));
+    assert.deepEqual(env, slow);
+  }
+  assert.equal(results[3]!['A'], '2');
+  assert.equal(results[3]!['tsgi.input'], EMPTY_INPUT);
+  assert.equal(results[3]!['tsgi.url_scheme'], 'https');
+  // Same names, other values: the compiled builder reads the new offsets.
+  const other = packVars([['A', 'x'], ['HTTPS', 'off'], ['A', 'y'], ['tsgi.input', 'z'], ['7', 'm']]);
+  const env = buildEnviron(Uwsgi, other.blob, other.meta, other.nvars, EMPTY_INPUT, ctx);
+  assert.equal(env['A'], 'y');
+  assert.equal(env['7'], 'm');
+  assert.equal(env['tsgi.url_scheme'], 'http');
+  // Different names with the same count do not match the shape.
+  const renamed = packVars([['B', 'x'], ['HTTPS', 'off'], ['A', 'y'], ['tsgi.input', 'z'], ['7', 'm']]);
+  assert.equal(buildEnviron(0, renamed.blob, renamed.meta, renamed.nvars, EMPTY_INPUT, ctx)['B'], 'x');
+});
+
+test('a __proto__ var never changes the environ prototype', () => {
+  const ctx = createEnvironContext(new FakeTransport(), { workerId: 1, coreId: 0, multithread: false, multiprocess: false });
+  const { blob, meta, nvars } = packVars([['__proto__', 'x'], ['A', '1']]);
+  for (let i = 0; i < 3; i++) {
+    const env = buildEnviron(Uwsgi, blob, meta, nvars, EMPTY_INPUT, ctx);
+    assert.equal(Object.getPrototypeOf(env), Object.prototype);
+    assert.equal(env['A'], '1');
+  }
+  assert.equal(ctx.shapes.size, 0);
 });

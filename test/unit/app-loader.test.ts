@@ -81,6 +81,7 @@ test('a syntax error or a throw while loading fails with TSGI_ERR_APP_LOAD_FAILE
     assert.equal(err.code, 'TSGI_ERR_APP_LOAD_FAILED');
     assert.match(err.message, /broken\.js/);
     assert.match(err.message, /SyntaxError/);
+    assert.match(err.message, /broken\.js:3/);
     return true;
   });
   await assert.rejects(loadApp({ wsgiFile: 'throws-on-load.mjs', chdir: APPS }), /boom while loading/);
@@ -103,4 +104,12 @@ test('a module spec splits at its last colon', () => {
   assert.deepEqual(splitModuleSpec('pkg.app:api'), { name: 'pkg.app', callable: 'api' });
   assert.deepEqual(splitModuleSpec('pkg.app'), { name: 'pkg.app' });
   assert.deepEqual(splitModuleSpec('pkg:'), { name: 'pkg:' });
+});
+
+test('a TypeScript syntax error names the file and line', async () => {
+  await assert.rejects(loadApp({ wsgiFile: 'broken.ts', chdir: APPS }), (err: Error & { code: string }) => {
+    assert.equal(err.code, 'TSGI_ERR_APP_LOAD_FAILED');
+    assert.match(err.message, /broken\.ts:2/);
+    return true;
+  });
 });
