@@ -98,3 +98,12 @@ export function occupyPort(): Promise<{ port: number; close(): Promise<void> }> 
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The TCP port of the n-th socket of `proto` ("http", "uwsgi", ...) in a startup log. */
+export function portOf(output: string, proto: string, n = 0): number {
+  const ports = [...output.matchAll(/tsgi socket \d+ bound to TCP address \S+:(\d+) \((\w+)\)/g)]
+    .filter((m) => m[2] === proto)
+    .map((m) => Number(m[1]));
+  if (ports[n] === undefined) throw new Error(`no ${proto} socket #${n} in the startup log:\n${output}`);
+  return ports[n]!;
+}
