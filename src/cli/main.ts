@@ -33,6 +33,17 @@ async function loadTheApp(config: Config): Promise<LoadedApp> {
   return app;
 }
 
+// App code that throws outside a request (a timer, an event handler) must not take the
+// worker down with every connection it holds: log it with the stack and keep serving.
+function installCrashGuards(): void {
+  process.on('uncaughtException', (err) => {
+    logLine(`tsgi: uncaught exception in app code (worker keeps serving): ${(err as Error)?.stack ?? String(err)}`);
+  });
+  process.on('unhandledRejection', (reason) => {
+    logLine(`tsgi: unhandled promise rejection in app code: ${(reason as Error)?.stack ?? String(reason)}`);
+  });
+}
+
 function installSignals(serving: Serving, sockets: BoundSocket[], config: Config): void {
   let stopping = false;
   const finish = (code: number): void => {
@@ -102,6 +113,7 @@ export async function main(argv: string[]): Promise<void> {
       multithread: false,
     });
     installSignals(serving, sockets, config);
+    installCrashGuards();
     logLine(`spawned tsgi worker 1 (and the only) (pid: ${process.pid}, cores: ${config.async})`);
   } catch (err) {
     fail(err);
