@@ -193,7 +193,9 @@ long ProcessHttpHead(Connection* c, const char* data, size_t len) {
   const ServerOptions& o = s->opts();
   HttpParseOptions po;
   po.max_head_size = o.buffer_size;
-  po.max_target_len = o.buffer_size;
+  // A target that leaves no room for the rest of a minimal request line ("GET " +
+  // " HTTP/1.1\r\n" + "\r\n") can never fit the head: say 414, not 431.
+  po.max_target_len = o.buffer_size > 32 ? o.buffer_size - 32 : o.buffer_size;
   static thread_local HttpRequestHead head;
   ErrorCode err = ErrorCode::OK;
   int64_t n = ParseHttpRequestHead(data, len, po, &head, &err);
