@@ -148,6 +148,7 @@ void Dispatch(Connection* c, uint32_t flags, size_t nvars, const char* body, siz
 // length; for chunked, everything decodable now (decoded into `scratch`).
 // Returns bytes consumed from data, or -1 after refusing a malformed chunked body.
 long TakeInitialBody(Connection* c, const char* data, size_t len, std::string* scratch) {
+  scratch->clear();  // the scratch is per thread: never let one request see another's body
   if (c->body_done) return 0;
   if (!c->chunked) {
     size_t take = static_cast<size_t>(std::min<uint64_t>(c->body_remaining, len));
