@@ -142,8 +142,12 @@ export async function startServer({ argv, cwd, env, cpu = null, logFile, ready, 
     const ex = handle.exitInfo();
     await handle.stop(500);
     const why = ex ? `exited (code ${ex.code}, signal ${ex.signal}${ex.error ? `, ${ex.error}` : ''})` : e.message;
-    const err = new Error(`${full.join(' ')}: ${why}\n${handle.logTail()}`);
-    err.short = why;
+    const logTail = handle.logTail(40);
+    const err = new Error(`${full.join(' ')}: ${why}\n${logTail}`);
+    // The most telling log line: the first error message, else the last line.
+    const lines = logTail.split('\n').map((l) => l.trim()).filter(Boolean);
+    const key = lines.find((l) => /^(\w*Error\b|error:|fatal|\*\*\*)|cannot|can't|failed/i.test(l)) ?? lines[lines.length - 1];
+    err.short = key ? `${why}: ${key.slice(0, 300)}` : why;
     throw err;
   }
   return handle;
