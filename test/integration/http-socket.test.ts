@@ -108,6 +108,13 @@ describe('--http-socket', () => {
     assert.match(parseResponses(split.data)[0].body, /^POST \/echo 11 hello world$/);
   });
 
+  test('a request without a body never sees the body of an earlier request', async () => {
+    const first = await send(['POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\nConnection: close\r\n\r\nsecret']);
+    assert.equal(parseResponses(first.data)[0].body, 'POST /echo 6 secret');
+    const second = await send(['GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n']);
+    assert.equal(parseResponses(second.data)[0].body, 'GET /echo 0 ');
+  });
+
   test('streams a large body to the app without buffering it whole', async () => {
     const size = 90000;
     const chunks: Buffer[] = [Buffer.from(`POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\nConnection: close\r\n\r\n`)];
