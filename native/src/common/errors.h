@@ -50,6 +50,7 @@
   X(HTTP_BAD_TRANSFER_ENCODING, 35, 400, "malformed Transfer-Encoding")                       \
   X(HTTP_CHUNK_LINE_TOO_LONG, 36, 400, "chunk-size line or trailer line too long")          \
   X(HTTP_TRAILERS_TOO_LARGE, 37, 431, "chunked trailer section too large")                   \
+  X(HTTP_BODY_UNREAD, 38, 400, "response ended before the request body was read; connection closed") \
   /* uwsgi protocol (reference/uwsgi.md section 1) */                                        \
   X(UWSGI_BLOCK_TOO_LARGE, 64, 413, "uwsgi vars block larger than buffer-size")             \
   X(UWSGI_EMPTY_KEY, 65, 400, "uwsgi key cannot be empty")                                   \

@@ -536,11 +536,22 @@ void ConnectionDispatchWaiting(Connection* c) {
   ConnectionProcess(c);
 }
 
+void NotifyOrphanInput(Connection* c) {
+  if (c->orphan_input_id == 0) return;
+  uint32_t id = c->orphan_input_id;
+  c->orphan_input_id = 0;
+  c->server->sink()->OnData(id, nullptr, 0, ErrorCode::HTTP_BODY_UNREAD);
+}
+
 void ConnectionFail(Connection* c, ErrorCode err) {
   Server* s = c->server;
   uint32_t id = c->req_id;
+  NotifyOrphanInput(c);
   if (id && c->resp != RespState::kDone) {
-    if (!c->body_done) s->sink()->OnData(id, nullptr, 0, err);
+    if (!c->body_done) {
+      s->sink()->OnData(id, nullptr, 0, err);
+      c->body_done = true;
+    }
     bool started = c->resp != RespState::kNone;
     s->sink()->OnAbort(id, err);
     if (!started && !c->peer_closed && err != ErrorCode::IO_READ_FAILED &&
@@ -579,6 +590,7 @@ void ConnectionTimeout(Connection* c) {
 
 void ConnectionRunDeferred(Connection* c) {
   if (c->state == ConnState::kClosed) return;
+  NotifyOrphanInput(c);
   if (c->deferred_error != ErrorCode::OK) {
     ErrorCode err = c->deferred_error;
     c->deferred_error = ErrorCode::OK;
@@ -595,8 +607,13 @@ void ConnectionRunDeferred(Connection* c) {
 void ConnectionClose(Connection* c) {
   if (c->state == ConnState::kClosed) return;
   Server* s = c->server;
+  NotifyOrphanInput(c);
   if (c->req_id) {
     uint32_t id = c->req_id;
+    if (!c->body_done) {
+      s->sink()->OnData(id, nullptr, 0, ErrorCode::IO_PEER_CLOSED);
+      c->body_done = true;
+    }
     if (c->resp != RespState::kDone) s->sink()->OnAbort(id, ErrorCode::IO_PEER_CLOSED);
     ConnectionRequestDone(c, true);
   }

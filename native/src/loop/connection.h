@@ -66,7 +66,9 @@ struct Connection {
   uint64_t body_received = 0;
   ChunkedDecoder chunk;
   ErrorCode deferred_error = ErrorCode::OK;  // a write error to report from the idle callback
-  bool need_dispatch_next = false;
+  // A request whose response ended before its body did: the app's input still waits for
+  // an end, which it gets (as an error) from the next non-JS callback on this connection.
+  uint32_t orphan_input_id = 0;
 
   // Response.
   RespState resp = RespState::kNone;
@@ -99,6 +101,7 @@ void ConnectionRunDeferred(Connection* c);
 void ConnectionClose(Connection* c);
 void ConnectionUpdatePoll(Connection* c);
 void ConnectionFail(Connection* c, ErrorCode err);
+void NotifyOrphanInput(Connection* c);
 // Output side (response.cc).
 void ResponseBegin(Connection* c, const char* status, size_t status_len, const char* headers,
                    size_t headers_len, uint32_t flags, bool has_length, uint64_t length);

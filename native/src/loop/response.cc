@@ -207,6 +207,7 @@ void ConnectionRequestDone(Connection* c, bool aborted) {
     s->log().Append(e);
   }
   s->mutable_counters().requests++;
+  if (!c->body_done && !c->server->destroying()) c->orphan_input_id = c->req_id;
   s->UnregisterRequest(c->req_id);
   c->req_id = 0;
   s->ReleaseSlot();

@@ -287,6 +287,7 @@ void Server::Destroy() {
   std::vector<Connection*> snapshot = all_;
   for (Connection* c : snapshot) {
     c->req_id = 0;  // no callbacks into a dying environment
+    c->orphan_input_id = 0;
     ConnectionClose(c);
   }
   for (uv_poll_t* p : listener_polls_) {

@@ -137,6 +137,7 @@ class Server {
   ConnList& idle_timeouts() { return idle_timeouts_; }
   ConnList& write_timeouts() { return write_timeouts_; }
   bool stopping() const { return stopping_; }
+  bool destroying() const { return destroyed_; }
   // True while a JS call (Respond, Write, ...) is on the stack: see the re-entrancy
   // invariant at the top of this file.
   bool in_js_call() const { return in_js_call_ > 0; }
