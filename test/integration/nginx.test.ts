@@ -92,6 +92,15 @@ describe('nginx uwsgi_pass in front of tsgi --socket', () => {
     assert.deepEqual(pick(d.vars), pick(e.vars));
   });
 
+  test('a GET after a POST sees an empty body, through nginx and directly', async () => {
+    for (const send of [viaNginx, direct]) {
+      echoed(await send(httpRequest('POST', '/echo', [], 'private body')));
+      const e = echoed(await send(httpRequest('GET', '/echo')));
+      assert.equal(e.body, '');
+      assert.equal(e.bodyLength, 0);
+    }
+  });
+
   test('repeated request headers: nginx 1.22 sends duplicate vars and the last one wins', async () => {
     const req = httpRequest('GET', '/echo', [['X-Dup', 'first'], ['X-Dup', 'second'], ['Cookie', 'a=1'], ['Cookie', 'b=2']]);
     const e = echoed(await viaNginx(req));

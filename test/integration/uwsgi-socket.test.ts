@@ -166,6 +166,17 @@ describe('uwsgi socket: modifiers', () => {
     await assertStillServes();
   });
 
+  test('a ping is not counted as a request and gets no request log line', async () => {
+    const mark = tsgi.output().length;
+    await assertStillServes();
+    await rawExchange({ port }, [Buffer.from([0x64, 0x00, 0x00, 0x00])]);
+    await assertStillServes();
+    await waitForText(() => logSince(mark), /(\] GET \/after =>[^\n]*\n[\s\S]*){2}/);
+    const counts = [...logSince(mark).matchAll(/^\[pid: \d+\|app: 0\|req: (\d+)\/\d+\] /gm)].map((m) => Number(m[1]));
+    assert.equal(counts.length, 2, logSince(mark));
+    assert.equal(counts[1], counts[0]! + 1);
+  });
+
   test('modifier1 5 reaches the app', async () => {
     const r = await uwsgiRequest({ port }, getVars('/mod5'), '', 5);
     assert.equal(r.statusLine, 'HTTP/1.1 200 OK');
@@ -292,7 +303,9 @@ describe('uwsgi socket: refused packets', () => {
   });
 
   test('HTTP spoken to the uwsgi socket gets 413 after the 4 header bytes', async () => {
-    const out = await rawExchange({ port }, ['GET / HTTP/1.1\r\nHost: x\r\n\r\n']);
+    // 'GET ' reads as modifier1 71, datasize 21573: refused without waiting for more bytes.
+    const out = await rawExchange({ port }, ['GET '], { timeoutMs: 3000 });
+    assert.equal(out.closed, true);
     assert.match(out.data.toString('latin1'), /^HTTP\/1\.1 413 Content Too Large\r\n/);
     await assertStillServes();
   });
