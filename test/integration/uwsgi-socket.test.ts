@@ -197,7 +197,7 @@ describe('uwsgi socket: modifiers', () => {
     await assertStillServes();
   });
 
-  test('the refusal log line names the modifier requested', { todo: 'the UWSGI_BAD_MODIFIER log line does not say which modifier (docs/protocol-uwsgi.md: "a log line naming the modifier")' }, async () => {
+  test('the refusal log line names the modifier requested', async () => {
     const mark = tsgi.output().length;
     await uwsgiRequest({ port }, getVars('/mod150'), '', 150);
     await waitForText(() => logSince(mark), /UWSGI_BAD_MODIFIER/);
@@ -229,7 +229,7 @@ describe('uwsgi socket: refused packets', () => {
     assert.equal(r.body, 'hello GET /exact');
   });
 
-  test('the buffer-size refusal logs the sizes', { todo: 'the UWSGI_BLOCK_TOO_LARGE log line does not give the block size and the limit (docs/protocol-uwsgi.md: "answers 413 and logs the sizes")' }, async () => {
+  test('the buffer-size refusal logs the sizes', async () => {
     const mark = tsgi.output().length;
     const packet = uwsgiPacket(getVars('/big', [['HTTP_X_FILL', 'x'.repeat(600)]]));
     await rawExchange({ port }, [packet]);

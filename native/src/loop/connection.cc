@@ -106,15 +106,17 @@ void ResetRequest(Connection* c) {
 }
 
 // Refuses the current input with a canned status and closes once it is written. Used
-// before the request reached the app; the log gets one line naming the cause.
-void Refuse(Connection* c, ErrorCode err) {
+// before the request reached the app; the log gets one line naming the cause, with
+// `detail` (sizes, the modifier) when there is one.
+void Refuse(Connection* c, ErrorCode err, const char* detail = nullptr) {
   Server* s = c->server;
   s->mutable_counters().bad_requests++;
-  char line[256];
-  int n = snprintf(line, sizeof line, "tsgi: %s from %s: %s (%s) -> %d", c->protocol == Protocol::kHttp ? "HTTP request" : "uwsgi packet",
+  char line[320];
+  int n = snprintf(line, sizeof line, "tsgi: %s from %s: %s (%s)%s%s -> %d",
+                   c->protocol == Protocol::kHttp ? "HTTP request" : "uwsgi packet",
                    c->remote_addr.empty() ? "unix socket" : c->remote_addr.c_str(), ErrorReason(err),
-                   ErrorName(err), ErrorStatus(err));
-  if (n > 0) s->log().AppendLine(line, static_cast<size_t>(n));
+                   ErrorName(err), detail ? " " : "", detail ? detail : "", ErrorStatus(err));
+  if (n > 0) s->log().AppendLine(line, std::min(static_cast<size_t>(n), sizeof line - 1));
   c->pending_in.clear();
   ResponseWriteCanned(c, err);
 }
@@ -274,7 +276,9 @@ long ProcessUwsgiPacket(Connection* c, const char* data, size_t len) {
   // Checked as soon as the header is in, like uWSGI (reference/uwsgi.md 1.4), but answered
   // with 413 instead of a silent reset.
   if (h.datasize > o.buffer_size) {
-    Refuse(c, ErrorCode::UWSGI_BLOCK_TOO_LARGE);
+    char detail[64];
+    snprintf(detail, sizeof detail, "block size %u, max %zu", static_cast<unsigned>(h.datasize), o.buffer_size);
+    Refuse(c, ErrorCode::UWSGI_BLOCK_TOO_LARGE, detail);
     return -1;
   }
   if (len < kUwsgiHeaderSize + h.datasize) return 0;
@@ -286,7 +290,9 @@ long ProcessUwsgiPacket(Connection* c, const char* data, size_t len) {
     return static_cast<long>(kUwsgiHeaderSize + h.datasize);
   }
   if (h.modifier1 > 99) {
-    Refuse(c, ErrorCode::UWSGI_BAD_MODIFIER);
+    char detail[32];
+    snprintf(detail, sizeof detail, "modifier1 %u", static_cast<unsigned>(h.modifier1));
+    Refuse(c, ErrorCode::UWSGI_BAD_MODIFIER, detail);
     return -1;
   }
   if (h.datasize == 0) {
