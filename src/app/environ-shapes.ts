@@ -36,8 +36,11 @@ export class ShapeCache {
       const shape = shapes[s]!;
       const keys = shape.keys;
       if (keys.length !== nvars) continue;
+      // startsWith at an offset compares in place: no substring is allocated per key.
       for (let i = 0, o = 0; i < nvars; i++, o += 4) {
-        if (blob.substring(meta[o]!, meta[o + 1]!) !== keys[i]) continue outer;
+        const key = keys[i]!;
+        const ks = meta[o]!;
+        if (meta[o + 1]! - ks !== key.length || !blob.startsWith(key, ks)) continue outer;
       }
       return shape;
     }

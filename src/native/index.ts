@@ -46,8 +46,8 @@ export interface ServerCounters {
 export interface NativeServer {
   /** Shared var offsets, 4 per var; valid only during onRequest. */
   readonly meta: Uint32Array;
-  respond(id: number, head: string, flags: number, body?: string | Uint8Array): boolean;
-  writeHead(id: number, head: string, flags: number): boolean;
+  respond(id: number, status: string, headers: string, flags: number, body?: string | Uint8Array): boolean;
+  writeHead(id: number, status: string, headers: string, flags: number): boolean;
   write(id: number, chunk: string | Uint8Array): boolean;
   end(id: number, chunk?: string | Uint8Array): boolean;
   abort(id: number): boolean;

@@ -28,10 +28,10 @@ export interface Serving {
 function transportFor(get: () => NativeServer): Transport {
   return {
     respond: (id, status, headers, flags, body) => {
-      get().respond(id, status + '\r\n' + headers, flags, body);
+      get().respond(id, status, headers, flags, body);
     },
     writeHead: (id, status, headers, flags) => {
-      get().writeHead(id, status + '\r\n' + headers, flags);
+      get().writeHead(id, status, headers, flags);
     },
     write: (id, chunk) => get().write(id, chunk),
     end: (id, chunk) => {

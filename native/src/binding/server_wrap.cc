@@ -51,12 +51,19 @@ Bytes ArgBytes(napi_env env, napi_value v, std::string* scratch, bool latin1) {
   napi_typeof(env, v, &t);
   Bytes b;
   if (t == napi_string) {
+    // One copy into a scratch that is usually large enough; only a string that fills it
+    // completely costs a second call to learn its real length.
+    if (scratch->size() < 4096) scratch->resize(4096);
     size_t len = 0;
-    if (latin1) napi_get_value_string_latin1(env, v, nullptr, 0, &len);
-    else napi_get_value_string_utf8(env, v, nullptr, 0, &len);
-    scratch->resize(len + 1);
-    if (latin1) napi_get_value_string_latin1(env, v, &(*scratch)[0], len + 1, &len);
-    else napi_get_value_string_utf8(env, v, &(*scratch)[0], len + 1, &len);
+    if (latin1) napi_get_value_string_latin1(env, v, &(*scratch)[0], scratch->size(), &len);
+    else napi_get_value_string_utf8(env, v, &(*scratch)[0], scratch->size(), &len);
+    if (len + 1 >= scratch->size()) {
+      if (latin1) napi_get_value_string_latin1(env, v, nullptr, 0, &len);
+      else napi_get_value_string_utf8(env, v, nullptr, 0, &len);
+      scratch->resize(len + 1);
+      if (latin1) napi_get_value_string_latin1(env, v, &(*scratch)[0], len + 1, &len);
+      else napi_get_value_string_utf8(env, v, &(*scratch)[0], len + 1, &len);
+    }
     b.data = scratch->data();
     b.len = len;
     return b;
@@ -238,24 +245,24 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
   }
 
   // --- JS methods ----------------------------------------------------------------------
+  // respond(id, status, headers, flags, body?): status like "200 OK", headers a block of
+  // "Name: value\r\n" lines. Two flat strings: joining them in JS would make V8 flatten a
+  // cons string on every response.
   Napi::Value Respond(const Napi::CallbackInfo& info) {
-    // respond(id, head, flags, body?) where head = status + "\r\n" + header lines.
     uint32_t id = info[0].As<Napi::Number>().Uint32Value();
-    Bytes head = ArgBytes(info.Env(), info[1], &head_scratch_, true);
-    uint32_t flags = info[2].As<Napi::Number>().Uint32Value();
+    Bytes status = ArgBytes(info.Env(), info[1], &status_scratch_, true);
+    Bytes headers = ArgBytes(info.Env(), info[2], &head_scratch_, true);
+    uint32_t flags = info[3].As<Napi::Number>().Uint32Value();
     Bytes body;
-    if (info.Length() > 3 && !info[3].IsUndefined()) body = ArgBytes(info.Env(), info[3], &body_scratch_, false);
-    Span status, headers;
-    SplitHead(head, &status, &headers);
+    if (info.Length() > 4 && !info[4].IsUndefined()) body = ArgBytes(info.Env(), info[4], &body_scratch_, false);
     bool ok = server_->Respond(id, status.data, status.len, headers.data, headers.len, flags, body.data, body.len);
     return Napi::Boolean::New(info.Env(), ok);
   }
   Napi::Value WriteHead(const Napi::CallbackInfo& info) {
     uint32_t id = info[0].As<Napi::Number>().Uint32Value();
-    Bytes head = ArgBytes(info.Env(), info[1], &head_scratch_, true);
-    uint32_t flags = info[2].As<Napi::Number>().Uint32Value();
-    Span status, headers;
-    SplitHead(head, &status, &headers);
+    Bytes status = ArgBytes(info.Env(), info[1], &status_scratch_, true);
+    Bytes headers = ArgBytes(info.Env(), info[2], &head_scratch_, true);
+    uint32_t flags = info[3].As<Napi::Number>().Uint32Value();
     return Napi::Boolean::New(info.Env(), server_->WriteHead(id, status.data, status.len, headers.data, headers.len, flags));
   }
   Napi::Value Write(const Napi::CallbackInfo& info) {
@@ -304,15 +311,6 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
     return o;
   }
 
-  static void SplitHead(Bytes head, Span* status, Span* headers) {
-    const char* p = head.data;
-    size_t i = 0;
-    while (i + 1 < head.len && !(p[i] == '\r' && p[i + 1] == '\n')) i++;
-    *status = Span{p, i < head.len ? i : head.len};
-    size_t rest = i + 2 <= head.len ? i + 2 : head.len;
-    *headers = Span{p + rest, head.len - rest};
-  }
-
   Napi::Env env_{nullptr};
   std::unique_ptr<Server> server_;
   std::unique_ptr<Napi::AsyncContext> async_;
@@ -321,7 +319,7 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
   std::optional<Napi::HandleScope> handle_scope_;
   std::optional<Napi::CallbackScope> callback_scope_;
   int depth_ = 0;
-  std::string head_scratch_, body_scratch_;
+  std::string status_scratch_, head_scratch_, body_scratch_;
 };
 
 // bindSocket({unix, host, port, path, backlog, chmod}) -> {fd, port, backlog, somaxconn}
