@@ -34,6 +34,7 @@ const { values: opt } = parseArgs({
     'max-other': { type: 'string', default: '0.15' },
     retries: { type: 'string', default: '2' },
     'quiet-wait': { type: 'string', default: '60' },
+    'tsgi-app': { type: 'string' },
     loadgen: { type: 'string' },
     out: { type: 'string', default: path.join(ROOT, 'bench', 'results') },
     'no-write': { type: 'boolean', default: false },
@@ -56,7 +57,9 @@ for (const [k, v] of Object.entries({ rounds, durationS, warmupS, connections })
 
 // ---------------------------------------------------------------------------------------------
 // The points. Each start() returns { url, handles: [{name, handle}], commands: [string] } or throws.
-const tsgiApp = fs.existsSync(path.join(ROOT, 'examples/foobar.js')) ? 'examples/foobar.js' : 'bench/apps/hello.js';
+// bench/apps/hello.js answers exactly what the comparison servers answer (text/plain);
+// examples/foobar.js follows the uWSGI quick-start (text/html) and can be chosen with --tsgi-app.
+const tsgiApp = opt['tsgi-app'] ?? 'bench/apps/hello.js';
 const tsgiBin = 'bin/tsgi.js';
 
 function tsgiMissing() {
@@ -171,6 +174,7 @@ async function main() {
     console.log(`usage: node bench/hello.mjs [--rounds N] [--duration S] [--warmup S] [--connections N]
                            [--quick] [--only id,id] [--loadgen wrk|autocannon] [--out DIR] [--no-write]
                            [--max-other CPUS (0.15)] [--retries N (2)] [--quiet-wait S (60)]
+                           [--tsgi-app FILE (bench/apps/hello.js)]
 points: ${POINT_IDS().join(', ')}`);
     return;
   }
@@ -218,7 +222,8 @@ points: ${POINT_IDS().join(', ')}`);
       const s = await p.start();
       Object.assign(p, { url: s.url, handles: s.handles, commands: s.commands, nginxConf: s.nginxConf });
       p.client = clientArgv(s.url);
-      const v = await verifyHello(s.url);
+      // A --tsgi-app other than the bench's own may answer text/html (examples/foobar.js does).
+      const v = await verifyHello(s.url, p.id.includes('tsgi') && opt['tsgi-app'] ? { contentType: /^text\/(plain|html)\b/ } : {});
       p.responseHeaders = v.headers;
       if (warmupS > 0) {
         log(`${p.id}: warm-up ${warmupS} s`);

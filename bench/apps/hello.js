@@ -1,5 +1,5 @@
-// The tsgi hello-world app (same content as examples/foobar.js); bench/hello.mjs uses
-// examples/foobar.js when it exists and this file otherwise.
+// The tsgi hello-world app for bench/hello.mjs: the same response as the comparison servers
+// (200, Content-Type text/plain, "Hello World").
 exports.application = (environ, startResponse) => {
   startResponse('200 OK', [['Content-Type', 'text/plain']]);
   return 'Hello World';

@@ -2,7 +2,7 @@
 // measured (a 502 from nginx is fast too, and wrk counts it as a request).
 import http from 'node:http';
 
-export function verifyHello(url, { timeoutMs = 5000 } = {}) {
+export function verifyHello(url, { timeoutMs = 5000, contentType = /^text\/plain\b/ } = {}) {
   return new Promise((resolve, reject) => {
     const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
       let body = '';
@@ -13,7 +13,7 @@ export function verifyHello(url, { timeoutMs = 5000 } = {}) {
         const problems = [];
         if (res.statusCode !== 200) problems.push(`status ${res.statusCode}`);
         if (body !== 'Hello World') problems.push(`body ${JSON.stringify(body.slice(0, 80))}`);
-        if (!/^text\/plain\b/.test(ct)) problems.push(`content-type ${JSON.stringify(ct)}`);
+        if (!contentType.test(ct)) problems.push(`content-type ${JSON.stringify(ct)}`);
         if (problems.length) reject(new Error(`unexpected response from ${url}: ${problems.join(', ')}`));
         else resolve({ status: res.statusCode, headers: res.headers });
       });
