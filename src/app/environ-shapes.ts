@@ -24,6 +24,11 @@ const SIGHTINGS_BEFORE_COMPILE = 2;
 const EVICTION_INTERVAL = 1024;
 
 export class ShapeCache {
+  /**
+   * Builders by native shape id (flags >>> 16). Native code guarantees that one id always
+   * names the same key sequence, so no key is compared here; null = cannot compile.
+   */
+  readonly byId: Array<Factory | null | undefined> = [];
   private shapes: Shape[] = [];
   private sightings = new Map<string, number>();
   private slowSinceEviction = 0;
@@ -80,6 +85,15 @@ export class ShapeCache {
 
   get size(): number {
     return this.shapes.length;
+  }
+
+  /** Compiles (once) the builder of native shape `id` from this request's key names. */
+  compileId(id: number, blob: string, meta: Uint32Array, nvars: number): Factory | null {
+    const keys: string[] = new Array<string>(nvars);
+    for (let i = 0, o = 0; i < nvars; i++, o += 4) keys[i] = blob.substring(meta[o]!, meta[o + 1]!);
+    const build = keys.includes('__proto__') ? null : compile(keys);
+    this.byId[id] = build;
+    return build;
   }
 }
 

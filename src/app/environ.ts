@@ -115,6 +115,17 @@ export function buildEnviron(
   input: TsgiInput,
   ctx: EnvironContext,
 ): Environ {
+  const sid = flags >>> RequestFlags.ShapeShift;
+  if (sid !== 0) {
+    let build = ctx.shapes.byId[sid];
+    if (build === undefined) build = ctx.shapes.compileId(sid, blob, meta, nvars);
+    if (build !== null) {
+      const env = build(blob, meta, input, ctx);
+      if ((flags & RequestFlags.Uwsgi) !== 0) env['tsgi.url_scheme'] = uwsgiScheme(env);
+      return env;
+    }
+    return buildEnvironSlow(flags, blob, meta, nvars, input, ctx);
+  }
   const shape = ctx.shapes.find(blob, meta, nvars);
   if (shape === undefined) {
     const env = buildEnvironSlow(flags, blob, meta, nvars, input, ctx);

@@ -19,6 +19,12 @@ export const enum RequestFlags {
   Chunked = 16,
   /** modifier1 of a uwsgi packet lives in bits 8..15: `(flags >> 8) & 0xff`. */
   ModifierShift = 8,
+  /**
+   * Bits 16..31: the shape id of the var names (`flags >>> 16`), 0 when none. Equal ids on
+   * one Server mean byte-identical name sequences (native/src/loop/shapes.h), so a builder
+   * compiled for an id never needs to re-check the names.
+   */
+  ShapeShift = 16,
 }
 
 /** Flags passed by the app layer with a response head. */

@@ -141,6 +141,7 @@ void Dispatch(Connection* c, uint32_t flags, size_t nvars, const char* body, siz
   if (c->body_done) flags |= kReqBodyDone;
   if (c->keep_alive) flags |= kReqKeepAlive;
   if (c->chunked) flags |= kReqChunked;
+  flags |= s->shapes().Lookup(s->blob(), s->meta(), nvars) << kReqShapeShift;
   c->req_flags = flags;
   ArmTimer(c);
   s->sink()->OnRequest(c->req_id, flags, s->blob(), nvars, body, body_len);

@@ -23,6 +23,7 @@
 #include "common/errors.h"
 #include "loop/conn_list.h"
 #include "loop/request_log.h"
+#include "loop/shapes.h"
 
 namespace tsgi {
 
@@ -73,7 +74,9 @@ enum RequestFlag : uint32_t {
   kReqUwsgi = 4,
   kReqKeepAlive = 8,
   kReqChunked = 16,
+  // bits 8..15: uwsgi modifier1; bits 16..31: shape id of the var names (loop/shapes.h)
 };
+constexpr uint32_t kReqShapeShift = 16;
 
 // Bits of the flags passed with a response head (src/native/types.ts ResponseFlags).
 enum ResponseFlag : uint32_t {
@@ -132,6 +135,7 @@ class Server {
   size_t read_buffer_size() const { return read_buf_.size(); }
   std::string& blob() { return blob_; }
   RequestLog& log() { return log_; }
+  ShapeTable& shapes() { return shapes_; }
   Counters& mutable_counters() { return counters_; }
   ConnList& read_timeouts() { return read_timeouts_; }
   ConnList& idle_timeouts() { return idle_timeouts_; }
@@ -181,6 +185,7 @@ class Server {
   std::vector<char> read_buf_;
   std::string blob_;
   RequestLog log_;
+  ShapeTable shapes_;
   Counters counters_;
   std::unordered_map<uint32_t, Connection*> requests_;
   uint32_t next_id_ = 1;
