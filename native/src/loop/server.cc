@@ -205,7 +205,7 @@ void Server::OnIdle(uv_idle_t* handle) {
   s->StartBatch();
   s->RunDeferred();
   s->FinishBatch();
-  if (s->deferred_.empty() && s->idle_) uv_idle_stop(s->idle_);
+  if (s->deferred_.empty() && !s->stop_notify_pending_ && s->idle_) uv_idle_stop(s->idle_);
 }
 
 void Server::RunDeferred() {
@@ -222,6 +222,7 @@ void Server::RunDeferred() {
     }
   }
   in_deferred_ = false;
+  if (stop_notify_pending_) MaybeFinishStop();
   if (!deferred_.empty() && idle_) uv_idle_start(idle_, OnIdle);
 }
 
@@ -274,7 +275,15 @@ void Server::Stop() {
 
 void Server::MaybeFinishStop() {
   if (!stopping_ || closed_notified_ || !all_.empty()) return;
+  // OnClosed calls into JS: only from inside a libuv callback of ours, never from a JS call
+  // (Stop() itself, or a respond() that finished the last request).
+  if (in_js_call_ > 0 || batch_depth_ == 0) {
+    stop_notify_pending_ = true;
+    if (idle_) uv_idle_start(idle_, OnIdle);
+    return;
+  }
   closed_notified_ = true;
+  stop_notify_pending_ = false;
   log_.Flush();
   sink_->OnClosed();
 }

@@ -201,6 +201,7 @@ class Server {
   bool destroyed_ = false;
   bool closed_notified_ = false;
   bool in_deferred_ = false;
+  bool stop_notify_pending_ = false;  // OnClosed is due at the next idle callback
   int in_js_call_ = 0;
   int batch_depth_ = 0;
   friend struct JsCallGuard;
