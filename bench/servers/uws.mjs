@@ -21,7 +21,7 @@ function fail(msg) {
 }
 
 export function loadNativeUws() {
-  if (process.env.UWS_USE_FALLBACK) {
+  if (/^(true|1)$/i.test(process.env.UWS_USE_FALLBACK ?? '')) {
     fail(`UWS_USE_FALLBACK=${process.env.UWS_USE_FALLBACK} is set: refusing to run the pure-JS fallback`);
   }
   let pkgDir;
