@@ -201,7 +201,12 @@ points: ${POINT_IDS().join(', ')}`);
     for (const p of points) for (const { handle } of p.handles) await handle.stop().catch(() => {});
   };
   for (const sig of ['SIGINT', 'SIGTERM']) {
-    process.once(sig, async () => { log(`${sig}: stopping servers`); await stopAll(); process.exit(130); });
+    process.once(sig, async () => {
+      log(`${sig}: stopping servers`);
+      await stopAll();
+      fs.rmSync(tmp, { recursive: true, force: true });
+      process.exit(130);
+    });
   }
 
   const measure = async (url, seconds) => {
