@@ -66,6 +66,8 @@ export interface BindOptions {
   path?: string;
   backlog: number;
   chmod?: number;
+  /** TCP_DEFER_ACCEPT seconds (TCP only); 0 = off. */
+  deferAccept?: number;
 }
 
 export type BindResult =

@@ -24,7 +24,7 @@ function bindOne(address: Address, protocol: 'http' | 'uwsgi', config: Config, i
   const unixPath = address.kind === 'unix' ? path.resolve(cwd, address.path) : undefined;
   const r = addon.bindSocket(
     address.kind === 'tcp'
-      ? { unix: false, host: address.host, port: address.port, backlog: config.listen }
+      ? { unix: false, host: address.host, port: address.port, backlog: config.listen, deferAccept: config.socketTimeout }
       : {
           unix: true,
           path: address.kind === 'unix' ? unixPath : '@' + address.name,

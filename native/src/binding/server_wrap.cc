@@ -359,6 +359,7 @@ Napi::Value BindSocket(const Napi::CallbackInfo& info) {
   req.port = static_cast<int>(GetU32(o, "port", 0));
   req.path = GetStr(o, "path");
   req.backlog = static_cast<int>(GetU32(o, "backlog", 1024));
+  req.defer_accept = static_cast<int>(GetU32(o, "deferAccept", 0));
   Napi::Value cm = o.Get("chmod").Unwrap();
   if (cm.IsNumber()) req.chmod_mode = static_cast<int>(cm.As<Napi::Number>().Int32Value());
   BindResult r = BindListener(req);

@@ -448,11 +448,9 @@ Connection* ConnectionOpen(Server* s, int fd, const ListenerSpec* l, const char*
   c->listener = l;
   c->remote_addr = addr;
   c->remote_port = port;
-  c->poll = new uv_poll_t;
-  uv_poll_init_socket(s->loop(), c->poll, fd);
-  c->poll->data = c;
+  // No poll handle yet: the caller reads at once, and a connection answered and closed in
+  // that first pass never costs an epoll registration (ConnectionUpdatePoll creates it).
   ConnListPush(&s->read_timeouts(), c, uv_now(s->loop()) + s->opts().socket_timeout_ms);
-  ConnectionUpdatePoll(c);
   return c;
 }
 
@@ -464,8 +462,14 @@ void ConnectionUpdatePoll(Connection* c) {
   if (reading && !c->peer_closed) ev |= UV_READABLE;
   if (!reading && !c->peer_closed) ev |= UV_DISCONNECT;
   if (c->out.size() > c->out_off) ev |= UV_WRITABLE;
-  if (ev == c->poll_events) return;
+  if (ev == c->poll_events && (c->poll || ev == 0)) return;
   c->poll_events = ev;
+  if (!c->poll) {
+    if (ev == 0) return;
+    c->poll = new uv_poll_t;
+    uv_poll_init_socket(c->server->loop(), c->poll, c->fd);
+    c->poll->data = c;
+  }
   if (ev == 0) uv_poll_stop(c->poll);
   else uv_poll_start(c->poll, ev, OnPoll);
 }
@@ -501,7 +505,10 @@ void ConnectionOnReadable(Connection* c) {
     n = ::read(c->fd, buf, s->read_buffer_size());
   } while (n < 0 && errno == EINTR);
   if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      ConnectionUpdatePoll(c);  // the first read after accept found nothing: wait for it
+      return;
+    }
     ConnectionFail(c, ErrorCode::IO_READ_FAILED);
     return;
   }
@@ -627,10 +634,14 @@ void ConnectionClose(Connection* c) {
   c->state = ConnState::kClosed;
   ConnListRemove(c);
   s->OnConnectionClosed(c);
-  uv_poll_stop(c->poll);
+  if (c->poll) uv_poll_stop(c->poll);  // before close(2): epoll must forget the fd first
   ::close(c->fd);
   c->fd = -1;
-  uv_close(reinterpret_cast<uv_handle_t*>(c->poll), OnClosed);
+  if (c->poll) {
+    uv_close(reinterpret_cast<uv_handle_t*>(c->poll), OnClosed);
+  } else {
+    s->Bury(c);
+  }
 }
 
 namespace {

@@ -15,6 +15,7 @@ struct BindRequest {
   std::string path;  // UNIX socket path; a leading '@' means the Linux abstract namespace
   int backlog = 1024;
   int chmod_mode = -1;  // -1: leave the mode the umask gave
+  int defer_accept = 0;  // TCP_DEFER_ACCEPT seconds (uWSGI sets it to --socket-timeout); 0 = off
 };
 
 struct BindResult {

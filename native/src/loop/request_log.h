@@ -54,6 +54,7 @@ class RequestLog {
   time_t cached_sec_ = 0;
   char cached_ctime_[32] = {0};
   uint64_t dropped_ = 0;
+  uint64_t pid_ = 0;
 };
 
 }  // namespace tsgi

@@ -113,16 +113,15 @@ void Server::Accept(size_t index) {
       }
       return;
     }
-    if (!l.is_unix) {
-      int one = 1;
-      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    }
     char addr[INET6_ADDRSTRLEN + 1], port[8];
     FormatPeer(ss, addr, sizeof addr, port, sizeof port);
     counters_.connections++;
     counters_.open++;
     Connection* c = ConnectionOpen(this, fd, &l, addr, port);
     all_.push_back(c);
+    // With TCP_DEFER_ACCEPT the request is usually here already: read it now, and register
+    // the socket with epoll only if something is left to wait for.
+    ConnectionOnReadable(c);
   }
 }
 
@@ -191,6 +190,14 @@ void Server::FinishBatch() {
   UpdateAccepting();
   log_.Flush();
   sink_->EndBatch();
+  FreeClosed();
+}
+
+void Server::Bury(Connection* c) { closed_.push_back(c); }
+
+void Server::FreeClosed() {
+  for (Connection* c : closed_) delete c;
+  closed_.clear();
 }
 
 void Server::Defer(Connection* c) {
@@ -314,6 +321,7 @@ void Server::Destroy() {
     uv_close(reinterpret_cast<uv_handle_t*>(idle_), FreeHandle);
     idle_ = nullptr;
   }
+  FreeClosed();
   log_.Flush();
 }
 

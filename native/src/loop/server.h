@@ -161,6 +161,9 @@ class Server {
   void StartBatch();
   void FinishBatch();
   void UpdateAccepting();
+  // A closed connection that never had a poll handle: freed at the end of the batch, when
+  // no caller up the stack can still hold it.
+  void Bury(Connection* c);
 
  private:
   static void OnListenerReadable(uv_poll_t* handle, int status, int events);
@@ -173,6 +176,7 @@ class Server {
   void ResumeAccepting();
   void MaybeFinishStop();
   void GrantWaiting();
+  void FreeClosed();
   Connection* Find(uint32_t id);
 
   uv_loop_t* loop_;
@@ -194,6 +198,7 @@ class Server {
   std::vector<Connection*> waiting_;   // heads parsed, waiting for a free app slot (FIFO)
   std::vector<Connection*> deferred_;  // connections with work queued by JS calls
   std::vector<Connection*> all_;       // every open connection (for Stop/Destroy)
+  std::vector<Connection*> closed_;    // closed, poll-less connections awaiting delete
   uv_timer_t* timer_ = nullptr;
   uv_idle_t* idle_ = nullptr;
   bool accepting_ = false;
