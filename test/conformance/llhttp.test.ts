@@ -33,9 +33,10 @@ import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 
 import { ExpectedMessage, ExpectedOutcome, LlhttpCase, readFixtures, readLog } from './llhttp-fixtures';
+import { sharedDir } from '../shared-dir';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
-const fixtureDir = path.resolve(repoRoot, '..', 'shared', 'conformance', 'llhttp', 'request');
+const fixtureDir = path.join(sharedDir(), 'conformance', 'llhttp', 'request');
 
 interface ParsedHead {
   consumed: number;
