@@ -75,6 +75,13 @@ function installSignals(serving: Serving, sockets: BoundSocket[], config: Config
 }
 
 export async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'bench') {
+    // `tsgi bench …`: the benchmark harness (src/bench/), loaded only when asked for.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const bench = require('../bench/cli') as { main(argv: string[]): Promise<number> };
+    process.exitCode = await bench.main(argv.slice(1));
+    return;
+  }
   let result;
   try {
     result = loadConfig(argv, process.env, process.cwd());
