@@ -3,9 +3,9 @@
 
 import { isConfig, loadConfig, versionText, type Config } from '../config';
 import { isTsgiError } from '../errors';
-import { loadApp, type LoadedApp } from '../app';
 import { currentLogFd, logLine, openLogFile } from '../worker/log';
 import { serve, type Serving } from '../worker/serve';
+import { installCrashGuards, loadTheApp } from '../worker/startup';
 import { bindAll, closeAll, type BoundSocket } from '../worker/sockets';
 
 function fail(err: unknown): never {
@@ -16,32 +16,6 @@ function fail(err: unknown): never {
   const e = err as Error;
   logLine(`tsgi: fatal: ${e?.stack ?? String(err)}`);
   process.exit(1);
-}
-
-async function loadTheApp(config: Config): Promise<LoadedApp> {
-  const started = process.hrtime.bigint();
-  const app = await loadApp({
-    wsgiFile: config.appPath ?? config.wsgiFile,
-    module: config.module,
-    callable: config.callable,
-    chdir: config.chdir,
-    appType: config.appType,
-  });
-  const ms = Number((process.hrtime.bigint() - started) / 1000000n);
-  const kind = app.kind === 'fetch' ? 'fetch handler' : 'gateway callable';
-  logLine(`tsgi app 0 (mountpoint='') ready in ${Math.round(ms / 1000)} seconds on interpreter node ${process.version} (${kind} '${config.callable}') pid: ${process.pid} (default app)`);
-  return app;
-}
-
-// App code that throws outside a request (a timer, an event handler) must not take the
-// worker down with every connection it holds: log it with the stack and keep serving.
-function installCrashGuards(): void {
-  process.on('uncaughtException', (err) => {
-    logLine(`tsgi: uncaught exception in app code (worker keeps serving): ${(err as Error)?.stack ?? String(err)}`);
-  });
-  process.on('unhandledRejection', (reason) => {
-    logLine(`tsgi: unhandled promise rejection in app code: ${(reason as Error)?.stack ?? String(reason)}`);
-  });
 }
 
 function installSignals(serving: Serving, sockets: BoundSocket[], config: Config): void {
