@@ -6,6 +6,7 @@ import { isTsgiError } from '../errors';
 import { currentLogFd, logLine, openLogFile } from '../worker/log';
 import { serve, type Serving } from '../worker/serve';
 import { installCrashGuards, loadTheApp } from '../worker/startup';
+import { Master, needsMaster } from '../master/master';
 import { bindAll, closeAll, type BoundSocket } from '../worker/sockets';
 
 function fail(err: unknown): never {
@@ -77,11 +78,24 @@ export async function main(argv: string[]): Promise<void> {
     if (config.http.length > 0) {
       throw new Error('--http (the HTTP router) is not available yet; use --http-socket');
     }
+    const startCwd = process.cwd();
     if (config.chdir) {
       process.chdir(config.chdir);
       logLine(`tsgi: chdir() to ${config.chdir}`);
     }
     const sockets = bindAll(config, process.cwd());
+    if (needsMaster(config)) {
+      // Without --lazy-apps the master loads the app once first, so a broken app stops the
+      // instance with its error and exit code 22 instead of a respawn loop (uWSGI's rule).
+      if (!config.lazyApps) {
+        await loadTheApp(config).catch((err) => {
+          closeAll(sockets, config.vacuum);
+          throw err;
+        });
+      }
+      new Master(config, argv, sockets, currentLogFd(), startCwd).start();
+      return;
+    }
     const app = await loadTheApp(config).catch((err) => {
       closeAll(sockets, config.vacuum);
       throw err;

@@ -1,0 +1,222 @@
+// The master (--master, implied by --processes > 1): binds every socket once, loads the app
+// once to fail fast (unless --lazy-apps), spawns and supervises the worker processes, and
+// turns signals into reloads and shutdowns (PRODUCT.md section 4):
+//   SIGHUP  graceful reload: new workers come up on the same sockets, then the old ones
+//           finish what they hold and exit; the sockets never close, nothing is refused
+//   SIGTERM graceful shutdown: workers finish in-flight requests, then the master exits 0
+//   SIGINT, SIGQUIT fast shutdown;  SIGUSR1 worker table to the log
+// A worker that dies for any other reason is respawned, with uWSGI's fork-bomb guard.
+
+import type { ChildProcess } from 'node:child_process';
+import type { Config } from '../config';
+import { closeAll, type BoundSocket } from '../worker/sockets';
+import { logLine } from '../worker/log';
+import type { WorkerMessage } from '../worker/handoff';
+import { curse, livePids, newSlot, reap, spawnWorker, type Slot, type SpawnContext } from './slots';
+import { dropPrivileges, removePidfile, writePidfile } from './privileges';
+import { watchTouchFiles } from './touch';
+
+/** uWSGI: more respawns than --processes within one second means "respawning too fast". */
+const FORKBOMB_DELAY_MS = 2000;
+/** Exit code of a worker whose app failed to load (uWSGI's). */
+const EXIT_APP_LOAD = 22;
+
+export class Master {
+  private readonly slots: Slot[];
+  private readonly ctx: SpawnContext;
+  private stopping: 'no' | 'graceful' | 'fast' = 'no';
+  private respawnTimes: number[] = [];
+  private chain: number[] | null = null;
+  private stopTouch: (() => void) | null = null;
+
+  constructor(
+    private readonly config: Config,
+    argv: string[],
+    private readonly sockets: BoundSocket[],
+    logFd: number,
+    /** The directory tsgi was started in (before --chdir), where workers re-read argv. */
+    startCwd: string,
+  ) {
+    this.slots = Array.from({ length: config.processes }, (_, i) => newSlot(i + 1));
+    this.ctx = {
+      argv,
+      cwd: startCwd,
+      sockets,
+      logFd,
+      onMessage: (slot, child, msg) => this.onMessage(slot, child, msg),
+      onExit: (slot, child, code, signal) => this.onExit(slot, child, code, signal),
+    };
+  }
+
+  start(): void {
+    process.title = 'tsgi master';
+    if (this.config.pidfile) writePidfile(this.config.pidfile);
+    dropPrivileges(this.config);
+    this.installSignals();
+    this.stopTouch = watchTouchFiles(this.config, {
+      reload: () => this.reload('touch-reload'),
+      chainReload: () => this.chainReload(),
+    });
+    for (const slot of this.slots) this.spawn(slot);
+  }
+
+  private spawn(slot: Slot): void {
+    const child = spawnWorker(slot, this.ctx);
+    logLine(`spawned tsgi worker ${slot.id} (pid: ${child.pid}, cores: ${this.config.threads})`);
+  }
+
+  private onMessage(slot: Slot, child: ChildProcess, msg: WorkerMessage): void {
+    if (msg?.type === 'ready' && slot.current === child) {
+      slot.ready = true;
+      this.advanceChain();
+    } else if (msg?.type === 'recycle' && slot.current === child) {
+      logLine(`tsgi worker ${slot.id} (pid: ${child.pid}) recycles: ${msg.reason}`);
+      this.replace(slot);
+    }
+  }
+
+  private onExit(slot: Slot, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    const expected = reap(slot, child);
+    const how = signal ? `killed by signal ${signal}` : `exited with code ${code}`;
+    if (expected || this.stopping !== 'no') {
+      logLine(`tsgi worker ${slot.id} (pid: ${child.pid}) ${how}${expected ? ' (graceful stop)' : ''}`);
+      this.maybeExit();
+      return;
+    }
+    logLine(`DAMN ! tsgi worker ${slot.id} (pid: ${child.pid}) ${how} :( trying respawn ...`);
+    if (code === EXIT_APP_LOAD && this.config.needApp) {
+      logLine('tsgi: the app failed to load in a worker and --need-app is set; shutting down');
+      process.exitCode = EXIT_APP_LOAD;
+      this.shutdown('fast');
+      return;
+    }
+    this.respawnGuarded(slot);
+  }
+
+  private respawnGuarded(slot: Slot): void {
+    const now = Date.now();
+    this.respawnTimes = this.respawnTimes.filter((t) => now - t < 1000);
+    this.respawnTimes.push(now);
+    if (this.respawnTimes.length > this.config.processes) {
+      logLine('tsgi: worker respawning too fast !!! i have to sleep a bit ...');
+      setTimeout(() => {
+        if (this.stopping === 'no' && slot.current === null) this.spawn(slot);
+      }, FORKBOMB_DELAY_MS);
+      return;
+    }
+    this.spawn(slot);
+  }
+
+  /** Starts a new process for `slot`, then lets the old one finish and exit. */
+  private replace(slot: Slot): void {
+    const old = slot.current;
+    this.spawn(slot);
+    const fresh = slot.current!;
+    if (old === null) return;
+    // The old worker keeps accepting until the new one serves, so capacity never drops.
+    const whenReady = (msg: WorkerMessage): void => {
+      if (msg?.type !== 'ready') return;
+      fresh.off('message', whenReady);
+      this.curseChild(slot, old);
+    };
+    fresh.on('message', whenReady);
+    fresh.once('exit', () => {
+      fresh.off('message', whenReady);
+    });
+  }
+
+  private curseChild(slot: Slot, child: ChildProcess): void {
+    curse(slot, child, this.config.workerReloadMercy * 1000, (c) => {
+      logLine(`tsgi worker ${slot.id} (pid: ${c.pid}) is taking too much time to die... NO MERCY !!!`);
+      c.kill('SIGKILL');
+    });
+  }
+
+  reload(why: string): void {
+    if (this.stopping !== 'no') return;
+    logLine(`tsgi: graceful reload of every worker (${why})`);
+    for (const slot of this.slots) this.replace(slot);
+  }
+
+  /** One worker at a time, waiting for each new one to serve (uWSGI's chain reload). */
+  chainReload(): void {
+    if (this.stopping !== 'no' || this.chain !== null) return;
+    logLine('tsgi: chain reload starting');
+    this.chain = this.slots.map((s) => s.id);
+    this.advanceChain(true);
+  }
+
+  private advanceChain(starting = false): void {
+    if (this.chain === null) return;
+    const head = this.slots.find((s) => s.id === this.chain![0]);
+    if (!starting) {
+      if (head === undefined || !head.ready || head.cursed.size > 0 && !this.chainStepDone(head)) return;
+      this.chain.shift();
+    }
+    const next = this.slots.find((s) => s.id === this.chain![0]);
+    if (next === undefined) {
+      logLine('tsgi: chain reloading complete');
+      this.chain = null;
+      return;
+    }
+    logLine(`tsgi: chain reload: worker ${next.id}`);
+    next.ready = false;
+    this.replace(next);
+  }
+
+  private chainStepDone(slot: Slot): boolean {
+    return slot.ready;
+  }
+
+  shutdown(mode: 'graceful' | 'fast'): void {
+    if (this.stopping === 'fast' || this.stopping === mode) return;
+    this.stopping = mode;
+    this.stopTouch?.();
+    for (const slot of this.slots) {
+      const children = [...(slot.current ? [slot.current] : []), ...slot.cursed.keys()];
+      for (const child of children) {
+        if (mode === 'graceful') this.curseChild(slot, child);
+        else child.kill('SIGKILL');
+      }
+    }
+    this.maybeExit();
+  }
+
+  private maybeExit(): void {
+    if (this.stopping === 'no' || livePids(this.slots).length > 0) return;
+    closeAll(this.sockets, this.config.vacuum);
+    if (this.config.pidfile && this.config.vacuum) removePidfile(this.config.pidfile);
+    logLine('goodbye to tsgi.');
+    process.exit();
+  }
+
+  private installSignals(): void {
+    process.on('SIGHUP', () => this.reload('SIGHUP'));
+    process.on('SIGTERM', () => {
+      logLine('tsgi: SIGTERM received, graceful shutdown');
+      this.shutdown('graceful');
+    });
+    process.on('SIGINT', () => {
+      logLine('tsgi: SIGINT received, killing workers');
+      this.shutdown('fast');
+    });
+    process.on('SIGQUIT', () => {
+      logLine('tsgi: SIGQUIT received, killing workers');
+      this.shutdown('fast');
+    });
+    process.on('SIGUSR1', () => {
+      for (const slot of this.slots) {
+        logLine(
+          `tsgi worker ${slot.id}: pid ${slot.current?.pid ?? 0}, ready ${slot.ready ? 1 : 0}, ` +
+            `respawns ${slot.respawnCount}, finishing ${slot.cursed.size}`,
+        );
+      }
+    });
+  }
+}
+
+/** Whether this configuration runs a master (uWSGI: --master, or implied). */
+export function needsMaster(config: Config): boolean {
+  return config.master || config.processes > 1;
+}
+

@@ -1,0 +1,35 @@
+// --pidfile, --uid, --gid: written and applied by the master after the sockets are bound
+// (so privileged ports work) and before any worker starts (so workers never run as root).
+
+import fs from 'node:fs';
+import type { Config } from '../config';
+import { ConfigError } from '../errors';
+import { logLine } from '../worker/log';
+
+export function writePidfile(file: string): void {
+  fs.writeFileSync(file, `${process.pid}\n`);
+}
+
+export function removePidfile(file: string): void {
+  try {
+    if (fs.readFileSync(file, 'utf8').trim() === String(process.pid)) fs.unlinkSync(file);
+  } catch {
+    // Already gone or replaced: leave it.
+  }
+}
+
+export function dropPrivileges(config: Config): void {
+  try {
+    if (config.gid !== undefined) {
+      process.setgid!(/^\d+$/.test(config.gid) ? Number(config.gid) : config.gid);
+      logLine(`tsgi: setgid() to ${config.gid}`);
+    }
+    if (config.uid !== undefined) {
+      process.setuid!(/^\d+$/.test(config.uid) ? Number(config.uid) : config.uid);
+      logLine(`tsgi: setuid() to ${config.uid}`);
+    }
+  } catch (err) {
+    throw new ConfigError('TSGI_ERR_INVALID_VALUE', `cannot drop privileges: ${(err as Error).message}`);
+  }
+  if (process.getuid?.() === 0) logLine('tsgi: *** WARNING: you are running tsgi as root !!! (use the --uid flag) ***');
+}

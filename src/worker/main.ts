@@ -1,0 +1,67 @@
+// Entry of a worker process spawned by the master (src/master/). It re-reads the master's
+// command line, serves on the listening sockets it inherited, and obeys the master over the
+// IPC channel: "stop" = finish in-flight requests, then exit; a closed channel = the master
+// is gone, so exit at once (no orphans).
+
+import { isConfig, loadConfig, type Config } from '../config';
+import { isTsgiError } from '../errors';
+import { logLine } from './log';
+import { serve, type Serving } from './serve';
+import { installCrashGuards, loadTheApp } from './startup';
+import { decodeHandoff, HANDOFF_ENV, inheritedSockets, type MasterMessage, type WorkerMessage } from './handoff';
+
+function send(msg: WorkerMessage): void {
+  if (process.connected && process.send) process.send(msg);
+}
+
+async function run(): Promise<void> {
+  const raw = process.env[HANDOFF_ENV];
+  if (!raw) throw new Error(`${HANDOFF_ENV} is not set: this file is started by the tsgi master`);
+  const handoff = decodeHandoff(raw);
+  delete process.env[HANDOFF_ENV];
+  process.title = `tsgi worker ${handoff.id}`;
+  const result = loadConfig(handoff.argv, process.env, handoff.cwd);
+  if (!isConfig(result)) throw new Error('worker started without a configuration');
+  const config: Config = result;
+  if (config.chdir) process.chdir(config.chdir);
+
+  const app = await loadTheApp(config);
+  const sockets = inheritedSockets(handoff);
+  const serving: Serving = serve(config, app, sockets, {
+    workerId: handoff.id,
+    coreId: 0,
+    logFd: 2,
+    multiprocess: config.processes > 1,
+    multithread: config.threads > 1,
+  });
+  installCrashGuards();
+
+  let stopping = false;
+  const stop = (why: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logLine(`tsgi worker ${handoff.id} (pid: ${process.pid}): ${why}, finishing in-flight requests`);
+    void serving.stop().then(() => process.exit(0));
+  };
+  process.on('message', (msg: MasterMessage) => {
+    if (msg?.type === 'stop') stop('stopping on the master\'s request');
+  });
+  process.on('disconnect', () => {
+    logLine(`tsgi worker ${handoff.id} (pid: ${process.pid}): the master disconnected; exiting`);
+    serving.destroy();
+    process.exit(1);
+  });
+  // Sent to the whole process group (a terminal's Ctrl-C, systemd's KillMode=control-group).
+  process.on('SIGTERM', () => stop('SIGTERM received'));
+  process.on('SIGHUP', () => stop('SIGHUP received'));
+  process.on('SIGINT', () => {
+    serving.destroy();
+    process.exit(0);
+  });
+  send({ type: 'ready', id: handoff.id });
+}
+
+run().catch((err: unknown) => {
+  logLine(isTsgiError(err) ? err.message : `tsgi: worker failed: ${(err as Error)?.stack ?? String(err)}`);
+  process.exit(isTsgiError(err) ? err.exitCode : 1);
+});
