@@ -19,7 +19,9 @@
         "native/src/loop/request_log.cc",
         "native/src/binding/server_wrap.cc",
         "native/src/binding/http_test_api.cc",
-        "native/src/binding/uwsgi_test_api.cc"
+        "native/src/binding/uwsgi_test_api.cc",
+        "native/src/binding/scoreboard_wrap.cc",
+        "native/src/scoreboard/scoreboard.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native/src"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_ENABLE_MAYBE"],

@@ -10,6 +10,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterServer(env, exports);        // Server, bindSocket, closeFd, errorCatalogue
   RegisterHttpTestApi(env, exports);   // _parseHttpRequest, _decodeChunked
   RegisterUwsgiTestApi(env, exports);  // _parseUwsgi, _encodeUwsgi, _decodePathInfo
+  RegisterScoreboard(env, exports);    // createScoreboard, attachScoreboard, scoreboard*
   return exports;
 }
 

@@ -26,6 +26,62 @@ export interface ServerOptions {
   logMicros: boolean;
   logFd: number;
   coreId: number;
+  /** This Server's slot in the shared scoreboard (a handle from attachScoreboard). */
+  scoreboard?: ScoreboardHandle;
+  /** 0-based worker slot and core (thread) index in the scoreboard. */
+  workerIndex?: number;
+  coreIndex?: number;
+}
+
+/** An opaque mapping of the shared scoreboard (native/src/scoreboard/scoreboard.h). */
+export interface ScoreboardHandle {
+  readonly __scoreboard: unique symbol;
+}
+
+/** Worker slot fields as stored; `status` holds ScoreboardStatus bits (1 cheap, 2 pause). */
+export interface ScoreboardWorkerFields {
+  pid: number;
+  accepting: number;
+  status: number;
+  lastSpawn: number;
+  respawnCount: number;
+  harakiriCount: number;
+  /** Sum of the slot's core requests when the current process spawned (delta_requests base). */
+  requestsBase: number;
+  rss: number;
+  vsz: number;
+  signals: number;
+}
+
+export interface ScoreboardCoreFields {
+  requests: number;
+  tx: number;
+  /** Microseconds spent in requests. */
+  runningTime: number;
+  /** Microseconds, uWSGI's (avg_rt + rt) / 2. */
+  avgRt: number;
+  exceptions: number;
+  readErrors: number;
+  writeErrors: number;
+  /** Requests of this core in the app now (more than 1 with --async). */
+  inflight: number;
+  inRequest: number;
+  /** Unix seconds the tracked in-flight request started (0 = none). */
+  requestStart: number;
+  /** CLOCK_MONOTONIC ms of the same, comparable with ScoreboardSnapshot.nowMs (harakiri). */
+  requestStartMs: number;
+  /** "KEY=VALUE" of the tracked in-flight request, packet order (empty when none). */
+  vars: string[];
+}
+
+export interface ScoreboardSnapshot {
+  /** CLOCK_MONOTONIC ms when the snapshot was taken. */
+  nowMs: number;
+  /** Unix seconds the region was created. */
+  created: number;
+  workers: ScoreboardWorkerFields[];
+  /** cores[w][c]. */
+  cores: ScoreboardCoreFields[][];
 }
 
 export interface ServerCallbacks extends NativeCallbacks {
@@ -40,6 +96,8 @@ export interface ServerCounters {
   connections: number;
   inflight: number;
   open: number;
+  /** countException() calls on this Server (absent in aggregates built by JS). */
+  exceptions?: number;
 }
 
 /** The native Server (native/src/binding/server_wrap.cc). */
@@ -57,6 +115,8 @@ export interface NativeServer {
   stop(): void;
   destroy(): void;
   counters(): ServerCounters;
+  /** The app threw or rejected while serving a request of this core (stats `exceptions`). */
+  countException(): void;
 }
 
 export interface BindOptions {
@@ -85,6 +145,18 @@ interface Addon {
   bindSocket(options: BindOptions): BindResult;
   closeFd(fd: number): number;
   errorCatalogue(): Record<number, NativeErrorInfo>;
+  /** Master: creates the shared region; `fd` is inheritable (not close-on-exec). */
+  createScoreboard(workers: number, cores: number): { fd: number; size: number; handle: ScoreboardHandle };
+  /** Maps a region by fd (a worker process or thread); throws (code EINVAL) on a bad region. */
+  attachScoreboard(fd: number): ScoreboardHandle;
+  scoreboardSnapshot(handle: ScoreboardHandle): ScoreboardSnapshot;
+  /** Before (re)spawning slot w: clears in-flight state, pid, accepting, rss/vsz; sets requestsBase. */
+  scoreboardResetWorker(handle: ScoreboardHandle, worker: number): void;
+  /** Right after spawning slot w: pid, lastSpawn = now, respawnCount + 1. */
+  scoreboardWorkerSpawned(handle: ScoreboardHandle, worker: number, pid: number): void;
+  /** Sets the given worker fields (numbers; others untouched). */
+  scoreboardSetWorker(handle: ScoreboardHandle, worker: number, fields: Partial<ScoreboardWorkerFields>): void;
+  scoreboardCountException(handle: ScoreboardHandle, worker: number, core: number): void;
 }
 
 // dist/native/index.js and src/native/index.ts are both two levels below the root.

@@ -9,6 +9,7 @@ namespace tsgi {
 void RegisterServer(Napi::Env env, Napi::Object exports);
 void RegisterHttpTestApi(Napi::Env env, Napi::Object exports);
 void RegisterUwsgiTestApi(Napi::Env env, Napi::Object exports);
+void RegisterScoreboard(Napi::Env env, Napi::Object exports);
 
 }  // namespace tsgi
 

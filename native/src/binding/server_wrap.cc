@@ -13,6 +13,7 @@
 #include <string>
 
 #include "binding/exports.h"
+#include "binding/scoreboard_wrap.h"
 #include "common/errors.h"
 #include "common/span.h"
 #include "loop/listener.h"
@@ -95,7 +96,8 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
                         InstanceMethod<&ServerWrap::Log>("log"),
                         InstanceMethod<&ServerWrap::Stop>("stop"),
                         InstanceMethod<&ServerWrap::DestroyJs>("destroy"),
-                        InstanceMethod<&ServerWrap::Counters>("counters")});
+                        InstanceMethod<&ServerWrap::Counters>("counters"),
+                        InstanceMethod<&ServerWrap::CountException>("countException")});
   }
 
   explicit ServerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ServerWrap>(info) {
@@ -117,6 +119,15 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
     so.log_micros = GetBool(o, "logMicros", false);
     so.log_fd = static_cast<int>(GetU32(o, "logFd", 2));
     so.core_id = static_cast<int>(GetU32(o, "coreId", 0));
+    // {scoreboard: handle, workerIndex, coreIndex}: this Server's slot in the shared
+    // scoreboard. The handle is kept referenced so the mapping outlives the Server.
+    Napi::Value sbv = o.Get("scoreboard").Unwrap();
+    if (!sbv.IsUndefined() && !sbv.IsNull()) {
+      if (!ScoreboardSlotFromJs(env, sbv, GetU32(o, "workerIndex", 0), GetU32(o, "coreIndex", 0), &so.scoreboard)) {
+        return;
+      }
+      scoreboard_ref_ = Napi::Persistent(sbv);
+    }
     // Room for the fixed CGI vars plus every header the HTTP parser accepts.
     size_t meta_vars = so.max_vars < 16 + 128 ? 16 + 128 : so.max_vars;
 
@@ -324,6 +335,12 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
     Teardown();
     return info.Env().Undefined();
   }
+  // countException(): the app threw (or rejected) while serving a request of this core.
+  Napi::Value CountException(const Napi::CallbackInfo& info) {
+    if (ScoreboardCore* sc = server_->opts().scoreboard.core) sc->exceptions.fetch_add(1, std::memory_order_relaxed);
+    exceptions_++;
+    return info.Env().Undefined();
+  }
   Napi::Value Counters(const Napi::CallbackInfo& info) {
     const Server::Counters& c = server_->counters();
     Napi::Object o = Napi::Object::New(info.Env());
@@ -333,6 +350,7 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
     o.Set("connections", Napi::Number::New(info.Env(), static_cast<double>(c.connections))).Check();
     o.Set("inflight", Napi::Number::New(info.Env(), c.inflight)).Check();
     o.Set("open", Napi::Number::New(info.Env(), c.open)).Check();
+    o.Set("exceptions", Napi::Number::New(info.Env(), static_cast<double>(exceptions_))).Check();
     return o;
   }
 
@@ -340,6 +358,8 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
   std::unique_ptr<Server> server_;
   std::unique_ptr<Napi::AsyncContext> async_;
   Napi::Reference<Napi::Uint32Array> meta_ref_;
+  Napi::Reference<Napi::Value> scoreboard_ref_;
+  uint64_t exceptions_ = 0;
   Napi::FunctionReference on_request_, on_data_, on_drain_, on_abort_, on_closed_;
   std::optional<Napi::HandleScope> handle_scope_;
   std::optional<Napi::CallbackScope> callback_scope_;

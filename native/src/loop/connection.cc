@@ -144,6 +144,10 @@ void Dispatch(Connection* c, uint32_t flags, size_t nvars, const char* body, siz
   flags |= s->shapes().Lookup(s->blob(), s->meta(), nvars) << kReqShapeShift;
   c->req_flags = flags;
   ArmTimer(c);
+  if (ScoreboardCore* sc = s->opts().scoreboard.core) {
+    ScoreboardRequestStart(sc, c->req_id, static_cast<uint64_t>(c->start_sec), c->start_us,
+                           s->blob().data(), s->meta(), nvars);
+  }
   s->sink()->OnRequest(c->req_id, flags, s->blob(), nvars, body, body_len);
 }
 
@@ -562,6 +566,10 @@ void ConnectionFail(Connection* c, ErrorCode err) {
   uint32_t id = c->req_id;
   NotifyOrphanInput(c);
   if (id && c->resp != RespState::kDone) {
+    if (ScoreboardCore* sc = s->opts().scoreboard.core) {
+      bool write_side = err == ErrorCode::IO_WRITE_FAILED || err == ErrorCode::IO_WRITE_TIMEOUT;
+      ScoreboardAdd(write_side ? sc->write_errors : sc->read_errors, 1);
+    }
     if (!c->body_done) {
       s->sink()->OnData(id, nullptr, 0, err);
       c->body_done = true;

@@ -188,6 +188,10 @@ bool ConnectionFlush(Connection* c) {
 void ConnectionRequestDone(Connection* c, bool aborted) {
   Server* s = c->server;
   if (c->req_id == 0) return;
+  uint64_t end_us = NowMicros();
+  if (ScoreboardCore* sc = s->opts().scoreboard.core) {
+    ScoreboardRequestDone(sc, c->req_id, end_us - c->start_us, c->resp_header_bytes + c->resp_body_bytes);
+  }
   if (s->opts().logging) {
     RequestLogEntry e;
     e.remote_addr = &c->remote_addr;
@@ -198,7 +202,7 @@ void ConnectionRequestDone(Connection* c, bool aborted) {
     e.pktsize = c->log_pktsize;
     e.start_sec = c->start_sec;
     e.start_us = c->start_us;
-    e.end_us = NowMicros();
+    e.end_us = end_us;
     e.body_bytes = c->resp_body_bytes;
     e.status = c->resp_status ? c->resp_status : (aborted ? 499 : 0);
     e.header_count = c->resp_header_count;

@@ -22,6 +22,7 @@ namespace {
 constexpr size_t kReadBufferSize = 64 * 1024;
 constexpr int kAcceptBatch = 64;      // accepts per readable event, for fairness across workers
 constexpr uint64_t kTimerTickMs = 250;  // timeouts fire within a quarter second of their due time
+constexpr uint64_t kStopIdleGraceMs = 1000;  // idle keep-alive connections after Stop()
 
 void FormatPeer(const sockaddr_storage& ss, char* addr, size_t addr_len, char* port, size_t port_len) {
   addr[0] = '\0';
@@ -71,6 +72,7 @@ void Server::Start() {
   uv_idle_init(loop_, idle_);
   idle_->data = this;
   ResumeAccepting();
+  if (opts_.scoreboard.worker) opts_.scoreboard.worker->accepting.store(1, std::memory_order_relaxed);
 }
 
 void Server::ResumeAccepting() {
@@ -271,11 +273,18 @@ void Server::Stop() {
   if (stopping_ || destroyed_) return;
   PauseAccepting();
   stopping_ = true;
-  // Idle connections (between keep-alive requests, nothing buffered) close now; the
-  // others finish their current request and close (ResponseBegin sees stopping()).
-  std::vector<Connection*> snapshot = all_;
-  for (Connection* c : snapshot) {
-    if (c->state == ConnState::kHead && c->req_id == 0 && c->pending_in.empty()) ConnectionClose(c);
+  // Every connection finishes its current request and closes (ResponseBegin sees
+  // stopping() and says "Connection: close"). An idle keep-alive connection gets a short
+  // grace instead of an immediate close: a client that sends its next request right away
+  // gets an answer (with Connection: close) rather than a reset on a reused connection.
+  uint64_t grace = std::min<uint64_t>(opts_.keepalive_timeout_ms, kStopIdleGraceMs);
+  uint64_t now = uv_now(loop_);
+  for (Connection* c : all_) {
+    if (c->state == ConnState::kHead && c->req_id == 0 && c->pending_in.empty() &&
+        c->timer.owner == &idle_timeouts_) {
+      ConnListRemove(c);
+      ConnListPush(&idle_timeouts_, c, now + grace);
+    }
   }
   MaybeFinishStop();
 }

@@ -24,6 +24,7 @@
 #include "loop/conn_list.h"
 #include "loop/request_log.h"
 #include "loop/shapes.h"
+#include "scoreboard/scoreboard.h"
 
 namespace tsgi {
 
@@ -48,6 +49,9 @@ struct ServerOptions {
   bool log_micros = false;
   int log_fd = 2;
   int core_id = 0;
+  // Where this Server's per-core counters and the worker's `accepting` live in the shared
+  // scoreboard (scoreboard/scoreboard.h); null pointers when there is none.
+  ScoreboardSlot scoreboard;
 };
 
 // What the Server calls; implemented by the N-API wrapper (binding/server_wrap.cc).

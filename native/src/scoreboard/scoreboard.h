@@ -1,0 +1,140 @@
+// The scoreboard: a shared-memory region holding per-worker and per-core counters, status
+// and timestamps, read by the master for the stats server, harakiri and recycling (uWSGI's
+// `uwsgi.workers[]` / `cores[]` arrays in shared memory).
+//
+// Who writes what:
+//  - a core record is written only by the thread that owns that core's Server (one writer),
+//    with relaxed atomic stores/adds, and read by anyone (the master, the stats snapshot);
+//  - a worker record is written by the master (pid, last_spawn, respawn_count,
+//    requests_base, harakiri_count, rss/vsz) and by the worker process itself (accepting,
+//    rss/vsz when it measures itself). Each field has one writer at a time.
+//
+// The region is created by the master (memfd_create + ftruncate + mmap MAP_SHARED) and
+// inherited by worker processes as an fd. Every field is a lock-free std::atomic of a fixed
+// size, so the layout is the same in every process of one build; the header carries a magic
+// number, a layout version and the sizes of the records so attaching a foreign or mismatched
+// region fails instead of reading garbage.
+//
+// Layout (all offsets multiples of 64, one cache line or more per record):
+//   [ScoreboardHeader][ScoreboardWorker × workers][ScoreboardCore × (workers × cores)]
+// Core (w, c) is record w * cores + c.
+#ifndef TSGI_SCOREBOARD_SCOREBOARD_H_
+#define TSGI_SCOREBOARD_SCOREBOARD_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace tsgi {
+
+constexpr uint64_t kScoreboardMagic = 0x3142435349475354ull;  // "TSGISCB1" little-endian
+constexpr uint32_t kScoreboardVersion = 1;
+// The in-flight request's vars, "KEY=VALUE\0" each, whole entries only.
+constexpr size_t kScoreboardVarsSize = 4096;
+
+using AtomicU64 = std::atomic<uint64_t>;
+static_assert(AtomicU64::is_always_lock_free, "scoreboard atomics must be lock-free to live in shared memory");
+
+// Worker status bits (ScoreboardWorker::status). "busy" and "idle" are derived from the
+// cores, as uWSGI does.
+enum ScoreboardStatus : uint64_t {
+  kWorkerCheap = 1,  // cheaped (no process in this slot on purpose)
+  kWorkerPause = 2,  // paused
+};
+
+struct alignas(64) ScoreboardHeader {
+  uint64_t magic;
+  uint32_t version;
+  uint32_t workers;
+  uint32_t cores;  // per worker
+  uint32_t header_size;
+  uint32_t worker_size;
+  uint32_t core_size;
+  uint64_t total_size;
+  uint64_t created;  // unix seconds
+};
+
+struct alignas(64) ScoreboardWorker {
+  AtomicU64 pid;             // 0 when no process runs in the slot
+  AtomicU64 accepting;       // 1 once the worker's Servers are accepting
+  AtomicU64 status;          // ScoreboardStatus bits
+  AtomicU64 last_spawn;      // unix seconds of the last (re)spawn
+  AtomicU64 respawn_count;   // spawns of this slot (1 after the first)
+  AtomicU64 harakiri_count;  // harakiri kills of this slot
+  AtomicU64 requests_base;   // sum of the slot's core requests when the process spawned
+  AtomicU64 rss;             // bytes, 0 unless memory reporting is on
+  AtomicU64 vsz;             // bytes
+  AtomicU64 signals;         // placeholder (uwsgi signals do not exist in tsgi)
+};
+
+struct alignas(64) ScoreboardCore {
+  // Counters: cumulative over the slot's life (they survive a respawn, like uWSGI's).
+  AtomicU64 requests;
+  AtomicU64 tx;            // response bytes (head + body) of finished requests
+  AtomicU64 running_time;  // microseconds spent in requests
+  AtomicU64 avg_rt;        // microseconds, updated as (avg_rt + rt) / 2 per request
+  AtomicU64 exceptions;
+  AtomicU64 read_errors;
+  AtomicU64 write_errors;
+  // In-flight state.
+  AtomicU64 inflight;          // requests of this core handed to the app and not finished
+  AtomicU64 in_request;        // 1 while `inflight` > 0
+  AtomicU64 request_start;     // unix seconds of the tracked request (0 = none)
+  AtomicU64 request_start_ms;  // CLOCK_MONOTONIC ms of the tracked request (harakiri)
+  AtomicU64 tracked_id;        // Server request id the vars/start belong to (0 = none)
+  // Seqlock over `vars`: odd while the owner rewrites them. Readers copy, then re-check.
+  AtomicU64 vars_seq;
+  AtomicU64 vars_len;
+  char vars[kScoreboardVarsSize];
+};
+
+// A mapped region (creator or attacher). Plain data: copying it shares the mapping.
+struct Scoreboard {
+  void* base = nullptr;
+  size_t size = 0;
+  uint32_t workers = 0;
+  uint32_t cores = 0;
+
+  ScoreboardHeader* header() const { return static_cast<ScoreboardHeader*>(base); }
+  ScoreboardWorker* worker(uint32_t w) const;
+  ScoreboardCore* core(uint32_t w, uint32_t c) const;
+};
+
+size_t ScoreboardSize(uint32_t workers, uint32_t cores);
+// Creates the region; returns the fd (not close-on-exec, so children can inherit it) or
+// -errno. `out` maps it.
+int ScoreboardCreate(uint32_t workers, uint32_t cores, Scoreboard* out);
+// Maps an existing region by fd; returns 0 or -errno (EINVAL for a bad header).
+int ScoreboardAttach(int fd, Scoreboard* out);
+void ScoreboardUnmap(Scoreboard* sb);
+
+// What a Server writes; null pointers mean "no scoreboard". Set through ServerOptions.
+struct ScoreboardSlot {
+  ScoreboardCore* core = nullptr;
+  ScoreboardWorker* worker = nullptr;
+};
+
+// --- hot path, owner thread only -------------------------------------------------------
+
+// A request is handed to the app. `blob`/`meta`/`nvars` describe its vars (loop/vars.h:
+// 4 offsets per var); they are copied only when no other request of the core is tracked.
+void ScoreboardRequestStart(ScoreboardCore* sc, uint32_t id, uint64_t start_sec, uint64_t start_us,
+                            const char* blob, const uint32_t* meta, size_t nvars);
+// The request ended (response finished or aborted).
+void ScoreboardRequestDone(ScoreboardCore* sc, uint32_t id, uint64_t rt_us, uint64_t tx_bytes);
+
+inline void ScoreboardAdd(AtomicU64& field, uint64_t n) {
+  // Single writer: a relaxed load + store is enough and avoids a locked instruction.
+  field.store(field.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+// Copies the vars of core `sc` as consistent bytes into `out` (capacity kScoreboardVarsSize);
+// returns their length, 0 when none or when they changed during the copy (uWSGI also
+// reports an empty list then).
+size_t ScoreboardReadVars(const ScoreboardCore* sc, char* out);
+
+uint64_t ScoreboardMonotonicMs();
+
+}  // namespace tsgi
+
+#endif  // TSGI_SCOREBOARD_SCOREBOARD_H_
