@@ -4,7 +4,9 @@
 import { isConfig, loadConfig, versionText, type Config } from '../config';
 import { isTsgiError } from '../errors';
 import { currentLogFd, logLine, openLogFile } from '../worker/log';
-import { serve, type Serving } from '../worker/serve';
+import { serve } from '../worker/serve';
+import { startThreads } from '../worker/threads';
+import type { ServerCounters } from '../native';
 import { installCrashGuards, loadTheApp } from '../worker/startup';
 import { Master, needsMaster } from '../master/master';
 import { bindAll, closeAll, type BoundSocket } from '../worker/sockets';
@@ -19,7 +21,14 @@ function fail(err: unknown): never {
   process.exit(1);
 }
 
-function installSignals(serving: Serving, sockets: BoundSocket[], config: Config): void {
+/** What the signal handlers drive: one Server on this thread, or a group of app threads. */
+interface Running {
+  stop(): Promise<void>;
+  destroy(): void;
+  counters(): ServerCounters | Promise<ServerCounters>;
+}
+
+function installSignals(serving: Running, sockets: BoundSocket[], config: Config): void {
   let stopping = false;
   const finish = (code: number): void => {
     closeAll(sockets, config.vacuum);
@@ -43,8 +52,8 @@ function installSignals(serving: Serving, sockets: BoundSocket[], config: Config
   };
   process.on('SIGINT', fast('SIGINT'));
   process.on('SIGQUIT', fast('SIGQUIT'));
-  process.on('SIGUSR1', () => {
-    const c = serving.server.counters();
+  process.on('SIGUSR1', async () => {
+    const c = await serving.counters();
     logLine(`tsgi stats: requests=${c.requests} inflight=${c.inflight} open=${c.open} connections=${c.connections} tx=${c.tx} bad_requests=${c.badRequests}`);
   });
 }
@@ -96,6 +105,29 @@ export async function main(argv: string[]): Promise<void> {
       new Master(config, argv, sockets, currentLogFd(), startCwd).start();
       return;
     }
+    if (config.threads > 1) {
+      // --threads T: T app threads, each with its own accept loop on these sockets
+      // (src/worker/threads.ts); this thread only supervises them and handles signals.
+      const group = await startThreads({
+        config,
+        sockets,
+        workerId: 1,
+        threads: config.threads,
+        logFd: currentLogFd(),
+        multiprocess: false,
+      }).catch((err) => {
+        closeAll(sockets, config.vacuum);
+        throw err;
+      });
+      const kind = group.app.kind === 'fetch' ? 'fetch handler' : 'gateway callable';
+      logLine(
+        `tsgi app 0 (mountpoint='') ready in ${Math.round(group.app.loadMs / 1000)} seconds on interpreter node ${process.version} ` +
+          `(${kind} '${config.callable}') pid: ${process.pid} (default app, loaded in each of ${group.size} threads)`,
+      );
+      installSignals(group, sockets, config);
+      logLine(`spawned tsgi worker 1 (and the only) (pid: ${process.pid}, cores: ${group.size * config.async}, threads: ${group.size})`);
+      return;
+    }
     const app = await loadTheApp(config).catch((err) => {
       closeAll(sockets, config.vacuum);
       throw err;
@@ -107,7 +139,7 @@ export async function main(argv: string[]): Promise<void> {
       multiprocess: false,
       multithread: false,
     });
-    installSignals(serving, sockets, config);
+    installSignals({ stop: serving.stop, destroy: serving.destroy, counters: () => serving.server.counters() }, sockets, config);
     installCrashGuards();
     logLine(`spawned tsgi worker 1 (and the only) (pid: ${process.pid}, cores: ${config.async})`);
   } catch (err) {

@@ -1,0 +1,365 @@
+// --threads T: the app runs on T worker threads inside one process, each thread with its
+// OWN native Server (accept loop) on the shared listening fds — design (a) of PRODUCT.md
+// section 3, uWSGI's model where every core accepts. No request ever crosses threads, and
+// there is never one Piscina task per request: each thread runs ONE long-lived task
+// (src/worker/thread-entry.ts) that loads the app, serves, and returns only when its
+// Server has stopped. Piscina is the supervisor: it creates the threads, notices when one
+// dies and creates its replacement; this module then gives the replacement a new task.
+//
+// API (stable; the worker-process entry of a master calls it the same way as the CLI):
+//
+//   const group = await startThreads({ config, sockets, workerId, threads, logFd,
+//                                      multiprocess, extraServeOptions?, resourceLimits? });
+//     Resolves once every thread has loaded the app and accepts. Rejects (after tearing the
+//     threads down) when a thread cannot load the app at startup: the error is rebuilt as a
+//     TsgiError when it was one (so `fail()` exits 22 as for a single thread).
+//     `sockets` are the bound listening sockets of this process; only their fd numbers
+//     cross to the threads (same process, same fd table). `extraServeOptions` is spread
+//     into serve()'s options in every thread (it must be structured-cloneable; a
+//     SharedArrayBuffer is shared, not copied). `logFd` is where the threads write their
+//     request log lines (the process's log fd).
+//   group.size                  T
+//   group.app                   { kind, loadMs } of the first thread's app load
+//   group.stop(): Promise<void> graceful: every thread's server.stop(), in-flight requests
+//                               finish, connections close; then the pool is destroyed.
+//                               Idempotent; no thread is respawned once it was called.
+//   group.destroy(): void       drops everything now (threads terminated; the addon's env
+//                               cleanup hook closes their handles).
+//   group.counters()            Promise of the Server counters summed over serving threads.
+//   group.terminateThread(core) terminates that core's thread (worker.terminate()); it is
+//                               replaced like a crashed one. For a per-thread harakiri.
+//   group.onThreadExit          optional callback (info: ThreadExitInfo) after a thread died
+//   group.onThreadReady         optional callback (info: ThreadReadyInfo) when a thread serves
+//
+// Piscina options and why: minThreads = maxThreads = T (a fixed set of cores); atomics
+// 'disabled' (with the default 'sync' an idle Piscina worker blocks in Atomics.wait and its
+// event loop — sockets, timers — would freeze; ours must keep running); idleTimeout
+// Infinity; concurrentTasksPerWorker 1 (so the T tasks land on T distinct threads);
+// recordTiming false; resourceLimits passed through.
+//
+// Crash replacement: when a thread dies (uncaught exception, process.exit() in the thread,
+// heap above resourceLimits, terminate()), Piscina rejects its task and spawns a new
+// thread; we log `tsgi: thread <core> of worker <id> died: <cause>; replacing it` and run a
+// new task for that core, which lands on the new thread. Respawns are bounded: from the
+// 3rd consecutive failure of a core within STABLE_MS of its start, and after every failed
+// app load, the next start waits (1 s, doubling, at most 30 s).
+//
+// Signals: worker threads get no signals. The process's main thread handles them and calls
+// stop() / destroy(); the main thread itself never runs app code.
+
+import * as path from 'node:path';
+import { MessageChannel, type MessagePort, type ResourceLimits, type Worker } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import type { Config } from '../config';
+import { ERROR_CODES, TsgiError, type ErrorCode } from '../errors';
+import type { ServerCounters } from '../native';
+import { logLine } from './log';
+import type { BoundSocket } from './sockets';
+import type { ControlMessage, ThreadMessage, ThreadResult, ThreadTask } from './thread-entry';
+
+export interface StartThreadsOptions {
+  config: Config;
+  sockets: BoundSocket[];
+  workerId: number;
+  threads: number;
+  logFd: number;
+  multiprocess: boolean;
+  /** Spread into serve()'s options in every thread (structured-cloneable). */
+  extraServeOptions?: Record<string, unknown>;
+  /** Per-thread V8 limits (Worker resourceLimits); a thread above them dies and is replaced. */
+  resourceLimits?: ResourceLimits;
+  /** Respawn back-off (ms): first delay and cap. Defaults 1000 and 30000. */
+  backoffMs?: { base: number; max: number };
+}
+
+export interface ThreadExitInfo {
+  core: number;
+  /** The error Piscina reported (the thread's uncaught error, or "worker exited ..."). */
+  error: Error;
+  /** One-line description, as logged. */
+  cause: string;
+  /** Delay before the replacement task starts. */
+  respawnInMs: number;
+}
+
+export interface ThreadReadyInfo {
+  core: number;
+  threadId: number;
+  loadMs: number;
+  /** false for the first start of the core, true for a replacement. */
+  respawned: boolean;
+}
+
+export interface ThreadGroup {
+  readonly size: number;
+  readonly app: { kind: 'gateway' | 'fetch'; loadMs: number };
+  stop(): Promise<void>;
+  destroy(): void;
+  counters(): Promise<ServerCounters>;
+  terminateThread(core: number): Promise<boolean>;
+  onThreadExit?: (info: ThreadExitInfo) => void;
+  onThreadReady?: (info: ThreadReadyInfo) => void;
+}
+
+/** A core that served at least this long before dying is not counted as a fast failure. */
+const STABLE_MS = 1000;
+/** Fast failures in a row allowed before respawns are delayed. */
+const FAST_FAILURES_ALLOWED = 2;
+
+// dist/worker/threads.js runs dist/worker/thread-entry.js; under tsx, the .ts sibling.
+const ENTRY = path.join(__dirname, 'thread-entry' + path.extname(__filename));
+
+interface Core {
+  index: number;
+  port: MessagePort | null;
+  /** Settles (never rejects) when the current task ends. */
+  done: Promise<void> | null;
+  threadId: number;
+  startedAt: number;
+  readyAt: number;
+  everReady: boolean;
+  fastFailures: number;
+  loadFailure: { message: string; code?: string; stack?: string } | null;
+  timer: NodeJS.Timeout | null;
+  counterWaiters: Array<(c: ServerCounters | null) => void>;
+}
+
+function describe(err: Error, load: Core['loadFailure']): string {
+  if (load !== null) return `the app could not be loaded: ${firstLine(load.message)}`;
+  const code = (err as { code?: unknown }).code;
+  if (code === 'ERR_WORKER_OUT_OF_MEMORY') return `out of memory (resourceLimits): ${firstLine(err.message)}`;
+  const m = /^worker exited with code: (-?\d+)/.exec(err.message ?? '');
+  if (m) return `the thread exited with code ${m[1]} (process.exit() in app code, or terminated)`;
+  return `uncaught ${err.name ?? 'Error'}: ${firstLine(err.message ?? String(err))}`;
+}
+
+function firstLine(s: string): string {
+  const i = s.indexOf('\n');
+  return i < 0 ? s : s.slice(0, i);
+}
+
+function rebuildLoadError(load: NonNullable<Core['loadFailure']>): Error {
+  if (load.code !== undefined && Object.hasOwn(ERROR_CODES, load.code)) {
+    return new TsgiError(load.code as ErrorCode, load.message);
+  }
+  const e = new Error(load.message);
+  if (load.stack !== undefined) e.stack = load.stack;
+  return e;
+}
+
+export async function startThreads(opts: StartThreadsOptions): Promise<ThreadGroup> {
+  const T = opts.threads;
+  if (!Number.isInteger(T) || T < 1) throw new RangeError(`threads must be a positive integer, got ${T}`);
+  const backoff = opts.backoffMs ?? { base: 1000, max: 30000 };
+  const who = (core: number): string => `thread ${core} of worker ${opts.workerId}`;
+
+  const pool = new Piscina({
+    filename: ENTRY,
+    minThreads: T,
+    maxThreads: T,
+    idleTimeout: Infinity,
+    atomics: 'disabled',
+    concurrentTasksPerWorker: 1,
+    recordTiming: false,
+    resourceLimits: opts.resourceLimits,
+  });
+  // A worker that fails with no task running (after its task settled) is reported here; an
+  // EventEmitter 'error' without a listener would throw in the main thread.
+  pool.on('error', (err: Error) => {
+    if (!stopping) logLine(`tsgi: a thread of worker ${opts.workerId} failed outside its task: ${err?.message ?? String(err)}`);
+  });
+
+  let stopping = false;
+  let stopPromise: Promise<void> | null = null;
+  let startupDone = false;
+  let readyCount = 0;
+  let firstApp: { kind: 'gateway' | 'fetch'; loadMs: number } | null = null;
+  let startup!: { resolve: () => void; reject: (e: Error) => void };
+  const started = new Promise<void>((resolve, reject) => {
+    startup = { resolve, reject };
+  });
+
+  const cores: Core[] = Array.from({ length: T }, (_, index) => ({
+    index,
+    port: null,
+    done: null,
+    threadId: 0,
+    startedAt: 0,
+    readyAt: 0,
+    everReady: false,
+    fastFailures: 0,
+    loadFailure: null,
+    timer: null,
+    counterWaiters: [],
+  }));
+
+  const closePort = (core: Core): void => {
+    if (core.port !== null) {
+      core.port.close();
+      core.port = null;
+    }
+    for (const w of core.counterWaiters.splice(0)) w(null);
+  };
+
+  const onMessage = (core: Core, m: ThreadMessage): void => {
+    if (m.type === 'ready') {
+      core.threadId = m.threadId;
+      core.readyAt = Date.now();
+      const respawned = core.everReady;
+      core.everReady = true;
+      if (firstApp === null) firstApp = { kind: m.kind, loadMs: m.loadMs };
+      if (respawned) logLine(`tsgi: ${who(core.index)} serves again (thread id ${m.threadId}, app loaded in ${Math.round(m.loadMs)} ms)`);
+      group.onThreadReady?.({ core: core.index, threadId: m.threadId, loadMs: m.loadMs, respawned });
+      if (!startupDone && !respawned && ++readyCount === T) {
+        startupDone = true;
+        startup.resolve();
+      }
+    } else if (m.type === 'load-failed') {
+      core.loadFailure = { message: m.message, code: m.code, stack: m.stack };
+    } else if (m.type === 'counters') {
+      core.counterWaiters.shift()?.(m.counters);
+    }
+  };
+
+  const launch = (core: Core): void => {
+    core.timer = null;
+    if (stopping) return;
+    const { port1, port2 } = new MessageChannel();
+    core.port = port1;
+    core.threadId = 0;
+    core.readyAt = 0;
+    core.loadFailure = null;
+    core.startedAt = Date.now();
+    port1.on('message', (m: ThreadMessage) => onMessage(core, m));
+    const task: ThreadTask = {
+      config: opts.config,
+      sockets: opts.sockets,
+      workerId: opts.workerId,
+      coreId: core.index,
+      logFd: opts.logFd,
+      multiprocess: opts.multiprocess,
+      extraServeOptions: opts.extraServeOptions,
+      control: port2,
+    };
+    core.done = (pool.run(task, { transferList: [port2] }) as Promise<ThreadResult>).then(
+      () => onEnded(core, null),
+      (err: unknown) => onEnded(core, err instanceof Error ? err : new Error(String(err))),
+    );
+  };
+
+  const onEnded = (core: Core, err: Error | null): void => {
+    const load = core.loadFailure;
+    closePort(core);
+    const readyAt = core.readyAt;
+    core.readyAt = 0;
+    core.threadId = 0;
+    if (stopping) {
+      if (err !== null && !/Terminating worker thread/.test(err.message)) {
+        logLine(`tsgi: ${who(core.index)} died during shutdown: ${describe(err, load)}`);
+      }
+      return;
+    }
+    const error = err ?? new Error('the thread task ended without a stop request');
+    if (!startupDone && !core.everReady) {
+      // At startup a thread that cannot load the app (or dies before serving) ends the
+      // start: the same fail-fast as the single-threaded worker.
+      startupDone = true;
+      stopping = true;
+      for (const c of cores) if (c.timer) clearTimeout(c.timer);
+      void pool.destroy().catch(() => {});
+      startup.reject(load !== null ? rebuildLoadError(load) : error);
+      return;
+    }
+    const cause = err === null ? 'its task ended without a stop request' : describe(error, load);
+    const fast = readyAt === 0 || Date.now() - readyAt < STABLE_MS;
+    core.fastFailures = fast ? core.fastFailures + 1 : 0;
+    let delay = 0;
+    if (load !== null) delay = Math.min(backoff.max, backoff.base * 2 ** Math.max(0, core.fastFailures - 1));
+    else if (core.fastFailures > FAST_FAILURES_ALLOWED) {
+      delay = Math.min(backoff.max, backoff.base * 2 ** (core.fastFailures - FAST_FAILURES_ALLOWED - 1));
+    }
+    const why = load !== null ? '' : core.fastFailures > FAST_FAILURES_ALLOWED ? ` (${core.fastFailures} failures in a row within ${STABLE_MS} ms of serving)` : '';
+    logLine(`tsgi: ${who(core.index)} died: ${cause}; replacing it${delay > 0 ? ` in ${delay} ms${why}` : ''}`);
+    const stack = load?.stack ?? error.stack;
+    if (stack && err !== null && !/^worker exited with code/.test(error.message)) {
+      logLine(stack.split('\n').map((l) => `tsgi:   ${l}`).join('\n'));
+    }
+    group.onThreadExit?.({ core: core.index, error, cause, respawnInMs: delay });
+    if (delay > 0) core.timer = setTimeout(() => launch(core), delay);
+    else launch(core);
+  };
+
+  const group: ThreadGroup = {
+    size: T,
+    get app() {
+      return firstApp ?? { kind: 'gateway' as const, loadMs: 0 };
+    },
+    stop(): Promise<void> {
+      if (stopPromise !== null) return stopPromise;
+      stopping = true;
+      // Piscina unrefs a thread once its task is done: keep this loop alive until the
+      // pool is gone, or the process could end before stop() resolves.
+      const keepAlive = setInterval(() => {}, 1000);
+      stopPromise = (async () => {
+        for (const c of cores) {
+          if (c.timer) {
+            clearTimeout(c.timer);
+            c.timer = null;
+          }
+          c.port?.postMessage({ type: 'stop' } satisfies ControlMessage);
+        }
+        await Promise.all(cores.map((c) => c.done));
+        await pool.destroy();
+      })().finally(() => clearInterval(keepAlive));
+      return stopPromise;
+    },
+    destroy(): void {
+      stopping = true;
+      for (const c of cores) {
+        if (c.timer) clearTimeout(c.timer);
+        closePort(c);
+      }
+      void pool.destroy().catch(() => {});
+    },
+    async counters(): Promise<ServerCounters> {
+      const parts = await Promise.all(
+        cores.map(
+          (c) =>
+            new Promise<ServerCounters | null>((resolve) => {
+              if (c.port === null || c.readyAt === 0) return resolve(null);
+              const waiter = (v: ServerCounters | null): void => {
+                clearTimeout(t);
+                resolve(v);
+              };
+              const t = setTimeout(() => {
+                const i = c.counterWaiters.indexOf(waiter);
+                if (i >= 0) c.counterWaiters.splice(i, 1);
+                resolve(null);
+              }, 1000);
+              c.counterWaiters.push(waiter);
+              c.port.postMessage({ type: 'counters' } satisfies ControlMessage);
+            }),
+        ),
+      );
+      // Every counter is a number: sum them key by key, whatever the native side reports.
+      const sum: Record<string, number> = {};
+      for (const p of parts) {
+        if (p === null) continue;
+        for (const [k, v] of Object.entries(p)) if (typeof v === 'number') sum[k] = (sum[k] ?? 0) + v;
+      }
+      return sum as unknown as ServerCounters;
+    },
+    async terminateThread(core: number): Promise<boolean> {
+      const c = cores[core];
+      if (c === undefined || c.threadId === 0) return false;
+      const w = (pool.threads as Worker[]).find((t) => t.threadId === c.threadId);
+      if (w === undefined) return false;
+      await w.terminate();
+      return true;
+    },
+  };
+
+  for (const c of cores) launch(c);
+  await started;
+  return group;
+}
