@@ -59,6 +59,34 @@ async function run(): Promise<void> {
     process.exit(0);
   });
   send({ type: 'ready', id: handoff.id });
+  watchRecycling(config, serving, handoff.id);
+}
+
+/**
+ * --max-requests, --reload-on-rss, gated by --min-worker-lifetime (uWSGI's defaults and
+ * semantics): when due, the worker asks the master to replace it; the master starts the
+ * new worker first and then asks this one to finish its requests and exit, so recycling
+ * never refuses a connection.
+ */
+function watchRecycling(config: Config, serving: Serving, id: number): void {
+  if (config.maxRequests <= 0 && config.reloadOnRss <= 0) return;
+  const born = Date.now();
+  const timer = setInterval(() => {
+    if (Date.now() - born < config.minWorkerLifetime * 1000) return;
+    let reason = '';
+    const served = serving.server.counters().requests;
+    if (config.maxRequests > 0 && served >= config.maxRequests) {
+      reason = `max requests reached (${served} >= ${config.maxRequests})`;
+    } else if (config.reloadOnRss > 0) {
+      const rssMb = process.memoryUsage.rss() / (1024 * 1024);
+      if (rssMb > config.reloadOnRss) reason = `rss ${rssMb.toFixed(0)} MB above reload-on-rss ${config.reloadOnRss} MB`;
+    }
+    if (reason === '') return;
+    clearInterval(timer);
+    logLine(`...The work of process ${process.pid} is done (${reason}). Seeya!`);
+    send({ type: 'recycle', id, reason });
+  }, 100);
+  timer.unref();
 }
 
 run().catch((err: unknown) => {

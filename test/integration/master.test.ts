@@ -1,0 +1,199 @@
+// The master and its worker processes (PRODUCT.md section 1, commands 4-7; section 4 signals):
+// prefork workers sharing the sockets, respawn, graceful reload and shutdown, recycling.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { APPS, runTsgi, startTsgi, type TsgiHandle } from './helpers/tsgi';
+
+const APP = path.join(APPS, 'master-pid.js');
+
+/** One request on a new connection (no keep-alive), so each may reach any worker. */
+function get(port: number, p = '/'): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: p, agent: false, headers: { Connection: 'close' } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.setTimeout(10000, () => req.destroy(new Error('request timed out')));
+  });
+}
+
+/** Fires `n` requests with `concurrency` in flight; returns the failures and the bodies. */
+async function load(port: number, n: number, concurrency: number): Promise<{ failures: string[]; bodies: string[] }> {
+  const failures: string[] = [];
+  const bodies: string[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < n) {
+      next++;
+      try {
+        const r = await get(port);
+        if (r.status !== 200) failures.push(`status ${r.status}`);
+        else bodies.push(r.body);
+      } catch (err) {
+        failures.push((err as Error).message);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return { failures, bodies };
+}
+
+function workerPids(tsgi: TsgiHandle): number[] {
+  const pids = new Map<string, number>();
+  for (const m of tsgi.output().matchAll(/spawned tsgi worker (\d+) \(pid: (\d+)/g)) pids.set(m[1]!, Number(m[2]));
+  return [...pids.values()];
+}
+
+function title(pid: number): string {
+  return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+}
+
+describe('master and worker processes', () => {
+  test('--processes 3 spreads requests over three named worker processes (seed command 4)', async () => {
+    const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--processes', '3']);
+    try {
+      await tsgi.waitFor(/(ready in [^\n]*\n[\s\S]*){4}/); // the master's load + 3 workers
+      const { failures, bodies } = await load(tsgi.ports[0]!, 60, 6);
+      assert.deepEqual(failures, []);
+      const pids = workerPids(tsgi);
+      assert.equal(pids.length, 3);
+      assert.ok(new Set(bodies).size >= 2, `requests reached ${new Set(bodies).size} worker(s)`);
+      for (const b of bodies) assert.ok(pids.includes(Number(b)), `pid ${b} is one of the workers`);
+      assert.match(title(tsgi.proc.pid!), /^tsgi master/);
+      assert.deepEqual(pids.map(title).sort(), ['tsgi worker 1', 'tsgi worker 2', 'tsgi worker 3']);
+    } finally {
+      assert.equal(await tsgi.stop(), 0);
+    }
+  });
+
+  test('a worker killed with SIGKILL is replaced within a second and the others keep serving', async () => {
+    const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--processes', '2']);
+    try {
+      await tsgi.waitFor(/(ready in [^\n]*\n[\s\S]*){3}/);
+      const [victim] = workerPids(tsgi);
+      const killedAt = Date.now();
+      process.kill(victim!, 'SIGKILL');
+      await tsgi.waitFor(new RegExp(`DAMN ! tsgi worker \\d \\(pid: ${victim}\\) killed by signal SIGKILL`));
+      await tsgi.waitFor(/(spawned tsgi worker [^\n]*\n[\s\S]*){3}/, 1000);
+      assert.ok(Date.now() - killedAt < 1500, 'respawned promptly');
+      const { failures } = await load(tsgi.ports[0]!, 40, 4);
+      assert.deepEqual(failures, []);
+    } finally {
+      assert.equal(await tsgi.stop(), 0);
+    }
+  });
+
+  test('SIGHUP while requests flow replaces every worker with zero failed requests', async () => {
+    const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--processes', '2']);
+    try {
+      await tsgi.waitFor(/(ready in [^\n]*\n[\s\S]*){3}/);
+      const before = workerPids(tsgi);
+      const running = load(tsgi.ports[0]!, 400, 8);
+      await new Promise((r) => setTimeout(r, 100));
+      tsgi.proc.kill('SIGHUP');
+      const { failures, bodies } = await running;
+      await tsgi.waitFor(/(exited with code 0 \(graceful stop\)[^\n]*\n[\s\S]*){2}/);
+      assert.deepEqual(failures, []);
+      const after = workerPids(tsgi).filter((p) => !before.includes(p));
+      assert.equal(after.length, 2, 'two new workers');
+      const { bodies: later } = await load(tsgi.ports[0]!, 20, 2);
+      for (const b of later) assert.ok(after.includes(Number(b)), 'only new workers serve after the reload');
+      assert.ok(bodies.length === 400);
+    } finally {
+      assert.equal(await tsgi.stop(), 0);
+    }
+  });
+
+  test('SIGTERM lets an in-flight request finish, then the master exits 0', async () => {
+    const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--processes', '2']);
+    await tsgi.waitFor(/(ready in [^\n]*\n[\s\S]*){3}/);
+    const slow = get(tsgi.ports[0]!, '/slow?700');
+    await new Promise((r) => setTimeout(r, 150));
+    const code = tsgi.stop('SIGTERM');
+    const res = await slow;
+    assert.equal(res.status, 200);
+    assert.equal(await code, 0);
+    assert.match(tsgi.output(), /goodbye to tsgi\./);
+  });
+
+  test('--max-requests recycles workers with zero failed requests', async () => {
+    const tsgi = await startTsgi([
+      '--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--processes', '2', '--max-requests', '25', '--min-worker-lifetime', '0',
+    ]);
+    try {
+      await tsgi.waitFor(/(ready in [^\n]*\n[\s\S]*){3}/);
+      const first = workerPids(tsgi);
+      const { failures, bodies } = await load(tsgi.ports[0]!, 300, 4);
+      assert.deepEqual(failures, []);
+      assert.equal(bodies.length, 300);
+      await tsgi.waitFor(/recycles: max requests reached/);
+      await tsgi.waitFor(/exited with code 0 \(graceful stop\)/);
+      const more = await load(tsgi.ports[0]!, 60, 4);
+      assert.deepEqual(more.failures, []);
+      const served = new Set([...bodies, ...more.bodies].map(Number));
+      assert.ok([...served].some((p) => !first.includes(p)), 'recycled workers were replaced by new processes that serve');
+    } finally {
+      assert.equal(await tsgi.stop(), 0);
+    }
+  });
+
+  test('without --lazy-apps a broken app stops the master at startup with exit 22, before any worker', async () => {
+    const r = await runTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', path.join(APPS, 'broken-on-load.js'), '--processes', '2']);
+    assert.equal(r.code, 22, r.output);
+    assert.match(r.output, /this app cannot load/);
+    assert.doesNotMatch(r.output, /spawned tsgi worker/);
+  });
+
+  test('with --lazy-apps only workers load the app (seed command 7)', async () => {
+    const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--processes', '2', '--lazy-apps']);
+    try {
+      await tsgi.waitFor(/(ready in [^\n]*\n[\s\S]*){2}/);
+      const loads = [...tsgi.output().matchAll(/ready in \d+ seconds [^\n]* pid: (\d+)/g)].map((m) => Number(m[1]));
+      assert.ok(!loads.includes(tsgi.proc.pid!), 'the master did not load the app');
+      const { failures } = await load(tsgi.ports[0]!, 10, 2);
+      assert.deepEqual(failures, []);
+    } finally {
+      assert.equal(await tsgi.stop(), 0);
+    }
+  });
+
+  test('--lazy-apps --need-app with a broken app shuts the instance down with exit 22', async () => {
+    const r = await runTsgi([
+      '--http-socket', '127.0.0.1:0', '--wsgi-file', path.join(APPS, 'broken-on-load.js'), '--processes', '2', '--lazy-apps', '--need-app',
+    ]);
+    assert.equal(r.code, 22, r.output);
+  });
+
+  test('workers exit when the master is killed (no orphans)', async () => {
+    const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--processes', '2']);
+    await tsgi.waitFor(/(ready in [^\n]*\n[\s\S]*){3}/);
+    const pids = workerPids(tsgi);
+    tsgi.proc.kill('SIGKILL');
+    const deadline = Date.now() + 3000;
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    while (Date.now() < deadline && pids.some(alive)) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(pids.filter(alive), []);
+  });
+
+  test('--pidfile holds the master pid and --vacuum removes it', async () => {
+    const file = path.join(fs.mkdtempSync('/tmp/tsgi-pid-'), 'tsgi.pid');
+    const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--processes', '2', '--pidfile', file, '--vacuum']);
+    assert.equal(fs.readFileSync(file, 'utf8').trim(), String(tsgi.proc.pid));
+    assert.equal(await tsgi.stop(), 0);
+    assert.equal(fs.existsSync(file), false);
+  });
+});
