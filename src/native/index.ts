@@ -157,6 +157,8 @@ interface Addon {
   /** Sets the given worker fields (numbers; others untouched). */
   scoreboardSetWorker(handle: ScoreboardHandle, worker: number, fields: Partial<ScoreboardWorkerFields>): void;
   scoreboardCountException(handle: ScoreboardHandle, worker: number, core: number): void;
+  /** A listening TCP socket's accept queue and backlog (TCP_INFO); 0, 0 for UNIX sockets. */
+  listenQueue(fd: number): { queue: number; maxQueue: number };
 }
 
 // dist/native/index.js and src/native/index.ts are both two levels below the root.

@@ -6,11 +6,15 @@
 //   scoreboardWorkerSpawned(handle, w, pid) right after the spawn
 //   scoreboardSetWorker(handle, w, fields)  accepting, status, rss, vsz, harakiriCount, ...
 //   scoreboardCountException(handle, w, c)  for code that holds no Server
+//   listenQueue(fd) -> {queue, maxQueue}    a listening TCP socket's accept queue (TCP_INFO)
 // A handle is an External carrying the mapping; it is unmapped when the handle is collected,
 // and a Server given a handle keeps it alive (server_wrap.cc).
 #include "binding/scoreboard_wrap.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <uv.h>
 #include <time.h>
 #include <unistd.h>
@@ -259,6 +263,26 @@ Napi::Value CountException(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// On a listening TCP socket Linux reports the accept queue in tcpi_unacked and the backlog
+// in tcpi_sacked (what uWSGI's stats read). UNIX sockets (and failures) give 0, 0.
+Napi::Value ListenQueue(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint64_t queue = 0, max_queue = 0;
+  if (info.Length() > 0 && info[0].IsNumber()) {
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    std::memset(&ti, 0, sizeof ti);
+    if (getsockopt(info[0].As<Napi::Number>().Int32Value(), IPPROTO_TCP, TCP_INFO, &ti, &len) == 0) {
+      queue = ti.tcpi_unacked;
+      max_queue = ti.tcpi_sacked;
+    }
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("queue", Num(queue)).Check();
+  out.Set("maxQueue", Num(max_queue)).Check();
+  return out;
+}
+
 }  // namespace
 
 bool ScoreboardSlotFromJs(Napi::Env env, Napi::Value handle, uint32_t worker, uint32_t core,
@@ -282,6 +306,7 @@ void RegisterScoreboard(Napi::Env env, Napi::Object exports) {
   exports.Set("scoreboardWorkerSpawned", Napi::Function::New(env, WorkerSpawned)).Check();
   exports.Set("scoreboardSetWorker", Napi::Function::New(env, SetWorker)).Check();
   exports.Set("scoreboardCountException", Napi::Function::New(env, CountException)).Check();
+  exports.Set("listenQueue", Napi::Function::New(env, ListenQueue)).Check();
 }
 
 }  // namespace tsgi

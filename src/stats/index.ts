@@ -1,0 +1,65 @@
+// Wiring of the stats server for a running instance: the one call the CLI (single process)
+// and the master make. It reads the scoreboard at each connection, asks the kernel for the
+// listening sockets' queues, and serves the document in uWSGI's format.
+
+import type { Config } from '../config';
+import { formatAddress, packageVersion } from '../config';
+import { addon, type ScoreboardHandle } from '../native';
+import type { BoundSocket } from '../worker/sockets';
+import { buildStatsDocument, statsVersion, type StatsSocket } from './document';
+import { startStatsServer, type StatsServer } from './server';
+
+export { emitStats, type StatsObject, type StatsValue } from './emitter';
+export { buildStatsDocument, statsVersion, DEFAULT_LOCKS, WORKER_CHEAP, WORKER_PAUSE, type StatsContext, type StatsSocket } from './document';
+export { startStatsServer, STATS_HTTP_HEAD, type StatsServer, type StatsServerOptions } from './server';
+
+export interface StatsSources {
+  /** The instance's scoreboard (the master's, or the single process's own). */
+  scoreboard: ScoreboardHandle;
+  /** The listening sockets the workers serve (stats `sockets`). */
+  sockets: readonly BoundSocket[];
+  /** Whole seconds the app took to load (app `startup_time`, as uWSGI measures it). */
+  appLoadSeconds?: number;
+  /** Receives errors of the stats server (a failed document); default: ignored. */
+  onError?(err: unknown): void;
+}
+
+/** The socket name as uWSGI shows it: as written, with the real port for port 0. */
+export function statsSocketName(s: BoundSocket): string {
+  const a = s.address;
+  if (a.kind === 'tcp') return a.port === 0 ? a.raw.slice(0, a.raw.lastIndexOf(':') + 1) + String(s.port) : a.raw;
+  return formatAddress(a);
+}
+
+function socketStats(sockets: readonly BoundSocket[]): StatsSocket[] {
+  return sockets.map((s) => {
+    const q = s.address.kind === 'tcp' ? addon.listenQueue(s.fd) : { queue: 0, maxQueue: 0 };
+    return { name: statsSocketName(s), proto: s.protocol, queue: q.queue, maxQueue: q.maxQueue };
+  });
+}
+
+/** Starts --stats for `config` (resolves to null when --stats is not set). */
+export async function startStatsFor(config: Config, sources: StatsSources): Promise<StatsServer | null> {
+  if (config.stats === undefined) return null;
+  const version = statsVersion(packageVersion());
+  const uid = process.getuid?.() ?? 0;
+  const gid = process.getgid?.() ?? 0;
+  return startStatsServer({
+    address: config.stats,
+    http: config.statsHttp,
+    minified: config.statsMinified,
+    chmod: config.chmodSocket,
+    timeoutMs: config.socketTimeout * 1000,
+    onError: sources.onError,
+    getDocument: () =>
+      buildStatsDocument(addon.scoreboardSnapshot(sources.scoreboard), {
+        version,
+        pid: process.pid,
+        uid,
+        gid,
+        cwd: process.cwd(),
+        sockets: socketStats(sources.sockets),
+        app: { mountpoint: '', startupTime: sources.appLoadSeconds ?? 0, chdir: config.chdir ?? '' },
+      }),
+  });
+}

@@ -1,0 +1,135 @@
+// The stats server (--stats ADDR): one JSON document per connection, then close, as
+// uWSGI's master serves it (reference/uwsgi.md section 2.1).
+//  - plain mode: the document is written at once, without waiting for the client; bytes the
+//    client sends are read and discarded until it closes (uWSGI closes with them unread,
+//    which resets the connection: the client may lose the document);
+//  - --stats-http: waits for the client's first bytes (ignored, not parsed), then sends an
+//    HTTP/1.0 head and the document, without Content-Length, and closes.
+// The document is built per connection by `getDocument`, so every client sees fresh values.
+
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import type { Address } from '../config';
+import { emitStats, type StatsObject } from './emitter';
+
+export const STATS_HTTP_HEAD =
+  'HTTP/1.0 200 OK\r\nConnection: close\r\nAccess-Control-Allow-Origin: *\r\nContent-Type: application/json\r\n\r\n';
+
+export interface StatsServerOptions {
+  address: Address;
+  /** --stats-http */
+  http: boolean;
+  /** --stats-minified */
+  minified: boolean;
+  getDocument(): StatsObject;
+  /** Relative UNIX paths resolve against this directory (default: process.cwd()). */
+  cwd?: string;
+  /** --chmod-socket for a UNIX path. */
+  chmod?: number;
+  /** How long a connection may take (waiting for the request in HTTP mode, the client
+   *  reading, the client closing); --socket-timeout, default 4 s. */
+  timeoutMs?: number;
+  /** Called when building or sending a document fails (the connection is dropped). */
+  onError?(err: unknown): void;
+}
+
+export interface StatsServer {
+  /** The bound TCP port (the real one for port 0), or undefined for UNIX sockets. */
+  readonly port: number | undefined;
+  /** The fd of the listening socket, for the startup log line (-1 when unknown). */
+  readonly fd: number;
+  close(): Promise<void>;
+}
+
+function listenTarget(address: Address, cwd: string): net.ListenOptions {
+  switch (address.kind) {
+    case 'tcp':
+      return { host: address.host, port: address.port, exclusive: true };
+    case 'unix':
+      return { path: path.resolve(cwd, address.path), exclusive: true };
+    case 'abstract':
+      return { path: '\0' + address.name, exclusive: true };
+  }
+}
+
+// A stale UNIX socket file left by a previous run is replaced (uWSGI unlinks before bind);
+// anything that is not a socket is left alone and the bind fails.
+function removeStaleSocket(file: string): void {
+  try {
+    if (fs.lstatSync(file).isSocket()) fs.unlinkSync(file);
+  } catch {
+    // absent: nothing to do
+  }
+}
+
+export function startStatsServer(options: StatsServerOptions): Promise<StatsServer> {
+  const cwd = options.cwd ?? process.cwd();
+  const timeoutMs = options.timeoutMs ?? 4000;
+  const render = (): string | null => {
+    try {
+      return emitStats(options.getDocument(), { minified: options.minified });
+    } catch (err) {
+      options.onError?.(err);
+      return null;
+    }
+  };
+
+  const onConnection = (sock: net.Socket): void => {
+    sock.setTimeout(timeoutMs, () => sock.destroy());
+    sock.on('error', () => sock.destroy());
+    const send = (): void => {
+      const body = render();
+      if (body === null) {
+        sock.destroy();
+        return;
+      }
+      sock.end(options.http ? STATS_HTTP_HEAD + body : body);
+    };
+    if (options.http) {
+      // One read of whatever the client sends first; then answer. Later bytes are drained.
+      sock.once('data', () => {
+        sock.on('data', () => {});
+        send();
+      });
+    } else {
+      // Drain (and ignore) anything the client sends, so closing never resets the connection
+      // with unread bytes; the socket is fully closed once the client closes its side.
+      sock.on('data', () => {});
+      send();
+    }
+  };
+
+  const server = net.createServer({ allowHalfOpen: false, pauseOnConnect: false }, onConnection);
+  const target = listenTarget(options.address, cwd);
+  if (options.address.kind === 'unix' && target.path !== undefined) removeStaleSocket(target.path);
+
+  return new Promise<StatsServer>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(target, () => {
+      server.off('error', reject);
+      server.on('error', (err) => options.onError?.(err));
+      if (options.address.kind === 'unix' && target.path !== undefined && options.chmod !== undefined) {
+        fs.chmodSync(target.path, options.chmod);
+      }
+      const bound = server.address();
+      const port = typeof bound === 'object' && bound !== null ? bound.port : undefined;
+      const handle = (server as unknown as { _handle?: { fd?: number } })._handle;
+      resolve({
+        port,
+        fd: typeof handle?.fd === 'number' ? handle.fd : -1,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            if (options.address.kind === 'unix' && target.path !== undefined) {
+              try {
+                fs.unlinkSync(target.path);
+              } catch {
+                // already gone
+              }
+            }
+          }),
+      });
+    });
+  });
+}
