@@ -16,6 +16,7 @@
         "native/src/loop/response.cc",
         "native/src/loop/vars.cc",
         "native/src/loop/shapes.cc",
+        "native/src/loop/harakiri.cc",
         "native/src/loop/request_log.cc",
         "native/src/binding/server_wrap.cc",
         "native/src/binding/http_test_api.cc",

@@ -121,8 +121,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   opt('max-vars', 'int', T, 'most uwsgi vars / HTTP headers accepted in one request', {
     short: 'v', default: 256, min: 1, arg: 'N',
   }),
-  opt('harakiri', 'int', T, 'kill a worker whose request runs longer than SECS; 0 = off', {
-    short: 't', default: 0, arg: 'SECS',
+  opt('harakiri', 'int', T, 'answer 504 and kill the worker (or thread) whose request runs longer than SECS; 0 = off (implies --master)', {
+    short: 't', default: 0, arg: 'SECS', implies: ['master'],
   }),
   // Recycling and reloading
   opt('max-requests', 'int', R, 'recycle a worker after N requests; 0 = never', { short: 'R', default: 0, arg: 'N' }),

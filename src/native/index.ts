@@ -31,6 +31,10 @@ export interface ServerOptions {
   /** 0-based worker slot and core (thread) index in the scoreboard. */
   workerIndex?: number;
   coreIndex?: number;
+  /** --harakiri in milliseconds; 0 = off. */
+  harakiriMs?: number;
+  /** worker_threads.threadId of the serving thread (harakiri stops that thread). */
+  threadId?: number;
 }
 
 /** An opaque mapping of the shared scoreboard (native/src/scoreboard/scoreboard.h). */
@@ -145,6 +149,8 @@ interface Addon {
   bindSocket(options: BindOptions): BindResult;
   closeFd(fd: number): number;
   errorCatalogue(): Record<number, NativeErrorInfo>;
+  /** Called on the main thread when harakiri must stop a worker thread. */
+  setHarakiriHandler(fn: (threadId: number, coreId: number) => void): void;
   /** Master: creates the shared region; `fd` is inheritable (not close-on-exec). */
   createScoreboard(workers: number, cores: number): { fd: number; size: number; handle: ScoreboardHandle };
   /** Maps a region by fd (a worker process or thread); throws (code EINVAL) on a bad region. */

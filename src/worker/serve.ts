@@ -3,6 +3,7 @@
 
 import type { Config } from '../config';
 import { createDispatcher, type LoadedApp } from '../app';
+import { threadId } from 'node:worker_threads';
 import { addon, type NativeServer } from '../native';
 import type { Transport } from '../native/types';
 import { listenerOptions, type BoundSocket } from './sockets';
@@ -75,6 +76,8 @@ export function serve(config: Config, app: LoadedApp, sockets: BoundSocket[], op
       logMicros: config.logMicros,
       logFd: opts.logFd,
       coreId: opts.coreId,
+      harakiriMs: config.harakiri * 1000,
+      threadId: threadId,
     },
     {
       onRequest: dispatcher.onRequest,

@@ -119,6 +119,8 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
     so.log_micros = GetBool(o, "logMicros", false);
     so.log_fd = static_cast<int>(GetU32(o, "logFd", 2));
     so.core_id = static_cast<int>(GetU32(o, "coreId", 0));
+    so.harakiri_ms = static_cast<uint64_t>(GetNum(o, "harakiriMs", 0));
+    so.thread_id = static_cast<uint64_t>(GetNum(o, "threadId", 0));
     // {scoreboard: handle, workerIndex, coreIndex}: this Server's slot in the shared
     // scoreboard. The handle is kept referenced so the mapping outlives the Server.
     Napi::Value sbv = o.Get("scoreboard").Unwrap();
@@ -419,6 +421,30 @@ Napi::Value ErrorNames(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// setHarakiriHandler(fn): fn(threadId, coreId) runs on this (main) thread when the
+// watchdog finds a stuck request on a worker thread; it must stop that thread. Without a
+// handler, or when this thread is the stuck one, harakiri kills the whole process.
+Napi::Value SetHarakiriHandlerJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  struct Call {
+    uint64_t thread_id;
+    int core_id;
+  };
+  auto tsfn = std::make_shared<Napi::ThreadSafeFunction>(Napi::ThreadSafeFunction::New(
+      env, info[0].As<Napi::Function>(), "tsgi.harakiri", 0, 1));
+  tsfn->Unref(env);
+  SetHarakiriHandler([tsfn](uint64_t thread_id, int core_id) {
+    Call* call = new Call{thread_id, core_id};
+    napi_status st = tsfn->NonBlockingCall(call, [](Napi::Env env, Napi::Function fn, Call* c) {
+      fn.Call({Napi::Number::New(env, static_cast<double>(c->thread_id)), Napi::Number::New(env, c->core_id)});
+      delete c;
+    });
+    if (st != napi_ok) delete call;
+    return st == napi_ok;
+  });
+  return env.Undefined();
+}
+
 }  // namespace
 
 void RegisterServer(Napi::Env env, Napi::Object exports) {
@@ -426,6 +452,7 @@ void RegisterServer(Napi::Env env, Napi::Object exports) {
   exports.Set("bindSocket", Napi::Function::New(env, BindSocket)).Check();
   exports.Set("closeFd", Napi::Function::New(env, CloseFd)).Check();
   exports.Set("errorCatalogue", Napi::Function::New(env, ErrorNames)).Check();
+  exports.Set("setHarakiriHandler", Napi::Function::New(env, SetHarakiriHandlerJs)).Check();
 }
 
 }  // namespace tsgi

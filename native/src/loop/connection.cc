@@ -143,6 +143,7 @@ void Dispatch(Connection* c, uint32_t flags, size_t nvars, const char* body, siz
   if (c->chunked) flags |= kReqChunked;
   flags |= s->shapes().Lookup(s->blob(), s->meta(), nvars) << kReqShapeShift;
   c->req_flags = flags;
+  if (s->harakiri()) s->harakiri()->Begin(c->req_id, c->fd, c->log_method, c->log_uri);
   ArmTimer(c);
   if (ScoreboardCore* sc = s->opts().scoreboard.core) {
     ScoreboardRequestStart(sc, c->req_id, static_cast<uint64_t>(c->start_sec), c->start_us,

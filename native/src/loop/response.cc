@@ -109,6 +109,7 @@ void ResponseBegin(Connection* c, const char* status, size_t status_len, const c
   c->resp_header_count = count;
   c->resp_header_bytes = out.size() - start;
   c->resp = RespState::kStreaming;
+  if (c->server->harakiri()) c->server->harakiri()->ResponseStarted(c->req_id);
   if (no_body) c->head_request = true;  // drop any body bytes the app writes
 }
 
@@ -211,6 +212,7 @@ void ConnectionRequestDone(Connection* c, bool aborted) {
     s->log().Append(e);
   }
   s->mutable_counters().requests++;
+  if (s->harakiri()) s->harakiri()->End(c->req_id);
   if (!c->body_done && !c->server->destroying()) c->orphan_input_id = c->req_id;
   s->UnregisterRequest(c->req_id);
   c->req_id = 0;

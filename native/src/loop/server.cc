@@ -52,6 +52,9 @@ Server::Server(uv_loop_t* loop, const ServerOptions& opts, std::vector<ListenerS
     : loop_(loop), opts_(opts), listeners_(std::move(listeners)), sink_(sink), meta_(meta),
       meta_len_(meta_len), read_buf_(kReadBufferSize) {
   log_.Configure(opts_.log_fd, opts_.log_micros, opts_.core_id);
+  if (opts_.harakiri_ms > 0) {
+    harakiri_ = std::make_unique<HarakiriBoard>(opts_.harakiri_ms, opts_.log_fd, opts_.core_id, opts_.thread_id);
+  }
   blob_.reserve(4096);
 }
 

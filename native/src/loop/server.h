@@ -16,12 +16,14 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "common/errors.h"
 #include "loop/conn_list.h"
+#include "loop/harakiri.h"
 #include "loop/request_log.h"
 #include "loop/shapes.h"
 #include "scoreboard/scoreboard.h"
@@ -52,6 +54,8 @@ struct ServerOptions {
   // Where this Server's per-core counters and the worker's `accepting` live in the shared
   // scoreboard (scoreboard/scoreboard.h); null pointers when there is none.
   ScoreboardSlot scoreboard;
+  uint64_t harakiri_ms = 0;  // --harakiri; 0 = off
+  uint64_t thread_id = 0;    // worker_threads.threadId of the serving thread (0 = main)
 };
 
 // What the Server calls; implemented by the N-API wrapper (binding/server_wrap.cc).
@@ -140,6 +144,7 @@ class Server {
   std::string& blob() { return blob_; }
   RequestLog& log() { return log_; }
   ShapeTable& shapes() { return shapes_; }
+  HarakiriBoard* harakiri() { return harakiri_.get(); }
   Counters& mutable_counters() { return counters_; }
   ConnList& read_timeouts() { return read_timeouts_; }
   ConnList& idle_timeouts() { return idle_timeouts_; }
@@ -194,6 +199,7 @@ class Server {
   std::string blob_;
   RequestLog log_;
   ShapeTable shapes_;
+  std::unique_ptr<HarakiriBoard> harakiri_;  // only with --harakiri
   Counters counters_;
   std::unordered_map<uint32_t, Connection*> requests_;
   uint32_t next_id_ = 1;
