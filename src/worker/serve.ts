@@ -4,7 +4,7 @@
 import type { Config } from '../config';
 import { createDispatcher, type LoadedApp } from '../app';
 import { threadId } from 'node:worker_threads';
-import { addon, type NativeServer } from '../native';
+import { addon, type NativeServer, type ScoreboardHandle } from '../native';
 import type { Transport } from '../native/types';
 import { listenerOptions, type BoundSocket } from './sockets';
 
@@ -14,6 +14,8 @@ export interface ServeOptions {
   logFd: number;
   multiprocess: boolean;
   multithread: boolean;
+  /** This core's slot in the shared scoreboard (src/stats; native/src/scoreboard). */
+  scoreboard?: { handle: ScoreboardHandle; workerIndex: number; coreIndex: number };
 }
 
 export interface Serving {
@@ -76,6 +78,9 @@ export function serve(config: Config, app: LoadedApp, sockets: BoundSocket[], op
       logMicros: config.logMicros,
       logFd: opts.logFd,
       coreId: opts.coreId,
+      scoreboard: opts.scoreboard?.handle,
+      workerIndex: opts.scoreboard?.workerIndex,
+      coreIndex: opts.scoreboard?.coreIndex,
       harakiriMs: config.harakiri * 1000,
       threadId: threadId,
     },
