@@ -189,6 +189,25 @@ describe('master and worker processes', () => {
     assert.deepEqual(pids.filter(alive), []);
   });
 
+  test('--harakiri answers 504 to a stuck request, logs it, and the respawned worker serves', async () => {
+    const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', path.join(APPS, 'harakiri.js'), '--processes', '1', '--harakiri', '1']);
+    try {
+      await tsgi.waitFor(/(ready in [^\n]*\n[\s\S]*){2}/);
+      const [stuck] = workerPids(tsgi);
+      const started = Date.now();
+      const res = await get(tsgi.ports[0]!, '/spin');
+      assert.equal(res.status, 504);
+      assert.ok(Date.now() - started < 4000, 'answered within a few seconds of the limit');
+      await tsgi.waitFor(new RegExp(`HARAKIRI ON WORKER \\(pid: ${stuck}, core: 0\\) \\*\\*\\* request GET /spin`));
+      await tsgi.waitFor(/(spawned tsgi worker 1 [^\n]*\n[\s\S]*){2}/);
+      const after = await get(tsgi.ports[0]!, '/');
+      assert.equal(after.status, 200);
+      assert.notEqual(Number(after.body), stuck);
+    } finally {
+      assert.equal(await tsgi.stop(), 0);
+    }
+  });
+
   test('--pidfile holds the master pid and --vacuum removes it', async () => {
     const file = path.join(fs.mkdtempSync('/tmp/tsgi-pid-'), 'tsgi.pid');
     const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--processes', '2', '--pidfile', file, '--vacuum']);
