@@ -11,6 +11,7 @@ import { startStatsServer, type StatsServer } from './server';
 
 export { emitStats, type StatsObject, type StatsValue } from './emitter';
 export { buildStatsDocument, statsVersion, DEFAULT_LOCKS, WORKER_CHEAP, WORKER_PAUSE, type StatsContext, type StatsSocket } from './document';
+export { readProcessMemory, type ProcessMemory } from './memory';
 export { startStatsServer, STATS_HTTP_HEAD, type StatsServer, type StatsServerOptions } from './server';
 
 export interface StatsSources {

@@ -8,7 +8,7 @@ import { readFileSync, openSync, closeSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { addon, type NativeServer, type ScoreboardHandle } from '../../src/native';
-import { buildStatsDocument, emitStats } from '../../src/stats';
+import { buildStatsDocument, emitStats, readProcessMemory } from '../../src/stats';
 import { sharedDir } from '../shared-dir';
 import { assertSameKeys, shapeOf, type Json } from './helpers/stats-schema';
 
@@ -307,4 +307,13 @@ test('the document built from a live snapshot has the sample schema, key order i
     srv.close();
     addon.closeFd(fd);
   }
+});
+
+test('readProcessMemory reads rss and vsz in bytes; null for a process that does not exist', () => {
+  const m = readProcessMemory(process.pid);
+  assert.ok(m !== null);
+  const rss = process.memoryUsage().rss;
+  assert.ok(m.rss > rss / 2 && m.rss < rss * 2, `rss ${m.rss} vs ${rss}`);
+  assert.ok(m.vsz >= m.rss);
+  assert.equal(readProcessMemory(2 ** 22 + 12345), null);
 });
