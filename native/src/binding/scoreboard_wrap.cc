@@ -156,8 +156,9 @@ Napi::Value Snapshot(const Napi::CallbackInfo& info) {
       k.Set("exceptions", Num(Load(sc->exceptions))).Check();
       k.Set("readErrors", Num(Load(sc->read_errors))).Check();
       k.Set("writeErrors", Num(Load(sc->write_errors))).Check();
-      k.Set("inflight", Num(Load(sc->inflight))).Check();
-      k.Set("inRequest", Num(Load(sc->in_request))).Check();
+      uint64_t inflight = Load(sc->inflight);
+      k.Set("inflight", Num(inflight)).Check();
+      k.Set("inRequest", Num(inflight > 0 ? 1 : 0)).Check();
       k.Set("requestStart", Num(Load(sc->request_start))).Check();
       k.Set("requestStartMs", Num(Load(sc->request_start_ms))).Check();
       k.Set("vars", VarsArray(env, sc)).Check();
@@ -170,7 +171,9 @@ Napi::Value Snapshot(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// Before (re)spawning slot w: the previous process is gone, so its in-flight state is stale.
+// Before (re)spawning slot w whose previous process is gone: its in-flight state is stale.
+// Not for a replacement that overlaps a still-serving old process (recycling, graceful
+// reload): that one just calls scoreboardWorkerSpawned.
 // Counters stay (they are the slot's, like uWSGI's); delta_requests restarts from here.
 Napi::Value ResetWorker(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -183,8 +186,6 @@ Napi::Value ResetWorker(const Napi::CallbackInfo& info) {
     ScoreboardCore* sc = sb->core(w, c);
     total += Load(sc->requests);
     sc->inflight.store(0, std::memory_order_relaxed);
-    sc->in_request.store(0, std::memory_order_relaxed);
-    sc->tracked_id.store(0, std::memory_order_relaxed);
     sc->request_start.store(0, std::memory_order_relaxed);
     sc->request_start_ms.store(0, std::memory_order_relaxed);
     uint64_t seq = Load(sc->vars_seq);
@@ -193,6 +194,7 @@ Napi::Value ResetWorker(const Napi::CallbackInfo& info) {
     std::atomic_thread_fence(std::memory_order_release);
     sc->vars_len.store(0, std::memory_order_relaxed);
     sc->vars_seq.store(seq + 2, std::memory_order_release);
+    sc->tracked.store(0, std::memory_order_release);
   }
   sw->requests_base.store(total, std::memory_order_relaxed);
   sw->pid.store(0, std::memory_order_relaxed);
@@ -295,6 +297,7 @@ bool ScoreboardSlotFromJs(Napi::Env env, Napi::Value handle, uint32_t worker, ui
   }
   out->worker = sb->worker(worker);
   out->core = sb->core(worker, core);
+  out->owner = static_cast<uint64_t>(getpid()) << 32;
   return true;
 }
 

@@ -145,8 +145,8 @@ void Dispatch(Connection* c, uint32_t flags, size_t nvars, const char* body, siz
   c->req_flags = flags;
   if (s->harakiri()) s->harakiri()->Begin(c->req_id, c->fd, c->log_method, c->log_uri);
   ArmTimer(c);
-  if (ScoreboardCore* sc = s->opts().scoreboard.core) {
-    ScoreboardRequestStart(sc, c->req_id, static_cast<uint64_t>(c->start_sec), c->start_us,
+  if (s->opts().scoreboard.core) {
+    ScoreboardRequestStart(s->opts().scoreboard, c->req_id, static_cast<uint64_t>(c->start_sec), c->start_us,
                            s->blob().data(), s->meta(), nvars);
   }
   s->sink()->OnRequest(c->req_id, flags, s->blob(), nvars, body, body_len);

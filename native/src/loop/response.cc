@@ -190,8 +190,8 @@ void ConnectionRequestDone(Connection* c, bool aborted) {
   Server* s = c->server;
   if (c->req_id == 0) return;
   uint64_t end_us = NowMicros();
-  if (ScoreboardCore* sc = s->opts().scoreboard.core) {
-    ScoreboardRequestDone(sc, c->req_id, end_us - c->start_us, c->resp_header_bytes + c->resp_body_bytes);
+  if (s->opts().scoreboard.core) {
+    ScoreboardRequestDone(s->opts().scoreboard, c->req_id, end_us - c->start_us, c->resp_header_bytes + c->resp_body_bytes);
   }
   if (s->opts().logging) {
     RequestLogEntry e;

@@ -119,18 +119,9 @@ uint64_t ScoreboardMonotonicMs() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000u + static_cast<uint64_t>(ts.tv_nsec) / 1000000u;
 }
 
-void ScoreboardRequestStart(ScoreboardCore* sc, uint32_t id, uint64_t start_sec, uint64_t start_us,
-                            const char* blob, const uint32_t* meta, size_t nvars) {
-  uint64_t inflight = sc->inflight.load(std::memory_order_relaxed) + 1;
-  sc->inflight.store(inflight, std::memory_order_relaxed);
-  sc->in_request.store(1, std::memory_order_relaxed);
-  // With --async N a core holds several requests: the first one dispatched while none is
-  // tracked is the one whose vars and start time the stats show (see docs/stats.md).
-  if (sc->tracked_id.load(std::memory_order_relaxed) != 0) return;
-  sc->tracked_id.store(id, std::memory_order_relaxed);
-  sc->request_start.store(start_sec, std::memory_order_relaxed);
-  sc->request_start_ms.store(start_us / 1000u, std::memory_order_relaxed);
+namespace {
 
+void WriteVars(ScoreboardCore* sc, const char* blob, const uint32_t* meta, size_t nvars) {
   uint64_t seq = sc->vars_seq.load(std::memory_order_relaxed);
   sc->vars_seq.store(seq + 1, std::memory_order_relaxed);
   std::atomic_thread_fence(std::memory_order_release);
@@ -150,17 +141,35 @@ void ScoreboardRequestStart(ScoreboardCore* sc, uint32_t id, uint64_t start_sec,
   sc->vars_seq.store(seq + 2, std::memory_order_release);
 }
 
-void ScoreboardRequestDone(ScoreboardCore* sc, uint32_t id, uint64_t rt_us, uint64_t tx_bytes) {
-  ScoreboardAdd(sc->requests, 1);
-  ScoreboardAdd(sc->tx, tx_bytes);
-  ScoreboardAdd(sc->running_time, rt_us);
+}  // namespace
+
+void ScoreboardRequestStart(const ScoreboardSlot& slot, uint32_t id, uint64_t start_sec, uint64_t start_us,
+                            const char* blob, const uint32_t* meta, size_t nvars) {
+  ScoreboardCore* sc = slot.core;
+  sc->inflight.fetch_add(1, std::memory_order_relaxed);
+  // With --async N a core holds several requests: the first one dispatched while none is
+  // tracked is the one whose vars and start time the stats show (docs/stats.md).
+  uint64_t expected = 0;
+  if (!sc->tracked.compare_exchange_strong(expected, slot.owner | id, std::memory_order_acquire,
+                                           std::memory_order_relaxed)) {
+    return;
+  }
+  sc->request_start.store(start_sec, std::memory_order_relaxed);
+  sc->request_start_ms.store(start_us / 1000u, std::memory_order_relaxed);
+  WriteVars(sc, blob, meta, nvars);
+}
+
+void ScoreboardRequestDone(const ScoreboardSlot& slot, uint32_t id, uint64_t rt_us, uint64_t tx_bytes) {
+  ScoreboardCore* sc = slot.core;
+  sc->requests.fetch_add(1, std::memory_order_relaxed);
+  sc->tx.fetch_add(tx_bytes, std::memory_order_relaxed);
+  sc->running_time.fetch_add(rt_us, std::memory_order_relaxed);
   sc->avg_rt.store((sc->avg_rt.load(std::memory_order_relaxed) + rt_us) / 2, std::memory_order_relaxed);
-  uint64_t inflight = sc->inflight.load(std::memory_order_relaxed);
-  if (inflight > 0) inflight--;
-  sc->inflight.store(inflight, std::memory_order_relaxed);
-  if (inflight == 0) sc->in_request.store(0, std::memory_order_relaxed);
-  if (sc->tracked_id.load(std::memory_order_relaxed) == id) {
-    sc->tracked_id.store(0, std::memory_order_relaxed);
+  // Never below zero, even after the master reset the slot under a live process.
+  uint64_t n = sc->inflight.load(std::memory_order_relaxed);
+  while (n > 0 && !sc->inflight.compare_exchange_weak(n, n - 1, std::memory_order_relaxed)) {
+  }
+  if (sc->tracked.load(std::memory_order_relaxed) == (slot.owner | id)) {
     sc->request_start.store(0, std::memory_order_relaxed);
     sc->request_start_ms.store(0, std::memory_order_relaxed);
     uint64_t seq = sc->vars_seq.load(std::memory_order_relaxed);
@@ -168,6 +177,7 @@ void ScoreboardRequestDone(ScoreboardCore* sc, uint32_t id, uint64_t rt_us, uint
     std::atomic_thread_fence(std::memory_order_release);
     sc->vars_len.store(0, std::memory_order_relaxed);
     sc->vars_seq.store(seq + 2, std::memory_order_release);
+    sc->tracked.store(0, std::memory_order_release);  // last: the next claimer writes after us
   }
 }
 

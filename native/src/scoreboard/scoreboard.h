@@ -3,8 +3,11 @@
 // `uwsgi.workers[]` / `cores[]` arrays in shared memory).
 //
 // Who writes what:
-//  - a core record is written only by the thread that owns that core's Server (one writer),
-//    with relaxed atomic stores/adds, and read by anyone (the master, the stats snapshot);
+//  - a core record is written by the thread that owns that core's Server, with relaxed
+//    atomic read-modify-writes, and read by anyone (the master, the stats snapshot). While a
+//    worker is being replaced (recycling, graceful reload) the old and the new process serve
+//    in the same slot for a moment: the counters are atomic adds so neither loses counts,
+//    and the in-flight vars are claimed with a compare-and-swap so only one writes them;
 //  - a worker record is written by the master (pid, last_spawn, respawn_count,
 //    requests_base, harakiri_count, rss/vsz) and by the worker process itself (accepting,
 //    rss/vsz when it measures itself). Each field has one writer at a time.
@@ -77,12 +80,11 @@ struct alignas(64) ScoreboardCore {
   AtomicU64 read_errors;
   AtomicU64 write_errors;
   // In-flight state.
-  AtomicU64 inflight;          // requests of this core handed to the app and not finished
-  AtomicU64 in_request;        // 1 while `inflight` > 0
+  AtomicU64 inflight;          // requests handed to the app and not finished (in_request = inflight > 0)
   AtomicU64 request_start;     // unix seconds of the tracked request (0 = none)
   AtomicU64 request_start_ms;  // CLOCK_MONOTONIC ms of the tracked request (harakiri)
-  AtomicU64 tracked_id;        // Server request id the vars/start belong to (0 = none)
-  // Seqlock over `vars`: odd while the owner rewrites them. Readers copy, then re-check.
+  AtomicU64 tracked;           // (pid << 32) | request id of the tracked request (0 = none)
+  // Seqlock over `vars`: odd while the claimer rewrites them. Readers copy, then re-check.
   AtomicU64 vars_seq;
   AtomicU64 vars_len;
   char vars[kScoreboardVarsSize];
@@ -112,21 +114,19 @@ void ScoreboardUnmap(Scoreboard* sb);
 struct ScoreboardSlot {
   ScoreboardCore* core = nullptr;
   ScoreboardWorker* worker = nullptr;
+  uint64_t owner = 0;  // this process's pid << 32: tags the requests it tracks
 };
 
-// --- hot path, owner thread only -------------------------------------------------------
+// --- hot path: a few relaxed atomic adds per request, no system call -------------------
 
 // A request is handed to the app. `blob`/`meta`/`nvars` describe its vars (loop/vars.h:
 // 4 offsets per var); they are copied only when no other request of the core is tracked.
-void ScoreboardRequestStart(ScoreboardCore* sc, uint32_t id, uint64_t start_sec, uint64_t start_us,
+void ScoreboardRequestStart(const ScoreboardSlot& slot, uint32_t id, uint64_t start_sec, uint64_t start_us,
                             const char* blob, const uint32_t* meta, size_t nvars);
 // The request ended (response finished or aborted).
-void ScoreboardRequestDone(ScoreboardCore* sc, uint32_t id, uint64_t rt_us, uint64_t tx_bytes);
+void ScoreboardRequestDone(const ScoreboardSlot& slot, uint32_t id, uint64_t rt_us, uint64_t tx_bytes);
 
-inline void ScoreboardAdd(AtomicU64& field, uint64_t n) {
-  // Single writer: a relaxed load + store is enough and avoids a locked instruction.
-  field.store(field.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-}
+inline void ScoreboardAdd(AtomicU64& field, uint64_t n) { field.fetch_add(n, std::memory_order_relaxed); }
 
 // Copies the vars of core `sc` as consistent bytes into `out` (capacity kScoreboardVarsSize);
 // returns their length, 0 when none or when they changed during the copy (uWSGI also
