@@ -13,11 +13,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
-import { freePort, groupUsage, pinningPlan, pinSelf, startServer, systemCpu, which } from './lib/proc.mjs';
-import { pickLoadgen, runAutocannon, runWrk } from './lib/loadgen.mjs';
-import { nginxMissing, nginxVersion, startNginx } from './lib/nginx.mjs';
-import { verifyHello } from './lib/verify.mjs';
-import { machineInfo } from './lib/machine.mjs';
+// The process, /proc, nginx and load-generator helpers are tsgi bench's (src/bench/, compiled
+// to dist/bench/ by `npm run build:ts`).
+import { freePort, groupUsage, pinningPlan, pinSelf, startServer, systemCpu, which } from '../dist/bench/proc.js';
+import { pickLoadgen, runAutocannon, runWrk } from '../dist/bench/loadgen.js';
+import { nginxMissing, nginxVersion, startNginx } from '../dist/bench/nginx.js';
+import { verifyHello } from '../dist/bench/apps.js';
+import { machineInfo } from '../dist/bench/machine.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -134,7 +136,7 @@ function POINTS(ctx) {
       id: 'nginx-uwsgi', group: 'nginx', label: 'nginx → uWSGI 2.0 --socket (Python WSGI)',
       missing: () => nginxMissing() ?? (which('uwsgi') ? uwsgiPluginMissing() : 'uwsgi is not installed (apt-get install uwsgi uwsgi-plugin-python3)'),
       start: () => viaNginx('nginx-uwsgi', (p) => ['uwsgi', '--plugins', 'python3', '--socket', `127.0.0.1:${p}`,
-        '--wsgi-file', 'bench/servers/hello.py', '--disable-logging']),
+        '--wsgi-file', 'bench/apps/hello_wsgi.py', '--disable-logging']),
     },
   ];
 }

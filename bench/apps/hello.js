@@ -1,5 +1,4 @@
-// The tsgi hello-world app for bench/hello.mjs: the same response as the comparison servers
-// (200, Content-Type text/plain, "Hello World").
+// bench app `hello`: 200, text/plain, "Hello World" (the same answer as every twin).
 exports.application = (environ, startResponse) => {
   startResponse('200 OK', [['Content-Type', 'text/plain']]);
   return 'Hello World';

@@ -1,5 +1,5 @@
-# Hello-world WSGI app for uWSGI 2.0, the same logic as the tsgi example app.
-# uwsgi --plugins python3 --socket 127.0.0.1:PORT --wsgi-file bench/servers/hello.py --disable-logging
+# bench app `hello` for uWSGI 2.0 (the twin of hello.js)..
+# uwsgi --plugins python3 --socket 127.0.0.1:PORT --wsgi-file bench/apps/hello_wsgi.py --disable-logging
 
 
 def application(environ, start_response):

@@ -1,5 +1,6 @@
-// Hello-world on uWebSockets.js (npm build @trufflesuite/uws-js-unofficial, the one that loads on
-// Debian 12 / glibc 2.36). Usage: node bench/servers/uws.mjs 127.0.0.1:PORT
+// A bench app on uWebSockets.js (npm build @trufflesuite/uws-js-unofficial, the one that loads on
+// Debian 12 / glibc 2.36). Usage: node bench/servers/uws.mjs 127.0.0.1:PORT [APP]
+// APP is a name from bench/apps/baselines.mjs (default hello).
 //
 // That package silently falls back to a pure-JS implementation on top of `ws` when its binary does
 // not load (or when UWS_USE_FALLBACK is set). A benchmark against the fallback would be meaningless,
@@ -11,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseAddr } from './addr.mjs';
+import { pickApp, uwsApps } from '../apps/baselines.mjs';
 
 const require = createRequire(import.meta.url);
 const PKG = '@trufflesuite/uws-js-unofficial';
@@ -58,11 +60,10 @@ export function loadNativeUws() {
 const isMain = process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href;
 if (isMain) {
   const { host, port } = parseAddr(process.argv[2]);
+  const handler = pickApp(uwsApps, process.argv[3]);
   const { uWS, binary } = loadNativeUws();
   const app = uWS.App();
-  app.any('/*', (res) => {
-    res.writeStatus('200 OK').writeHeader('Content-Type', 'text/plain').end('Hello World');
-  });
+  app.any('/*', handler);
   app.listen(host, port, (token) => {
     if (!token) fail(`cannot listen on ${host}:${port}`);
     console.log(`uWS native ${binary} listening on ${host}:${port} (pid ${process.pid})`);
