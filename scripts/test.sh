@@ -20,3 +20,5 @@ step "conformance"
 node --import tsx --test test/conformance/*.test.ts
 step "integration"
 node --import tsx --test --test-concurrency=2 test/integration/*.test.ts test/integration/helpers/*.test.ts
+step "benchmark smoke run (tsgi bench --quick: fails if any point errors, never on speed)"
+node bin/tsgi.js bench --quick --out "$(mktemp -d "${TMPDIR:-/tmp}/tsgi-bench-quick.XXXXXX")"
