@@ -3,6 +3,7 @@
 #   1. native parser unit tests, plain and under AddressSanitizer + UBSan
 #   2. a short libFuzzer run of every parser target (FUZZ_SECONDS each, default 15)
 #   3. TypeScript unit tests, the conformance suites, the integration tests (real CLI)
+#   4. a benchmark smoke run (tsgi bench --quick), which fails on errors, not on speed
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
