@@ -9,6 +9,7 @@ import { startThreads } from '../worker/threads';
 import type { ServerCounters } from '../native';
 import { installCrashGuards, loadTheApp } from '../worker/startup';
 import { Master, needsMaster } from '../master/master';
+import { installThreadHarakiri } from '../worker/threads-harakiri';
 import { bindAll, closeAll, type BoundSocket } from '../worker/sockets';
 
 function fail(err: unknown): never {
@@ -124,6 +125,7 @@ export async function main(argv: string[]): Promise<void> {
         `tsgi app 0 (mountpoint='') ready in ${Math.round(group.app.loadMs / 1000)} seconds on interpreter node ${process.version} ` +
           `(${kind} '${config.callable}') pid: ${process.pid} (default app, loaded in each of ${group.size} threads)`,
       );
+      installThreadHarakiri(group);
       installSignals(group, sockets, config);
       logLine(`spawned tsgi worker 1 (and the only) (pid: ${process.pid}, cores: ${group.size * config.async}, threads: ${group.size})`);
       return;

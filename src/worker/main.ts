@@ -7,6 +7,8 @@ import { isConfig, loadConfig, type Config } from '../config';
 import { isTsgiError } from '../errors';
 import { logLine } from './log';
 import { serve, type Serving } from './serve';
+import type { BoundSocket } from './sockets';
+import { installThreadHarakiri, startThreads } from './threads-harakiri';
 import { installCrashGuards, loadTheApp } from './startup';
 import { decodeHandoff, HANDOFF_ENV, inheritedSockets, type MasterMessage, type WorkerMessage } from './handoff';
 
@@ -25,41 +27,74 @@ async function run(): Promise<void> {
   const config: Config = result;
   if (config.chdir) process.chdir(config.chdir);
 
-  const app = await loadTheApp(config);
   const sockets = inheritedSockets(handoff);
-  const serving: Serving = serve(config, app, sockets, {
-    workerId: handoff.id,
-    coreId: 0,
-    logFd: 2,
-    multiprocess: config.processes > 1,
-    multithread: config.threads > 1,
-  });
-  installCrashGuards();
+  const unit = config.threads > 1 ? await serveThreads(config, sockets, handoff.id) : await serveHere(config, sockets, handoff.id);
 
   let stopping = false;
   const stop = (why: string): void => {
     if (stopping) return;
     stopping = true;
     logLine(`tsgi worker ${handoff.id} (pid: ${process.pid}): ${why}, finishing in-flight requests`);
-    void serving.stop().then(() => process.exit(0));
+    void unit.stop().then(() => process.exit(0));
   };
   process.on('message', (msg: MasterMessage) => {
     if (msg?.type === 'stop') stop('stopping on the master\'s request');
   });
   process.on('disconnect', () => {
     logLine(`tsgi worker ${handoff.id} (pid: ${process.pid}): the master disconnected; exiting`);
-    serving.destroy();
+    unit.destroy();
     process.exit(1);
   });
   // Sent to the whole process group (a terminal's Ctrl-C, systemd's KillMode=control-group).
   process.on('SIGTERM', () => stop('SIGTERM received'));
   process.on('SIGHUP', () => stop('SIGHUP received'));
   process.on('SIGINT', () => {
-    serving.destroy();
+    unit.destroy();
     process.exit(0);
   });
   send({ type: 'ready', id: handoff.id });
-  watchRecycling(config, serving, handoff.id);
+  watchRecycling(config, unit, handoff.id);
+}
+
+/** What a worker process serves with: its own thread, or a group of app threads. */
+interface ServingUnit {
+  stop(): Promise<void>;
+  destroy(): void;
+  requests(): Promise<number>;
+}
+
+async function serveHere(config: Config, sockets: BoundSocket[], id: number): Promise<ServingUnit> {
+  const app = await loadTheApp(config);
+  const serving: Serving = serve(config, app, sockets, {
+    workerId: id,
+    coreId: 0,
+    logFd: 2,
+    multiprocess: config.processes > 1,
+    multithread: false,
+  });
+  installCrashGuards();
+  return {
+    stop: () => serving.stop(),
+    destroy: () => serving.destroy(),
+    requests: async () => serving.server.counters().requests,
+  };
+}
+
+async function serveThreads(config: Config, sockets: BoundSocket[], id: number): Promise<ServingUnit> {
+  const group = await startThreads({
+    config,
+    sockets,
+    workerId: id,
+    threads: config.threads,
+    logFd: 2,
+    multiprocess: config.processes > 1,
+  });
+  installThreadHarakiri(group);
+  return {
+    stop: () => group.stop(),
+    destroy: () => group.destroy(),
+    requests: async () => (await group.counters()).requests,
+  };
 }
 
 /**
@@ -68,13 +103,16 @@ async function run(): Promise<void> {
  * new worker first and then asks this one to finish its requests and exit, so recycling
  * never refuses a connection.
  */
-function watchRecycling(config: Config, serving: Serving, id: number): void {
+function watchRecycling(config: Config, unit: ServingUnit, id: number): void {
   if (config.maxRequests <= 0 && config.reloadOnRss <= 0) return;
   const born = Date.now();
-  const timer = setInterval(() => {
-    if (Date.now() - born < config.minWorkerLifetime * 1000) return;
+  let checking = false;
+  const timer = setInterval(async () => {
+    if (checking || Date.now() - born < config.minWorkerLifetime * 1000) return;
+    checking = true;
+    const served = await unit.requests();
+    checking = false;
     let reason = '';
-    const served = serving.server.counters().requests;
     if (config.maxRequests > 0 && served >= config.maxRequests) {
       reason = `max requests reached (${served} >= ${config.maxRequests})`;
     } else if (config.reloadOnRss > 0) {

@@ -121,6 +121,7 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
     so.core_id = static_cast<int>(GetU32(o, "coreId", 0));
     so.harakiri_ms = static_cast<uint64_t>(GetNum(o, "harakiriMs", 0));
     so.thread_id = static_cast<uint64_t>(GetNum(o, "threadId", 0));
+    scope_per_iteration_ = so.thread_id == 0;
     // {scoreboard: handle, workerIndex, coreIndex}: this Server's slot in the shared
     // scoreboard. The handle is kept referenced so the mapping outlives the Server.
     Napi::Value sbv = o.Get("scoreboard").Unwrap();
@@ -178,7 +179,11 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
     }
   }
 
-  static void OnEnvCleanup(void* arg) { static_cast<ServerWrap*>(arg)->Teardown(); }
+  static void OnEnvCleanup(void* arg) {
+    ServerWrap* self = static_cast<ServerWrap*>(arg);
+    self->AbandonScope();
+    self->Teardown();
+  }
 
   void Teardown() {
     CloseScope();
@@ -199,13 +204,18 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
   // per socket event.
   void BeginBatch() override {
     if (!scope_open_) {
-      handle_scope_.emplace(env_);
-      callback_scope_.emplace(env_, async_->operator napi_async_context());
+      handle_scope_ = new Napi::HandleScope(env_);
+      callback_scope_ = new Napi::CallbackScope(env_, async_->operator napi_async_context());
       scope_open_ = true;
       if (check_) uv_check_start(check_, &ServerWrap::OnCheck);
     }
   }
-  void EndBatch() override {}
+  // In worker threads the scope closes at the end of every callback instead: a thread can be
+  // stopped between a callback and the uv_check, and an open scope at its env teardown
+  // crashes V8 (seen as SIGSEGV in ~Environment when threads exit).
+  void EndBatch() override {
+    if (!scope_per_iteration_) CloseScope();
+  }
 
   static void OnCheck(uv_check_t* handle) {
     ServerWrap* self = static_cast<ServerWrap*>(handle->data);
@@ -215,8 +225,21 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
   void CloseScope() {
     if (!scope_open_) return;
     scope_open_ = false;
-    callback_scope_.reset();
-    handle_scope_.reset();
+    delete callback_scope_;
+    delete handle_scope_;
+    callback_scope_ = nullptr;
+    handle_scope_ = nullptr;
+  }
+  // At env teardown the scopes may still be open (the thread was stopped between a Server
+  // callback and the uv_check that closes them), and node has opened its own HandleScope
+  // for the cleanup on top of ours: closing ours now would break V8's last-in-first-out
+  // handle scopes. They are dropped instead; the isolate and its handle blocks go away with
+  // the environment.
+  void AbandonScope() {
+    if (!scope_open_) return;
+    scope_open_ = false;
+    callback_scope_ = nullptr;
+    handle_scope_ = nullptr;
   }
   void OnRequest(uint32_t id, uint32_t flags, const std::string& blob, size_t nvars,
                  const char* body, size_t body_len) override {
@@ -363,9 +386,10 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
   Napi::Reference<Napi::Value> scoreboard_ref_;
   uint64_t exceptions_ = 0;
   Napi::FunctionReference on_request_, on_data_, on_drain_, on_abort_, on_closed_;
-  std::optional<Napi::HandleScope> handle_scope_;
-  std::optional<Napi::CallbackScope> callback_scope_;
+  Napi::HandleScope* handle_scope_ = nullptr;      // open from the first callback of a loop
+  Napi::CallbackScope* callback_scope_ = nullptr;  // iteration to its uv_check (BeginBatch)
   bool scope_open_ = false;
+  bool scope_per_iteration_ = true;  // main thread only (see EndBatch)
   uv_check_t* check_ = nullptr;
   std::string status_scratch_, head_scratch_, body_scratch_;
 };
