@@ -47,6 +47,8 @@ interface Live {
   def: PointDef;
   rec: PointRecord;
   started: Started | null;
+  /** For a pipelined twin: the point whose server it shares. */
+  twinOf?: Live;
 }
 
 /** Did anything go wrong with this point (as opposed to a missing optional baseline)? */
@@ -83,7 +85,7 @@ export async function runSession(defs: PointDef[], s: RunSettings, progress: Pro
   }));
 
   const stopAll = async (): Promise<void> => {
-    for (const p of live) for (const { handle } of p.started?.handles ?? []) await handle.stop().catch(() => undefined);
+    for (const p of live) if (!p.twinOf) for (const { handle } of p.started?.handles ?? []) await handle.stop().catch(() => undefined);
   };
   const onSignal = (sig: NodeJS.Signals): void => {
     progress.done();
@@ -114,6 +116,7 @@ export async function runSession(defs: PointDef[], s: RunSettings, progress: Pro
     } catch (e) {
       return errorRun(round, (e as Error).message);
     }
+    if (!res.requests) return errorRun(round, `no request completed in ${seconds} s`);
     const wallS = (performance.now() - t0) / 1000;
     const u1 = handles.map((h) => groupUsage(h.handle.pid).cpu);
     const sys1 = systemCpu();
@@ -155,6 +158,7 @@ export async function runSession(defs: PointDef[], s: RunSettings, progress: Pro
   };
 
   // 1. Start, check, warm up.
+  const twins: [Live, Live][] = [];
   let idx = 0;
   for (const p of live) {
     idx++;
@@ -187,12 +191,24 @@ export async function runSession(defs: PointDef[], s: RunSettings, progress: Pro
         p.rec.runs.push(w);
         const sat = detectSaturation({ clientCpu: [w.clientCpu], clientCapacity, serverCpu: [w.serverCpu['total']?.cpus ?? null], serverCapacity });
         if (s.push && !s.pipeliningGiven && sat.limit === 'client' && p.def.app.method === 'GET') {
-          p.rec.load.pipelining = 10;
-          p.rec.notes.push(`client-bound in the warm-up (${Math.round((sat.clientShare ?? 0) * 100)} % of its CPU): measured with pipelining 10`);
-          p.rec.clientCommand = autocannonArgv({
+          // The point keeps its load (comparable with the others); a twin on the same server
+          // with pipelining 10 shows how much further the server goes.
+          const twin: Live = {
+            def: p.def,
+            started: p.started,
+            twinOf: p,
+            rec: {
+              ...structuredClone({ ...p.rec, runs: [] }),
+              id: `${p.rec.id}+p10`, label: `${p.rec.label}, pipelining 10`,
+              load: { ...p.rec.load, pipelining: 10 },
+              notes: [`same server as ${p.rec.id}, whose warm-up pegged the client (${Math.round((sat.clientShare ?? 0) * 100)} % of its CPU)`],
+            },
+          };
+          twin.rec.clientCommand = autocannonArgv({
             url: p.started.url, connections: s.connections, durationS: s.durationS, pipelining: 10, workers: s.workers || undefined,
           }).join(' ');
-          progress.log(`${p.def.id}: client-bound in the warm-up: pipelining 10 from now on`);
+          twins.push([p, twin]);
+          progress.log(`${p.def.id}: client-bound in the warm-up: adding ${twin.rec.id}`);
         }
       }
     } catch (e) {
@@ -206,6 +222,8 @@ export async function runSession(defs: PointDef[], s: RunSettings, progress: Pro
       await stopPoint(p);
     }
   }
+
+  for (const [orig, twin] of twins) live.splice(live.indexOf(orig) + 1, 0, twin);
 
   // 2. Interleaved rounds.
   const active = (): Live[] => live.filter((p) => p.started && p.rec.status === 'ok');
@@ -286,8 +304,10 @@ export async function runSession(defs: PointDef[], s: RunSettings, progress: Pro
     }
     p.rec.summary = sum;
   }
+  // Ratios only between points measured under the same load (connections, pipelining).
   for (const p of live) {
-    const base = live.find((q) => q.def.kind === 'node-http' && q.def.app.name === p.def.app.name)?.rec.summary?.rps.median;
+    const base = live.find((q) => q.def.kind === 'node-http' && q.def.app.name === p.def.app.name && !q.twinOf
+      && q.rec.load.pipelining === p.rec.load.pipelining)?.rec.summary?.rps.median;
     if (p.rec.summary && base) p.rec.summary.vsNodeHttp = p.rec.summary.rps.median / base;
   }
 
