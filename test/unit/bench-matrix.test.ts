@@ -95,11 +95,12 @@ test('planPoints: the default run is hello on one tsgi configuration plus the ba
   assert.deepEqual(ids, ['tsgi/hello/p1-t1-a1/http', 'node-http/hello', 'uws/hello']);
 });
 
-test('planPoints: --quick uses only configurations tsgi runs today, HTTP and through nginx', () => {
+test('planPoints: --quick uses only configurations tsgi runs today (1 process; 1 and 2 threads), HTTP and through nginx', () => {
   const { points } = planPoints(parseBenchArgs(['--quick']));
-  assert.equal(QUICK_MATRIX, 'app=hello processes=1 threads=1 async=1 protocol=http,uwsgi');
+  assert.equal(QUICK_MATRIX, 'app=hello processes=1 threads=1,2 async=1 protocol=http,uwsgi');
   assert.deepEqual(points.map((p) => p.id), [
-    'tsgi/hello/p1-t1-a1/http', 'tsgi/hello/p1-t1-a1/uwsgi', 'node-http/hello', 'uws/hello', 'uwsgi/hello/p1',
+    'tsgi/hello/p1-t1-a1/http', 'tsgi/hello/p1-t2-a1/http', 'tsgi/hello/p1-t1-a1/uwsgi', 'tsgi/hello/p1-t2-a1/uwsgi',
+    'node-http/hello', 'uws/hello', 'uwsgi/hello/p1',
   ]);
 });
 
