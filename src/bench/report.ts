@@ -133,8 +133,8 @@ export function renderSvg(r: Report): string {
     o.push(`<rect x="${barX}" y="${y + 4}" width="${w(s.rps.median).toFixed(1)}" height="14" fill="${colour}"/>`);
     o.push(`<line x1="${(barX + w(s.rps.min)).toFixed(1)}" y1="${y + 11}" x2="${(barX + w(s.rps.max)).toFixed(1)}" y2="${y + 11}" stroke="#222" stroke-width="1.5"/>`);
     for (const v of [s.rps.min, s.rps.max]) o.push(`<line x1="${(barX + w(v)).toFixed(1)}" y1="${y + 7}" x2="${(barX + w(v)).toFixed(1)}" y2="${y + 15}" stroke="#222" stroke-width="1.5"/>`);
-    const mark = s.saturation.limit === 'client' ? ' (client-bound: a floor)' : s.saturation.limit === 'contended' ? ' (contended)' : '';
-    o.push(`<text x="${(barX + w(s.rps.max) + 6).toFixed(1)}" y="${y + 15}">${esc(fmtK(s.rps.median) + mark)}</text>`);
+    const floor = s.saturation.limit === 'client' || s.saturation.limit === 'contended' ? '≥ ' : '';
+    o.push(`<text x="${(barX + w(s.rps.max) + 6).toFixed(1)}" y="${y + 15}">${esc(floor + fmtK(s.rps.median))}</text>`);
     const p99 = s.latencyMs.p99;
     if (p99 != null) {
       o.push(`<rect x="${latX}" y="${y + 6}" width="${Math.max(1, (p99 / maxP99) * latW).toFixed(1)}" height="10" fill="#c0504d" opacity="0.8"/>`);
@@ -147,6 +147,7 @@ export function renderSvg(r: Report): string {
     o.push(`<rect x="${lx}" y="${ly - 10}" width="12" height="12" fill="${c}"/><text x="${lx + 16}" y="${ly}">${esc(k)}</text>`);
     lx += 30 + k.length * 7;
   }
+  o.push(`<text x="${lx + 10}" y="${ly}" fill="#555">≥: a floor (the client was the limit, or other work took CPU)</text>`);
   o.push('</svg>');
   return `${o.join('\n')}\n`;
 }
