@@ -11,6 +11,8 @@ import type { ChildProcess } from 'node:child_process';
 import type { Config } from '../config';
 import { closeAll, type BoundSocket } from '../worker/sockets';
 import { logLine } from '../worker/log';
+import { addon } from '../native';
+import { readProcessMemory, startStatsFor } from '../stats';
 import type { WorkerMessage } from '../worker/handoff';
 import { curse, livePids, newSlot, reap, spawnWorker, type Slot, type SpawnContext } from './slots';
 import { dropPrivileges, removePidfile, writePidfile } from './privileges';
@@ -28,6 +30,9 @@ export class Master {
   private respawnTimes: number[] = [];
   private chain: number[] | null = null;
   private stopTouch: (() => void) | null = null;
+  /** Per-worker and per-core counters shared with the workers (src/stats reads them). */
+  private readonly scoreboard: ReturnType<typeof addon.createScoreboard>;
+  private memoryTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly config: Config,
@@ -38,7 +43,9 @@ export class Master {
     startCwd: string,
   ) {
     this.slots = Array.from({ length: config.processes }, (_, i) => newSlot(i + 1));
+    this.scoreboard = addon.createScoreboard(config.processes, config.threads);
     this.ctx = {
+      scoreboardFd: this.scoreboard.fd,
       argv,
       cwd: startCwd,
       sockets,
@@ -58,11 +65,31 @@ export class Master {
       chainReload: () => this.chainReload(),
     });
     for (const slot of this.slots) this.spawn(slot);
+    void startStatsFor(this.config, { scoreboard: this.scoreboard.handle, sockets: this.sockets, appLoadSeconds: 0 }).catch(
+      (err: unknown) => logLine(`tsgi: cannot start the stats server: ${(err as Error).message}`),
+    );
+    // rss/vsz of every worker for the stats and uWSGI's memory view, once a second.
+    this.memoryTimer = setInterval(() => this.sampleMemory(), 1000);
+    this.memoryTimer.unref();
   }
 
   private spawn(slot: Slot): void {
+    // A slot whose previous process is gone starts from clean per-core state (a killed
+    // worker may have left "in request" behind); a replacement overlapping the old process
+    // keeps it, both write to the same slot for a moment.
+    if (slot.current === null && slot.cursed.size === 0) addon.scoreboardResetWorker(this.scoreboard.handle, slot.id - 1);
     const child = spawnWorker(slot, this.ctx);
+    if (child.pid !== undefined) addon.scoreboardWorkerSpawned(this.scoreboard.handle, slot.id - 1, child.pid);
     logLine(`spawned tsgi worker ${slot.id} (pid: ${child.pid}, cores: ${this.config.threads})`);
+  }
+
+  private sampleMemory(): void {
+    for (const slot of this.slots) {
+      const pid = slot.current?.pid;
+      if (pid === undefined) continue;
+      const mem = readProcessMemory(pid);
+      if (mem !== null) addon.scoreboardSetWorker(this.scoreboard.handle, slot.id - 1, mem);
+    }
   }
 
   private onMessage(slot: Slot, child: ChildProcess, msg: WorkerMessage): void {
@@ -77,6 +104,9 @@ export class Master {
 
   private onExit(slot: Slot, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     const expected = reap(slot, child);
+    if (slot.current === null && slot.cursed.size === 0) {
+      addon.scoreboardSetWorker(this.scoreboard.handle, slot.id - 1, { pid: 0, accepting: 0 });
+    }
     const how = signal ? `killed by signal ${signal}` : `exited with code ${code}`;
     if (expected || this.stopping !== 'no') {
       logLine(`tsgi worker ${slot.id} (pid: ${child.pid}) ${how}${expected ? ' (graceful stop)' : ''}`);
@@ -184,6 +214,7 @@ export class Master {
 
   private maybeExit(): void {
     if (this.stopping === 'no' || livePids(this.slots).length > 0) return;
+    if (this.memoryTimer) clearInterval(this.memoryTimer);
     closeAll(this.sockets, this.config.vacuum);
     if (this.config.pidfile && this.config.vacuum) removePidfile(this.config.pidfile);
     logLine('goodbye to tsgi.');

@@ -25,6 +25,8 @@ export interface SpawnContext {
   sockets: BoundSocket[];
   /** fd the workers log to (the master's stderr or --logto file). */
   logFd: number;
+  /** The shared scoreboard's fd, inherited by every worker after the sockets. */
+  scoreboardFd: number;
   onMessage(slot: Slot, child: ChildProcess, msg: WorkerMessage): void;
   onExit(slot: Slot, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void;
 }
@@ -42,13 +44,14 @@ export function spawnWorker(slot: Slot, ctx: SpawnContext): ChildProcess {
     argv: ctx.argv,
     cwd: ctx.cwd,
     sockets: ctx.sockets.map((s, i) => ({ address: s.address, protocol: s.protocol, port: s.port, fd: FIRST_INHERITED_FD + i })),
+    scoreboardFd: FIRST_INHERITED_FD + ctx.sockets.length,
   });
   // The listening fds are close-on-exec in the master; mapping them into the child's stdio
   // array dup2()s them to fds 4, 5, ... without that flag, so only workers inherit them.
   const child = spawn(process.execPath, [...process.execArgv, WORKER_ENTRY], {
     cwd: ctx.cwd,
     env: { ...process.env, [HANDOFF_ENV]: handoff },
-    stdio: ['ignore', ctx.logFd, ctx.logFd, 'ipc', ...ctx.sockets.map((s) => s.fd)],
+    stdio: ['ignore', ctx.logFd, ctx.logFd, 'ipc', ...ctx.sockets.map((s) => s.fd), ctx.scoreboardFd],
   });
   slot.current = child;
   slot.ready = false;

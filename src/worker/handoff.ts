@@ -17,6 +17,8 @@ export interface WorkerHandoff {
   argv: string[];
   cwd: string;
   sockets: Array<{ address: Address; protocol: 'http' | 'uwsgi'; port: number; fd: number }>;
+  /** The inherited fd of the master's shared scoreboard (src/stats, native/src/scoreboard). */
+  scoreboardFd?: number;
 }
 
 /** Messages on the IPC channel. */

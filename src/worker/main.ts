@@ -5,6 +5,7 @@
 
 import { isConfig, loadConfig, type Config } from '../config';
 import { isTsgiError } from '../errors';
+import { addon } from '../native';
 import { logLine } from './log';
 import { serve, type Serving } from './serve';
 import type { BoundSocket } from './sockets';
@@ -28,7 +29,10 @@ async function run(): Promise<void> {
   if (config.chdir) process.chdir(config.chdir);
 
   const sockets = inheritedSockets(handoff);
-  const unit = config.threads > 1 ? await serveThreads(config, sockets, handoff.id) : await serveHere(config, sockets, handoff.id);
+  const unit =
+    config.threads > 1
+      ? await serveThreads(config, sockets, handoff.id, handoff.scoreboardFd)
+      : await serveHere(config, sockets, handoff.id, handoff.scoreboardFd);
 
   let stopping = false;
   const stop = (why: string): void => {
@@ -63,7 +67,7 @@ interface ServingUnit {
   requests(): Promise<number>;
 }
 
-async function serveHere(config: Config, sockets: BoundSocket[], id: number): Promise<ServingUnit> {
+async function serveHere(config: Config, sockets: BoundSocket[], id: number, scoreboardFd?: number): Promise<ServingUnit> {
   const app = await loadTheApp(config);
   const serving: Serving = serve(config, app, sockets, {
     workerId: id,
@@ -71,6 +75,8 @@ async function serveHere(config: Config, sockets: BoundSocket[], id: number): Pr
     logFd: 2,
     multiprocess: config.processes > 1,
     multithread: false,
+    scoreboard:
+      scoreboardFd === undefined ? undefined : { handle: addon.attachScoreboard(scoreboardFd), workerIndex: id - 1, coreIndex: 0 },
   });
   installCrashGuards();
   return {
@@ -80,7 +86,7 @@ async function serveHere(config: Config, sockets: BoundSocket[], id: number): Pr
   };
 }
 
-async function serveThreads(config: Config, sockets: BoundSocket[], id: number): Promise<ServingUnit> {
+async function serveThreads(config: Config, sockets: BoundSocket[], id: number, scoreboardFd?: number): Promise<ServingUnit> {
   const group = await startThreads({
     config,
     sockets,
@@ -88,6 +94,7 @@ async function serveThreads(config: Config, sockets: BoundSocket[], id: number):
     threads: config.threads,
     logFd: 2,
     multiprocess: config.processes > 1,
+    extraServeOptions: scoreboardFd === undefined ? undefined : { scoreboardFd },
   });
   installThreadHarakiri(group);
   return {

@@ -23,6 +23,7 @@ import { threadId, type MessagePort } from 'node:worker_threads';
 import type { Config } from '../config';
 import { loadApp } from '../app';
 import type { ServerCounters } from '../native';
+import { addon } from '../native';
 import { serve, type ServeOptions, type Serving } from './serve';
 import type { BoundSocket } from './sockets';
 
@@ -116,14 +117,19 @@ export default async function runThread(task: ThreadTask): Promise<ThreadResult>
   }
 
   const loadMs = Number(process.hrtime.bigint() - started) / 1e6;
+  const { scoreboardFd, ...extra } = (task.extraServeOptions ?? {}) as { scoreboardFd?: number };
   const options: ServeOptions = {
-    ...(task.extraServeOptions ?? {}),
+    ...extra,
     workerId,
     coreId,
     logFd,
     multiprocess: task.multiprocess,
     multithread: true,
   };
+  // A scoreboard handle cannot cross threads: each thread maps the shared region itself.
+  if (typeof scoreboardFd === 'number') {
+    options.scoreboard = { handle: addon.attachScoreboard(scoreboardFd), workerIndex: workerId - 1, coreIndex: coreId };
+  }
   serving = serve(config, app, task.sockets, options);
   post({ type: 'ready', coreId, threadId, loadMs, kind: app.kind });
 

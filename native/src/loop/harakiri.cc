@@ -80,6 +80,7 @@ void WatchdogLoop() {
           v.log_fd = b->log_fd();
           v.core_id = b->core_id();
           v.thread_id = b->thread_id();
+          if (b->kills()) b->kills()->fetch_add(1, std::memory_order_relaxed);
           victims.push_back(std::move(v));
         }
       }
@@ -101,8 +102,9 @@ void SetHarakiriHandler(std::function<bool(uint64_t, int)> handler) {
   g_handler = std::move(handler);
 }
 
-HarakiriBoard::HarakiriBoard(uint64_t limit_ms, int log_fd, int core_id, uint64_t thread_id)
-    : limit_ms_(limit_ms), log_fd_(log_fd), core_id_(core_id), thread_id_(thread_id) {
+HarakiriBoard::HarakiriBoard(uint64_t limit_ms, int log_fd, int core_id, uint64_t thread_id,
+                             std::atomic<uint64_t>* kills)
+    : limit_ms_(limit_ms), log_fd_(log_fd), core_id_(core_id), thread_id_(thread_id), kills_(kills) {
   std::lock_guard<std::mutex> lock(g_mu);
   g_boards.push_back(this);
   if (!g_started) {

@@ -13,6 +13,7 @@
 #ifndef TSGI_LOOP_HARAKIRI_H_
 #define TSGI_LOOP_HARAKIRI_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -32,7 +33,8 @@ struct HarakiriEntry {
 // The in-flight requests of one Server, shared with the watchdog.
 class HarakiriBoard {
  public:
-  HarakiriBoard(uint64_t limit_ms, int log_fd, int core_id, uint64_t thread_id);
+  // `kills` (may be null) is the scoreboard's harakiri_count of this worker slot.
+  HarakiriBoard(uint64_t limit_ms, int log_fd, int core_id, uint64_t thread_id, std::atomic<uint64_t>* kills);
   ~HarakiriBoard();
   void Begin(uint32_t id, int fd, const std::string& method, const std::string& uri);
   void ResponseStarted(uint32_t id);
@@ -43,6 +45,7 @@ class HarakiriBoard {
   int log_fd() const { return log_fd_; }
   int core_id() const { return core_id_; }
   uint64_t thread_id() const { return thread_id_; }
+  std::atomic<uint64_t>* kills() const { return kills_; }
   bool fired() const { return fired_; }
   void set_fired() { fired_ = true; }
 
@@ -53,6 +56,7 @@ class HarakiriBoard {
   int log_fd_;
   int core_id_;
   uint64_t thread_id_;
+  std::atomic<uint64_t>* kills_;
   bool fired_ = false;  // a core is killed once; the board dies with it
 };
 

@@ -53,7 +53,8 @@ Server::Server(uv_loop_t* loop, const ServerOptions& opts, std::vector<ListenerS
       meta_len_(meta_len), read_buf_(kReadBufferSize) {
   log_.Configure(opts_.log_fd, opts_.log_micros, opts_.core_id);
   if (opts_.harakiri_ms > 0) {
-    harakiri_ = std::make_unique<HarakiriBoard>(opts_.harakiri_ms, opts_.log_fd, opts_.core_id, opts_.thread_id);
+    std::atomic<uint64_t>* kills = opts_.scoreboard.worker ? &opts_.scoreboard.worker->harakiri_count : nullptr;
+    harakiri_ = std::make_unique<HarakiriBoard>(opts_.harakiri_ms, opts_.log_fd, opts_.core_id, opts_.thread_id, kills);
   }
   blob_.reserve(4096);
 }
