@@ -65,9 +65,14 @@ export class Master {
       chainReload: () => this.chainReload(),
     });
     for (const slot of this.slots) this.spawn(slot);
-    void startStatsFor(this.config, { scoreboard: this.scoreboard.handle, sockets: this.sockets, appLoadSeconds: 0 }).catch(
-      (err: unknown) => logLine(`tsgi: cannot start the stats server: ${(err as Error).message}`),
-    );
+    void startStatsFor(this.config, { scoreboard: this.scoreboard.handle, sockets: this.sockets, appLoadSeconds: 0 })
+      .then((stats) => {
+        if (stats === null || this.config.stats === undefined) return;
+        const a = this.config.stats;
+        const where = a.kind === 'tcp' ? `${a.host}:${stats.port}` : a.raw;
+        logLine(`*** Stats server enabled on ${where} fd: ${stats.fd} ***`);
+      })
+      .catch((err: unknown) => logLine(`tsgi: cannot start the stats server: ${(err as Error).message}`));
     // rss/vsz of every worker for the stats and uWSGI's memory view, once a second.
     this.memoryTimer = setInterval(() => this.sampleMemory(), 1000);
     this.memoryTimer.unref();

@@ -216,3 +216,37 @@ describe('master and worker processes', () => {
     assert.equal(fs.existsSync(file), false);
   });
 });
+
+describe('seed commands with the master', () => {
+  test('command 6 and 8: --processes 2 --threads 2 --master with --stats serves uWSGI stats for every worker and core', async () => {
+    const tsgi = await startTsgi([
+      '--socket', '127.0.0.1:0', '--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--master', '--processes', '2', '--threads', '2',
+      '--stats', '127.0.0.1:0',
+    ]);
+    try {
+      const statsLine = await tsgi.waitFor(/\*\*\* Stats server enabled on 127\.0\.0\.1:(\d+) fd: \d+ \*\*\*/);
+      const statsPort = Number(/:(\d+) fd/.exec(statsLine)![1]);
+      await tsgi.waitFor(/(spawned tsgi worker [^\n]*\n[\s\S]*){2}/);
+      const http = tsgi.ports[0]!;
+      const { failures } = await load(http, 40, 4);
+      assert.deepEqual(failures, []);
+      const raw = await new Promise<string>((resolve, reject) => {
+        const sock = require('node:net').connect(statsPort, '127.0.0.1');
+        let data = '';
+        sock.on('data', (d: Buffer) => (data += d.toString()));
+        sock.on('end', () => resolve(data));
+        sock.on('error', reject);
+      });
+      const doc = JSON.parse(raw) as { pid: number; workers: Array<{ id: number; pid: number; requests: number; cores: Array<{ id: number; requests: number }> }> };
+      assert.equal(doc.pid, tsgi.proc.pid);
+      assert.deepEqual(doc.workers.map((w) => w.id), [1, 2]);
+      assert.deepEqual(doc.workers.map((w) => w.cores.length), [2, 2]);
+      assert.deepEqual(doc.workers.map((w) => w.pid).sort(), workerPids(tsgi).sort());
+      const total = doc.workers.reduce((n, w) => n + w.requests, 0);
+      assert.equal(total, 40, 'every request is counted once');
+      for (const w of doc.workers) assert.equal(w.requests, w.cores.reduce((n, c) => n + c.requests, 0));
+    } finally {
+      assert.equal(await tsgi.stop(), 0);
+    }
+  });
+});
