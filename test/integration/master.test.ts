@@ -250,3 +250,87 @@ describe('seed commands with the master', () => {
     }
   });
 });
+
+describe('reload triggers, memory recycling, privileges, thread harakiri', () => {
+  test('--touch-chain-reload replaces the workers one at a time, each after the previous new one serves', async () => {
+    const dir = fs.mkdtempSync('/tmp/tsgi-touch-');
+    const touch = path.join(dir, 'reload');
+    fs.writeFileSync(touch, '1');
+    const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--processes', '2', '--touch-chain-reload', touch]);
+    try {
+      await tsgi.waitFor(/(ready in [^\n]*\n[\s\S]*){2}/);
+      const before = workerPids(tsgi);
+      const running = load(tsgi.ports[0]!, 300, 4);
+      const later = new Date(Date.now() + 5000);
+      fs.utimesSync(touch, later, later);
+      await tsgi.waitFor(/chain reloading complete/, 10000);
+      const { failures } = await running;
+      assert.deepEqual(failures, []);
+      const out = tsgi.output();
+      const step1 = out.indexOf('chain reload: worker 1');
+      const step2 = out.indexOf('chain reload: worker 2');
+      assert.ok(step1 >= 0 && step2 > step1, 'worker 1 first, then worker 2');
+      assert.equal(workerPids(tsgi).filter((p) => !before.includes(p)).length, 2);
+    } finally {
+      assert.equal(await tsgi.stop(), 0);
+    }
+  });
+
+  test('--touch-reload reloads every worker gracefully', async () => {
+    const dir = fs.mkdtempSync('/tmp/tsgi-touch-');
+    const touch = path.join(dir, 'reload');
+    fs.writeFileSync(touch, '1');
+    const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--processes', '2', '--touch-reload', touch]);
+    try {
+      await tsgi.waitFor(/(ready in [^\n]*\n[\s\S]*){3}/);
+      const later = new Date(Date.now() + 5000);
+      fs.utimesSync(touch, later, later);
+      await tsgi.waitFor(/graceful reload of every worker \(touch-reload\)/, 5000);
+      await tsgi.waitFor(/(exited with code 0 \(graceful stop\)[^\n]*\n[\s\S]*){2}/);
+    } finally {
+      assert.equal(await tsgi.stop(), 0);
+    }
+  });
+
+  test('--reload-on-rss recycles a worker above the limit', async () => {
+    const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--master', '--processes', '1', '--reload-on-rss', '1', '--min-worker-lifetime', '0']);
+    try {
+      await tsgi.waitFor(/recycles: rss \d+ MB above reload-on-rss 1 MB/, 5000);
+    } finally {
+      assert.equal(await tsgi.stop(), 0);
+    }
+  });
+
+  test('--uid and --gid drop the workers\' privileges after binding (CI runs as root)', async () => {
+    const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--master', '--processes', '1', '--uid', 'nobody', '--gid', 'nogroup']);
+    try {
+      await tsgi.waitFor(/(ready in [^\n]*\n[\s\S]*){2}/);
+      const [pid] = workerPids(tsgi);
+      const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+      const uid = Number(/^Uid:\s+(\d+)/m.exec(status)![1]);
+      assert.equal(uid, 65534);
+      const r = await get(tsgi.ports[0]!);
+      assert.equal(r.status, 200);
+    } finally {
+      assert.equal(await tsgi.stop(), 0);
+    }
+  });
+
+  test('--harakiri with --threads stops only the stuck thread: 504, replacement, the process lives', async () => {
+    const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', path.join(APPS, 'harakiri.js'), '--processes', '1', '--threads', '2', '--harakiri', '1']);
+    try {
+      await tsgi.waitFor(/spawned tsgi worker 1/);
+      const [pid] = workerPids(tsgi);
+      await new Promise((r) => setTimeout(r, 800));
+      const res = await get(tsgi.ports[0]!, '/spin');
+      assert.equal(res.status, 504);
+      await tsgi.waitFor(/killing the thread/);
+      await tsgi.waitFor(/serves again/, 5000);
+      const ok = await get(tsgi.ports[0]!, '/');
+      assert.equal(ok.status, 200);
+      assert.equal(Number(ok.body), pid, 'the same worker process still serves');
+    } finally {
+      assert.equal(await tsgi.stop(), 0);
+    }
+  });
+});
