@@ -9,8 +9,11 @@
 //   main → thread   { type: 'stop' }       graceful: server.stop(), finish in-flight requests
 //                   { type: 'counters' }   answer with the Server's counters
 //   thread → main   { type: 'ready', ... } the app is loaded and the Server accepts
-//                   { type: 'load-failed', ... } the app could not be loaded (task rejects)
 //                   { type: 'counters', counters }
+//
+// When the app cannot be loaded, the task rejects with an Error whose message is
+// LOAD_FAILED_PREFIX + JSON {message, code, stack}: the rejection is the only channel whose
+// order against the thread's death is fixed (a port message may arrive after it).
 //
 // What this thread does NOT install: an 'uncaughtException' handler. An exception that no
 // request owns (a throw from a timer in app code) kills this thread only; the native
@@ -40,8 +43,15 @@ export interface ThreadTask {
 
 export type ThreadMessage =
   | { type: 'ready'; coreId: number; threadId: number; loadMs: number; kind: 'gateway' | 'fetch' }
-  | { type: 'load-failed'; coreId: number; message: string; code?: string; stack?: string }
   | { type: 'counters'; counters: ServerCounters | null };
+
+export const LOAD_FAILED_PREFIX = 'tsgi-thread-load-failed:';
+
+export interface LoadFailure {
+  message: string;
+  code?: string;
+  stack?: string;
+}
 
 export type ControlMessage = { type: 'stop' } | { type: 'counters' };
 
@@ -101,15 +111,13 @@ export default async function runThread(task: ThreadTask): Promise<ThreadResult>
     });
   } catch (err) {
     const e = err as Error & { code?: unknown };
-    post({
-      type: 'load-failed',
-      coreId,
+    const info: LoadFailure = {
       message: e?.message ?? String(err),
       code: typeof e?.code === 'string' ? e.code : undefined,
       stack: e?.stack,
-    });
+    };
     control.close();
-    throw err;
+    throw new Error(LOAD_FAILED_PREFIX + JSON.stringify(info));
   }
   if (stopRequested) {
     control.close();

@@ -55,7 +55,7 @@ import { ERROR_CODES, TsgiError, type ErrorCode } from '../errors';
 import type { ServerCounters } from '../native';
 import { logLine } from './log';
 import type { BoundSocket } from './sockets';
-import type { ControlMessage, ThreadMessage, ThreadResult, ThreadTask } from './thread-entry';
+import { LOAD_FAILED_PREFIX, type ControlMessage, type LoadFailure, type ThreadMessage, type ThreadResult, type ThreadTask } from './thread-entry';
 
 export interface StartThreadsOptions {
   config: Config;
@@ -119,12 +119,11 @@ interface Core {
   readyAt: number;
   everReady: boolean;
   fastFailures: number;
-  loadFailure: { message: string; code?: string; stack?: string } | null;
   timer: NodeJS.Timeout | null;
   counterWaiters: Array<(c: ServerCounters | null) => void>;
 }
 
-function describe(err: Error, load: Core['loadFailure']): string {
+function describe(err: Error, load: LoadFailure | null): string {
   if (load !== null) return `the app could not be loaded: ${firstLine(load.message)}`;
   const code = (err as { code?: unknown }).code;
   if (code === 'ERR_WORKER_OUT_OF_MEMORY') return `out of memory (resourceLimits): ${firstLine(err.message)}`;
@@ -138,7 +137,17 @@ function firstLine(s: string): string {
   return i < 0 ? s : s.slice(0, i);
 }
 
-function rebuildLoadError(load: NonNullable<Core['loadFailure']>): Error {
+/** The app-load failure a thread's task rejected with, if that is what it was. */
+function loadFailureOf(err: Error | null): LoadFailure | null {
+  if (err === null || typeof err.message !== 'string' || !err.message.startsWith(LOAD_FAILED_PREFIX)) return null;
+  try {
+    return JSON.parse(err.message.slice(LOAD_FAILED_PREFIX.length)) as LoadFailure;
+  } catch {
+    return null;
+  }
+}
+
+function rebuildLoadError(load: LoadFailure): Error {
   if (load.code !== undefined && Object.hasOwn(ERROR_CODES, load.code)) {
     return new TsgiError(load.code as ErrorCode, load.message);
   }
@@ -188,7 +197,6 @@ export async function startThreads(opts: StartThreadsOptions): Promise<ThreadGro
     readyAt: 0,
     everReady: false,
     fastFailures: 0,
-    loadFailure: null,
     timer: null,
     counterWaiters: [],
   }));
@@ -214,8 +222,6 @@ export async function startThreads(opts: StartThreadsOptions): Promise<ThreadGro
         startupDone = true;
         startup.resolve();
       }
-    } else if (m.type === 'load-failed') {
-      core.loadFailure = { message: m.message, code: m.code, stack: m.stack };
     } else if (m.type === 'counters') {
       core.counterWaiters.shift()?.(m.counters);
     }
@@ -228,7 +234,6 @@ export async function startThreads(opts: StartThreadsOptions): Promise<ThreadGro
     core.port = port1;
     core.threadId = 0;
     core.readyAt = 0;
-    core.loadFailure = null;
     core.startedAt = Date.now();
     port1.on('message', (m: ThreadMessage) => onMessage(core, m));
     const task: ThreadTask = {
@@ -248,7 +253,7 @@ export async function startThreads(opts: StartThreadsOptions): Promise<ThreadGro
   };
 
   const onEnded = (core: Core, err: Error | null): void => {
-    const load = core.loadFailure;
+    const load = loadFailureOf(err);
     closePort(core);
     const readyAt = core.readyAt;
     core.readyAt = 0;
@@ -281,7 +286,7 @@ export async function startThreads(opts: StartThreadsOptions): Promise<ThreadGro
     const why = load !== null ? '' : core.fastFailures > FAST_FAILURES_ALLOWED ? ` (${core.fastFailures} failures in a row within ${STABLE_MS} ms of serving)` : '';
     logLine(`tsgi: ${who(core.index)} died: ${cause}; replacing it${delay > 0 ? ` in ${delay} ms${why}` : ''}`);
     const stack = load?.stack ?? error.stack;
-    if (stack && err !== null && !/^worker exited with code/.test(error.message)) {
+    if (stack && err !== null && (load !== null || /^uncaught /.test(cause))) {
       logLine(stack.split('\n').map((l) => `tsgi:   ${l}`).join('\n'));
     }
     group.onThreadExit?.({ core: core.index, error, cause, respawnInMs: delay });
