@@ -106,7 +106,11 @@ void Server::OnListenerReadable(uv_poll_t* handle, int status, int events) {
 
 void Server::Accept(size_t index) {
   const ListenerSpec& l = listeners_[index];
-  for (int i = 0; i < kAcceptBatch && accepting_; i++) {
+  // Stop as soon as the app cores are full: a connection accepted now could only wait here
+  // while another thread or process with a free core would serve it at once.
+  for (int i = 0; i < kAcceptBatch && accepting_ &&
+                  (opts_.max_inflight == 0 || counters_.inflight + reserved_ < opts_.max_inflight);
+       i++) {
     sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     int fd = accept4(l.fd, reinterpret_cast<sockaddr*>(&ss), &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);

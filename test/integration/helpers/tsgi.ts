@@ -186,7 +186,9 @@ export function parseResponses(data: Buffer): Array<{ status: number; headers: R
     } else if (headers['transfer-encoding'] === 'chunked') {
       for (;;) {
         const le = rest.indexOf('\r\n');
-        const size = parseInt(rest.slice(0, le), 16);
+        const size = le < 0 ? NaN : parseInt(rest.slice(0, le), 16);
+        if (Number.isNaN(size)) break; // a cut chunked body: keep what arrived
+
         rest = rest.slice(le + 2);
         if (size === 0) {
           rest = rest.slice(rest.indexOf('\r\n') + 2);
