@@ -129,8 +129,9 @@ export interface AutocannonOptions {
   method?: string;
   body?: Buffer;
   headers?: Record<string, string>;
-  /** Called about every second with the requests completed so far and the seconds elapsed. */
-  onTick?: (requestsSoFar: number, elapsedS: number) => void;
+  /** Called about every second with the requests completed so far (null in workers mode, where
+   * autocannon emits no ticks) and the seconds elapsed. */
+  onTick?: (requestsSoFar: number | null, elapsedS: number) => void;
 }
 
 interface RawHist { average: number; mean: number; stddev: number; min: number; max: number; total: number; p50: number; p90: number; p99: number }
@@ -160,18 +161,21 @@ export async function runAutocannon(o: AutocannonOptions): Promise<LoadResult> {
   };
   if (o.workers) opts['workers'] = o.workers;
   if (o.method) opts['method'] = o.method;
-  if (o.body) opts['body'] = o.body;
+  // A Buffer reaches autocannon's worker threads as a plain Uint8Array, which it refuses: give
+  // workers the body as a string (bench bodies are ASCII, so the bytes are the same).
+  if (o.body) opts['body'] = o.workers ? o.body.toString('latin1') : o.body;
   if (o.headers) opts['headers'] = o.headers;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let done = 0;
+  const timer = o.workers && o.onTick ? setInterval(() => o.onTick!(null, (performance.now() - t0) / 1000), 1000) : undefined;
   const r = await new Promise<RawAutocannonResult>((resolve, reject) => {
     const inst = autocannon(opts, (err, res) => (err ? reject(err) : resolve(res)));
     inst.on('tick', (c) => {
       done += c.counter;
       o.onTick?.(done, (performance.now() - t0) / 1000);
     });
-  });
+  }).finally(() => clearInterval(timer));
   const dt = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const total = r.requests.total;

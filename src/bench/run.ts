@@ -101,7 +101,7 @@ export async function runSession(defs: PointDef[], s: RunSettings, progress: Pro
   const load = (p: Live, seconds: number, label: string): Promise<LoadResult> => runAutocannon({
     url: p.started!.url, connections: s.connections, durationS: seconds, pipelining: p.rec.load.pipelining,
     workers: s.workers || undefined, method: p.def.app.method, body: p.def.app.body, headers: p.def.app.headers,
-    onTick: (n, t) => progress.update(`${label} ${p.def.id}: ${t.toFixed(0)}/${seconds} s, ${fmtK(n / Math.max(t, 0.001))} req/s`),
+    onTick: (n, t) => progress.update(`${label} ${p.rec.id}: ${t.toFixed(0)}/${seconds} s${n === null ? '' : `, ${fmtK(n / Math.max(t, 0.001))} req/s`}`),
   });
 
   const measure = async (p: Live, round: number, seconds: number, label: string): Promise<RunRecord> => {
