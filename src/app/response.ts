@@ -214,6 +214,7 @@ export abstract class Exchange {
    */
   fail(err: unknown): void {
     const where = 'tsgi: ' + this.method + ' ' + this.uri + ': ';
+    this.transport.countException?.(); // the stats' per-core and per-worker `exceptions`
     const state = this.state;
     if (state === ExchangeState.Idle) {
       this.log(where + 'app error before the response started; answered 500\n' + describe(err));

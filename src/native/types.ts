@@ -72,6 +72,8 @@ export interface Transport {
   resumeInput(id: number): void;
   /** Writes one line (newline added) to the server log, in order with the request log lines. */
   log(line: string): void;
+  /** Counts an app exception in the scoreboard (uWSGI's `exceptions`); optional. */
+  countException?(): void;
 }
 
 /** Stable names of native error codes, by number (mirrors native/src/common/errors.h). */

@@ -50,6 +50,7 @@ function transportFor(get: () => NativeServer): Transport {
       get().resumeInput(id);
     },
     log: (line) => get().log(line),
+    countException: () => get().countException(),
   };
 }
 

@@ -230,6 +230,7 @@ describe('seed commands with the master', () => {
       const http = tsgi.ports[0]!;
       const { failures } = await load(http, 40, 4);
       assert.deepEqual(failures, []);
+      assert.equal((await get(http, '/throw')).status, 500);
       const raw = await new Promise<string>((resolve, reject) => {
         const sock = require('node:net').connect(statsPort, '127.0.0.1');
         let data = '';
@@ -237,13 +238,17 @@ describe('seed commands with the master', () => {
         sock.on('end', () => resolve(data));
         sock.on('error', reject);
       });
-      const doc = JSON.parse(raw) as { pid: number; workers: Array<{ id: number; pid: number; requests: number; cores: Array<{ id: number; requests: number }> }> };
+      const doc = JSON.parse(raw) as {
+        pid: number;
+        workers: Array<{ id: number; pid: number; requests: number; exceptions: number; cores: Array<{ id: number; requests: number }> }>;
+      };
       assert.equal(doc.pid, tsgi.proc.pid);
       assert.deepEqual(doc.workers.map((w) => w.id), [1, 2]);
       assert.deepEqual(doc.workers.map((w) => w.cores.length), [2, 2]);
       assert.deepEqual(doc.workers.map((w) => w.pid).sort(), workerPids(tsgi).sort());
       const total = doc.workers.reduce((n, w) => n + w.requests, 0);
-      assert.equal(total, 40, 'every request is counted once');
+      assert.equal(total, 41, 'every request is counted once');
+      assert.equal(doc.workers.reduce((n, w) => n + w.exceptions, 0), 1, 'the app exception is counted');
       for (const w of doc.workers) assert.equal(w.requests, w.cores.reduce((n, c) => n + c.requests, 0));
     } finally {
       assert.equal(await tsgi.stop(), 0);
