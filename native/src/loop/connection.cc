@@ -479,19 +479,34 @@ void ConnectionUpdatePoll(Connection* c) {
   else uv_poll_start(c->poll, ev, OnPoll);
 }
 
-void ConnectionProcess(Connection* c) {
-  if (c->state == ConnState::kClosed) return;
-  c->processing = true;
-  if (!c->pending_in.empty() && (c->state == ConnState::kHead || c->state == ConnState::kBody)) {
-    long used = ProcessBytes(c, c->pending_in.data(), c->pending_in.size());
-    if (used > 0 && c->state != ConnState::kClosed) c->pending_in.erase(0, static_cast<size_t>(used));
-  }
+namespace {
+
+// Parses the buffered bytes and drops what the pass consumed.
+void ProcessPending(Connection* c) {
+  long used = ProcessBytes(c, c->pending_in.data(), c->pending_in.size());
+  if (used > 0 && c->state != ConnState::kClosed) c->pending_in.erase(0, static_cast<size_t>(used));
+}
+
+// Ends a parse pass: writes what it produced (corked until now), then arms the timeout and
+// the poll events for whatever comes next.
+void EndPass(Connection* c) {
   c->processing = false;
   if (c->state == ConnState::kClosed) return;
   ConnectionFlush(c);
   if (c->state == ConnState::kClosed) return;
   ArmTimer(c);
   ConnectionUpdatePoll(c);
+}
+
+}  // namespace
+
+void ConnectionProcess(Connection* c) {
+  if (c->state == ConnState::kClosed) return;
+  c->processing = true;
+  if (!c->pending_in.empty() && (c->state == ConnState::kHead || c->state == ConnState::kBody)) {
+    ProcessPending(c);
+  }
+  EndPass(c);
 }
 
 void ConnectionOnReadable(Connection* c) {
@@ -528,25 +543,18 @@ void ConnectionOnReadable(Connection* c) {
     return;
   }
   c->processing = true;
-  long used;
   if (c->pending_in.empty()) {
-    used = ProcessBytes(c, buf, static_cast<size_t>(n));
+    long used = ProcessBytes(c, buf, static_cast<size_t>(n));
     if (used >= 0 && c->state != ConnState::kClosed && static_cast<size_t>(used) < static_cast<size_t>(n)) {
       c->pending_in.assign(buf + used, static_cast<size_t>(n) - static_cast<size_t>(used));
     }
   } else {
     c->pending_in.append(buf, static_cast<size_t>(n));
-    used = ProcessBytes(c, c->pending_in.data(), c->pending_in.size());
-    if (used > 0 && c->state != ConnState::kClosed) c->pending_in.erase(0, static_cast<size_t>(used));
+    ProcessPending(c);
   }
-  c->processing = false;
-  if (c->state == ConnState::kClosed) return;
   // Pipelined bytes behind a request the app still holds are bounded: past buffer-size
   // plus one read, stop reading (UpdatePoll does) and let the kernel buffer the rest.
-  ConnectionFlush(c);
-  if (c->state == ConnState::kClosed) return;
-  ArmTimer(c);
-  ConnectionUpdatePoll(c);
+  EndPass(c);
 }
 
 void ConnectionDispatchWaiting(Connection* c) {

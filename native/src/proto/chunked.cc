@@ -15,6 +15,8 @@
 // discarded. Extensions are validated and ignored.
 #include "proto/chunked.h"
 
+#include "common/chars.h"
+
 namespace tsgi {
 namespace {
 
@@ -45,16 +47,6 @@ enum State : uint8_t {
 };
 
 enum : uint8_t { kTchar = 1, kFieldValue = 2, kQdtext = 4, kHex = 8 };
-
-constexpr bool IsTcharSymbol(int c) {
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-      return true;
-    default:
-      return false;
-  }
-}
 
 struct CharTable {
   uint8_t bits[256];

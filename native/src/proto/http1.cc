@@ -27,6 +27,8 @@
 //     control byte, including NUL and DEL, is refused.
 #include "proto/http1.h"
 
+#include "common/chars.h"
+
 namespace tsgi {
 namespace {
 
@@ -36,16 +38,6 @@ enum : uint8_t {
   kFieldValue = 2,  // field-vchar, SP, HTAB, obs-text (RFC 9110 5.5)
   kTargetChar = 4,  // allowed in a request-target: visible ASCII
 };
-
-constexpr bool IsTcharSymbol(int c) {
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-      return true;
-    default:
-      return false;
-  }
-}
 
 struct CharTable {
   uint8_t bits[256];
