@@ -26,7 +26,7 @@ test('a 2-point run with 1 s rounds measures both points and writes JSON, Markdo
   const out = mkdtempSync(path.join(tmpdir(), 'tsgi-bench-it-'));
   const r = await tsgiBench([
     '--app', 'hello', '--only', 'tsgi,node-http', '--rounds', '2', '--duration', '1', '--warmup', '1',
-    '--connections', '10', '--no-wrk-check', '--quiet-wait', '0', '--retries', '0', '--out', out,
+    '--connections', '10', '--no-wrk-check', '--no-push', '--quiet-wait', '0', '--retries', '0', '--out', out,
   ]);
   assert.equal(r.code, 0, r.stderr);
   const files = readdirSync(out).sort();
