@@ -3,7 +3,7 @@
 // exit 2 before anything starts.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -53,6 +53,7 @@ test('a 2-point run with 1 s rounds measures both points and writes JSON, Markdo
   const c = await tsgiBench(['--compare', path.join(out, json), path.join(out, json)]);
   assert.equal(c.code, 0, c.stderr);
   assert.match(c.stdout, /\| tsgi\/hello\/p1-t1-a1\/http \| [\d,]+ \| [\d,]+ \| \+0\.0 % \|/);
+  rmSync(out, { recursive: true, force: true });
 });
 
 test('usage errors exit 2 and name the problem', async () => {
