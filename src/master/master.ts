@@ -85,7 +85,7 @@ export class Master {
     if (slot.current === null && slot.cursed.size === 0) addon.scoreboardResetWorker(this.scoreboard.handle, slot.id - 1);
     const child = spawnWorker(slot, this.ctx);
     if (child.pid !== undefined) addon.scoreboardWorkerSpawned(this.scoreboard.handle, slot.id - 1, child.pid);
-    logLine(`spawned tsgi worker ${slot.id} (pid: ${child.pid}, cores: ${this.config.threads})`);
+    logLine(`spawned tsgi worker ${slot.id} (pid: ${child.pid}, cores: ${this.config.threads * this.config.async})`);
   }
 
   private sampleMemory(): void {
