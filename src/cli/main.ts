@@ -2,7 +2,7 @@
 // and one clear line plus a non-zero exit code for every startup failure.
 
 import { isConfig, loadConfig, versionText, type Config } from '../config';
-import { isTsgiError } from '../errors';
+import { ConfigError, isTsgiError } from '../errors';
 import { currentLogFd, logLine, openLogFile } from '../worker/log';
 import { serve } from '../worker/serve';
 import { startThreads } from '../worker/threads';
@@ -86,7 +86,7 @@ export async function main(argv: string[]): Promise<void> {
       logLine(`tsgi: --plugins ${config.plugins.join(',')} accepted for compatibility; tsgi has one app language and needs no plugins`);
     }
     if (config.http.length > 0) {
-      throw new Error('--http (the HTTP router) is not available yet; use --http-socket');
+      throw new ConfigError('TSGI_ERR_INVALID_VALUE', '--http (the HTTP router) is not built yet; use --http-socket, or nginx in front of --socket');
     }
     const startCwd = process.cwd();
     if (config.chdir) {

@@ -170,6 +170,10 @@ describe('startup errors: one line naming the cause, non-zero exit', () => {
     await assertStartupError(['--http-socket', '127.0.0.1:0', '--wsgi-file', app('hello.js'), '--no-such-option'], 1, /^tsgi: unknown option --no-such-option/);
   });
 
+  test('--http (the router, not built yet) exits 1 with one line saying what to use instead', async () => {
+    await assertStartupError(['--http', '127.0.0.1:0', '--wsgi-file', app('hello.js')], 1, /^tsgi: --http \(the HTTP router\) is not built yet; use --http-socket/);
+  });
+
   test('a bad option value exits 1', async () => {
     await assertStartupError(['--http-socket', '127.0.0.1:0', '--wsgi-file', app('hello.js'), '--processes', 'abc'], 1, /^tsgi: invalid value "abc" for --processes: not an integer$/);
   });
