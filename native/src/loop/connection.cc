@@ -195,6 +195,21 @@ long TakeInitialBody(Connection* c, const char* data, size_t len, std::string* s
   return static_cast<long>(off);
 }
 
+// Takes an app slot for the request just parsed: one granted while the connection waited,
+// or a free one now. When the cores are full the connection waits (kWaitSlot) with its
+// bytes kept, and the request is parsed again once a slot is granted.
+bool TakeSlot(Connection* c) {
+  Server* s = c->server;
+  if (c->slot_reserved) {
+    c->slot_reserved = false;
+    s->SlotReservationUsed();
+    return true;
+  }
+  if (s->AcquireSlot(c)) return true;
+  c->state = ConnState::kWaitSlot;
+  return false;
+}
+
 // Parses one HTTP head at data[0..len). Returns bytes consumed (head + initial body), 0
 // when incomplete, -1 after refusing.
 long ProcessHttpHead(Connection* c, const char* data, size_t len) {
@@ -219,14 +234,7 @@ long ProcessHttpHead(Connection* c, const char* data, size_t len) {
     }
     return 0;
   }
-  if (!c->slot_reserved && !s->AcquireSlot(c)) {
-    c->state = ConnState::kWaitSlot;
-    return 0;
-  }
-  if (c->slot_reserved) {
-    c->slot_reserved = false;
-    s->SlotReservationUsed();
-  }
+  if (!TakeSlot(c)) return 0;
   ResetRequest(c);
   c->keep_alive = head.keep_alive;
   c->head_request = head.method.equals("HEAD", 4);
@@ -333,14 +341,7 @@ long ProcessUwsgiPacket(Connection* c, const char* data, size_t len) {
     Refuse(c, ErrorCode::UWSGI_BODY_TOO_LARGE);
     return -1;
   }
-  if (!c->slot_reserved && !s->AcquireSlot(c)) {
-    c->state = ConnState::kWaitSlot;
-    return 0;
-  }
-  if (c->slot_reserved) {
-    c->slot_reserved = false;
-    s->SlotReservationUsed();
-  }
+  if (!TakeSlot(c)) return 0;
   ResetRequest(c);
   c->keep_alive = false;  // one request per uwsgi connection
   c->head_request = method.equals("HEAD", 4);
