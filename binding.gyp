@@ -9,6 +9,7 @@
         "native/src/proto/chunked.cc",
         "native/src/proto/uwsgi.cc",
         "native/src/proto/uri.cc",
+        "native/src/proto/http1_response.cc",
         "native/src/loop/listener.cc",
         "native/src/loop/server.cc",
         "native/src/loop/server_api.cc",
@@ -22,6 +23,10 @@
         "native/src/binding/http_test_api.cc",
         "native/src/binding/uwsgi_test_api.cc",
         "native/src/binding/scoreboard_wrap.cc",
+        "native/src/binding/router_wrap.cc",
+        "native/src/router/router.cc",
+        "native/src/router/session.cc",
+        "native/src/router/relay.cc",
         "native/src/scoreboard/scoreboard.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native/src"],

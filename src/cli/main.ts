@@ -2,7 +2,7 @@
 // and one clear line plus a non-zero exit code for every startup failure.
 
 import { isConfig, loadConfig, versionText, type Config } from '../config';
-import { ConfigError, isTsgiError } from '../errors';
+import { isTsgiError } from '../errors';
 import { currentLogFd, logLine, openLogFile } from '../worker/log';
 import { serve } from '../worker/serve';
 import { startThreads } from '../worker/threads';
@@ -10,7 +10,7 @@ import type { ServerCounters } from '../native';
 import { installCrashGuards, loadTheApp } from '../worker/startup';
 import { Master, needsMaster } from '../master/master';
 import { installThreadHarakiri } from '../worker/threads-harakiri';
-import { bindAll, closeAll, type BoundSocket } from '../worker/sockets';
+import { bindAll, bindRouterSockets, closeAll, type BoundSocket } from '../worker/sockets';
 
 function fail(err: unknown): never {
   if (isTsgiError(err)) {
@@ -59,6 +59,16 @@ function installSignals(serving: Running, sockets: BoundSocket[], config: Config
   });
 }
 
+/** Binds the --http addresses; on failure the worker sockets are closed too. */
+function bindRouterOrClose(config: Config, sockets: BoundSocket[]): BoundSocket[] {
+  try {
+    return bindRouterSockets(config, process.cwd());
+  } catch (err) {
+    closeAll(sockets, config.vacuum);
+    throw err;
+  }
+}
+
 export async function main(argv: string[]): Promise<void> {
   if (argv[0] === 'bench') {
     // `tsgi bench …`: the benchmark harness (src/bench/), loaded only when asked for.
@@ -85,25 +95,24 @@ export async function main(argv: string[]): Promise<void> {
     if (config.plugins.length > 0) {
       logLine(`tsgi: --plugins ${config.plugins.join(',')} accepted for compatibility; tsgi has one app language and needs no plugins`);
     }
-    if (config.http.length > 0) {
-      throw new ConfigError('TSGI_ERR_INVALID_VALUE', '--http (the HTTP router) is not built yet; use --http-socket, or nginx in front of --socket');
-    }
     const startCwd = process.cwd();
     if (config.chdir) {
       process.chdir(config.chdir);
       logLine(`tsgi: chdir() to ${config.chdir}`);
     }
     const sockets = bindAll(config, process.cwd());
+    const routerSockets = config.http.length > 0 ? bindRouterOrClose(config, sockets) : [];
     if (needsMaster(config)) {
       // Without --lazy-apps the master loads the app once first, so a broken app stops the
       // instance with its error and exit code 22 instead of a respawn loop (uWSGI's rule).
       if (!config.lazyApps) {
         await loadTheApp(config).catch((err) => {
           closeAll(sockets, config.vacuum);
+          closeAll(routerSockets, config.vacuum);
           throw err;
         });
       }
-      new Master(config, argv, sockets, currentLogFd(), startCwd).start();
+      new Master(config, argv, sockets, currentLogFd(), startCwd, routerSockets).start();
       return;
     }
     if (config.threads > 1) {

@@ -150,7 +150,18 @@ export const OPTIONS: readonly OptionSpec[] = [
   opt('stats-http', 'bool', ST, 'prefix the stats JSON with an HTTP response head'),
   opt('stats-minified', 'bool', ST, 'serve the stats JSON without whitespace'),
   // HTTP router
-  opt('http', 'list-address', H, 'run the HTTP router on ADDR, forwarding to the workers over uwsgi (repeatable)', { arg: 'ADDR' }),
+  opt('http', 'list-address', H, 'run the HTTP router on ADDR, forwarding to the workers over uwsgi (repeatable; implies --master)', {
+    arg: 'ADDR', implies: ['master'],
+  }),
+  opt('http-timeout', 'int', H, 'seconds the router waits on a silent client or worker (504 when the worker is silent)', {
+    default: 60, min: 1, arg: 'SECS',
+  }),
+  opt('http-keepalive', 'int', H, 'keep router client connections open between requests; 0 = close after each response', {
+    default: 1, arg: 'N',
+  }),
+  opt('http-max-chunked-body', 'int', H, 'largest chunked request body the router buffers before forwarding (413 above)', {
+    default: 1048576, min: 0, arg: 'BYTES',
+  }),
   opt('http-modifier1', 'int', H, 'modifier1 the router puts in every packet', { default: 0, max: 255, arg: 'N' }),
   opt('http-modifier2', 'int', H, 'modifier2 the router puts in every packet', { default: 0, max: 255, arg: 'N' }),
   // Process management

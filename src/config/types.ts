@@ -105,6 +105,9 @@ export interface Config {
   http: Address[];
   httpModifier1: number;
   httpModifier2: number;
+  httpTimeout: number;
+  httpKeepalive: number;
+  httpMaxChunkedBody: number;
   listen: number;
   chmodSocket?: number;
   vacuum: boolean;

@@ -17,6 +17,7 @@ import type { WorkerMessage } from '../worker/handoff';
 import { curse, livePids, newSlot, reap, spawnWorker, type Slot, type SpawnContext } from './slots';
 import { dropPrivileges, removePidfile, writePidfile } from './privileges';
 import { watchTouchFiles } from './touch';
+import { RouterProcess } from './router';
 
 /** uWSGI: more respawns than --processes within one second means "respawning too fast". */
 const FORKBOMB_DELAY_MS = 2000;
@@ -33,6 +34,8 @@ export class Master {
   /** Per-worker and per-core counters shared with the workers (src/stats reads them). */
   private readonly scoreboard: ReturnType<typeof addon.createScoreboard>;
   private memoryTimer: NodeJS.Timeout | null = null;
+  /** The --http router process, if any. */
+  private readonly router: RouterProcess | null;
 
   constructor(
     private readonly config: Config,
@@ -41,6 +44,8 @@ export class Master {
     logFd: number,
     /** The directory tsgi was started in (before --chdir), where workers re-read argv. */
     startCwd: string,
+    /** The --http router's listening sockets (empty without --http). */
+    private readonly routerSockets: BoundSocket[] = [],
   ) {
     this.slots = Array.from({ length: config.processes }, (_, i) => newSlot(i + 1));
     this.scoreboard = addon.createScoreboard(config.processes, config.threads);
@@ -53,6 +58,10 @@ export class Master {
       onMessage: (slot, child, msg) => this.onMessage(slot, child, msg),
       onExit: (slot, child, code, signal) => this.onExit(slot, child, code, signal),
     };
+    this.router =
+      routerSockets.length === 0
+        ? null
+        : new RouterProcess(config, routerSockets, sockets, logFd, startCwd, () => this.afterRouterStopped());
   }
 
   start(): void {
@@ -65,6 +74,7 @@ export class Master {
       chainReload: () => this.chainReload(),
     });
     for (const slot of this.slots) this.spawn(slot);
+    this.router?.start();
     void startStatsFor(this.config, { scoreboard: this.scoreboard.handle, sockets: this.sockets, appLoadSeconds: 0 })
       .then((stats) => {
         if (stats === null || this.config.stats === undefined) return;
@@ -207,6 +217,21 @@ export class Master {
     if (this.stopping === 'fast' || this.stopping === mode) return;
     this.stopping = mode;
     this.stopTouch?.();
+    if (mode === 'graceful' && this.router?.running) {
+      // The router goes first: what it accepted still needs the workers to be answered.
+      this.router.stop(this.config.workerReloadMercy * 1000);
+      return;
+    }
+    this.router?.kill();
+    this.stopWorkers(mode);
+  }
+
+  private afterRouterStopped(): void {
+    if (this.stopping === 'graceful') this.stopWorkers('graceful');
+    else this.maybeExit();
+  }
+
+  private stopWorkers(mode: 'graceful' | 'fast'): void {
     for (const slot of this.slots) {
       const children = [...(slot.current ? [slot.current] : []), ...slot.cursed.keys()];
       for (const child of children) {
@@ -218,9 +243,10 @@ export class Master {
   }
 
   private maybeExit(): void {
-    if (this.stopping === 'no' || livePids(this.slots).length > 0) return;
+    if (this.stopping === 'no' || livePids(this.slots).length > 0 || this.router?.running) return;
     if (this.memoryTimer) clearInterval(this.memoryTimer);
     closeAll(this.sockets, this.config.vacuum);
+    closeAll(this.routerSockets, this.config.vacuum);
     if (this.config.pidfile && this.config.vacuum) removePidfile(this.config.pidfile);
     logLine('goodbye to tsgi.');
     process.exit();

@@ -144,7 +144,43 @@ export interface NativeErrorInfo {
   reason: string;
 }
 
+/** Where the router forwards: the worker socket (TCP address or UNIX path). */
+export interface RouterBackendOptions {
+  unix: boolean;
+  host?: string;
+  port?: number;
+  path?: string;
+  /** As shown in log lines. */
+  name: string;
+}
+
+/** The native HTTP router (native/src/router/, binding/router_wrap.cc). */
+export interface RouterOptions {
+  listeners: ListenerOptions[];
+  backend: RouterBackendOptions;
+  /** The workers' --buffer-size: larger uwsgi vars blocks are answered 431 by the router. */
+  bufferSize: number;
+  timeoutMs: number;
+  keepaliveMs: number;
+  keepalive: boolean;
+  maxChunkedBody: number;
+  modifier1: number;
+  modifier2: number;
+  logFd: number;
+  backlog: number;
+}
+
+export interface NativeRouter {
+  /** Stop accepting; idle connections close now, busy ones after their response. */
+  stop(): void;
+  /** Client connections still open. */
+  active(): number;
+  counters(): { sessions: number; requests: number; errors: number; active: number };
+  destroy(): void;
+}
+
 interface Addon {
+  Router: new (options: RouterOptions) => NativeRouter;
   Server: new (options: ServerOptions, callbacks: ServerCallbacks) => NativeServer;
   bindSocket(options: BindOptions): BindResult;
   closeFd(fd: number): number;

@@ -20,7 +20,8 @@ export interface BoundSocket {
   unixPath?: string;
 }
 
-function bindOne(address: Address, protocol: 'http' | 'uwsgi', config: Config, index: number, cwd: string): BoundSocket {
+/** `index` numbers worker sockets in the log; null marks a router socket (logged as uWSGI does). */
+function bindOne(address: Address, protocol: 'http' | 'uwsgi', config: Config, index: number | null, cwd: string): BoundSocket {
   const unixPath = address.kind === 'unix' ? path.resolve(cwd, address.path) : undefined;
   const r = addon.bindSocket(
     address.kind === 'tcp'
@@ -44,21 +45,35 @@ function bindOne(address: Address, protocol: 'http' | 'uwsgi', config: Config, i
   }
   const kind = address.kind === 'tcp' ? 'TCP' : 'UNIX';
   const shown = address.kind === 'tcp' ? `${address.host.includes(':') ? `[${address.host}]` : address.host}:${r.port}` : formatAddress(address);
-  logLine(`tsgi socket ${index} bound to ${kind} address ${shown} (${protocol}) fd ${r.fd}`);
+  if (index === null) logLine(`tsgi http bound on ${shown} fd ${r.fd}`);
+  else logLine(`tsgi socket ${index} bound to ${kind} address ${shown} (${protocol}) fd ${r.fd}`);
   return { address, protocol, fd: r.fd, port: r.port, unixPath };
 }
 
-/** Binds every --http-socket and --socket, in that order. Throws SocketError on failure. */
-export function bindAll(config: Config, cwd: string): BoundSocket[] {
+/** Binds each address in order, closing what was bound if one fails. */
+function bindList(items: Array<[Address, 'http' | 'uwsgi']>, router: boolean, config: Config, cwd: string): BoundSocket[] {
   const bound: BoundSocket[] = [];
   try {
-    for (const a of config.httpSocket) bound.push(bindOne(a, 'http', config, bound.length, cwd));
-    for (const a of config.socket) bound.push(bindOne(a, 'uwsgi', config, bound.length, cwd));
+    for (const [a, protocol] of items) bound.push(bindOne(a, protocol, config, router ? null : bound.length, cwd));
   } catch (err) {
     closeAll(bound, false);
     throw err;
   }
   return bound;
+}
+
+/** Binds every --http-socket and --socket, in that order. Throws SocketError on failure. */
+export function bindAll(config: Config, cwd: string): BoundSocket[] {
+  const items: Array<[Address, 'http' | 'uwsgi']> = [
+    ...config.httpSocket.map((a): [Address, 'http'] => [a, 'http']),
+    ...config.socket.map((a): [Address, 'uwsgi'] => [a, 'uwsgi']),
+  ];
+  return bindList(items, false, config, cwd);
+}
+
+/** Binds every --http (router) address. Throws SocketError on failure. */
+export function bindRouterSockets(config: Config, cwd: string): BoundSocket[] {
+  return bindList(config.http.map((a): [Address, 'http'] => [a, 'http']), true, config, cwd);
 }
 
 export function listenerOptions(sockets: BoundSocket[]): ListenerOptions[] {

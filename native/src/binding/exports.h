@@ -10,6 +10,7 @@ void RegisterServer(Napi::Env env, Napi::Object exports);
 void RegisterHttpTestApi(Napi::Env env, Napi::Object exports);
 void RegisterUwsgiTestApi(Napi::Env env, Napi::Object exports);
 void RegisterScoreboard(Napi::Env env, Napi::Object exports);
+void RegisterRouter(Napi::Env env, Napi::Object exports);
 
 }  // namespace tsgi
 

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "binding/exports.h"
+#include "binding/js_options.h"
 #include "binding/scoreboard_wrap.h"
 #include "common/errors.h"
 #include "common/span.h"
@@ -22,23 +23,6 @@
 namespace tsgi {
 
 namespace {
-
-uint32_t GetU32(Napi::Object o, const char* key, uint32_t def) {
-  Napi::Value v = o.Get(key).Unwrap();
-  return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : def;
-}
-double GetNum(Napi::Object o, const char* key, double def) {
-  Napi::Value v = o.Get(key).Unwrap();
-  return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : def;
-}
-bool GetBool(Napi::Object o, const char* key, bool def) {
-  Napi::Value v = o.Get(key).Unwrap();
-  return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : def;
-}
-std::string GetStr(Napi::Object o, const char* key) {
-  Napi::Value v = o.Get(key).Unwrap();
-  return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
-}
 
 // Bytes of a JS string (latin1 or utf8) or Uint8Array argument. Strings are copied into a
 // per-thread scratch buffer; typed arrays are borrowed for the duration of the call.
@@ -134,21 +118,7 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
     // Room for the fixed CGI vars plus every header the HTTP parser accepts.
     size_t meta_vars = so.max_vars < 16 + 128 ? 16 + 128 : so.max_vars;
 
-    std::vector<ListenerSpec> listeners;
-    Napi::Value lv = o.Get("listeners").Unwrap();
-    if (lv.IsArray()) {
-      Napi::Array arr = lv.As<Napi::Array>();
-      for (uint32_t i = 0; i < arr.Length(); i++) {
-        Napi::Object l = arr.Get(i).Unwrap().As<Napi::Object>();
-        ListenerSpec spec;
-        spec.fd = static_cast<int>(GetU32(l, "fd", 0));
-        spec.protocol = GetStr(l, "protocol") == "uwsgi" ? Protocol::kUwsgi : Protocol::kHttp;
-        spec.is_unix = GetBool(l, "unix", false);
-        spec.host = GetStr(l, "host");
-        spec.port = GetStr(l, "port");
-        listeners.push_back(spec);
-      }
-    }
+    std::vector<ListenerSpec> listeners = GetListeners(o);
     Napi::Uint32Array meta = Napi::Uint32Array::New(env, meta_vars * 4);
     meta_ref_ = Napi::Persistent(meta);
     Value().Set("meta", meta).Check();

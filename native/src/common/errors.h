@@ -61,6 +61,13 @@
   X(UWSGI_BAD_CONTENT_LENGTH, 70, 400, "invalid CONTENT_LENGTH var")                         \
   X(UWSGI_BODY_TOO_LARGE, 71, 413, "CONTENT_LENGTH larger than limit-post")                  \
   X(UWSGI_HEAD_TIMEOUT, 72, 408, "uwsgi packet not received within socket-timeout")         \
+  /* HTTP router (--http) */                                                                 \
+  X(ROUTER_CONNECT_FAILED, 80, 502, "cannot connect to the worker socket")                   \
+  X(ROUTER_NO_RESPONSE, 81, 502, "worker closed the connection without a response")          \
+  X(ROUTER_TIMEOUT, 82, 504, "worker did not answer within http-timeout")                    \
+  X(ROUTER_PACKET_TOO_LARGE, 83, 431, "request vars larger than the workers' buffer-size")   \
+  X(ROUTER_BODY_TOO_LARGE, 84, 413, "chunked request body larger than the router buffers")   \
+  X(ROUTER_BACKEND_FAILED, 85, 502, "worker connection failed before the response ended")    \
   /* socket layer */                                                                         \
   X(IO_READ_FAILED, 96, 500, "read from client failed")                                      \
   X(IO_WRITE_FAILED, 97, 500, "write to client failed")                                      \

@@ -1,0 +1,314 @@
+// Worker side of a router session: connect to the worker socket, send the uwsgi packet and
+// the body, relay the response to the client, and decide whether the client connection can
+// carry another request (RFC 9112 section 6.3 framing, scanned by proto/http1_response).
+#include "router/relay.h"
+
+#include <cstdio>
+#include <cstring>
+
+#include "router/router.h"
+
+namespace tsgi {
+
+namespace {
+
+// Unsent bytes towards one side above which the other side stops being read, and below
+// which it is read again: a slow client slows the worker's output, never the router's memory.
+constexpr size_t kHighWater = 256 * 1024;
+constexpr size_t kLowWater = 64 * 1024;
+// A worker response head larger than this is relayed as it is, close-delimited.
+constexpr size_t kMaxResponseHead = 64 * 1024;
+
+struct WriteReq {
+  uv_write_t req;  // first member: the uv_write_t* is the WriteReq*
+  Session* s;
+  bool to_client;
+  std::string data;
+};
+
+void StartBackendRead(Session* s);
+
+void OnBackendClosed(uv_handle_t* h) {
+  Session* s = static_cast<Session*>(h->data);
+  delete reinterpret_cast<RouterStream*>(h);
+  if (--s->open_handles == 0) delete s;
+}
+
+void OnWritten(uv_write_t* req, int status) {
+  WriteReq* w = reinterpret_cast<WriteReq*>(req);
+  Session* s = w->s;
+  bool to_client = w->to_client;
+  size_t n = w->data.size();
+  delete w;
+  if (to_client) s->client_pending -= n;
+  else s->backend_pending -= n;
+  if (s->closed || s->router == nullptr || status == UV_ECANCELED) return;
+  if (status < 0) {
+    if (to_client) {
+      CloseSessionNow(s);  // the client is gone
+    } else {
+      // The worker closed before taking the whole body (it may have answered early, e.g.
+      // 413): its response is still read; this connection cannot be reused.
+      s->keepalive = false;
+    }
+    return;
+  }
+  s->last_active = uv_now(s->router->loop());
+  if (to_client) {
+    if (s->close_after_flush && s->client_pending == 0) ShutdownClient(s);
+    else if (s->client_pending < kLowWater) StartBackendRead(s);
+  } else if (s->backend_pending < kLowWater && s->body_left > 0) {
+    ResumeClient(s);
+  }
+}
+
+// Writes what the kernel takes now; copies the rest into a write request.
+void Send(Session* s, uv_stream_t* st, bool to_client, const char* p, size_t n) {
+  size_t& pending = to_client ? s->client_pending : s->backend_pending;
+  if (pending == 0) {
+    uv_buf_t b = uv_buf_init(const_cast<char*>(p), static_cast<unsigned>(n));
+    int r = uv_try_write(st, &b, 1);
+    if (r >= 0 && static_cast<size_t>(r) == n) return;
+    if (r > 0) {
+      p += r;
+      n -= static_cast<size_t>(r);
+    } else if (r != UV_EAGAIN && r != UV_ENOSYS) {
+      if (to_client) CloseSessionNow(s);
+      else s->keepalive = false;
+      return;
+    }
+  }
+  WriteReq* w = new WriteReq();
+  w->s = s;
+  w->to_client = to_client;
+  w->data.assign(p, n);
+  uv_buf_t b = uv_buf_init(&w->data[0], static_cast<unsigned>(n));
+  if (uv_write(&w->req, st, &b, 1, OnWritten) != 0) {
+    delete w;
+    if (to_client) CloseSessionNow(s);
+    else s->keepalive = false;
+    return;
+  }
+  pending += n;
+}
+
+void KeepTail(Session* s, const char* p, size_t n) {
+  if (n >= sizeof(s->tail)) {
+    std::memcpy(s->tail, p + n - sizeof(s->tail), sizeof(s->tail));
+    s->tail_len = sizeof(s->tail);
+    return;
+  }
+  size_t keep = s->tail_len + n > sizeof(s->tail) ? sizeof(s->tail) - n : s->tail_len;
+  std::memmove(s->tail, s->tail + s->tail_len - keep, keep);
+  std::memcpy(s->tail + keep, p, n);
+  s->tail_len = keep + n;
+}
+
+void RelayBody(Session* s, const char* p, size_t n) {
+  if (n == 0) return;
+  switch (s->rh.framing) {
+    case ResponseFraming::kLength:
+      if (n > s->resp_left) s->keepalive = false;  // more than announced: close after it
+      s->resp_left -= n < s->resp_left ? n : s->resp_left;
+      break;
+    case ResponseFraming::kChunked:
+      KeepTail(s, p, n);
+      break;
+    case ResponseFraming::kNoBody:
+      s->keepalive = false;
+      break;
+    case ResponseFraming::kClose:
+      if (s->auto_chunk) {
+        char size[24];
+        int k = std::snprintf(size, sizeof(size), "%zx\r\n", n);
+        std::string framed;
+        framed.reserve(static_cast<size_t>(k) + n + 2);
+        framed.append(size, static_cast<size_t>(k));
+        framed.append(p, n);
+        framed.append("\r\n", 2);
+        SendToClient(s, framed.data(), framed.size());
+        return;
+      }
+      break;
+  }
+  SendToClient(s, p, n);
+}
+
+// The worker's head is complete (`len` bytes of resp_head): decide the client framing,
+// add the headers that keep it honest, and send the head and whatever body came with it.
+void StartResponse(Session* s, size_t len) {
+  const HttpResponseHead& rh = s->rh;
+  if (rh.connection_close || rh.version_minor == 0) s->keepalive = false;
+  if (rh.framing == ResponseFraming::kClose && s->keepalive) {
+    s->auto_chunk = true;  // uWSGI's --http-auto-chunked, always on while keeping alive
+  } else if (rh.framing == ResponseFraming::kClose) {
+    s->keepalive = false;
+  }
+  s->resp_left = rh.framing == ResponseFraming::kLength ? rh.content_length : 0;
+  const char* extra = nullptr;
+  if (s->auto_chunk) extra = "Transfer-Encoding: chunked\r\n";
+  else if (!s->keepalive && !rh.connection_close && s->http11) extra = "Connection: close\r\n";
+  if (extra == nullptr) {
+    SendToClient(s, s->resp_head.data(), len);
+  } else {
+    std::string head;
+    head.reserve(len + 32);
+    head.append(s->resp_head, 0, rh.headers_at);
+    head.append(extra);
+    head.append(s->resp_head, rh.headers_at, len - rh.headers_at);
+    SendToClient(s, head.data(), head.size());
+  }
+  if (s->closed) return;
+  std::string rest = s->resp_head.substr(len);
+  s->resp_head.clear();
+  RelayBody(s, rest.data(), rest.size());
+}
+
+void Relay(Session* s, const char* p, size_t n) {
+  s->resp_bytes += n;
+  if (s->resp_head_done) {
+    RelayBody(s, p, n);
+  } else {
+    s->resp_head.append(p, n);
+    int64_t h = ScanHttpResponseHead(s->resp_head.data(), s->resp_head.size(), s->head_request, &s->rh);
+    if (h == 0 && s->resp_head.size() < kMaxResponseHead) return;
+    s->resp_head_done = true;
+    if (h > 0) {
+      StartResponse(s, static_cast<size_t>(h));
+    } else {
+      // Not an HTTP/1.x head we understand: pass it through and close after it.
+      s->keepalive = false;
+      s->rh.framing = ResponseFraming::kClose;
+      SendToClient(s, s->resp_head.data(), s->resp_head.size());
+      s->resp_head.clear();
+    }
+  }
+  if (!s->closed && s->backend_reading && s->client_pending > kHighWater) {
+    uv_read_stop(&s->backend->stream);
+    s->backend_reading = false;
+  }
+}
+
+bool Complete(Session* s) {
+  switch (s->rh.framing) {
+    case ResponseFraming::kNoBody:
+      return true;
+    case ResponseFraming::kLength:
+      return s->resp_left == 0;
+    case ResponseFraming::kChunked:
+      return s->tail_len == sizeof(s->tail) && std::memcmp(s->tail, "0\r\n\r\n", 5) == 0;
+    case ResponseFraming::kClose:
+      if (!s->auto_chunk) return false;
+      SendToClient(s, "0\r\n\r\n", 5);
+      return true;
+  }
+  return false;
+}
+
+// The worker closed its connection: the uwsgi protocol's end of response.
+void ResponseEnded(Session* s, int err) {
+  CloseBackend(s);
+  if (s->resp_bytes == 0) {
+    FailSession(s, ErrorCode::ROUTER_NO_RESPONSE, err != 0 ? uv_strerror(err) : nullptr);
+    return;
+  }
+  if (!s->resp_head_done) {
+    SendToClient(s, s->resp_head.data(), s->resp_head.size());
+    CloseAfterFlush(s);
+    return;
+  }
+  bool complete = Complete(s);
+  if (s->closed) return;
+  RequestDone(s, complete && s->body_left == 0);
+}
+
+void AllocBackend(uv_handle_t* h, size_t, uv_buf_t* buf) {
+  Session* s = static_cast<Session*>(h->data);
+  *buf = uv_buf_init(s->router->read_buffer(), static_cast<unsigned>(s->router->read_buffer_size()));
+}
+
+void OnBackendRead(uv_stream_t* st, ssize_t nread, const uv_buf_t* buf) {
+  Session* s = static_cast<Session*>(st->data);
+  if (s->closed || s->router == nullptr || s->backend == nullptr || &s->backend->stream != st) return;
+  if (nread > 0) {
+    s->last_active = uv_now(s->router->loop());
+    Relay(s, buf->base, static_cast<size_t>(nread));
+  } else if (nread < 0) {
+    ResponseEnded(s, nread == UV_EOF ? 0 : static_cast<int>(nread));
+  }
+}
+
+void StartBackendRead(Session* s) {
+  if (s->backend_reading || s->backend == nullptr || s->state != SessionState::kProxying) return;
+  if (uv_read_start(&s->backend->stream, AllocBackend, OnBackendRead) == 0) s->backend_reading = true;
+}
+
+void OnConnected(uv_connect_t* req, int status) {
+  Session* s = static_cast<Session*>(req->data);
+  if (s->closed || s->router == nullptr || status == UV_ECANCELED || s->backend == nullptr ||
+      req->handle != &s->backend->stream) {
+    return;
+  }
+  if (status < 0) {
+    FailSession(s, ErrorCode::ROUTER_CONNECT_FAILED, uv_strerror(status));
+    return;
+  }
+  if (!s->router->backend().is_unix) uv_tcp_nodelay(&s->backend->tcp, 1);
+  s->state = SessionState::kProxying;
+  s->last_active = uv_now(s->router->loop());
+  SendToBackend(s, s->packet.data(), s->packet.size());
+  s->packet.clear();
+  if (s->body_left > 0 && !s->in.empty()) {
+    size_t k = s->in.size() < s->body_left ? s->in.size() : static_cast<size_t>(s->body_left);
+    SendToBackend(s, s->in.data(), k);
+    s->body_left -= k;
+    s->in.erase(0, k);
+  }
+  StartBackendRead(s);
+  ResumeClient(s);
+}
+
+}  // namespace
+
+void SendToClient(Session* s, const char* p, size_t n) {
+  if (s->closed || n == 0) return;
+  Send(s, &s->client.stream, true, p, n);
+}
+
+void SendToBackend(Session* s, const char* p, size_t n) {
+  if (s->closed || s->backend == nullptr || n == 0) return;
+  Send(s, &s->backend->stream, false, p, n);
+  if (s->backend_pending > kHighWater && s->client_reading) {
+    uv_read_stop(&s->client.stream);
+    s->client_reading = false;
+  }
+}
+
+void ConnectBackend(Session* s) {
+  Router* r = s->router;
+  const RouterBackend& b = r->backend();
+  RouterStream* bs = new RouterStream();
+  if (b.is_unix) uv_pipe_init(r->loop(), &bs->pipe, 0);
+  else uv_tcp_init(r->loop(), &bs->tcp);
+  bs->handle.data = s;
+  s->backend = bs;
+  s->open_handles++;
+  s->state = SessionState::kConnecting;
+  r->mutable_counters().requests++;
+  if (b.is_unix) {
+    uv_pipe_connect(&s->connect_req, &bs->pipe, b.path.c_str(), OnConnected);
+    return;
+  }
+  int rc = uv_tcp_connect(&s->connect_req, &bs->tcp, r->backend_addr(), OnConnected);
+  if (rc != 0) FailSession(s, ErrorCode::ROUTER_CONNECT_FAILED, uv_strerror(rc));
+}
+
+void CloseBackend(Session* s) {
+  if (s->backend == nullptr) return;
+  if (s->backend_reading) uv_read_stop(&s->backend->stream);
+  s->backend_reading = false;
+  uv_close(&s->backend->handle, OnBackendClosed);
+  s->backend = nullptr;
+}
+
+}  // namespace tsgi

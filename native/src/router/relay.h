@@ -1,0 +1,33 @@
+// Operations on a session shared by its two halves: session.cc (client side) and relay.cc
+// (worker side). Every function runs on the router's loop thread and tolerates a session
+// that is already closing.
+#ifndef TSGI_ROUTER_RELAY_H_
+#define TSGI_ROUTER_RELAY_H_
+
+#include <cstddef>
+
+#include "common/errors.h"
+#include "router/session.h"
+
+namespace tsgi {
+
+// relay.cc
+void ConnectBackend(Session* s);   // opens the worker connection and sends packet + body
+void CloseBackend(Session* s);     // closes the worker connection, if any
+void SendToClient(Session* s, const char* p, size_t n);
+void SendToBackend(Session* s, const char* p, size_t n);
+
+// session.cc
+void ResumeClient(Session* s);
+// The response ended; `reusable` when it was complete and framed, so the connection may
+// carry the next request.
+void RequestDone(Session* s, bool reusable);
+void CloseAfterFlush(Session* s);
+void ShutdownClient(Session* s);
+// Answers with the error's status (if nothing was sent yet), logs one line and closes.
+// `detail` (the system error, say) is appended to the log line when given.
+void FailSession(Session* s, ErrorCode code, const char* detail = nullptr);
+
+}  // namespace tsgi
+
+#endif  // TSGI_ROUTER_RELAY_H_

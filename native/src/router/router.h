@@ -1,0 +1,117 @@
+// The HTTP router (--http): a native HTTP/1.1 front that parses each client request with the
+// same strict parser as --http-socket, turns it into a uwsgi packet (the vars nginx's stock
+// uwsgi_params would send) and forwards it over a new connection to the worker socket, then
+// relays the worker's response back (reference/uwsgi.md section 5, uWSGI's plugins/http).
+//
+// It runs in its own process ("tsgi http router"), spawned and respawned by the master and
+// left alone by graceful reloads: the worker socket stays bound in the master while workers
+// are replaced, so connections the router opens during a reload wait in its backlog and are
+// served by the new workers (PRODUCT.md section 4: uWSGI kills its router on reload).
+//
+// Where tsgi differs from uWSGI's router (docs/router.md): keep-alive towards clients is on
+// by default, close-delimited worker responses are re-framed as chunked to keep it,
+// REMOTE_PORT is in host byte order, and failures get a status (502 when the worker cannot
+// be reached or closes without answering, 504 when it does not answer within http-timeout)
+// instead of a silently closed connection.
+//
+// Threading invariant: a Router and its sessions live on the libuv loop of the JS thread
+// that created it; nothing here is synchronised.
+#ifndef TSGI_ROUTER_ROUTER_H_
+#define TSGI_ROUTER_ROUTER_H_
+
+#include <uv.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "loop/server.h"
+#include "proto/http1.h"
+
+namespace tsgi {
+
+struct RouterBackend {
+  bool is_unix = false;
+  std::string host;  // TCP: numeric address of the worker socket
+  int port = 0;
+  std::string path;  // UNIX: filesystem path
+  std::string name;  // as shown in log lines
+};
+
+struct RouterOptions {
+  size_t buffer_size = 8192;      // the workers' --buffer-size: largest uwsgi vars block they take
+  size_t max_head = 65535;        // largest client request head (uWSGI's router: 64 KiB)
+  uint64_t timeout_ms = 60000;    // --http-timeout: idle client, stalled I/O, worker silence
+  uint64_t keepalive_ms = 60000;  // idle time between requests on one client connection
+  bool keepalive = true;          // --http-keepalive (on unless set to 0)
+  uint64_t max_chunked_body = 1 << 20;  // de-chunked bodies are buffered up to this
+  uint8_t modifier1 = 0;
+  uint8_t modifier2 = 0;
+  int log_fd = 2;
+  int backlog = 1024;             // --listen, passed again to listen(2) on the inherited fds
+};
+
+struct RouterCounters {
+  uint64_t sessions = 0;   // client connections accepted
+  uint64_t requests = 0;   // requests forwarded to a worker
+  uint64_t errors = 0;     // requests answered by the router itself (4xx/5xx)
+};
+
+struct Session;
+
+class Router {
+ public:
+  Router(uv_loop_t* loop, const RouterOptions& opts, std::vector<ListenerSpec> listeners,
+         RouterBackend backend);
+  ~Router();
+
+  // Starts listening on the inherited fds. Returns false (and logs why) if one cannot be used.
+  bool Start();
+  // Graceful stop: stop accepting, close idle connections, let in-flight requests finish and
+  // close each client connection after its current response.
+  void Stop();
+  // Closes every handle now (env teardown); in-flight requests are dropped.
+  void Destroy();
+
+  size_t active() const { return sessions_.size(); }
+  const RouterCounters& counters() const { return counters_; }
+
+  // --- used by sessions (router/session.cc) -------------------------------------------
+  uv_loop_t* loop() const { return loop_; }
+  const RouterOptions& opts() const { return opts_; }
+  const RouterBackend& backend() const { return backend_; }
+  const sockaddr* backend_addr() const { return reinterpret_cast<const sockaddr*>(&backend_addr_); }
+  bool stopping() const { return stopping_; }
+  RouterCounters& mutable_counters() { return counters_; }
+  // One parse result at a time: the loop is single-threaded and a head is turned into a
+  // packet before the callback returns, so sessions share it (it is ~4 KiB).
+  HttpRequestHead* scratch_head() { return &scratch_head_; }
+  std::vector<uint32_t>* scratch_meta() { return &scratch_meta_; }
+  std::string* scratch_blob() { return &scratch_blob_; }
+  // The read buffer every stream reads into; valid until the read callback returns.
+  char* read_buffer() { return read_buffer_; }
+  size_t read_buffer_size() const { return sizeof(read_buffer_); }
+  void Forget(Session* s);
+  void Log(const std::string& line);
+
+ private:
+  static void OnConnection(uv_stream_t* listener, int status);
+
+  uv_loop_t* loop_;
+  RouterOptions opts_;
+  std::vector<ListenerSpec> listeners_;
+  RouterBackend backend_;
+  sockaddr_storage backend_addr_;
+  std::vector<uv_stream_t*> listen_handles_;
+  std::vector<Session*> sessions_;
+  RouterCounters counters_;
+  bool stopping_ = false;
+  HttpRequestHead scratch_head_;
+  std::vector<uint32_t> scratch_meta_;
+  std::string scratch_blob_;
+  char read_buffer_[64 * 1024];
+};
+
+}  // namespace tsgi
+
+#endif  // TSGI_ROUTER_ROUTER_H_

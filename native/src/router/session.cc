@@ -1,0 +1,414 @@
+// Client side of a router session: accept, read, parse the head, build the uwsgi packet,
+// timeouts and close. The worker side (connect, forward, relay the response) is in relay.cc.
+#include "router/session.h"
+
+#include <cstring>
+
+#include "common/errors.h"
+#include "loop/vars.h"
+#include "proto/uwsgi.h"
+#include "router/relay.h"
+#include "router/router.h"
+
+namespace tsgi {
+
+namespace {
+
+// Bytes buffered from a client beyond the request being forwarded (pipelined requests)
+// before the router stops reading from it.
+constexpr size_t kMaxPipelined = 64 * 1024;
+
+void OnHandleClosed(uv_handle_t* h) {
+  Session* s = static_cast<Session*>(h->data);
+  if (--s->open_handles == 0) delete s;
+}
+
+void OnAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
+  Session* s = static_cast<Session*>(h->data);
+  if (s->router == nullptr) {
+    *buf = uv_buf_init(nullptr, 0);
+    return;
+  }
+  *buf = uv_buf_init(s->router->read_buffer(), static_cast<unsigned>(s->router->read_buffer_size()));
+}
+
+void OnClientRead(uv_stream_t* st, ssize_t nread, const uv_buf_t* buf);
+
+void ArmTimer(Session* s, uint64_t ms);
+
+void OnTimer(uv_timer_t* t) {
+  Session* s = static_cast<Session*>(t->data);
+  if (s->closed || s->router == nullptr) return;
+  const RouterOptions& o = s->router->opts();
+  bool idle = s->state == SessionState::kHead && s->in.empty() && s->requests > 0;
+  uint64_t limit = idle ? o.keepalive_ms : o.timeout_ms;
+  uint64_t elapsed = uv_now(s->router->loop()) - s->last_active;
+  if (elapsed < limit) {
+    ArmTimer(s, limit - elapsed);
+    return;
+  }
+  switch (s->state) {
+    case SessionState::kHead:
+      if (s->in.empty()) CloseSessionNow(s);
+      else FailSession(s, ErrorCode::HTTP_HEAD_TIMEOUT);
+      return;
+    case SessionState::kChunkedBody:
+      FailSession(s, ErrorCode::HTTP_BODY_TIMEOUT);
+      return;
+    case SessionState::kConnecting:
+    case SessionState::kProxying:
+      if (s->body_left > 0 && s->resp_bytes == 0) FailSession(s, ErrorCode::HTTP_BODY_TIMEOUT);
+      else FailSession(s, ErrorCode::ROUTER_TIMEOUT);
+      return;
+    case SessionState::kClosing:
+      CloseSessionNow(s);
+      return;
+  }
+}
+
+void ArmTimer(Session* s, uint64_t ms) { uv_timer_start(&s->timer, OnTimer, ms, 0); }
+
+void PeerName(Session* s) {
+  if (s->listener->is_unix) return;
+  sockaddr_storage ss;
+  int len = sizeof(ss);
+  if (uv_tcp_getpeername(&s->client.tcp, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return;
+  char host[64] = {0};
+  if (ss.ss_family == AF_INET6) {
+    const sockaddr_in6* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+    uv_ip6_name(a, host, sizeof(host));
+    // Host byte order: uWSGI's router forgets ntohs() here (reference/uwsgi.md section 5).
+    s->remote_port = std::to_string(ntohs(a->sin6_port));
+  } else {
+    const sockaddr_in* a = reinterpret_cast<const sockaddr_in*>(&ss);
+    uv_ip4_name(a, host, sizeof(host));
+    s->remote_port = std::to_string(ntohs(a->sin_port));
+  }
+  s->remote_addr = host;
+}
+
+// Encodes the vars (blob + 4 offsets each, loop/vars.h) as a uwsgi packet header and block.
+// With `content_length`, that value replaces CONTENT_LENGTH (a de-chunked body's length).
+bool EncodePacket(Session* s, const std::string& blob, const uint32_t* meta, size_t nvars,
+                  const std::string* content_length) {
+  UwsgiVar vars[16 + kMaxHeaders];
+  if (nvars > sizeof(vars) / sizeof(vars[0])) return false;
+  for (size_t i = 0; i < nvars; i++) {
+    const uint32_t* m = meta + i * 4;
+    vars[i].key = Span{blob.data() + m[0], m[1] - m[0]};
+    vars[i].value = Span{blob.data() + m[2], m[3] - m[2]};
+    if (content_length && vars[i].key.len == 14 && std::memcmp(vars[i].key.data, "CONTENT_LENGTH", 14) == 0) {
+      vars[i].value = Span{content_length->data(), content_length->size()};
+    }
+  }
+  const RouterOptions& o = s->router->opts();
+  size_t total = EncodeUwsgiPacket(o.modifier1, o.modifier2, vars, nvars, nullptr, 0);
+  if (total == 0 || total - kUwsgiHeaderSize > o.buffer_size) return false;
+  s->packet.resize(total);
+  EncodeUwsgiPacket(o.modifier1, o.modifier2, vars, nvars, &s->packet[0], total);
+  return true;
+}
+
+void ResetRequest(Session* s) {
+  s->keepalive = false;
+  s->head_request = false;
+  s->body_left = 0;
+  s->packet.clear();
+  s->dechunk = ChunkedDecoder{};
+  s->body.clear();
+  s->vars_blob.clear();
+  s->vars_meta.clear();
+  s->nvars = 0;
+  s->resp_bytes = 0;
+  s->resp_head.clear();
+  s->resp_head_done = false;
+  s->rh = HttpResponseHead{};
+  s->auto_chunk = false;
+  s->resp_left = 0;
+  s->tail_len = 0;
+}
+
+void PauseClient(Session* s) {
+  if (!s->client_reading) return;
+  uv_read_stop(&s->client.stream);
+  s->client_reading = false;
+}
+
+// Reads a chunked body from `in` into `body`; when it ends, the packet is built with the
+// body's real length and the worker connection starts. nginx does the same with
+// uwsgi_pass (request buffering): the uwsgi protocol needs CONTENT_LENGTH up front.
+void ContinueChunked(Session* s) {
+  const RouterOptions& o = s->router->opts();
+  size_t at = 0;
+  for (;;) {
+    size_t consumed = 0;
+    Span data{};
+    ErrorCode err = ErrorCode::OK;
+    ChunkedStatus st = ChunkedDecode(&s->dechunk, s->in.data() + at, s->in.size() - at, ChunkedLimits{},
+                                     &consumed, &data, &err);
+    at += consumed;
+    if (st == ChunkedStatus::kError) {
+      FailSession(s, err);
+      return;
+    }
+    if (st == ChunkedStatus::kData) {
+      if (s->body.size() + data.len > o.max_chunked_body) {
+        FailSession(s, ErrorCode::ROUTER_BODY_TOO_LARGE);
+        return;
+      }
+      s->body.append(data.data, data.len);
+      continue;
+    }
+    s->in.erase(0, at);
+    if (st == ChunkedStatus::kNeedMore) return;
+    std::string length = std::to_string(s->body.size());
+    if (!EncodePacket(s, s->vars_blob, s->vars_meta.data(), s->nvars, &length)) {
+      FailSession(s, ErrorCode::ROUTER_PACKET_TOO_LARGE);
+      return;
+    }
+    s->packet.append(s->body);
+    s->body.clear();
+    s->body.shrink_to_fit();
+    ConnectBackend(s);
+    return;
+  }
+}
+
+void HandleHead(Session* s) {
+  Router* r = s->router;
+  const RouterOptions& o = r->opts();
+  HttpParseOptions popts;
+  popts.max_head_size = o.max_head;
+  popts.max_target_len = o.max_head;
+  HttpRequestHead* head = r->scratch_head();
+  ErrorCode err = ErrorCode::OK;
+  int64_t n = ParseHttpRequestHead(s->in.data(), s->in.size(), popts, head, &err);
+  if (n == 0) return;
+  if (n < 0) {
+    FailSession(s, err);
+    return;
+  }
+  ResetRequest(s);
+  s->state = SessionState::kConnecting;
+  s->requests++;
+  s->keepalive = o.keepalive && head->keep_alive && !r->stopping();
+  s->head_request = head->method.len == 4 && std::memcmp(head->method.data, "HEAD", 4) == 0;
+  s->http11 = head->version_minor == 1;
+  s->what.assign(head->method.data, head->method.len);
+  s->what.push_back(' ');
+  s->what.append(head->target.data, head->target.len < 200 ? head->target.len : 200);
+
+  std::vector<uint32_t>* meta = r->scratch_meta();
+  std::string* blob = r->scratch_blob();
+  blob->clear();
+  PeerInfo peer{&s->remote_addr, &s->remote_port, s->listener};
+  VarsOut out{blob, meta->data(), meta->size() / 4};
+  err = BuildHttpVars(*head, peer, &out);
+  if (err != ErrorCode::OK) {
+    FailSession(s, err);
+    return;
+  }
+  bool chunked = head->framing == BodyFraming::kChunked;
+  bool body_to_come = chunked || (head->framing == BodyFraming::kLength &&
+                                  head->content_length > s->in.size() - static_cast<size_t>(n));
+  // RFC 9110 10.1.1: the worker behind uwsgi never sees the client's wait, so the router
+  // answers 100 Continue itself when the body has not been sent yet.
+  if (head->expect_continue && body_to_come && s->http11) {
+    static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    SendToClient(s, kContinue, sizeof(kContinue) - 1);
+  }
+  if (chunked) {
+    s->vars_blob = *blob;
+    s->vars_meta.assign(meta->begin(), meta->begin() + static_cast<long>(out.nvars * 4));
+    s->nvars = out.nvars;
+    s->in.erase(0, static_cast<size_t>(n));
+    s->state = SessionState::kChunkedBody;
+    ContinueChunked(s);
+    return;
+  }
+  if (!EncodePacket(s, *blob, meta->data(), out.nvars, nullptr)) {
+    FailSession(s, ErrorCode::ROUTER_PACKET_TOO_LARGE);
+    return;
+  }
+  s->in.erase(0, static_cast<size_t>(n));
+  s->body_left = head->framing == BodyFraming::kLength ? head->content_length : 0;
+  ConnectBackend(s);
+}
+
+void HandleClientBytes(Session* s, const char* p, size_t n) {
+  switch (s->state) {
+    case SessionState::kHead:
+      s->in.append(p, n);
+      HandleHead(s);
+      break;
+    case SessionState::kChunkedBody:
+      s->in.append(p, n);
+      ContinueChunked(s);
+      break;
+    case SessionState::kProxying:
+      if (s->body_left > 0) {
+        size_t k = n < s->body_left ? n : static_cast<size_t>(s->body_left);
+        SendToBackend(s, p, k);
+        s->body_left -= k;
+        p += k;
+        n -= k;
+      }
+      s->in.append(p, n);
+      break;
+    case SessionState::kConnecting:
+      s->in.append(p, n);
+      break;
+    case SessionState::kClosing:
+      return;  // draining after an error answer
+  }
+  bool forwarding = s->state == SessionState::kConnecting || s->state == SessionState::kProxying;
+  if (!s->closed && forwarding && s->in.size() > kMaxPipelined) {
+    PauseClient(s);
+  }
+}
+
+void OnClientRead(uv_stream_t* st, ssize_t nread, const uv_buf_t* buf) {
+  Session* s = static_cast<Session*>(st->data);
+  if (s->closed || s->router == nullptr) return;
+  if (nread > 0) {
+    s->last_active = uv_now(s->router->loop());
+    HandleClientBytes(s, buf->base, static_cast<size_t>(nread));
+    return;
+  }
+  if (nread == 0) return;
+  // EOF or error. Before a request is under way, or while its body is still owed, the
+  // client is gone; after the body, the response is still delivered (half-close).
+  PauseClient(s);
+  s->client_eof = true;
+  bool body_owed = s->state == SessionState::kChunkedBody ||
+                   ((s->state == SessionState::kConnecting || s->state == SessionState::kProxying) &&
+                    s->body_left > 0);
+  if (s->state == SessionState::kHead || s->state == SessionState::kClosing || body_owed || nread != UV_EOF) {
+    CloseSessionNow(s);
+  }
+}
+
+void OnShutdown(uv_shutdown_t* req, int) {
+  Session* s = static_cast<Session*>(req->data);
+  CloseSessionNow(s);
+}
+
+}  // namespace
+
+Session* AcceptSession(Router* r, uv_stream_t* listener, const ListenerSpec* spec) {
+  Session* s = new Session();
+  s->router = r;
+  s->listener = spec;
+  if (spec->is_unix) uv_pipe_init(r->loop(), &s->client.pipe, 0);
+  else uv_tcp_init(r->loop(), &s->client.tcp);
+  s->client.handle.data = s;
+  s->open_handles = 1;
+  if (uv_accept(listener, &s->client.stream) != 0) {
+    s->closed = true;
+    uv_close(&s->client.handle, OnHandleClosed);
+    return nullptr;
+  }
+  uv_timer_init(r->loop(), &s->timer);
+  s->timer.data = s;
+  s->open_handles = 2;
+  s->connect_req.data = s;
+  s->shutdown_req.data = s;
+  PeerName(s);
+  s->last_active = uv_now(r->loop());
+  ArmTimer(s, r->opts().timeout_ms);
+  ResumeClient(s);
+  return s;
+}
+
+void ResumeClient(Session* s) {
+  if (s->client_reading || s->client_eof || s->closed) return;
+  bool forwarding = s->state == SessionState::kConnecting || s->state == SessionState::kProxying;
+  if (forwarding && s->in.size() > kMaxPipelined) return;
+  if (uv_read_start(&s->client.stream, OnAlloc, OnClientRead) == 0) s->client_reading = true;
+}
+
+void RequestDone(Session* s, bool reusable) {
+  if (reusable && s->keepalive && !s->client_eof && !s->router->stopping()) {
+    ResetRequest(s);
+    s->state = SessionState::kHead;
+    s->last_active = uv_now(s->router->loop());
+    ArmTimer(s, s->in.empty() ? s->router->opts().keepalive_ms : s->router->opts().timeout_ms);
+    ResumeClient(s);
+    if (!s->in.empty()) HandleHead(s);
+    return;
+  }
+  CloseAfterFlush(s);
+}
+
+void CloseAfterFlush(Session* s) {
+  if (s->closed) return;
+  CloseBackend(s);
+  s->state = SessionState::kClosing;
+  s->close_after_flush = true;
+  if (s->client_pending == 0) ShutdownClient(s);
+}
+
+void ShutdownClient(Session* s) {
+  s->close_after_flush = false;
+  // FIN after the last byte, so a client still sending does not get its answer reset.
+  if (uv_shutdown(&s->shutdown_req, &s->client.stream, OnShutdown) != 0) CloseSessionNow(s);
+}
+
+void FailSession(Session* s, ErrorCode code, const char* detail) {
+  if (s->closed) return;
+  Router* r = s->router;
+  r->mutable_counters().errors++;
+  int status = ErrorStatus(code);
+  std::string line = "tsgi http router: ";
+  line += std::to_string(status);
+  line += " for ";
+  line += s->remote_addr.empty() ? std::string("unix client") : s->remote_addr;
+  if (!s->what.empty() && s->state != SessionState::kHead) {
+    line += " (";
+    line += s->what;
+    line += ")";
+  }
+  line += ": ";
+  line += ErrorReason(code);
+  if (code == ErrorCode::ROUTER_CONNECT_FAILED || code == ErrorCode::ROUTER_NO_RESPONSE ||
+      code == ErrorCode::ROUTER_TIMEOUT || code == ErrorCode::ROUTER_BACKEND_FAILED) {
+    line += " ";
+    line += r->backend().name;
+  }
+  if (detail != nullptr) {
+    line += ": ";
+    line += detail;
+  }
+  r->Log(line);
+  CloseBackend(s);
+  if (s->resp_bytes > 0) {
+    CloseSessionNow(s);  // a response was under way: the client sees it cut short
+    return;
+  }
+  size_t len = 0;
+  const char* canned = CannedResponse(status, &len);
+  s->state = SessionState::kClosing;
+  SendToClient(s, canned, len);
+  CloseAfterFlush(s);
+}
+
+void StopSession(Session* s) {
+  if (s->closed) return;
+  if (s->state == SessionState::kHead && s->in.empty()) {
+    CloseSessionNow(s);
+    return;
+  }
+  s->keepalive = false;
+}
+
+void CloseSessionNow(Session* s) {
+  if (s->closed) return;
+  s->closed = true;
+  if (s->router != nullptr) s->router->Forget(s);
+  CloseBackend(s);
+  uv_timer_stop(&s->timer);
+  uv_close(reinterpret_cast<uv_handle_t*>(&s->timer), OnHandleClosed);
+  uv_close(&s->client.handle, OnHandleClosed);
+}
+
+}  // namespace tsgi

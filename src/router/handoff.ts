@@ -1,0 +1,61 @@
+// What the master tells the router process it spawns: the router's listening sockets
+// (inherited fds), the worker socket to forward to, and the router options. Crosses the
+// process boundary as JSON in one environment variable, like the worker handoff.
+
+import type { Config } from '../config';
+import { SocketError } from '../errors';
+import type { RouterBackendOptions, RouterOptions } from '../native';
+import { listenerOptions, type BoundSocket } from '../worker/sockets';
+
+export const ROUTER_HANDOFF_ENV = 'TSGI_INTERNAL_ROUTER';
+
+/** Messages on the IPC channel. */
+export type RouterMessage = { type: 'ready' };
+
+/** The first fd after stdin, stdout, stderr and the IPC channel. */
+const FIRST_FD = 4;
+
+/**
+ * The worker socket the router forwards to: the first uwsgi socket (config validation adds
+ * 127.0.0.1:0 when there is none). A wildcard address is reached through loopback.
+ */
+export function routerBackend(sockets: BoundSocket[]): RouterBackendOptions {
+  const s = sockets.find((b) => b.protocol === 'uwsgi');
+  if (s === undefined) throw new SocketError('TSGI_ERR_BIND_FAILED', '--http has no uwsgi worker socket to forward to');
+  const a = s.address;
+  if (a.kind === 'tcp') {
+    const host = a.host === '0.0.0.0' || a.host === '' ? '127.0.0.1' : a.host === '::' ? '::1' : a.host;
+    const name = host.includes(':') ? `[${host}]:${s.port}` : `${host}:${s.port}`;
+    return { unix: false, host, port: s.port, name };
+  }
+  if (a.kind === 'unix' && s.unixPath !== undefined) return { unix: true, path: s.unixPath, name: s.unixPath };
+  throw new SocketError(
+    'TSGI_ERR_BIND_FAILED',
+    `--http cannot forward to the abstract socket ${a.raw}; give --socket a TCP address or a filesystem path`,
+  );
+}
+
+/** The handoff JSON for a router process that inherits `sockets` as fds 4, 5, ... */
+export function encodeRouterHandoff(config: Config, sockets: BoundSocket[], backend: RouterBackendOptions): string {
+  const listeners = listenerOptions(sockets).map((l, i) => ({ ...l, fd: FIRST_FD + i }));
+  const options: RouterOptions = {
+    listeners,
+    backend,
+    bufferSize: config.bufferSize,
+    timeoutMs: config.httpTimeout * 1000,
+    keepaliveMs: config.httpTimeout * 1000,
+    keepalive: config.httpKeepalive > 0,
+    maxChunkedBody: config.httpMaxChunkedBody,
+    modifier1: config.httpModifier1,
+    modifier2: config.httpModifier2,
+    logFd: 2,
+    backlog: config.listen,
+  };
+  return JSON.stringify(options);
+}
+
+export function decodeRouterHandoff(raw: string): RouterOptions {
+  const o = JSON.parse(raw) as RouterOptions;
+  if (!Array.isArray(o.listeners) || typeof o.backend !== 'object') throw new Error(`malformed ${ROUTER_HANDOFF_ENV}`);
+  return o;
+}

@@ -1,0 +1,54 @@
+// Entry of the router process ("tsgi http router") spawned by the master for --http. All
+// request work is native (native/src/router/); this file starts the router on the inherited
+// fds and obeys the master: "stop" or SIGTERM = stop accepting, finish the requests in
+// flight, exit 0; a closed IPC channel = the master is gone, exit at once (no orphans).
+// SIGHUP is ignored: reloads replace workers, never the router (PRODUCT.md section 4).
+
+import { addon } from '../native';
+import { logLine } from '../worker/log';
+import { decodeRouterHandoff, ROUTER_HANDOFF_ENV, type RouterMessage } from './handoff';
+
+const POLL_MS = 50;
+
+function run(): void {
+  const raw = process.env[ROUTER_HANDOFF_ENV];
+  if (!raw) throw new Error(`${ROUTER_HANDOFF_ENV} is not set: this file is started by the tsgi master`);
+  delete process.env[ROUTER_HANDOFF_ENV];
+  process.title = 'tsgi http router';
+  const router = new addon.Router(decodeRouterHandoff(raw));
+
+  let stopping = false;
+  const stop = (why: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logLine(`tsgi http router (pid: ${process.pid}): ${why}, finishing ${router.active()} connection(s)`);
+    router.stop();
+    const poll = setInterval(() => {
+      if (router.active() > 0) return;
+      clearInterval(poll);
+      process.exit(0);
+    }, POLL_MS);
+  };
+  process.on('message', (msg: { type?: string }) => {
+    if (msg?.type === 'stop') stop('stopping on the master\'s request');
+  });
+  process.on('disconnect', () => {
+    router.destroy();
+    process.exit(1);
+  });
+  process.on('SIGTERM', () => stop('SIGTERM received'));
+  process.on('SIGHUP', () => {});
+  process.on('SIGINT', () => {
+    router.destroy();
+    process.exit(0);
+  });
+  const ready: RouterMessage = { type: 'ready' };
+  if (process.connected && process.send) process.send(ready);
+}
+
+try {
+  run();
+} catch (err) {
+  logLine(`tsgi http router: ${(err as Error)?.message ?? String(err)}`);
+  process.exit(1);
+}
