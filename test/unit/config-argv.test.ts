@@ -95,7 +95,7 @@ test('a later scalar wins and list options accumulate', () => {
 });
 
 test('an unambiguous prefix of a long option is accepted', () => {
-  const c = load(['--proc', '3', '--lazy', '--http-keep', '7']);
+  const c = load(['--proc', '3', '--lazy', '--http-keepalive-t', '7']);
   assert.equal(c.processes, 3);
   assert.equal(c.lazyApps, true);
   assert.equal(c.httpKeepaliveTimeout, 7);

@@ -1,0 +1,253 @@
+// The HTTP router (--http; PRODUCT.md section 1, commands 1, 5 and 10; section 4): a native
+// front in its own process that forwards each request over uwsgi to the worker socket, keeps
+// clients alive, answers failures with a status, and stays up through reloads.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { sleep } from './helpers/exchange';
+import { APPS, parseResponses, rawExchange, startTsgi, type TsgiHandle } from './helpers/tsgi';
+
+const APP = path.join(APPS, 'router.js');
+
+interface Router {
+  tsgi: TsgiHandle;
+  port: number;
+}
+
+/** Starts tsgi with --http on a free port and waits for the router process too. */
+async function startRouter(extra: string[], app = APP): Promise<Router> {
+  const tsgi = await startTsgi(['--http', '127.0.0.1:0', '--wsgi-file', app, ...extra]);
+  await tsgi.waitFor(/spawned tsgi http 1 \(pid: \d+\)/);
+  const m = /tsgi http bound on 127\.0\.0\.1:(\d+)/.exec(tsgi.output());
+  assert.ok(m, 'the router logs the address it is bound on');
+  return { tsgi, port: Number(m[1]) };
+}
+
+async function withRouter(extra: string[], fn: (r: Router) => Promise<void>, app = APP): Promise<void> {
+  const r = await startRouter(extra, app);
+  try {
+    await fn(r);
+  } finally {
+    await r.tsgi.stop('SIGINT');
+  }
+}
+
+/** One request on its own connection. */
+function get(port: number, p = '/', headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: p, agent: false, headers }, (res) => {
+      let body = '';
+      res.setEncoding('latin1');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.setTimeout(15000, () => req.destroy(new Error('request timed out')));
+  });
+}
+
+function pidsOf(tsgi: TsgiHandle, re: RegExp): number[] {
+  return [...tsgi.output().matchAll(re)].map((m) => Number(m[1]));
+}
+
+const routerPids = (t: TsgiHandle): number[] => pidsOf(t, /spawned tsgi http 1 \(pid: (\d+)\)/g);
+const workerPids = (t: TsgiHandle): number[] => pidsOf(t, /spawned tsgi worker \d+ \(pid: (\d+)/g);
+const alive = (pid: number): boolean => fs.existsSync(`/proc/${pid}`);
+
+describe('the --http router', () => {
+  test('seed command 1: serves the app through a worker, with the client\'s own address and port in the vars', async () => {
+    await withRouter([], async ({ tsgi, port }) => {
+      const sock = net.connect(port, '127.0.0.1');
+      await new Promise((r) => sock.once('connect', r));
+      const clientPort = sock.localPort!;
+      sock.end('GET /vars?x=1 HTTP/1.1\r\nHost: example.test:8080\r\nConnection: close\r\nX-Custom: yes\r\n\r\n');
+      const chunks: Buffer[] = [];
+      for await (const c of sock) chunks.push(c as Buffer);
+      const [res] = parseResponses(Buffer.concat(chunks));
+      assert.equal(res!.status, 200);
+      const vars = JSON.parse(res!.body) as Record<string, string>;
+      assert.equal(vars.REMOTE_ADDR, '127.0.0.1');
+      assert.equal(vars.REMOTE_PORT, String(clientPort), 'REMOTE_PORT is in host byte order');
+      assert.equal(vars.SERVER_PORT, String(port));
+      assert.equal(vars.SERVER_NAME, 'example.test');
+      assert.equal(vars.REQUEST_URI, '/vars?x=1');
+      assert.equal(vars.QUERY_STRING, 'x=1');
+      assert.equal(vars.HTTP_X_CUSTOM, 'yes');
+      const [routerPid] = routerPids(tsgi);
+      assert.equal(fs.readFileSync(`/proc/${routerPid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim(), 'tsgi http router');
+      assert.equal(workerPids(tsgi).length, 1, 'one worker process');
+    });
+  });
+
+  test('seed command 5: --async 100 --processes 4 holds many requests in flight per process behind the router', async () => {
+    await withRouter(['--async', '100', '--processes', '4'], async ({ port }) => {
+      const answers = await Promise.all(Array.from({ length: 40 }, () => get(port, '/peak?400')));
+      assert.ok(answers.every((a) => a.status === 200), 'every request answered 200');
+      const pids = new Set(answers.map((a) => a.body.split(' ')[0]));
+      const peaks = answers.map((a) => Number(a.body.split(' ')[1]));
+      assert.ok(pids.size <= 4);
+      assert.ok(Math.max(...peaks) > 1, `one process held several requests at once (peaks ${peaks.join(',')})`);
+    });
+  });
+
+  test('keeps a client connection alive across pipelined requests and closes an HTTP/1.0 one after its answer', async () => {
+    await withRouter([], async ({ port }) => {
+      const two = await rawExchange({ port }, ['GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /stream HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n'], { timeoutMs: 1500 });
+      const rs = parseResponses(two.data);
+      assert.equal(rs.length, 3);
+      assert.deepEqual(rs.map((r) => r.status), [200, 200, 200]);
+      assert.equal(rs[1]!.headers['transfer-encoding'], 'chunked', 'a body without Content-Length is re-chunked');
+      assert.equal(rs[1]!.body, 'one two three');
+      assert.equal(two.closed, false, 'the connection stays open for more');
+      const old = await rawExchange({ port }, ['GET / HTTP/1.0\r\n\r\n'], { timeoutMs: 3000 });
+      assert.equal(parseResponses(old.data)[0]!.status, 200);
+      assert.equal(old.closed, true);
+    });
+  });
+
+  test('forwards request bodies: Content-Length streamed, chunked de-chunked with its length, 100 Continue sent first', async () => {
+    await withRouter([], async ({ port }) => {
+      const big = Buffer.alloc(2 * 1024 * 1024);
+      for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 0xff;
+      let sum = 0;
+      for (const b of big) sum = (sum + b) >>> 0;
+      const sized = await rawExchange({ port }, [`POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: ${big.length}\r\nConnection: close\r\n\r\n`, big], { timeoutMs: 10000 });
+      assert.equal(parseResponses(sized.data)[0]!.body, `${big.length} ${sum}`);
+
+      const chunked = await rawExchange({ port }, ['POST /vars HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n', '5\r\nhello\r\n', '6\r\n world\r\n0\r\n\r\n'], { gapMs: 50 });
+      const vars = JSON.parse(parseResponses(chunked.data)[0]!.body) as Record<string, string>;
+      assert.equal(vars.CONTENT_LENGTH, '11');
+
+      const expect = await rawExchange({ port }, ['POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n', 'abc'], { gapMs: 200 });
+      const rs = parseResponses(expect.data);
+      assert.equal(rs[0]!.status, 100);
+      assert.equal(rs[1]!.body, `3 ${97 + 98 + 99}`);
+    });
+  });
+
+  test('bad requests get a status and one log line each, and the router keeps serving', async () => {
+    await withRouter(['--http-max-chunked-body', '16'], async ({ tsgi, port }) => {
+      const cases: Array<[string | Buffer, number]> = [
+        ['GET / HTTP/1.1\r\n\r\n', 400], // no Host
+        ['GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n', 400],
+        [`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(70 * 1024)}\r\n\r\n`, 431], // head over 64 KiB
+        [`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(9000)}\r\n\r\n`, 431], // vars over --buffer-size
+        ['POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n20\r\n' + 'a'.repeat(32) + '\r\n0\r\n\r\n', 413],
+        ['POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 400],
+        ['GET / HTTP/9.9\r\nHost: x\r\n\r\n', 505],
+      ];
+      for (const [bytes, status] of cases) {
+        const r = await rawExchange({ port }, [bytes], { timeoutMs: 3000 });
+        assert.equal(parseResponses(r.data)[0]?.status, status, `answer to ${String(bytes).slice(0, 40)}`);
+        assert.equal(r.closed, true, 'and the connection is closed');
+      }
+      const lines = tsgi.output().split('\n').filter((l) => l.startsWith('tsgi http router: '));
+      assert.equal(lines.length, cases.length, lines.join('\n'));
+      assert.match(lines[3]!, /431 for 127\.0\.0\.1 \(GET \/\): request vars larger than the workers' buffer-size/);
+      assert.equal((await get(port)).status, 200);
+    });
+  });
+
+  test('a worker that does not answer within --http-timeout gives the client 504 and a log line', async () => {
+    await withRouter(['--http-timeout', '1'], async ({ tsgi, port }) => {
+      const r = await get(port, '/slow?3000');
+      assert.equal(r.status, 504);
+      assert.match(tsgi.output(), /tsgi http router: 504 for 127\.0\.0\.1 \(GET \/slow\?3000\): worker did not answer within http-timeout 127\.0\.0\.1:\d+/);
+    });
+  });
+
+  test('a worker killed in the middle of a request gives the client 502, and its replacement serves the next one', async () => {
+    await withRouter([], async ({ tsgi, port }) => {
+      const [first] = workerPids(tsgi);
+      const pending = get(port, '/slow?5000');
+      await tsgi.waitFor(new RegExp(`router fixture: slow request in ${first}`));
+      process.kill(first!, 'SIGKILL');
+      const r = await pending;
+      assert.equal(r.status, 502);
+      assert.match(tsgi.output(), /502 for 127\.0\.0\.1 \(GET \/slow\?5000\): worker closed the connection without a response/);
+      await tsgi.waitFor(/spawned tsgi worker 1 \(pid[\s\S]*spawned tsgi worker 1 \(pid/, 5000);
+      const next = await get(port);
+      assert.equal(next.status, 200);
+      assert.notEqual(Number(next.body), first);
+    });
+  });
+
+  test('SIGHUP while requests stream through the router: none fails, and new workers answer afterwards', async () => {
+    await withRouter(['--processes', '2'], async ({ tsgi, port }) => {
+      const before = new Set(workerPids(tsgi));
+      const [routerPid] = routerPids(tsgi);
+      const failures: string[] = [];
+      let served = 0;
+      let running = true;
+      const client = async (): Promise<void> => {
+        while (running) {
+          try {
+            const r = await get(port, '/peak?20');
+            if (r.status === 200) served++;
+            else failures.push(`status ${r.status}`);
+          } catch (err) {
+            failures.push((err as Error).message);
+          }
+        }
+      };
+      const clients = Array.from({ length: 8 }, client);
+      await sleep(500);
+      tsgi.proc.kill('SIGHUP');
+      await tsgi.waitFor(/tsgi worker 2 \(pid: \d+\) exited with code 0 \(graceful stop\)/, 10000);
+      await sleep(300);
+      running = false;
+      await Promise.all(clients);
+      assert.deepEqual(failures, []);
+      assert.ok(served > 20, `requests were served during the reload (${served})`);
+      const r = await get(port);
+      assert.ok(!before.has(Number(r.body)), 'a new worker answers');
+      assert.deepEqual(routerPids(tsgi), [routerPid], 'the router was not restarted');
+      assert.ok(alive(routerPid!));
+    });
+  });
+
+  test('SIGTERM lets a request in flight through the router finish, then everything exits 0', async () => {
+    const { tsgi, port } = await startRouter([]);
+    const pending = get(port, '/slow?1500');
+    await tsgi.waitFor(/router fixture: slow request in/);
+    const code = tsgi.stop('SIGTERM');
+    const r = await pending;
+    assert.equal(r.status, 200);
+    assert.equal(await code, 0);
+    for (const pid of [...routerPids(tsgi), ...workerPids(tsgi)]) assert.ok(!alive(pid), `process ${pid} is gone`);
+  });
+
+  test('a killed router is respawned and serves again; the master\'s death takes the router with it', async () => {
+    const { tsgi, port } = await startRouter([]);
+    try {
+      const [first] = routerPids(tsgi);
+      process.kill(first!, 'SIGKILL');
+      await tsgi.waitFor(/DAMN ! tsgi http router \(pid: \d+\) killed by signal SIGKILL/);
+      await tsgi.waitFor(/spawned tsgi http 1 \(pid: \d+\)[\s\S]*spawned tsgi http 1 \(pid: \d+\)/, 5000);
+      assert.equal((await get(port)).status, 200);
+      const routers = routerPids(tsgi);
+      assert.equal(routers.length, 2);
+      tsgi.proc.kill('SIGKILL');
+      const deadline = Date.now() + 5000;
+      while (Date.now() < deadline && [...routers, ...workerPids(tsgi)].some(alive)) await sleep(50);
+      for (const pid of [...routers, ...workerPids(tsgi)]) assert.ok(!alive(pid), `process ${pid} exited with the master`);
+    } finally {
+      await tsgi.stop('SIGKILL');
+    }
+  });
+
+  test('seed command 10: --http-modifier1 stamps every packet; an app modifier reaches the app, others are refused', async () => {
+    await withRouter(['--plugins', 'http,psgi', '--http-modifier1', '5'], async ({ port }) => {
+      assert.equal((await get(port)).status, 200);
+    });
+    await withRouter(['--http-modifier1', '200'], async ({ tsgi, port }) => {
+      const r = await get(port);
+      assert.equal(r.status, 501);
+      assert.match(tsgi.output(), /modifier/i);
+    });
+  });
+});
