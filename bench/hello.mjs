@@ -138,6 +138,19 @@ function POINTS(ctx) {
       start: () => viaNginx('nginx-uwsgi', (p) => ['uwsgi', '--plugins', 'python3', '--socket', `127.0.0.1:${p}`,
         '--wsgi-file', 'bench/apps/hello_wsgi.py', '--disable-logging']),
     },
+    {
+      // The HTTP router in front of one worker process, request logging off on both sides.
+      // uWSGI's router keeps clients alive only with --http-keepalive (tsgi's does by default).
+      id: 'router-tsgi', group: 'router', label: 'tsgi --http (router process → 1 worker over uwsgi)',
+      missing: tsgiMissing,
+      start: () => direct('router-tsgi', (p) => [...tsgi((pp) => ['--http', `127.0.0.1:${pp}`])(p), '--disable-logging']),
+    },
+    {
+      id: 'router-uwsgi', group: 'router', label: 'uWSGI 2.0 --http --http-keepalive (router → 1 worker, Python WSGI)',
+      missing: () => (which('uwsgi') ? uwsgiPluginMissing() : 'uwsgi is not installed (apt-get install uwsgi uwsgi-plugin-python3)'),
+      start: () => direct('router-uwsgi', (p) => ['uwsgi', '--plugins', 'http,python3', '--http', `127.0.0.1:${p}`, '--http-keepalive',
+        '--wsgi-file', 'bench/apps/hello_wsgi.py', '--disable-logging']),
+    },
   ];
 }
 function POINT_IDS() { return POINTS({ cpu: null, tmp: os.tmpdir() }).map((p) => p.id); }

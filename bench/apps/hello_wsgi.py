@@ -3,5 +3,7 @@
 
 
 def application(environ, start_response):
-    start_response('200 OK', [('Content-Type', 'text/plain')])
+    # Content-Length as tsgi sends it, so responses are byte-identical and uWSGI's router can
+    # keep the client connection alive (it needs a framed response: reference/uwsgi.md 5).
+    start_response('200 OK', [('Content-Type', 'text/plain'), ('Content-Length', '11')])
     return [b'Hello World']
