@@ -394,6 +394,7 @@ points: ${POINT_IDS().join(', ')}`);
     ['tsgi logging on / off', 'tsgi-http', 'tsgi-http-nolog'],
     ['uWS / node:http', 'uws', 'node-http'],
     ['tsgi via nginx / uWSGI via nginx', 'nginx-tsgi', 'nginx-uwsgi'],
+    ['tsgi --http router / uWSGI --http router', 'router-tsgi', 'router-uwsgi'],
   ];
   const ratios = ratioDefs
     .filter(([, a, b]) => byId[a] && byId[b])

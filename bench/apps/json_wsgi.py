@@ -1,4 +1,5 @@
 # bench app `json` for uWSGI 2.0 (the twin of json.js: the same document, the same bytes).
+# Content-Length is set as tsgi sets it, so uWSGI's --http router can keep clients alive.
 import json
 
 
@@ -9,5 +10,5 @@ def document():
 
 def application(environ, start_response):
     body = json.dumps(document(), separators=(',', ':')).encode()
-    start_response('200 OK', [('Content-Type', 'application/json')])
+    start_response('200 OK', [('Content-Type', 'application/json'), ('Content-Length', str(len(body)))])
     return [body]

@@ -23,7 +23,8 @@ The app (default: the bench app "hello"):
 What to measure:
   --matrix TERM...          NAME=V1,V2 terms, cartesian product, e.g.
                             --matrix processes=1,2 threads=1,2 async=1,100 protocol=http,uwsgi
-                            (dimensions: app, processes, threads, async, protocol)
+                            (dimensions: app, processes, threads, async, protocol;
+                            protocols: http, uwsgi (nginx in front), router (--http))
   --standard                the standard matrix: every bench app, processes=1,2 threads=1,2
                             async=1,100 protocol=http,uwsgi
   --quick                   a smoke run (< 60 s): hello, 1 process, 1 and 2 threads, HTTP and

@@ -83,7 +83,7 @@ export function tsgiMissing(): string | null {
 
 /** tsgi's arguments for one configuration (the socket option comes first). */
 export function tsgiArgv(c: TsgiConfig, app: AppSpec, port: number, logging: boolean): string[] {
-  const sock = c.protocol === 'http' ? '--http-socket' : '--socket';
+  const sock = { http: '--http-socket', uwsgi: '--socket', router: '--http' }[c.protocol];
   const a = [NODE, path.relative(ROOT, TSGI_BIN), sock, `127.0.0.1:${port}`, ...app.tsgiArgs];
   if (c.processes > 1) a.push('--processes', String(c.processes));
   if (c.threads > 1) a.push('--threads', String(c.threads));
@@ -119,11 +119,11 @@ export function tsgiPoint(c: TsgiConfig, app: AppSpec, opts: { logging: boolean;
   const conf = `${c.processes} proc × ${c.threads} thr × async ${c.async}`;
   return {
     id, kind: 'tsgi', ...c, app,
-    label: c.protocol === 'http' ? `tsgi ${conf}, HTTP` : `nginx → tsgi ${conf}, uwsgi`,
+    label: { http: `tsgi ${conf}, HTTP`, uwsgi: `nginx → tsgi ${conf}, uwsgi`, router: `tsgi --http router → ${conf}` }[c.protocol],
     missing: () => tsgiMissing() ?? (c.protocol === 'uwsgi' ? opts.nginxMissing() : null),
-    start: (ctx) => (c.protocol === 'http'
-      ? direct(ctx, id, (p) => tsgiArgv(c, app, p, opts.logging))
-      : viaNginx(ctx, id, (p) => tsgiArgv(c, app, p, opts.logging))),
+    start: (ctx) => (c.protocol === 'uwsgi'
+      ? viaNginx(ctx, id, (p) => tsgiArgv(c, app, p, opts.logging))
+      : direct(ctx, id, (p) => tsgiArgv(c, app, p, opts.logging))),
     async honoured(s) {
       const h = s.handles[0]!.handle;
       let why: string | null = 'no log';
@@ -188,6 +188,20 @@ export function baselinePoints(app: AppSpec, m: Pick<Matrix, 'processes' | 'prot
         start: (ctx) => viaNginx(ctx, `uwsgi-${app.name}-${p}`, (port) => [
           'uwsgi', '--plugins', 'python3', '--socket', `127.0.0.1:${port}`, '--wsgi-file', app.pythonFile!, '--disable-logging',
           ...(p > 1 ? ['--master', '--processes', String(p)] : []),
+        ]),
+      });
+    }
+  }
+  if (m.protocol.includes('router') && app.pythonFile) {
+    // uWSGI's router keeps clients alive only with --http-keepalive (tsgi's does by default).
+    for (const p of m.processes) {
+      out.push({
+        ...common, id: `uwsgi-router/${app.name}/p${p}`, kind: 'uwsgi', label: `uWSGI 2.0 --http router (Python), ${p} process${p > 1 ? 'es' : ''}`,
+        processes: p, protocol: 'router',
+        missing: () => (which('uwsgi') ? uwsgiPluginMissing() : 'uwsgi is not installed (apt-get install uwsgi uwsgi-plugin-python3)'),
+        start: (ctx) => direct(ctx, `uwsgi-router-${app.name}-${p}`, (port) => [
+          'uwsgi', '--plugins', 'http,python3', '--http', `127.0.0.1:${port}`, '--http-keepalive', '--wsgi-file', app.pythonFile!,
+          '--disable-logging', ...(p > 1 ? ['--master', '--processes', String(p)] : []),
         ]),
       });
     }

@@ -5,6 +5,7 @@ import {
   MatrixError, defaultMatrix, expandMatrix, formatMatrix, parseMatrix, selectOnly, tsgiPointId,
 } from '../../src/bench/matrix';
 import { QUICK_MATRIX, STANDARD_MATRIX, UsageError, parseBenchArgs, planPoints } from '../../src/bench/cli';
+import { tsgiArgv } from '../../src/bench/points';
 
 function rejects(tokens: string[], message: RegExp): void {
   assert.throws(() => parseMatrix(tokens), (err: unknown) => {
@@ -52,7 +53,7 @@ test('values are validated per dimension', () => {
   rejects(['processes=1,,2'], /empty value/);
   rejects(['processes='], /empty value/);
   rejects(['threads=1,1'], /a value is repeated/);
-  rejects(['protocol=https'], /protocol=https: unknown protocol \(known: http, uwsgi\)/);
+  rejects(['protocol=https'], /protocol=https: unknown protocol \(known: http, uwsgi, router\)/);
   rejects(['app=mine'], /app=mine: unknown bench app .*--wsgi-file/);
 });
 
@@ -109,6 +110,15 @@ test('planPoints: processes > 1 brings node:cluster and uWSGI with as many proce
   assert.ok(ids.includes('node-cluster/cpu/p2'));
   assert.ok(ids.includes('uwsgi/cpu/p2'));
   assert.ok(!ids.includes('node-cluster/cpu/p1'));
+});
+
+test('planPoints: protocol=router runs tsgi behind its --http router, beside uWSGI\'s router', () => {
+  const { points } = planPoints(parseBenchArgs(['--matrix', 'protocol=router', 'processes=1,2']));
+  const ids = points.map((p) => p.id);
+  assert.ok(ids.includes('tsgi/hello/p2-t1-a1/router'));
+  assert.ok(ids.includes('uwsgi-router/hello/p2'));
+  const tsgi = points.find((p) => p.id === 'tsgi/hello/p1-t1-a1/router')!;
+  assert.equal(tsgiArgv(tsgi, tsgi.app, 8000, false)[2], '--http');
 });
 
 test('planPoints: a custom app has tsgi points only, with its own loading options', () => {
