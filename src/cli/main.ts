@@ -10,7 +10,7 @@ import type { ServerCounters } from '../native';
 import { installCrashGuards, loadTheApp } from '../worker/startup';
 import { Master, needsMaster } from '../master/master';
 import { installThreadHarakiri } from '../worker/threads-harakiri';
-import { bindAll, bindRouterSockets, closeAll, type BoundSocket } from '../worker/sockets';
+import { bindAll, bindRouterSockets, bindRouterWorkerSocket, closeAll, type BoundSocket } from '../worker/sockets';
 
 function fail(err: unknown): never {
   if (isTsgiError(err)) {
@@ -59,9 +59,13 @@ function installSignals(serving: Running, sockets: BoundSocket[], config: Config
   });
 }
 
-/** Binds the --http addresses; on failure the worker sockets are closed too. */
+/**
+ * Binds the --http addresses, and the workers' socket for the router when no --socket was
+ * given (added to `sockets`). On failure every socket is closed.
+ */
 function bindRouterOrClose(config: Config, sockets: BoundSocket[]): BoundSocket[] {
   try {
+    if (!sockets.some((s) => s.protocol === 'uwsgi')) sockets.push(bindRouterWorkerSocket(config, sockets.length));
     return bindRouterSockets(config, process.cwd());
   } catch (err) {
     closeAll(sockets, config.vacuum);

@@ -77,12 +77,9 @@ export function validate(c: Collector, cwd: string): Config {
       `nothing to serve: pass --http-socket, --socket, --http, --fastcgi-socket or --scgi-socket`,
     );
   }
-  // uWSGI: the router forwards to worker socket 0, and without any worker socket one is
-  // made on 127.0.0.1 with a kernel-chosen port (reference/uwsgi.md section 3, `http`).
-  if (config.http.length > 0 && config.socket.length === 0) {
-    config.socket = [{ kind: 'tcp', host: '127.0.0.1', port: 0, raw: '127.0.0.1:0' }];
-  }
-  if (config.http.length > 0 && config.socket[0].kind === 'abstract') {
+  // The router forwards to the first --socket; without one the master makes a private UNIX
+  // socket for it (src/worker/sockets.ts bindRouterWorkerSocket; uWSGI uses 127.0.0.1:0).
+  if (config.http.length > 0 && config.socket.length > 0 && config.socket[0].kind === 'abstract') {
     throw new ConfigError(
       'TSGI_ERR_CONFLICTING_OPTIONS',
       `--http cannot forward to the abstract socket --socket ${config.socket[0].raw}; give --socket a TCP address or a filesystem path`,
