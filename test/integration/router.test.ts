@@ -152,6 +152,62 @@ describe('the --http router', () => {
     });
   });
 
+  test('a POST whose client half-closes after the body still gets its answer', async () => {
+    await withRouter([], async ({ port }) => {
+      const r = await rawExchange({ port }, ['POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello'], { endInput: true });
+      assert.equal(parseResponses(r.data)[0]?.body, `5 ${[...'hello'].reduce((a, c) => a + c.charCodeAt(0), 0)}`);
+    });
+  });
+
+  test('clients that vanish mid-exchange or never read leave no connection behind in the router', async () => {
+    await withRouter(['--http-timeout', '1'], async ({ tsgi, port }) => {
+      const [routerPid] = routerPids(tsgi);
+      const fds = (): number => fs.readdirSync(`/proc/${routerPid}/fd`).length;
+      assert.equal((await get(port)).status, 200);
+      await sleep(200);
+      const baseline = fds();
+      const reset = Array.from({ length: 20 }, () => new Promise<void>((resolve) => {
+        const sock = net.connect(port, '127.0.0.1', () => {
+          sock.write('POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n');
+          sock.resetAndDestroy();
+          resolve();
+        });
+        sock.on('error', () => resolve());
+      }));
+      await Promise.all(reset);
+      // Clients that pipeline a large answer and a slow one, then never read.
+      const stuck: net.Socket[] = [];
+      for (let i = 0; i < 4; i++) {
+        const sock = net.connect(port, '127.0.0.1');
+        sock.on('error', () => {});
+        sock.pause();
+        sock.write('GET /big HTTP/1.1\r\nHost: x\r\n\r\nGET /slow?2000 HTTP/1.1\r\nHost: x\r\n\r\n');
+        stuck.push(sock);
+      }
+      const deadline = Date.now() + 8000;
+      while (Date.now() < deadline && fds() > baseline) await sleep(100);
+      for (const s of stuck) s.destroy();
+      assert.equal(fds(), baseline, 'the router holds no descriptor for those clients');
+      assert.equal((await get(port)).status, 200);
+    });
+  });
+
+  test('SIGTERM while a client slowly reads a large answer: it still gets every byte', async () => {
+    const { tsgi, port } = await startRouter([]);
+    const sock = net.connect(port, '127.0.0.1');
+    sock.write('GET /big HTTP/1.1\r\nHost: x\r\n\r\n');
+    sock.pause();
+    await sleep(500);
+    const code = tsgi.stop('SIGTERM');
+    await sleep(300);
+    const chunks: Buffer[] = [];
+    for await (const c of sock) chunks.push(c as Buffer);
+    const [res] = parseResponses(Buffer.concat(chunks));
+    assert.equal(res!.status, 200);
+    assert.equal(res!.body.length, 4 * 1024 * 1024);
+    assert.equal(await code, 0);
+  });
+
   test('a worker that does not answer within --http-timeout gives the client 504 and a log line', async () => {
     await withRouter(['--http-timeout', '1'], async ({ tsgi, port }) => {
       const r = await get(port, '/slow?3000');

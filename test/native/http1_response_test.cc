@@ -58,6 +58,8 @@ TEST("no Content-Length, a malformed one or two that disagree make the response 
   CHECK(Run("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n").h.framing == ResponseFraming::kClose);
   CHECK(Run("HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n").h.framing == ResponseFraming::kClose);
   CHECK(Run("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n").h.framing == ResponseFraming::kClose);
+  CHECK(Run("HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n").h.has_content_length);
+  CHECK(!Run("HTTP/1.1 200 OK\r\n\r\n").h.has_content_length);
   Scan same = Run("HTTP/1.1 200 OK\r\nContent-Length: 3\r\ncontent-length: 3\r\n\r\n");
   CHECK(same.h.framing == ResponseFraming::kLength);
   CHECK_EQ(same.h.content_length, 3u);
@@ -82,6 +84,8 @@ TEST("HTTP/1.0 status lines are read; anything that is not HTTP/1.x is rejected 
   CHECK_EQ(Run("Status: 200 OK\r\n\r\n").n, -1);
   CHECK_EQ(Run("HTTP/2 200\r\n\r\n").n, -1);
   CHECK_EQ(Run("HTTP/1.1 2x0 OK\r\n\r\n").n, -1);
+  CHECK_EQ(Run("HTTP/1.1 2000 OK\r\n\r\n").n, -1);
+  CHECK_EQ(Run("HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n").h.status, 200);
   CHECK_EQ(Run("HTTX").n, -1);
   CHECK_EQ(Run("HTT").n, 0);
   CHECK_EQ(Run("").n, 0);

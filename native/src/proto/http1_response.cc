@@ -56,8 +56,11 @@ int64_t ScanHttpResponseHead(const char* buf, size_t len, bool head_request, Htt
   static const char kPrefix[] = "HTTP/1.";
   size_t cmp = len < 7 ? len : 7;
   if (std::memcmp(buf, kPrefix, cmp) != 0) return -1;
-  if (len < 12) return 0;
+  // status-line = HTTP-version SP 3DIGIT SP [reason-phrase] (RFC 9112 4); a missing SP
+  // before an empty reason is tolerated, a fourth digit is not.
+  if (len < 13) return 0;
   if ((buf[7] != '0' && buf[7] != '1') || buf[8] != ' ') return -1;
+  if (buf[12] != ' ' && buf[12] != '\r' && buf[12] != '\n') return -1;
   int status = 0;
   for (int i = 9; i < 12; i++) {
     if (buf[i] < '0' || buf[i] > '9') return -1;
@@ -111,6 +114,7 @@ int64_t ScanHttpResponseHead(const char* buf, size_t len, bool head_request, Htt
   } else {
     out->framing = ResponseFraming::kClose;
   }
+  out->has_content_length = has_length;
   return p - buf;
 }
 

@@ -25,6 +25,7 @@ struct HttpResponseHead {
   ResponseFraming framing = ResponseFraming::kClose;
   uint64_t content_length = 0;  // valid when framing == kLength
   bool connection_close = false;  // "Connection: close" present
+  bool has_content_length = false;  // any Content-Length header, valid or not
   size_t headers_at = 0;  // offset just after the status line, where a header may be inserted
 };
 

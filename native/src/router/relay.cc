@@ -12,10 +12,8 @@ namespace tsgi {
 
 namespace {
 
-// Unsent bytes towards one side above which the other side stops being read, and below
-// which it is read again: a slow client slows the worker's output, never the router's memory.
-constexpr size_t kHighWater = 256 * 1024;
-constexpr size_t kLowWater = 64 * 1024;
+constexpr size_t kHighWater = kRelayHighWater;
+constexpr size_t kLowWater = kRelayLowWater;
 // A worker response head larger than this is relayed as it is, close-delimited.
 constexpr size_t kMaxResponseHead = 64 * 1024;
 
@@ -113,6 +111,7 @@ void RelayBody(Session* s, const char* p, size_t n) {
       break;
     case ResponseFraming::kChunked:
       KeepTail(s, p, n);
+      s->resp_body_bytes += n;
       break;
     case ResponseFraming::kNoBody:
       s->keepalive = false;
@@ -138,8 +137,10 @@ void RelayBody(Session* s, const char* p, size_t n) {
 // add the headers that keep it honest, and send the head and whatever body came with it.
 void StartResponse(Session* s, size_t len) {
   const HttpResponseHead& rh = s->rh;
-  if (rh.connection_close || rh.version_minor == 0) s->keepalive = false;
-  if (rh.framing == ResponseFraming::kClose && s->keepalive) {
+  if (rh.connection_close || rh.version_minor == 0 || rh.status == 101) s->keepalive = false;
+  // Re-chunking needs an HTTP/1.1 client, and a head without a Content-Length that the
+  // chunked coding would contradict (an invalid or conflicting one makes it close-delimited).
+  if (rh.framing == ResponseFraming::kClose && s->keepalive && s->http11 && !rh.has_content_length) {
     s->auto_chunk = true;  // uWSGI's --http-auto-chunked, always on while keeping alive
   } else if (rh.framing == ResponseFraming::kClose) {
     s->keepalive = false;
@@ -164,8 +165,8 @@ void StartResponse(Session* s, size_t len) {
   RelayBody(s, rest.data(), rest.size());
 }
 
-void Relay(Session* s, const char* p, size_t n) {
-  s->resp_bytes += n;
+void Relay(Session* s, const char* p, size_t n, bool counted = false) {
+  if (!counted) s->resp_bytes += n;
   if (s->resp_head_done) {
     RelayBody(s, p, n);
   } else {
@@ -173,6 +174,16 @@ void Relay(Session* s, const char* p, size_t n) {
     int64_t h = ScanHttpResponseHead(s->resp_head.data(), s->resp_head.size(), s->head_request, &s->rh);
     if (h == 0 && s->resp_head.size() < kMaxResponseHead) return;
     s->resp_head_done = true;
+    if (h > 0 && s->rh.status >= 100 && s->rh.status < 200 && s->rh.status != 101) {
+      // An interim response (RFC 9110 15.2): relay it, then read the final head.
+      size_t len = static_cast<size_t>(h);
+      SendToClient(s, s->resp_head.data(), len);
+      std::string rest = s->resp_head.substr(len);
+      s->resp_head.clear();
+      s->resp_head_done = false;
+      if (!s->closed && !rest.empty()) Relay(s, rest.data(), rest.size(), true);
+      return;
+    }
     if (h > 0) {
       StartResponse(s, static_cast<size_t>(h));
     } else {
@@ -196,7 +207,10 @@ bool Complete(Session* s) {
     case ResponseFraming::kLength:
       return s->resp_left == 0;
     case ResponseFraming::kChunked:
-      return s->tail_len == sizeof(s->tail) && std::memcmp(s->tail, "0\r\n\r\n", 5) == 0;
+      // The last-chunk: "0" CRLF CRLF, after the CRLF that ends the previous chunk's data (a
+      // size like "10" CRLF CRLF must not pass). Extensions or trailers make it close instead.
+      if (s->resp_body_bytes == 5) return s->tail_len == 5 && std::memcmp(s->tail, "0\r\n\r\n", 5) == 0;
+      return s->tail_len == 7 && std::memcmp(s->tail, "\r\n0\r\n\r\n", 7) == 0;
     case ResponseFraming::kClose:
       if (!s->auto_chunk) return false;
       SendToClient(s, "0\r\n\r\n", 5);
@@ -210,6 +224,11 @@ void ResponseEnded(Session* s, int err) {
   CloseBackend(s);
   if (s->resp_bytes == 0) {
     FailSession(s, ErrorCode::ROUTER_NO_RESPONSE, err != 0 ? uv_strerror(err) : nullptr);
+    return;
+  }
+  if (err != 0) {
+    // Reset mid-response: whatever the framing says, the client must see it cut short.
+    CloseAfterFlush(s);
     return;
   }
   if (!s->resp_head_done) {
@@ -285,6 +304,7 @@ void SendToBackend(Session* s, const char* p, size_t n) {
 }
 
 void ConnectBackend(Session* s) {
+  if (s->closed) return;
   Router* r = s->router;
   const RouterBackend& b = r->backend();
   RouterStream* bs = new RouterStream();

@@ -11,6 +11,11 @@
 
 namespace tsgi {
 
+// Unsent bytes towards one side above which the other side stops being read, and below
+// which it is read again: a slow client slows the worker's output, never the router's memory.
+constexpr size_t kRelayHighWater = 256 * 1024;
+constexpr size_t kRelayLowWater = 64 * 1024;
+
 // relay.cc
 void ConnectBackend(Session* s);   // opens the worker connection and sends packet + body
 void CloseBackend(Session* s);     // closes the worker connection, if any

@@ -17,6 +17,9 @@ namespace {
 // Bytes buffered from a client beyond the request being forwarded (pipelined requests)
 // before the router stops reading from it.
 constexpr size_t kMaxPipelined = 64 * 1024;
+// After the FIN that ends a connection, what the client still sends is read and dropped for
+// this long, so the close does not reset a connection whose answer is still unread.
+constexpr uint64_t kLingerMs = 2000;
 
 void OnHandleClosed(uv_handle_t* h) {
   Session* s = static_cast<Session*>(h->data);
@@ -36,12 +39,27 @@ void OnClientRead(uv_stream_t* st, ssize_t nread, const uv_buf_t* buf);
 
 void ArmTimer(Session* s, uint64_t ms);
 
+// Whether request body bytes are still to come from the client (not merely still to be sent
+// to the worker: bytes that arrived while connecting wait in `in`).
+bool BodyOwed(const Session* s) {
+  switch (s->state) {
+    case SessionState::kChunkedBody:
+      return true;
+    case SessionState::kConnecting:
+      return s->body_left > s->in.size();
+    case SessionState::kProxying:
+      return s->body_left > 0;
+    default:
+      return false;
+  }
+}
+
 void OnTimer(uv_timer_t* t) {
   Session* s = static_cast<Session*>(t->data);
   if (s->closed || s->router == nullptr) return;
   const RouterOptions& o = s->router->opts();
   bool idle = s->state == SessionState::kHead && s->in.empty() && s->requests > 0;
-  uint64_t limit = idle ? o.keepalive_ms : o.timeout_ms;
+  uint64_t limit = s->lingering ? kLingerMs : idle ? o.keepalive_ms : o.timeout_ms;
   uint64_t elapsed = uv_now(s->router->loop()) - s->last_active;
   if (elapsed < limit) {
     ArmTimer(s, limit - elapsed);
@@ -57,7 +75,8 @@ void OnTimer(uv_timer_t* t) {
       return;
     case SessionState::kConnecting:
     case SessionState::kProxying:
-      if (s->body_left > 0 && s->resp_bytes == 0) FailSession(s, ErrorCode::HTTP_BODY_TIMEOUT);
+      if (s->resp_bytes > 0) CloseSessionNow(s);  // the client stopped reading mid-response
+      else if (BodyOwed(s)) FailSession(s, ErrorCode::HTTP_BODY_TIMEOUT);
       else FailSession(s, ErrorCode::ROUTER_TIMEOUT);
       return;
     case SessionState::kClosing:
@@ -126,6 +145,7 @@ void ResetRequest(Session* s) {
   s->auto_chunk = false;
   s->resp_left = 0;
   s->tail_len = 0;
+  s->resp_body_bytes = 0;
 }
 
 void PauseClient(Session* s) {
@@ -183,7 +203,10 @@ void HandleHead(Session* s) {
   HttpRequestHead* head = r->scratch_head();
   ErrorCode err = ErrorCode::OK;
   int64_t n = ParseHttpRequestHead(s->in.data(), s->in.size(), popts, head, &err);
-  if (n == 0) return;
+  if (n == 0) {
+    if (s->client_eof) CloseAfterFlush(s);  // a partial head that can never complete
+    return;
+  }
   if (n < 0) {
     FailSession(s, err);
     return;
@@ -216,6 +239,7 @@ void HandleHead(Session* s) {
   if (head->expect_continue && body_to_come && s->http11) {
     static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
     SendToClient(s, kContinue, sizeof(kContinue) - 1);
+    if (s->closed) return;
   }
   if (chunked) {
     s->vars_blob = *blob;
@@ -271,26 +295,36 @@ void OnClientRead(uv_stream_t* st, ssize_t nread, const uv_buf_t* buf) {
   Session* s = static_cast<Session*>(st->data);
   if (s->closed || s->router == nullptr) return;
   if (nread > 0) {
-    s->last_active = uv_now(s->router->loop());
+    // Bytes dropped while closing do not extend the connection's life.
+    if (s->state != SessionState::kClosing) s->last_active = uv_now(s->router->loop());
     HandleClientBytes(s, buf->base, static_cast<size_t>(nread));
     return;
   }
   if (nread == 0) return;
-  // EOF or error. Before a request is under way, or while its body is still owed, the
-  // client is gone; after the body, the response is still delivered (half-close).
+  // EOF or error. While its body is still owed, the client is gone. Otherwise (half-close)
+  // the response under way and what is queued are still delivered, and complete pipelined
+  // requests already read are still served.
   PauseClient(s);
   s->client_eof = true;
-  bool body_owed = s->state == SessionState::kChunkedBody ||
-                   ((s->state == SessionState::kConnecting || s->state == SessionState::kProxying) &&
-                    s->body_left > 0);
-  if (s->state == SessionState::kHead || s->state == SessionState::kClosing || body_owed || nread != UV_EOF) {
+  if (nread != UV_EOF || BodyOwed(s) || s->lingering) {
     CloseSessionNow(s);
+  } else if (s->state == SessionState::kHead) {
+    if (s->in.empty()) CloseAfterFlush(s);
+    else HandleHead(s);
   }
 }
 
-void OnShutdown(uv_shutdown_t* req, int) {
+void OnShutdown(uv_shutdown_t* req, int status) {
   Session* s = static_cast<Session*>(req->data);
-  CloseSessionNow(s);
+  if (s->closed) return;
+  if (status != 0 || s->client_eof) {
+    CloseSessionNow(s);
+    return;
+  }
+  s->lingering = true;
+  s->last_active = uv_now(s->router->loop());
+  ArmTimer(s, kLingerMs);
+  ResumeClient(s);
 }
 
 }  // namespace
@@ -323,12 +357,12 @@ Session* AcceptSession(Router* r, uv_stream_t* listener, const ListenerSpec* spe
 void ResumeClient(Session* s) {
   if (s->client_reading || s->client_eof || s->closed) return;
   bool forwarding = s->state == SessionState::kConnecting || s->state == SessionState::kProxying;
-  if (forwarding && s->in.size() > kMaxPipelined) return;
+  if (forwarding && (s->in.size() > kMaxPipelined || s->backend_pending > kRelayHighWater)) return;
   if (uv_read_start(&s->client.stream, OnAlloc, OnClientRead) == 0) s->client_reading = true;
 }
 
 void RequestDone(Session* s, bool reusable) {
-  if (reusable && s->keepalive && !s->client_eof && !s->router->stopping()) {
+  if (reusable && s->keepalive && (!s->client_eof || !s->in.empty()) && !s->router->stopping()) {
     ResetRequest(s);
     s->state = SessionState::kHead;
     s->last_active = uv_now(s->router->loop());
@@ -345,6 +379,9 @@ void CloseAfterFlush(Session* s) {
   CloseBackend(s);
   s->state = SessionState::kClosing;
   s->close_after_flush = true;
+  // The flush is bounded too: a client that never reads is dropped after http-timeout.
+  s->last_active = uv_now(s->router->loop());
+  ArmTimer(s, s->router->opts().timeout_ms);
   if (s->client_pending == 0) ShutdownClient(s);
 }
 
@@ -395,7 +432,7 @@ void FailSession(Session* s, ErrorCode code, const char* detail) {
 void StopSession(Session* s) {
   if (s->closed) return;
   if (s->state == SessionState::kHead && s->in.empty()) {
-    CloseSessionNow(s);
+    CloseAfterFlush(s);  // idle, though the end of its last response may still be queued
     return;
   }
   s->keepalive = false;

@@ -63,6 +63,7 @@ struct Session {
   bool backend_reading = false;
   bool client_eof = false;
   bool close_after_flush = false;
+  bool lingering = false;  // FIN sent; reading and dropping until EOF or kLingerMs
   uint32_t requests = 0;
 
   // The request being forwarded.
@@ -85,8 +86,9 @@ struct Session {
   HttpResponseHead rh;
   bool auto_chunk = false;
   uint64_t resp_left = 0;   // Content-Length body bytes still expected
-  char tail[5];             // last bytes of a chunked body, to see its last-chunk
+  char tail[7];             // last bytes of a chunked body, to see its last-chunk
   size_t tail_len = 0;
+  uint64_t resp_body_bytes = 0;  // body bytes relayed (after the head)
 };
 
 // Accepts one connection from `listener` into a new session; null if accept failed.
