@@ -3,6 +3,10 @@
 // carry another request (RFC 9112 section 6.3 framing, scanned by proto/http1_response).
 #include "router/relay.h"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 
@@ -16,6 +20,8 @@ constexpr size_t kHighWater = kRelayHighWater;
 constexpr size_t kLowWater = kRelayLowWater;
 // A worker response head larger than this is relayed as it is, close-delimited.
 constexpr size_t kMaxResponseHead = 64 * 1024;
+// How often a connect refused for a full worker backlog is tried again.
+constexpr uint64_t kConnectRetryMs = 5;
 
 struct WriteReq {
   uv_write_t req;  // first member: the uv_write_t* is the WriteReq*
@@ -102,8 +108,9 @@ void KeepTail(Session* s, const char* p, size_t n) {
   s->tail_len = keep + n;
 }
 
-void RelayBody(Session* s, const char* p, size_t n) {
-  if (n == 0) return;
+// Framing bookkeeping for body bytes relayed as they are: Content-Length left, the tail that
+// shows a chunked body's last-chunk.
+void AccountBody(Session* s, const char* p, size_t n) {
   switch (s->rh.framing) {
     case ResponseFraming::kLength:
       if (n > s->resp_left) s->keepalive = false;  // more than announced: close after it
@@ -114,27 +121,45 @@ void RelayBody(Session* s, const char* p, size_t n) {
       s->resp_body_bytes += n;
       break;
     case ResponseFraming::kNoBody:
-      s->keepalive = false;
+      if (n > 0) s->keepalive = false;
       break;
     case ResponseFraming::kClose:
-      if (s->auto_chunk) {
-        char size[24];
-        int k = std::snprintf(size, sizeof(size), "%zx\r\n", n);
-        std::string framed;
-        framed.reserve(static_cast<size_t>(k) + n + 2);
-        framed.append(size, static_cast<size_t>(k));
-        framed.append(p, n);
-        framed.append("\r\n", 2);
-        SendToClient(s, framed.data(), framed.size());
-        return;
-      }
       break;
   }
-  SendToClient(s, p, n);
 }
 
-// The worker's head is complete (`len` bytes of resp_head): decide the client framing,
-// add the headers that keep it honest, and send the head and whatever body came with it.
+// Appends body bytes to `out` as the client must get them: as they are, or as one chunk
+// while the response is being re-chunked.
+void AppendBody(Session* s, std::string* out, const char* p, size_t n) {
+  if (n == 0) return;
+  AccountBody(s, p, n);
+  if (!s->auto_chunk) {
+    out->append(p, n);
+    return;
+  }
+  char size[24];
+  int k = std::snprintf(size, sizeof(size), "%zx\r\n", n);
+  out->append(size, static_cast<size_t>(k));
+  out->append(p, n);
+  out->append("\r\n", 2);
+}
+
+void RelayBody(Session* s, const char* p, size_t n) {
+  if (n == 0) return;
+  if (s->auto_chunk) {
+    std::string framed;
+    framed.reserve(n + 16);
+    AppendBody(s, &framed, p, n);
+    SendToClient(s, framed.data(), framed.size());
+    return;
+  }
+  AccountBody(s, p, n);
+  SendToClient(s, p, n);  // straight from the read buffer; copied only if the kernel refuses
+}
+
+// The worker's head is complete (`len` bytes of resp_head): decide the client framing, add
+// the headers that keep it honest, and send the head with whatever body came with it in one
+// write.
 void StartResponse(Session* s, size_t len) {
   const HttpResponseHead& rh = s->rh;
   if (rh.connection_close || rh.version_minor == 0 || rh.status == 101) s->keepalive = false;
@@ -149,20 +174,21 @@ void StartResponse(Session* s, size_t len) {
   const char* extra = nullptr;
   if (s->auto_chunk) extra = "Transfer-Encoding: chunked\r\n";
   else if (!s->keepalive && !rh.connection_close && s->http11) extra = "Connection: close\r\n";
+  const char* body = s->resp_head.data() + len;
+  size_t body_len = s->resp_head.size() - len;
   if (extra == nullptr) {
-    SendToClient(s, s->resp_head.data(), len);
+    AccountBody(s, body, body_len);
+    SendToClient(s, s->resp_head.data(), s->resp_head.size());
   } else {
-    std::string head;
-    head.reserve(len + 32);
-    head.append(s->resp_head, 0, rh.headers_at);
-    head.append(extra);
-    head.append(s->resp_head, rh.headers_at, len - rh.headers_at);
-    SendToClient(s, head.data(), head.size());
+    std::string out;
+    out.reserve(s->resp_head.size() + 48);
+    out.append(s->resp_head, 0, rh.headers_at);
+    out.append(extra);
+    out.append(s->resp_head, rh.headers_at, len - rh.headers_at);
+    AppendBody(s, &out, body, body_len);
+    SendToClient(s, out.data(), out.size());
   }
-  if (s->closed) return;
-  std::string rest = s->resp_head.substr(len);
   s->resp_head.clear();
-  RelayBody(s, rest.data(), rest.size());
 }
 
 void Relay(Session* s, const char* p, size_t n, bool counted = false) {
@@ -262,6 +288,8 @@ void StartBackendRead(Session* s) {
   if (uv_read_start(&s->backend->stream, AllocBackend, OnBackendRead) == 0) s->backend_reading = true;
 }
 
+void Connected(Session* s);
+
 void OnConnected(uv_connect_t* req, int status) {
   Session* s = static_cast<Session*>(req->data);
   if (s->closed || s->router == nullptr || status == UV_ECANCELED || s->backend == nullptr ||
@@ -272,8 +300,15 @@ void OnConnected(uv_connect_t* req, int status) {
     FailSession(s, ErrorCode::ROUTER_CONNECT_FAILED, uv_strerror(status));
     return;
   }
-  if (!s->router->backend().is_unix) uv_tcp_nodelay(&s->backend->tcp, 1);
+  uv_tcp_nodelay(&s->backend->tcp, 1);
+  Connected(s);
+}
+
+// The worker connection is up: send the packet and the body read so far, read the answer.
+void Connected(Session* s) {
+  s->router->mutable_counters().requests++;
   s->state = SessionState::kProxying;
+  ArmTimer(s, s->router->opts().timeout_ms);
   s->last_active = uv_now(s->router->loop());
   SendToBackend(s, s->packet.data(), s->packet.size());
   s->packet.clear();
@@ -285,6 +320,45 @@ void OnConnected(uv_connect_t* req, int status) {
   }
   StartBackendRead(s);
   ResumeClient(s);
+}
+
+// A UNIX connect completes or fails at once, so it is done here rather than through
+// uv_pipe_connect, which would wait a loop turn for POLLOUT before the packet can go. A full
+// backlog (EAGAIN, where TCP would silently retry its SYN) is retried every kConnectRetryMs
+// until http-timeout: the request waits in the router instead of failing with 502.
+void ConnectUnix(Session* s) {
+  Router* r = s->router;
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    FailSession(s, ErrorCode::ROUTER_CONNECT_FAILED, std::strerror(errno));
+    return;
+  }
+  int rc;
+  do {
+    rc = connect(fd, r->backend_addr(), r->backend_addr_len());
+  } while (rc < 0 && errno == EINTR);
+  if (rc < 0) {
+    int err = errno;
+    close(fd);
+    if (err == EAGAIN) {
+      s->connect_retry = true;
+      ArmTimer(s, kConnectRetryMs);
+      return;
+    }
+    FailSession(s, ErrorCode::ROUTER_CONNECT_FAILED, std::strerror(err));
+    return;
+  }
+  RouterStream* bs = new RouterStream();
+  uv_pipe_init(r->loop(), &bs->pipe, 0);
+  bs->handle.data = s;
+  s->backend = bs;
+  s->open_handles++;
+  if (uv_pipe_open(&bs->pipe, fd) != 0) {
+    close(fd);
+    FailSession(s, ErrorCode::ROUTER_CONNECT_FAILED, "cannot watch the connection");
+    return;
+  }
+  Connected(s);
 }
 
 }  // namespace
@@ -305,21 +379,19 @@ void SendToBackend(Session* s, const char* p, size_t n) {
 
 void ConnectBackend(Session* s) {
   if (s->closed) return;
-  Router* r = s->router;
-  const RouterBackend& b = r->backend();
+  s->state = SessionState::kConnecting;
+  s->connect_retry = false;
+  if (s->connect_started == 0) s->connect_started = uv_now(s->router->loop());
+  if (s->router->backend().is_unix) {
+    ConnectUnix(s);
+    return;
+  }
   RouterStream* bs = new RouterStream();
-  if (b.is_unix) uv_pipe_init(r->loop(), &bs->pipe, 0);
-  else uv_tcp_init(r->loop(), &bs->tcp);
+  uv_tcp_init(s->router->loop(), &bs->tcp);
   bs->handle.data = s;
   s->backend = bs;
   s->open_handles++;
-  s->state = SessionState::kConnecting;
-  r->mutable_counters().requests++;
-  if (b.is_unix) {
-    uv_pipe_connect(&s->connect_req, &bs->pipe, b.path.c_str(), OnConnected);
-    return;
-  }
-  int rc = uv_tcp_connect(&s->connect_req, &bs->tcp, r->backend_addr(), OnConnected);
+  int rc = uv_tcp_connect(&s->connect_req, &bs->tcp, s->router->backend_addr(), OnConnected);
   if (rc != 0) FailSession(s, ErrorCode::ROUTER_CONNECT_FAILED, uv_strerror(rc));
 }
 

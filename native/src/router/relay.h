@@ -5,6 +5,7 @@
 #define TSGI_ROUTER_RELAY_H_
 
 #include <cstddef>
+#include <cstdint>
 
 #include "common/errors.h"
 #include "router/session.h"
@@ -17,12 +18,15 @@ constexpr size_t kRelayHighWater = 256 * 1024;
 constexpr size_t kRelayLowWater = 64 * 1024;
 
 // relay.cc
-void ConnectBackend(Session* s);   // opens the worker connection and sends packet + body
+// Opens the worker connection and sends packet + body; called again by the timer while a
+// connect waits for room in the worker's backlog (Session::connect_retry).
+void ConnectBackend(Session* s);
 void CloseBackend(Session* s);     // closes the worker connection, if any
 void SendToClient(Session* s, const char* p, size_t n);
 void SendToBackend(Session* s, const char* p, size_t n);
 
 // session.cc
+void ArmTimer(Session* s, uint64_t ms);  // (re)starts the session's one timer
 void ResumeClient(Session* s);
 // The response ended; `reusable` when it was complete and framed, so the connection may
 // carry the next request.

@@ -1,8 +1,10 @@
 #include "router/router.h"
 
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 
 #include "router/session.h"
@@ -31,11 +33,23 @@ Router::Router(uv_loop_t* loop, const RouterOptions& opts, std::vector<ListenerS
 Router::~Router() { Destroy(); }
 
 bool Router::Start() {
-  if (!backend_.is_unix) {
+  if (backend_.is_unix) {
+    sockaddr_un* un = reinterpret_cast<sockaddr_un*>(&backend_addr_);
+    if (backend_.path.size() >= sizeof(un->sun_path)) {
+      Log("tsgi http router: the worker socket path " + backend_.name + " is too long");
+      return false;
+    }
+    un->sun_family = AF_UNIX;
+    std::memcpy(un->sun_path, backend_.path.c_str(), backend_.path.size() + 1);
+    backend_addr_len_ = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + backend_.path.size() + 1);
+  } else {
     sockaddr_in6* a6 = reinterpret_cast<sockaddr_in6*>(&backend_addr_);
     sockaddr_in* a4 = reinterpret_cast<sockaddr_in*>(&backend_addr_);
-    if (uv_ip4_addr(backend_.host.c_str(), backend_.port, a4) != 0 &&
-        uv_ip6_addr(backend_.host.c_str(), backend_.port, a6) != 0) {
+    if (uv_ip4_addr(backend_.host.c_str(), backend_.port, a4) == 0) {
+      backend_addr_len_ = sizeof(sockaddr_in);
+    } else if (uv_ip6_addr(backend_.host.c_str(), backend_.port, a6) == 0) {
+      backend_addr_len_ = sizeof(sockaddr_in6);
+    } else {
       Log("tsgi http router: the worker socket address " + backend_.name + " is not numeric");
       return false;
     }

@@ -80,7 +80,9 @@ class Router {
   uv_loop_t* loop() const { return loop_; }
   const RouterOptions& opts() const { return opts_; }
   const RouterBackend& backend() const { return backend_; }
+  // The worker socket's address (sockaddr_in/in6, or sockaddr_un for a UNIX path).
   const sockaddr* backend_addr() const { return reinterpret_cast<const sockaddr*>(&backend_addr_); }
+  socklen_t backend_addr_len() const { return backend_addr_len_; }
   bool stopping() const { return stopping_; }
   RouterCounters& mutable_counters() { return counters_; }
   // One parse result at a time: the loop is single-threaded and a head is turned into a
@@ -102,6 +104,7 @@ class Router {
   std::vector<ListenerSpec> listeners_;
   RouterBackend backend_;
   sockaddr_storage backend_addr_;
+  socklen_t backend_addr_len_ = 0;
   std::vector<uv_stream_t*> listen_handles_;
   std::vector<Session*> sessions_;
   RouterCounters counters_;

@@ -37,8 +37,6 @@ void OnAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
 
 void OnClientRead(uv_stream_t* st, ssize_t nread, const uv_buf_t* buf);
 
-void ArmTimer(Session* s, uint64_t ms);
-
 // Whether request body bytes are still to come from the client (not merely still to be sent
 // to the worker: bytes that arrived while connecting wait in `in`).
 bool BodyOwed(const Session* s) {
@@ -58,6 +56,15 @@ void OnTimer(uv_timer_t* t) {
   Session* s = static_cast<Session*>(t->data);
   if (s->closed || s->router == nullptr) return;
   const RouterOptions& o = s->router->opts();
+  if (s->connect_retry) {
+    if (uv_now(s->router->loop()) - s->connect_started >= o.timeout_ms) {
+      s->connect_retry = false;
+      FailSession(s, ErrorCode::ROUTER_TIMEOUT, "the worker socket's backlog stayed full");
+    } else {
+      ConnectBackend(s);
+    }
+    return;
+  }
   bool idle = s->state == SessionState::kHead && s->in.empty() && s->requests > 0;
   uint64_t limit = s->lingering ? kLingerMs : idle ? o.keepalive_ms : o.timeout_ms;
   uint64_t elapsed = uv_now(s->router->loop()) - s->last_active;
@@ -85,7 +92,6 @@ void OnTimer(uv_timer_t* t) {
   }
 }
 
-void ArmTimer(Session* s, uint64_t ms) { uv_timer_start(&s->timer, OnTimer, ms, 0); }
 
 void PeerName(Session* s) {
   if (s->listener->is_unix) return;
@@ -146,6 +152,8 @@ void ResetRequest(Session* s) {
   s->resp_left = 0;
   s->tail_len = 0;
   s->resp_body_bytes = 0;
+  s->connect_retry = false;
+  s->connect_started = 0;
 }
 
 void PauseClient(Session* s) {
@@ -328,6 +336,8 @@ void OnShutdown(uv_shutdown_t* req, int status) {
 }
 
 }  // namespace
+
+void ArmTimer(Session* s, uint64_t ms) { uv_timer_start(&s->timer, OnTimer, ms, 0); }
 
 Session* AcceptSession(Router* r, uv_stream_t* listener, const ListenerSpec* spec) {
   Session* s = new Session();

@@ -71,6 +71,8 @@ struct Session {
   bool head_request = false;
   bool http11 = true;
   uint64_t body_left = 0;  // Content-Length body bytes not yet sent to the worker
+  bool connect_retry = false;    // the worker's backlog was full: the timer connects again
+  uint64_t connect_started = 0;  // loop time of the first connect attempt (0 = none yet)
   std::string what;        // "METHOD target" (truncated) for log lines
   std::string packet;      // uwsgi header + vars (+ the de-chunked body), sent on connect
   ChunkedDecoder dechunk;
