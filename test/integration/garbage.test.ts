@@ -95,3 +95,36 @@ describe('garbage input', () => {
     }
   });
 });
+
+describe('garbage input through the --http router', () => {
+  let tsgi: TsgiHandle;
+  let port = 0;
+  before(async () => {
+    tsgi = await startTsgi([
+      '--http', '127.0.0.1:0', '--wsgi-file', path.join(APPS, 'http-behaviour.js'),
+      '--http-timeout', '1', '--http-max-chunked-body', '4096', '--buffer-size', '1024', '--async', '8',
+    ]);
+    await tsgi.waitFor(/spawned tsgi http 1 \(pid: \d+\)/);
+    port = Number(/tsgi http bound on 127\.0\.0\.1:(\d+)/.exec(tsgi.output())![1]);
+  });
+  after(async () => {
+    assert.equal(await tsgi.stop(), 0, tsgi.output().slice(-2000));
+  });
+
+  test('mutated and random HTTP requests never take the router (or a worker) down', async () => {
+    const r = rng(0x2077);
+    for (let batch = 0; batch < 12; batch++) {
+      const cases: Promise<unknown>[] = [];
+      for (let i = 0; i < 16; i++) {
+        const seed = Buffer.from(SEEDS[Math.floor(r() * SEEDS.length)]!, 'latin1');
+        const input = r() < 0.2 ? Buffer.from(Array.from({ length: Math.floor(r() * 300) }, () => Math.floor(r() * 256))) : mutate(r, seed);
+        cases.push(rawExchange({ port }, splitRandomly(r, input), { timeoutMs: 1500, gapMs: r() < 0.3 ? 2 : 0, endInput: r() < 0.5 }));
+      }
+      await Promise.all(cases);
+      const res = await fetch(`http://127.0.0.1:${port}/ok`);
+      assert.equal(await res.text(), 'hello /ok');
+    }
+    assert.doesNotMatch(tsgi.output(), /DAMN !/, 'no router or worker died');
+    assert.equal([...tsgi.output().matchAll(/spawned tsgi http 1/g)].length, 1);
+  });
+});
