@@ -77,14 +77,6 @@ export function validate(c: Collector, cwd: string): Config {
       `nothing to serve: pass --http-socket, --socket, --http, --fastcgi-socket or --scgi-socket`,
     );
   }
-  // The router forwards to the first --socket; without one the master makes a private UNIX
-  // socket for it (src/worker/sockets.ts bindRouterWorkerSocket; uWSGI uses 127.0.0.1:0).
-  if (config.http.length > 0 && config.socket.length > 0 && config.socket[0].kind === 'abstract') {
-    throw new ConfigError(
-      'TSGI_ERR_CONFLICTING_OPTIONS',
-      `--http cannot forward to the abstract socket --socket ${config.socket[0].raw}; give --socket a TCP address or a filesystem path`,
-    );
-  }
   let base = cwd;
   if (config.chdir !== undefined) {
     base = path.resolve(cwd, config.chdir);

@@ -16,8 +16,9 @@ export type RouterMessage = { type: 'ready' };
 const FIRST_FD = 4;
 
 /**
- * The worker socket the router forwards to: the first uwsgi socket (config validation adds
- * 127.0.0.1:0 when there is none). A wildcard address is reached through loopback.
+ * The worker socket the router forwards to: the first uwsgi socket (the master adds an
+ * abstract UNIX one when there is none). A wildcard address is reached through loopback; an
+ * abstract name travels with its leading NUL.
  */
 export function routerBackend(sockets: BoundSocket[]): RouterBackendOptions {
   const s = sockets.find((b) => b.protocol === 'uwsgi');
@@ -29,10 +30,8 @@ export function routerBackend(sockets: BoundSocket[]): RouterBackendOptions {
     return { unix: false, host, port: s.port, name };
   }
   if (a.kind === 'unix' && s.unixPath !== undefined) return { unix: true, path: s.unixPath, name: s.unixPath };
-  throw new SocketError(
-    'TSGI_ERR_BIND_FAILED',
-    `--http cannot forward to the abstract socket ${a.raw}; give --socket a TCP address or a filesystem path`,
-  );
+  if (a.kind === 'abstract') return { unix: true, path: `\0${a.name}`, name: a.raw };
+  throw new SocketError('TSGI_ERR_BIND_FAILED', `--http cannot forward to ${a.raw}`);
 }
 
 /** The handoff JSON for a router process that inherits `sockets` as fds 4, 5, ... */

@@ -2,8 +2,8 @@
 // by the process that starts first, so that later worker processes can inherit the fds
 // (the uWSGI model: the master binds, workers accept).
 
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Address, Config } from '../config';
 import { formatAddress } from '../config';
@@ -19,8 +19,6 @@ export interface BoundSocket {
   port: number;
   /** UNIX socket path to unlink on exit with --vacuum. */
   unixPath?: string;
-  /** A private directory made for this socket, removed with it on exit. */
-  temporaryDir?: string;
 }
 
 /** `index` numbers worker sockets in the log; null marks a router socket (logged as uWSGI does). */
@@ -80,23 +78,15 @@ export function bindRouterSockets(config: Config, cwd: string): BoundSocket[] {
 }
 
 /**
- * The router's worker socket when no --socket is given: a UNIX socket in a private
- * directory. uWSGI makes 127.0.0.1:0 here; a UNIX socket saves the router a TCP handshake per
- * request (~1.4x the requests per second, docs/router.md). The directory is traversable but
- * not listable (0711) and the socket 0666, so a router running under --uid still connects;
- * that exposes nothing more than a 127.0.0.1 port would.
+ * The router's worker socket when no --socket is given: a UNIX socket in the abstract
+ * namespace, named after this master. uWSGI makes 127.0.0.1:0 here; a UNIX socket saves the
+ * router a TCP handshake per request (~1.4x the requests per second, docs/router.md), and an
+ * abstract one leaves no file behind, whatever the user (--uid) or the way the master ends.
+ * Like a 127.0.0.1 port, any local process can connect to it.
  */
 export function bindRouterWorkerSocket(config: Config, index: number): BoundSocket {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgi-'));
-  try {
-    fs.chmodSync(dir, 0o711);
-    const file = path.join(dir, 'worker.sock');
-    const bound = bindOne({ kind: 'unix', path: file, raw: file }, 'uwsgi', { ...config, chmodSocket: 0o666 }, index, dir);
-    return { ...bound, temporaryDir: dir };
-  } catch (err) {
-    fs.rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
+  const name = `tsgi-router-${process.pid}-${randomBytes(4).toString('hex')}`;
+  return bindOne({ kind: 'abstract', name, raw: `@${name}` }, 'uwsgi', config, index, process.cwd());
 }
 
 export function listenerOptions(sockets: BoundSocket[]): ListenerOptions[] {
@@ -113,13 +103,12 @@ export function listenerOptions(sockets: BoundSocket[]): ListenerOptions[] {
 export function closeAll(sockets: BoundSocket[], vacuum: boolean): void {
   for (const s of sockets) {
     addon.closeFd(s.fd);
-    if ((vacuum || s.temporaryDir !== undefined) && s.unixPath !== undefined) {
+    if (vacuum && s.unixPath !== undefined) {
       try {
         fs.unlinkSync(s.unixPath);
       } catch {
         // Already gone.
       }
     }
-    if (s.temporaryDir !== undefined) fs.rmSync(s.temporaryDir, { recursive: true, force: true });
   }
 }

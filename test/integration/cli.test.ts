@@ -170,12 +170,13 @@ describe('startup errors: one line naming the cause, non-zero exit', () => {
     await assertStartupError(['--http-socket', '127.0.0.1:0', '--wsgi-file', app('hello.js'), '--no-such-option'], 1, /^tsgi: unknown option --no-such-option/);
   });
 
-  test('--http forwarding to an abstract --socket exits 1 with one line saying what to use instead', async () => {
-    await assertStartupError(
-      ['--http', '127.0.0.1:0', '--socket', '@tsgi-cli-test', '--wsgi-file', app('hello.js')],
-      1,
-      /^tsgi: --http cannot forward to the abstract socket --socket @tsgi-cli-test; give --socket a TCP address/,
-    );
+  test('--http on an address already in use exits 1 with one line', async () => {
+    const busy = await occupyPort();
+    try {
+      await assertStartupError(['--http', `127.0.0.1:${busy.port}`, '--wsgi-file', app('hello.js')], 1, /^tsgi: cannot bind 127\.0\.0\.1:\d+: address already in use$/);
+    } finally {
+      await busy.close();
+    }
   });
 
   test('a bad option value exits 1', async () => {

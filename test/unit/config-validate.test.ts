@@ -47,12 +47,11 @@ test('every command of the product brief loads', () => {
   assert.equal(load(cmds[7]).httpModifier1, 5);
 });
 
-test('--http implies a master and refuses to forward to an abstract socket', () => {
+test('--http implies a master', () => {
   const one = load(['--http', ':9090', '--wsgi-file', 'app.js']);
   assert.equal(one.master, true);
   const given = load(['--http', ':9090', '--socket', '/tmp/w.sock', '--wsgi-file', 'app.js']);
   assert.deepEqual(given.socket.map((a) => a.raw), ['/tmp/w.sock']);
-  fails(['--http', ':9090', '--socket', '@w', '--wsgi-file', 'app.js'], 'TSGI_ERR_CONFLICTING_OPTIONS', /--http cannot forward to the abstract socket/);
 });
 
 test('a missing app is an error unless --help or --version', () => {

@@ -40,8 +40,10 @@ bool Router::Start() {
       return false;
     }
     un->sun_family = AF_UNIX;
-    std::memcpy(un->sun_path, backend_.path.c_str(), backend_.path.size() + 1);
-    backend_addr_len_ = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + backend_.path.size() + 1);
+    std::memcpy(un->sun_path, backend_.path.data(), backend_.path.size());
+    // An abstract name (leading NUL) is exactly its bytes; a path also counts its final NUL.
+    bool abstract = !backend_.path.empty() && backend_.path[0] == '\0';
+    backend_addr_len_ = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + backend_.path.size() + (abstract ? 0 : 1));
   } else {
     sockaddr_in6* a6 = reinterpret_cast<sockaddr_in6*>(&backend_addr_);
     sockaddr_in* a4 = reinterpret_cast<sockaddr_in*>(&backend_addr_);

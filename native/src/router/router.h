@@ -34,7 +34,7 @@ struct RouterBackend {
   bool is_unix = false;
   std::string host;  // TCP: numeric address of the worker socket
   int port = 0;
-  std::string path;  // UNIX: filesystem path
+  std::string path;  // UNIX: filesystem path, or "\0name" for the abstract namespace
   std::string name;  // as shown in log lines
 };
 
