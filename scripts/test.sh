@@ -25,4 +25,6 @@ node --import tsx --test --test-concurrency=2 test/integration/*.test.ts test/in
 step "router and garbage-input integration tests with the addon under ASan + UBSan"
 bash scripts/asan-integration.sh
 step "benchmark smoke run (tsgi bench --quick: fails if any point errors, never on speed)"
-node bin/tsgi.js bench --quick --out "$(mktemp -d "${TMPDIR:-/tmp}/tsgi-bench-quick.XXXXXX")"
+quick_out=$(mktemp -d "${TMPDIR:-/tmp}/tsgi-bench-quick.XXXXXX")
+trap 'rm -rf "$quick_out"' EXIT
+node bin/tsgi.js bench --quick --out "$quick_out"

@@ -209,11 +209,13 @@ describe('master and worker processes', () => {
   });
 
   test('--pidfile holds the master pid and --vacuum removes it', async () => {
-    const file = path.join(fs.mkdtempSync('/tmp/tsgi-pid-'), 'tsgi.pid');
+    const dir = fs.mkdtempSync('/tmp/tsgi-pid-');
+    const file = path.join(dir, 'tsgi.pid');
     const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--processes', '2', '--pidfile', file, '--vacuum']);
     assert.equal(fs.readFileSync(file, 'utf8').trim(), String(tsgi.proc.pid));
     assert.equal(await tsgi.stop(), 0);
     assert.equal(fs.existsSync(file), false);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });
 
@@ -278,6 +280,7 @@ describe('reload triggers, memory recycling, privileges, thread harakiri', () =>
       assert.equal(workerPids(tsgi).filter((p) => !before.includes(p)).length, 2);
     } finally {
       assert.equal(await tsgi.stop(), 0);
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 
@@ -294,6 +297,7 @@ describe('reload triggers, memory recycling, privileges, thread harakiri', () =>
       await tsgi.waitFor(/(exited with code 0 \(graceful stop\)[^\n]*\n[\s\S]*){2}/);
     } finally {
       assert.equal(await tsgi.stop(), 0);
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -2,7 +2,7 @@
 // and --compare's significance test, on synthetic runs.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { renderMarkdown, renderSvg, writeReport } from '../../src/bench/report';
@@ -130,6 +130,7 @@ test('writeReport writes .json, .md and .svg; the JSON reads back through loadRe
   assert.match(w.markdown, /Raw figures: `bench-2026-11-26T150000Z\.json`/);
   const back = loadReport(w.json);
   assert.deepEqual(back, JSON.parse(JSON.stringify(sample())));
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test('--compare: a 30 % gain over 3 tight rounds is significant; noise is not; one round gets no test', () => {

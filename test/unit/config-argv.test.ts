@@ -1,13 +1,14 @@
 // Command-line parsing: getopt_long forms, abbreviations, flags and their errors.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { loadConfig, isConfig, type Config } from '../../src/config/index';
 import { ConfigError } from '../../src/errors';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'tsgi-argv-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 writeFileSync(path.join(dir, 'app.js'), 'exports.application = () => {};\n');
 const BASE = ['--http-socket', ':9090', '--wsgi-file', 'app.js'];
 

@@ -1,13 +1,14 @@
 // UWSGI_* and TSGI_* environment variables and their precedence.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { loadConfig, isConfig, type Config } from '../../src/config/index';
 import { ConfigError } from '../../src/errors';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'tsgi-env-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 writeFileSync(path.join(dir, 'app.js'), 'exports.application = () => {};\n');
 const BASE = ['--wsgi-file', 'app.js'];
 

@@ -1,13 +1,14 @@
 // Ini files: sections, position of --ini, comments, repeated keys, expansions, errors.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { loadConfig, isConfig, type Config } from '../../src/config/index';
 import { ConfigError } from '../../src/errors';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'tsgi-ini-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 writeFileSync(path.join(dir, 'app.js'), 'exports.application = () => {};\n');
 
 function ini(name: string, text: string): string {

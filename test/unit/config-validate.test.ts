@@ -1,13 +1,14 @@
 // Whole-config checks: an app, something to serve, --chdir and --wsgi-file, addresses.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { loadConfig, isConfig, parseAddress, formatAddress, OPTIONS, type Config } from '../../src/config/index';
 import { ConfigError } from '../../src/errors';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'tsgi-validate-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 writeFileSync(path.join(dir, 'app.js'), 'exports.application = () => {};\n');
 mkdirSync(path.join(dir, 'proj', 'myproject'), { recursive: true });
 writeFileSync(path.join(dir, 'proj', 'myproject', 'wsgi.js'), 'exports.application = () => {};\n');
