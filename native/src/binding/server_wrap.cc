@@ -327,6 +327,15 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
     return info.Env().Undefined();
   }
   Napi::Value DestroyJs(const Napi::CallbackInfo& info) {
+    // JS is on the stack, maybe inside this iteration's scope: a signal handler runs in the
+    // poll phase, after a timer callback opened the scope and before the uv_check closes it.
+    // Closing it here would pop it from under node's own callback scope (node aborts with
+    // "async hook stack has become corrupted"), so the uv_check still closes it; the check
+    // handle itself goes at env teardown or with this object.
+    if (scope_open_) {
+      server_->Destroy();
+      return info.Env().Undefined();
+    }
     Teardown();
     return info.Env().Undefined();
   }

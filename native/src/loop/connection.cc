@@ -465,8 +465,13 @@ void ConnectionUpdatePoll(Connection* c) {
   int ev = 0;
   bool reading = (c->state == ConnState::kHead && !c->pending_close) ||
                  (c->state == ConnState::kBody && !c->input_paused);
-  if (reading && !c->peer_closed) ev |= UV_READABLE;
-  if (!reading && !c->peer_closed) ev |= UV_DISCONNECT;
+  // A peer that has shut down its side (peer_closed, seen as RDHUP while not reading) may
+  // still have bytes and its EOF in the socket: a state that reads must read them, or a
+  // request dispatched later would wait for a body that can only end in a timeout while it
+  // holds an app slot. Only a state that does not read stops watching, so a level-triggered
+  // RDHUP does not spin.
+  if (reading) ev |= UV_READABLE;
+  else if (!c->peer_closed) ev |= UV_DISCONNECT;
   if (c->out.size() > c->out_off) ev |= UV_WRITABLE;
   if (ev == c->poll_events && (c->poll || ev == 0)) return;
   c->poll_events = ev;
