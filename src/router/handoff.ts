@@ -5,15 +5,13 @@
 import type { Config } from '../config';
 import { SocketError } from '../errors';
 import type { RouterBackendOptions, RouterOptions } from '../native';
+import { FIRST_INHERITED_FD } from '../worker/handoff';
 import { listenerOptions, type BoundSocket } from '../worker/sockets';
 
 export const ROUTER_HANDOFF_ENV = 'TSGI_INTERNAL_ROUTER';
 
 /** Messages on the IPC channel. */
 export type RouterMessage = { type: 'ready' };
-
-/** The first fd after stdin, stdout, stderr and the IPC channel. */
-const FIRST_FD = 4;
 
 /**
  * The worker socket the router forwards to: the first uwsgi socket (the master adds an
@@ -36,7 +34,7 @@ export function routerBackend(sockets: BoundSocket[]): RouterBackendOptions {
 
 /** The handoff JSON for a router process that inherits `sockets` as fds 4, 5, ... */
 export function encodeRouterHandoff(config: Config, sockets: BoundSocket[], backend: RouterBackendOptions): string {
-  const listeners = listenerOptions(sockets).map((l, i) => ({ ...l, fd: FIRST_FD + i }));
+  const listeners = listenerOptions(sockets).map((l, i) => ({ ...l, fd: FIRST_INHERITED_FD + i }));
   const options: RouterOptions = {
     listeners,
     backend,

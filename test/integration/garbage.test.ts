@@ -50,6 +50,17 @@ function splitRandomly(r: () => number, b: Buffer): Buffer[] {
   return parts;
 }
 
+/** One batch of 16 mutated or random HTTP requests, sent at once in odd splits. */
+function httpBatch(r: () => number, port: number): Promise<unknown[]> {
+  const cases: Promise<unknown>[] = [];
+  for (let i = 0; i < 16; i++) {
+    const seed = Buffer.from(SEEDS[Math.floor(r() * SEEDS.length)]!, 'latin1');
+    const input = r() < 0.2 ? Buffer.from(Array.from({ length: Math.floor(r() * 300) }, () => Math.floor(r() * 256))) : mutate(r, seed);
+    cases.push(rawExchange({ port }, splitRandomly(r, input), { timeoutMs: 1500, gapMs: r() < 0.3 ? 2 : 0, endInput: r() < 0.5 }));
+  }
+  return Promise.all(cases);
+}
+
 describe('garbage input', () => {
   let tsgi: TsgiHandle;
   before(async () => {
@@ -70,13 +81,7 @@ describe('garbage input', () => {
   test('mutated and random HTTP requests never take the worker down', async () => {
     const r = rng(0x7359);
     for (let batch = 0; batch < 12; batch++) {
-      const cases: Promise<unknown>[] = [];
-      for (let i = 0; i < 16; i++) {
-        const seed = Buffer.from(SEEDS[Math.floor(r() * SEEDS.length)]!, 'latin1');
-        const input = r() < 0.2 ? Buffer.from(Array.from({ length: Math.floor(r() * 300) }, () => Math.floor(r() * 256))) : mutate(r, seed);
-        cases.push(rawExchange({ port: tsgi.ports[0]! }, splitRandomly(r, input), { timeoutMs: 1500, gapMs: r() < 0.3 ? 2 : 0, endInput: r() < 0.5 }));
-      }
-      await Promise.all(cases);
+      await httpBatch(r, tsgi.ports[0]!);
       await stillServes();
     }
   });
@@ -114,13 +119,7 @@ describe('garbage input through the --http router', () => {
   test('mutated and random HTTP requests never take the router (or a worker) down', async () => {
     const r = rng(0x2077);
     for (let batch = 0; batch < 12; batch++) {
-      const cases: Promise<unknown>[] = [];
-      for (let i = 0; i < 16; i++) {
-        const seed = Buffer.from(SEEDS[Math.floor(r() * SEEDS.length)]!, 'latin1');
-        const input = r() < 0.2 ? Buffer.from(Array.from({ length: Math.floor(r() * 300) }, () => Math.floor(r() * 256))) : mutate(r, seed);
-        cases.push(rawExchange({ port }, splitRandomly(r, input), { timeoutMs: 1500, gapMs: r() < 0.3 ? 2 : 0, endInput: r() < 0.5 }));
-      }
-      await Promise.all(cases);
+      await httpBatch(r, port);
       const res = await fetch(`http://127.0.0.1:${port}/ok`);
       assert.equal(await res.text(), 'hello /ok');
     }

@@ -67,7 +67,6 @@
   X(ROUTER_TIMEOUT, 82, 504, "worker did not answer within http-timeout")                    \
   X(ROUTER_PACKET_TOO_LARGE, 83, 431, "request vars larger than the workers' buffer-size")   \
   X(ROUTER_BODY_TOO_LARGE, 84, 413, "chunked request body larger than the router buffers")   \
-  X(ROUTER_BACKEND_FAILED, 85, 502, "worker connection failed before the response ended")    \
   /* socket layer */                                                                         \
   X(IO_READ_FAILED, 96, 500, "read from client failed")                                      \
   X(IO_WRITE_FAILED, 97, 500, "write to client failed")                                      \

@@ -118,7 +118,6 @@ void AccountBody(Session* s, const char* p, size_t n) {
       break;
     case ResponseFraming::kChunked:
       KeepTail(s, p, n);
-      s->resp_body_bytes += n;
       break;
     case ResponseFraming::kNoBody:
       if (n > 0) s->keepalive = false;
@@ -191,25 +190,25 @@ void StartResponse(Session* s, size_t len) {
   s->resp_head.clear();
 }
 
-void Relay(Session* s, const char* p, size_t n, bool counted = false) {
-  if (!counted) s->resp_bytes += n;
+// Bytes from the worker (already counted in resp_bytes): gathered until the head is complete,
+// then relayed.
+void Relay(Session* s, const char* p, size_t n) {
   if (s->resp_head_done) {
     RelayBody(s, p, n);
   } else {
     s->resp_head.append(p, n);
     int64_t h = ScanHttpResponseHead(s->resp_head.data(), s->resp_head.size(), s->head_request, &s->rh);
     if (h == 0 && s->resp_head.size() < kMaxResponseHead) return;
-    s->resp_head_done = true;
     if (h > 0 && s->rh.status >= 100 && s->rh.status < 200 && s->rh.status != 101) {
       // An interim response (RFC 9110 15.2): relay it, then read the final head.
       size_t len = static_cast<size_t>(h);
       SendToClient(s, s->resp_head.data(), len);
       std::string rest = s->resp_head.substr(len);
       s->resp_head.clear();
-      s->resp_head_done = false;
-      if (!s->closed && !rest.empty()) Relay(s, rest.data(), rest.size(), true);
+      if (!s->closed && !rest.empty()) Relay(s, rest.data(), rest.size());
       return;
     }
+    s->resp_head_done = true;
     if (h > 0) {
       StartResponse(s, static_cast<size_t>(h));
     } else {
@@ -235,7 +234,8 @@ bool Complete(Session* s) {
     case ResponseFraming::kChunked:
       // The last-chunk: "0" CRLF CRLF, after the CRLF that ends the previous chunk's data (a
       // size like "10" CRLF CRLF must not pass). Extensions or trailers make it close instead.
-      if (s->resp_body_bytes == 5) return s->tail_len == 5 && std::memcmp(s->tail, "0\r\n\r\n", 5) == 0;
+      // tail_len is the whole body's length while it is under 7.
+      if (s->tail_len == 5) return std::memcmp(s->tail, "0\r\n\r\n", 5) == 0;
       return s->tail_len == 7 && std::memcmp(s->tail, "\r\n0\r\n\r\n", 7) == 0;
     case ResponseFraming::kClose:
       if (!s->auto_chunk) return false;
@@ -277,6 +277,7 @@ void OnBackendRead(uv_stream_t* st, ssize_t nread, const uv_buf_t* buf) {
   if (s->closed || s->router == nullptr || s->backend == nullptr || &s->backend->stream != st) return;
   if (nread > 0) {
     s->last_active = uv_now(s->router->loop());
+    s->resp_bytes += static_cast<uint64_t>(nread);
     Relay(s, buf->base, static_cast<size_t>(nread));
   } else if (nread < 0) {
     ResponseEnded(s, nread == UV_EOF ? 0 : static_cast<int>(nread));

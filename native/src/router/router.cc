@@ -93,23 +93,24 @@ void Router::Forget(Session* s) {
   sessions_.pop_back();
 }
 
-void Router::Stop() {
-  if (stopping_) return;
-  stopping_ = true;
+void Router::CloseListeners() {
   for (uv_stream_t* h : listen_handles_) {
     uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* hh) { delete reinterpret_cast<ListenHandle*>(hh); });
   }
   listen_handles_.clear();
+}
+
+void Router::Stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  CloseListeners();
   std::vector<Session*> all = sessions_;
   for (Session* s : all) StopSession(s);
 }
 
 void Router::Destroy() {
   stopping_ = true;
-  for (uv_stream_t* h : listen_handles_) {
-    uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* hh) { delete reinterpret_cast<ListenHandle*>(hh); });
-  }
-  listen_handles_.clear();
+  CloseListeners();
   std::vector<Session*> all;
   all.swap(sessions_);
   for (Session* s : all) {

@@ -98,6 +98,7 @@ class Router {
 
  private:
   static void OnConnection(uv_stream_t* listener, int status);
+  void CloseListeners();
 
   uv_loop_t* loop_;
   RouterOptions opts_;

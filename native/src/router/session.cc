@@ -151,7 +151,6 @@ void ResetRequest(Session* s) {
   s->auto_chunk = false;
   s->resp_left = 0;
   s->tail_len = 0;
-  s->resp_body_bytes = 0;
   s->connect_retry = false;
   s->connect_started = 0;
 }
@@ -418,7 +417,7 @@ void FailSession(Session* s, ErrorCode code, const char* detail) {
   line += ": ";
   line += ErrorReason(code);
   if (code == ErrorCode::ROUTER_CONNECT_FAILED || code == ErrorCode::ROUTER_NO_RESPONSE ||
-      code == ErrorCode::ROUTER_TIMEOUT || code == ErrorCode::ROUTER_BACKEND_FAILED) {
+      code == ErrorCode::ROUTER_TIMEOUT) {
     line += " ";
     line += r->backend().name;
   }

@@ -89,8 +89,7 @@ struct Session {
   bool auto_chunk = false;
   uint64_t resp_left = 0;   // Content-Length body bytes still expected
   char tail[7];             // last bytes of a chunked body, to see its last-chunk
-  size_t tail_len = 0;
-  uint64_t resp_body_bytes = 0;  // body bytes relayed (after the head)
+  size_t tail_len = 0;      // under 7 only while the whole body is shorter
 };
 
 // Accepts one connection from `listener` into a new session; null if accept failed.
