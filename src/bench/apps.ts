@@ -2,7 +2,9 @@
 // harness checks one answer from every server before measuring it: a fast 502 is not a result.
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
+import { FRAMEWORK_APPS, type FrameworkAppName } from './matrix';
 
 /** The package root (dist/bench/ → ../..). */
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -24,6 +26,10 @@ export interface AppSpec {
   pythonFile: string | null;
   /** The name of the node:http / uWS twin in bench/apps/baselines.mjs, or null. */
   baseline: string | null;
+  /** A framework app: the server its users run without tsgi (bench/servers/own.mjs), or null. */
+  own?: { label: string } | null;
+  /** npm packages the app imports (devDependencies: absent from an installed tsgi). */
+  packages?: string[];
 }
 
 interface Shared {
@@ -63,8 +69,48 @@ export function benchApp(name: string): AppSpec {
       };
     }
     default:
+      if (isFrameworkApp(name)) return frameworkApp(name);
       throw new Error(`unknown bench app ${name}`);
   }
+}
+
+/**
+ * The framework apps (bench/apps/*.mjs): what people write, served by tsgi and by the server
+ * they would otherwise run (bench/servers/own.mjs). Keys are the app names.
+ */
+const FRAMEWORKS: Record<FrameworkAppName, { description: string; own: string; packages: string[]; callable?: string; json?: boolean }> = {
+  fetch: { description: 'a bare fetch handler, `new Response(\'Hello World\')`', own: 'node:http, the same answer', packages: [] },
+  hono: { description: 'Hono 4 hello world, `c.text(\'Hello World\')`', own: '@hono/node-server', packages: ['hono', '@hono/node-server'] },
+  'hono-json': {
+    description: 'Hono 4, `c.json()` of the `json` app\'s document (989 bytes)', own: '@hono/node-server', packages: ['hono', '@hono/node-server'], json: true,
+  },
+  express: { description: 'Express 5 hello world, `res.send(\'Hello World\')`', own: 'Express app.listen()', packages: ['express'], callable: 'app' },
+  koa: { description: 'Koa 3 hello world, `ctx.body = \'Hello World\'`', own: 'Koa app.listen()', packages: ['koa'], callable: 'app' },
+  fastify: { description: 'Fastify 5 hello world, `async () => \'Hello World\'`', own: 'fastify.listen()', packages: ['fastify'], callable: 'app' },
+};
+
+export const isFrameworkApp = (name: string): name is FrameworkAppName => (FRAMEWORK_APPS as readonly string[]).includes(name);
+
+/** A framework app: tsgi loads bench/apps/NAME.mjs; its own server is bench/servers/own.mjs NAME. */
+export function frameworkApp(name: string): AppSpec {
+  if (!isFrameworkApp(name)) throw new Error(`unknown framework app ${name}`);
+  const f = FRAMEWORKS[name];
+  const tsgiArgs = ['--wsgi-file', rel(path.join(APPS_DIR, `${name}.mjs`))];
+  if (f.callable) tsgiArgs.push('--callable', f.callable);
+  return {
+    name, description: f.description, method: 'GET', tsgiArgs, pythonFile: null, baseline: null,
+    expect: Buffer.from(f.json ? JSON.stringify(shared().jsonDocument()) : 'Hello World'),
+    own: { label: f.own }, packages: f.packages,
+  };
+}
+
+/** Why an app cannot be loaded here (a package it imports is not installed), or null. */
+export function appPackagesMissing(app: AppSpec): string | null {
+  const req = createRequire(path.join(APPS_DIR, 'package-probe.js'));
+  const absent = (app.packages ?? []).filter((p) => {
+    try { req.resolve(p); return false; } catch { return true; }
+  });
+  return absent.length ? `${absent.join(', ')} not installed (devDependencies of the repository: npm install)` : null;
 }
 
 /** A user's app: tsgi only, any 2xx answer accepted. */

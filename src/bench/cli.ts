@@ -2,7 +2,7 @@
 // node:http, node:cluster, uWebSockets.js and uWSGI on the same app logic. See bench/README.md.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BENCH_APPS, MatrixError, defaultMatrix, expandMatrix, formatMatrix, parseMatrix, selectOnly, type Matrix } from './matrix';
+import { BENCH_APPS, FRAMEWORK_APPS, MatrixError, defaultMatrix, expandMatrix, formatMatrix, parseMatrix, selectOnly, type Matrix } from './matrix';
 import { ROOT, benchApp, benchAppsMissing, customApp, type AppSpec } from './apps';
 import { comparePoints, loadReport, renderComparison } from './compare';
 import { nginxMissing } from './nginx';
@@ -15,7 +15,8 @@ export const USAGE = `usage: tsgi bench [options]
        tsgi bench --compare OLD.json NEW.json
 
 The app (default: the bench app "hello"):
-  --app NAMES               built-in bench apps, comma-separated: ${BENCH_APPS.join(', ')}
+  --app NAMES               built-in bench apps, comma-separated: ${BENCH_APPS.join(', ')};
+                            framework apps (each also on its own server): ${FRAMEWORK_APPS.join(', ')}
   --wsgi-file FILE          your own app (tsgi points only; any 2xx answer counts)
   --module NAME[:CALLABLE]  your own app by module name
   --callable NAME           the export to serve
@@ -27,6 +28,10 @@ What to measure:
                             protocols: http, uwsgi (nginx in front), router (--http))
   --standard                the standard matrix: every bench app, processes=1,2 threads=1,2
                             async=1,100 protocol=http,uwsgi
+  --frameworks              the framework apps (${FRAMEWORK_APPS.join(', ')}) under tsgi,
+                            1 process, HTTP, each beside the server its users run (own/APP:
+                            @hono/node-server, node:http, app.listen(), fastify.listen());
+                            the report compares server CPU per request
   --quick                   a smoke run (< 60 s): hello, 1 process, 1 and 2 threads, HTTP and
                             uwsgi, 1 round x 2 s after a 1 s warm-up, no pipelined twins;
                             exits 1 if any point errors
@@ -64,6 +69,7 @@ export interface BenchOptions {
   callable: string | null;
   matrixTerms: string[];
   standard: boolean;
+  frameworks: boolean;
   quick: boolean;
   only: string | null;
   baselines: boolean;
@@ -99,7 +105,7 @@ function intArg(name: string, v: string | undefined, min: number, max: number): 
 export function parseBenchArgs(argv: string[]): BenchOptions {
   const o: BenchOptions = {
     help: false, list: false, compare: null, apps: null, wsgiFile: null, module: null, callable: null, matrixTerms: [], standard: false,
-    quick: false, only: null, baselines: true, duration: null, rounds: null, warmup: null, connections: 100, pipelining: null,
+    frameworks: false, quick: false, only: null, baselines: true, duration: null, rounds: null, warmup: null, connections: 100, pipelining: null,
     workers: 0, push: true, wrkCheck: true, logging: false, pin: 'auto', maxOther: 0.15, retries: null, quietWait: null, out: null, write: true,
   };
   const args = [...argv];
@@ -134,6 +140,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
         break;
       }
       case '--standard': o.standard = true; break;
+      case '--frameworks': o.frameworks = true; break;
       case '--quick': o.quick = true; break;
       case '--only': o.only = value(); break;
       case '--no-baselines': o.baselines = false; break;
@@ -168,7 +175,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   }
   if (o.wsgiFile && o.module) throw new UsageError('give --wsgi-file or --module, not both');
   if ((o.wsgiFile || o.module) && o.apps) throw new UsageError('--app picks a built-in bench app; it cannot be combined with --wsgi-file/--module');
-  if (o.standard && o.quick) throw new UsageError('--standard and --quick exclude each other');
+  const presets = [o.standard && '--standard', o.quick && '--quick', o.frameworks && '--frameworks'].filter(Boolean);
+  if (presets.length > 1) throw new UsageError(`${presets.join(' and ')} exclude each other`);
+  if (o.frameworks && (o.wsgiFile || o.module)) throw new UsageError('--frameworks runs the framework bench apps; it cannot be combined with --wsgi-file/--module');
   if (o.callable && !o.wsgiFile && !o.module) throw new UsageError('--callable needs --wsgi-file or --module');
   return o;
 }
@@ -181,12 +190,16 @@ export const STANDARD_MATRIX = `app=${BENCH_APPS.join(',')} processes=1,2 thread
  */
 export const QUICK_MATRIX = 'app=hello processes=1 threads=1,2 async=1 protocol=http,uwsgi';
 
+/** The framework apps on one tsgi configuration, each beside its own server (npm run bench:apps). */
+export const FRAMEWORKS_MATRIX = `app=${FRAMEWORK_APPS.join(',')} processes=1 threads=1 async=1 protocol=http`;
+
 /** The matrix and the points it expands to (tsgi configurations, then baselines per app). */
 export function planPoints(o: BenchOptions): { matrix: Matrix; points: PointDef[]; apps: AppSpec[] } {
   const custom = o.wsgiFile || o.module;
   let base = defaultMatrix();
   if (o.standard) base = parseMatrix([STANDARD_MATRIX]);
   if (o.quick) base = parseMatrix([QUICK_MATRIX]);
+  if (o.frameworks) base = parseMatrix([FRAMEWORKS_MATRIX]);
   if (o.apps) base = parseMatrix([`app=${o.apps.join(',')}`], base);
   const matrix = o.matrixTerms.length ? parseMatrix(o.matrixTerms, base) : base;
   if (custom && o.matrixTerms.some((t) => /(^|\s)app=/.test(t))) throw new MatrixError('app= in --matrix picks built-in bench apps; not with --wsgi-file/--module');

@@ -8,6 +8,12 @@ export type Protocol = (typeof PROTOCOLS)[number];
 export const BENCH_APPS = ['hello', 'json', 'sleep', 'cpu', 'echo'] as const;
 export type BenchAppName = (typeof BENCH_APPS)[number];
 
+/** Apps written with a framework, each also measured on its own server (`own/APP` points). */
+export const FRAMEWORK_APPS = ['fetch', 'hono', 'hono-json', 'express', 'koa', 'fastify'] as const;
+export type FrameworkAppName = (typeof FRAMEWORK_APPS)[number];
+
+const KNOWN_APPS: readonly string[] = [...BENCH_APPS, ...FRAMEWORK_APPS];
+
 export interface Matrix {
   app: string[];
   processes: number[];
@@ -64,8 +70,8 @@ export function parseMatrix(tokens: string[], base: Matrix = defaultMatrix()): M
       out.protocol = values as Protocol[];
     } else if (dim === 'app') {
       for (const v of values) {
-        if (!(BENCH_APPS as readonly string[]).includes(v)) {
-          throw new MatrixError(`app=${v}: unknown bench app (known: ${BENCH_APPS.join(', ')}; use --wsgi-file for your own)`);
+        if (!KNOWN_APPS.includes(v)) {
+          throw new MatrixError(`app=${v}: unknown bench app (known: ${KNOWN_APPS.join(', ')}; use --wsgi-file for your own)`);
         }
       }
       out.app = values;

@@ -3,12 +3,12 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ROOT, SERVERS_DIR, type AppSpec } from './apps';
+import { ROOT, SERVERS_DIR, appPackagesMissing, type AppSpec } from './apps';
 import { tsgiPointId, type Matrix, type Protocol, type TsgiConfig } from './matrix';
 import { startNginx } from './nginx';
 import { freePort, groupPids, sleep, startServer, which, type ServerHandle } from './proc';
 
-export type PointKind = 'tsgi' | 'node-http' | 'node-cluster' | 'uws' | 'uwsgi';
+export type PointKind = 'tsgi' | 'node-http' | 'node-cluster' | 'uws' | 'uwsgi' | 'own';
 
 export interface Started {
   url: string;
@@ -120,7 +120,7 @@ export function tsgiPoint(c: TsgiConfig, app: AppSpec, opts: { logging: boolean;
   return {
     id, kind: 'tsgi', ...c, app,
     label: { http: `tsgi ${conf}, HTTP`, uwsgi: `nginx → tsgi ${conf}, uwsgi`, router: `tsgi --http router → ${conf}` }[c.protocol],
-    missing: () => tsgiMissing() ?? (c.protocol === 'uwsgi' ? opts.nginxMissing() : null),
+    missing: () => tsgiMissing() ?? appPackagesMissing(app) ?? (c.protocol === 'uwsgi' ? opts.nginxMissing() : null),
     start: (ctx) => (c.protocol === 'uwsgi'
       ? viaNginx(ctx, id, (p) => tsgiArgv(c, app, p, opts.logging))
       : direct(ctx, id, (p) => tsgiArgv(c, app, p, opts.logging))),
@@ -149,9 +149,21 @@ export function uwsgiVersion(): string | null {
   return spawnSync('uwsgi', ['--version'], { encoding: 'utf8' }).stdout.trim() || null;
 }
 
+/** `own/hono`: a framework app on the server its users run without tsgi (bench/servers/own.mjs). */
+export function ownPoint(app: AppSpec): PointDef {
+  const launcher = path.join(SERVERS_DIR, 'own.mjs');
+  return {
+    id: `own/${app.name}`, kind: 'own', label: app.own!.label, app, processes: 1, threads: 1, async: 1, protocol: 'http',
+    missing: () => (fs.existsSync(launcher) ? appPackagesMissing(app) : `${launcher} is not present in this installation`),
+    start: (ctx) => direct(ctx, `own-${app.name}`, (port) => [NODE, path.relative(ROOT, launcher), `127.0.0.1:${port}`, app.name]),
+  };
+}
+
 /** The baseline points for one app. `processes` lists the process counts of the matrix. */
 export function baselinePoints(app: AppSpec, m: Pick<Matrix, 'processes' | 'protocol'>, nginxMissing: () => string | null): PointDef[] {
   const out: PointDef[] = [];
+  // A framework app's baseline is its own server, over HTTP like its users run it.
+  if (app.own) return m.protocol.includes('http') ? [ownPoint(app)] : [];
   const common = { app, threads: 1, async: 1 };
   const serversMissing = (): string | null => (fs.existsSync(path.join(SERVERS_DIR, 'node-http.mjs')) ? null : `${SERVERS_DIR} is not present in this installation`);
   const nodeHttp = (p: number): ((port: number) => string[]) => (port) => [NODE, 'bench/servers/node-http.mjs', `127.0.0.1:${port}`, app.baseline!, String(p)];

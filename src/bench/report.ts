@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { PointRecord, Report } from './schema';
 import { fmtInt, fmtK, fmtMs, fmtPct } from './format';
+import { renderVersus } from './versus';
 
 const mib = (kb: number | null): string => (kb == null ? '–' : `${kb.toFixed(0)} MiB`);
 
@@ -41,6 +42,7 @@ export function renderMarkdown(r: Report, files?: { json: string; svg: string })
   L.push('Figures are medians of the rounds; min – max and the spread ((max − min) / median) beside them. Latency is autocannon\'s (1 ms resolution). '
     + 'Server CPU is the whole process tree (and nginx) from /proc, per request; peak RSS is the sum of VmHWM over those processes.', '');
   if (files) L.push(`Raw figures: \`${files.json}\`; chart: \`${files.svg}\`.`, '');
+  L.push(...renderVersus(r));
   for (const app of r.apps) {
     const pts = r.points.filter((p) => p.app === app.name);
     if (!pts.length) continue;
@@ -83,7 +85,7 @@ export function renderMarkdown(r: Report, files?: { json: string; svg: string })
 const esc = (t: string): string => t.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
 
 const COLOURS: Record<string, string> = {
-  tsgi: '#2f6fd6', 'node-http': '#8a8f98', 'node-cluster': '#6b7079', uws: '#e0892b', uwsgi: '#3a9a5b',
+  tsgi: '#2f6fd6', 'node-http': '#8a8f98', 'node-cluster': '#6b7079', uws: '#e0892b', uwsgi: '#3a9a5b', own: '#8e5bb5',
 };
 
 /** The SVG chart: one row per point, grouped by app; req/s bar with min–max, p99 alongside. */
