@@ -1,6 +1,6 @@
 // `tsgi bench` end to end: a 2-point run (tsgi and node:http on the hello app, 1 s rounds)
-// writes a valid report with figures for both points; --compare reads it back; usage errors
-// exit 2 before anything starts.
+// writes a valid report with figures for both points; --compare reads it back; --frameworks
+// puts a fetch app beside its own server; usage errors exit 2 before anything starts.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -53,6 +53,25 @@ test('a 2-point run with 1 s rounds measures both points and writes JSON, Markdo
   const c = await tsgiBench(['--compare', path.join(out, json), path.join(out, json)]);
   assert.equal(c.code, 0, c.stderr);
   assert.match(c.stdout, /\| tsgi\/hello\/p1-t1-a1\/http \| [\d,]+ \| [\d,]+ \| \+0\.0 % \|/);
+  rmSync(out, { recursive: true, force: true });
+});
+
+test('--frameworks measures the fetch app under tsgi and on node:http, and prints the tsgi ÷ own-server row', async () => {
+  const out = mkdtempSync(path.join(tmpdir(), 'tsgi-bench-it-'));
+  const r = await tsgiBench([
+    '--frameworks', '--only', '/fetch', '--rounds', '2', '--duration', '1', '--warmup', '1',
+    '--connections', '10', '--no-wrk-check', '--no-push', '--quiet-wait', '0', '--retries', '0', '--out', out,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const json = readdirSync(out).find((f) => f.endsWith('.json'))!;
+  const report = JSON.parse(readFileSync(path.join(out, json), 'utf8')) as Report;
+  assert.deepEqual(validateReport(report), []);
+  assert.deepEqual(report.points.map((p) => [p.id, p.status]), [['tsgi/fetch/p1-t1-a1/http', 'ok'], ['own/fetch', 'ok']]);
+  for (const p of report.points) assert.ok(p.summary!.serverUsPerRequest! > 0, `${p.id}: server CPU per request`);
+  assert.match(report.points[0]!.serverCommands[0]!, /bin\/tsgi\.js --http-socket 127\.0\.0\.1:\d+ --wsgi-file bench\/apps\/fetch\.mjs --disable-logging/);
+  assert.match(report.points[1]!.serverCommands[0]!, /node bench\/servers\/own\.mjs 127\.0\.0\.1:\d+ fetch$/);
+  assert.match(r.stdout, /## Real apps against their own servers/);
+  assert.match(r.stdout, /\| `fetch` \| tsgi\/fetch\/p1-t1-a1\/http \| \*\*[\d.]+\*\* \([\d.]+ – [\d.]+\) \| node:http, the same answer \| \*\*[\d.]+\*\* .* \| \*\*[\d.]+\*\* \(/);
   rmSync(out, { recursive: true, force: true });
 });
 
