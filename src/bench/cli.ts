@@ -13,6 +13,7 @@ import { pointFailed, runSession, type RunSettings } from './run';
 
 export const USAGE = `usage: tsgi bench [options]
        tsgi bench --compare OLD.json NEW.json
+       tsgi bench --report RESULTS.json      (print a results file's Markdown report again)
 
 The app (default: the bench app "hello"):
   --app NAMES               built-in bench apps, comma-separated: ${BENCH_APPS.join(', ')};
@@ -63,6 +64,7 @@ export interface BenchOptions {
   help: boolean;
   list: boolean;
   compare: [string, string] | null;
+  report: string | null;
   apps: string[] | null;
   wsgiFile: string | null;
   module: string | null;
@@ -104,7 +106,7 @@ function intArg(name: string, v: string | undefined, min: number, max: number): 
 /** Parse `tsgi bench` arguments (`--opt value` or `--opt=value`). Throws UsageError. */
 export function parseBenchArgs(argv: string[]): BenchOptions {
   const o: BenchOptions = {
-    help: false, list: false, compare: null, apps: null, wsgiFile: null, module: null, callable: null, matrixTerms: [], standard: false,
+    help: false, list: false, compare: null, report: null, apps: null, wsgiFile: null, module: null, callable: null, matrixTerms: [], standard: false,
     frameworks: false, quick: false, only: null, baselines: true, duration: null, rounds: null, warmup: null, connections: 100, pipelining: null,
     workers: 0, push: true, wrkCheck: true, logging: false, pin: 'auto', maxOther: 0.15, retries: null, quietWait: null, out: null, write: true,
   };
@@ -129,6 +131,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
         o.compare = [x, y];
         break;
       }
+      case '--report': o.report = value(); break;
       case '--app': o.apps = value().split(',').map((s) => s.trim()); break;
       case '--wsgi-file': case '--file': o.wsgiFile = value(); break;
       case '-w': case '--module': o.module = value(); break;
@@ -233,6 +236,15 @@ export async function main(argv: string[]): Promise<number> {
   if (o.help) {
     process.stdout.write(USAGE);
     return 0;
+  }
+  if (o.report) {
+    try {
+      process.stdout.write(renderMarkdown(loadReport(o.report)));
+      return 0;
+    } catch (e) {
+      process.stderr.write(`tsgi bench --report: ${(e as Error).message}\n`);
+      return 2;
+    }
   }
   if (o.compare) {
     try {

@@ -18,6 +18,8 @@ export interface Side {
   rps: number | null;
   clientBound: boolean;
   contended: boolean;
+  /** Errors, timeouts and non-2xx answers over the counted rounds ('' when none). */
+  failures: string;
 }
 
 export interface VersusRow {
@@ -42,6 +44,11 @@ function usFigure(runs: RunRecord[]): Figure | null {
   return m === null ? null : { median: m, min: Math.min(...xs), max: Math.max(...xs), spreadPct: spreadPct(xs) };
 }
 
+function failuresOf(p: PointRecord): string {
+  const e = p.summary!.errors;
+  return [e.errors && `${e.errors} errors`, e.timeouts && `${e.timeouts} timeouts`, e.non2xx && `${e.non2xx} non-2xx`].filter(Boolean).join(', ');
+}
+
 function side(p: PointRecord): Side {
   const ok = p.status === 'ok' && p.summary !== null;
   return {
@@ -50,6 +57,7 @@ function side(p: PointRecord): Side {
     rps: ok ? p.summary!.rps.median : null,
     clientBound: ok && p.summary!.saturation.limit === 'client',
     contended: ok && p.summary!.saturation.limit === 'contended',
+    failures: ok ? failuresOf(p) : '',
   };
 }
 
@@ -80,6 +88,9 @@ function verdictOf(row: Omit<VersusRow, 'verdict'>, rounds: number): string {
   if (bound.length) v += `; client-bound: ${bound.join(' and ')} (req/s a floor)`;
   const busy = [row.tsgi.contended && 'tsgi', row.own.contended && 'own server'].filter(Boolean);
   if (busy.length) v += `; contended: ${busy.join(' and ')}`;
+  // A point that dropped requests failed, whatever its CPU per completed request.
+  if (row.tsgi.failures) v += `; **tsgi failed requests: ${row.tsgi.failures}**`;
+  if (row.own.failures) v += `; **own server failed requests: ${row.own.failures}**`;
   return v;
 }
 

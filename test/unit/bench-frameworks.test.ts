@@ -190,3 +190,21 @@ test('a run without own-server points has no such section', () => {
   assert.deepEqual(renderVersus(r), []);
   assert.doesNotMatch(renderMarkdown(r), /against their own servers/);
 });
+
+test('a point that dropped requests is called out in its row, beside its figures', () => {
+  const r = report([
+    point('tsgi/hono/p1-t1-a1/http', 'tsgi', 'hono', [
+      run(1, 9000, 60, 0.4, { errors: { connect: 0, read: 2, write: 0, timeout: 88, non2xx: 0 } }), run(2, 9000, 61, 0.4), run(3, 9000, 59, 0.4),
+    ]),
+    point('own/hono', 'own', 'hono', [run(1, 30_000, 20), run(2, 30_000, 21), run(3, 30_000, 19)]),
+  ]);
+  const [row] = versusRows(r);
+  assert.equal(row!.tsgi.failures, '2 errors, 88 timeouts');
+  assert.match(row!.verdict, /; \*\*tsgi failed requests: 2 errors, 88 timeouts\*\*$/);
+  assert.equal(row!.own.failures, '');
+});
+
+test('--report names a results file to print again', () => {
+  assert.equal(parseBenchArgs(['--report', 'bench/results/x.json']).report, 'bench/results/x.json');
+  assert.throws(() => parseBenchArgs(['--report']), /--report needs a value/);
+});
