@@ -25,6 +25,14 @@ const kController = Symbol('tsgi.abortController');
 const kUsed = Symbol('tsgi.bodyUsed');
 const kBody = Symbol('tsgi.body');
 
+/** undici's classes, captured before fetch-globals.ts replaces the globals. */
+const GlobalHeaders: typeof Headers = globalThis.Headers;
+export const GlobalRequest: typeof Request = globalThis.Request;
+
+function nonEmpty(v: unknown): boolean {
+  return typeof v === 'string' && v.length > 0;
+}
+
 function str(v: unknown): string {
   return typeof v === 'string' ? v : '';
 }
@@ -53,13 +61,21 @@ export function requestUrl(env: Environ): string {
   return scheme + '://' + host + target;
 }
 
-/** A Headers object holding the request headers carried by the environ. */
+/**
+ * A Headers object holding the request headers carried by the environ, each once. The
+ * environ has Content-Type and Content-Length twice (CGI's CONTENT_TYPE / CONTENT_LENGTH,
+ * and HTTP_CONTENT_TYPE / HTTP_CONTENT_LENGTH as nginx's uwsgi_params and tsgi's HTTP
+ * parser also pass them); the CGI var wins, the HTTP_ one counts only without it.
+ */
 export function requestHeaders(env: Environ): Headers {
   fetchStats.headersBuilt++;
-  const headers = new Headers();
+  const headers = new GlobalHeaders();
   for (const key in env) {
     let name: string;
     if (key.length > 5 && key.charCodeAt(0) === 72 && key.startsWith('HTTP_')) {
+      if (key === 'HTTP_CONTENT_TYPE' ? nonEmpty(env['CONTENT_TYPE']) : key === 'HTTP_CONTENT_LENGTH' && nonEmpty(env['CONTENT_LENGTH'])) {
+        continue;
+      }
       name = key.slice(5).toLowerCase().replaceAll('_', '-');
     } else if (key === 'CONTENT_TYPE') {
       name = 'content-type';
@@ -217,7 +233,7 @@ export function abortRequest(req: TsgiRequest): void {
 }
 
 /** Builds (once) the real undici Request a lazy request stands for. */
-function materialize(req: TsgiRequest): Request {
+export function materialize(req: TsgiRequest): Request {
   let real = req[kReal];
   if (real !== undefined) return real;
   fetchStats.requestsMaterialized++;
@@ -229,16 +245,16 @@ function materialize(req: TsgiRequest): Request {
     init.body = req.body;
     init.duplex = 'half';
   }
-  real = req[kReal] = new Request(req.url, init);
+  real = req[kReal] = new GlobalRequest(req.url, init);
   return real;
 }
 
 // The prototype chain includes Request.prototype (instanceof Request holds); members not
 // implemented above delegate to a materialised real Request.
-Object.setPrototypeOf(TsgiRequest.prototype, Request.prototype);
-for (const key of Object.getOwnPropertyNames(Request.prototype)) {
+Object.setPrototypeOf(TsgiRequest.prototype, GlobalRequest.prototype);
+for (const key of Object.getOwnPropertyNames(GlobalRequest.prototype)) {
   if (key === 'constructor' || Object.prototype.hasOwnProperty.call(TsgiRequest.prototype, key)) continue;
-  const desc = Object.getOwnPropertyDescriptor(Request.prototype, key)!;
+  const desc = Object.getOwnPropertyDescriptor(GlobalRequest.prototype, key)!;
   if (typeof desc.get === 'function') {
     Object.defineProperty(TsgiRequest.prototype, key, {
       configurable: true,

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AppError } from '../errors';
 import type { FetchFunction } from './fetch';
+import { installFetchGlobals } from './fetch-globals';
 import type { GatewayApp } from './gateway';
 
 export type AppType = 'auto' | 'gateway' | 'fetch';
@@ -184,6 +185,7 @@ export async function loadApp(options: LoadAppOptions): Promise<LoadedApp> {
   }
 
   let ns: Record<string, unknown>;
+  installFetchGlobals();
   try {
     ns = await importFile(file);
   } catch (err) {
