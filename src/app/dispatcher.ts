@@ -8,7 +8,9 @@ import { FetchExchange } from './fetch-exchange';
 import { GatewayExchange } from './gateway';
 import { EMPTY_INPUT, Input, inputErrorFor } from './input';
 import type { LoadedApp } from './loader';
-import type { Exchange, Registry } from './response';
+import { gatewayHint, watchGateway } from './node/hint';
+import { NodeExchange } from './node/exchange';
+import { ExchangeState, type Exchange, type Registry } from './response';
 
 export interface DispatcherOptions {
   workerId: number;
@@ -36,9 +38,11 @@ export function createDispatcher(app: LoadedApp, transport: Transport, options: 
   const ctx: EnvironContext = createEnvironContext(transport, options);
   let meta: Uint32Array = options.meta ?? new Uint32Array(0);
 
-  const runGateway = app.kind === 'gateway' ? app.fn : null;
+  const watched = app.kind === 'gateway' ? watchGateway(app.fn) : null;
+  const runGateway = watched !== null ? watched.fn : null;
   const runFetch = app.kind === 'fetch' ? app.handler : null;
   const fetchThis = app.kind === 'fetch' ? app.thisArg : undefined;
+  const runNode = app.kind === 'node' ? app.handler : null;
 
   function onRequest(id: number, flags: number, blob: string, nvars: number, body: Uint8Array | undefined): void {
     const stale = registry.get(id);
@@ -47,6 +51,10 @@ export function createDispatcher(app: LoadedApp, transport: Transport, options: 
       transport.log(`tsgi: request id ${id} reused while still in flight; the earlier request is abandoned`);
       stale.handleAbort(new Error('request abandoned: its id was reused'));
       registry.delete(id);
+    }
+    if (runNode !== null) {
+      onNodeRequest(id, flags, blob, nvars, body);
+      return;
     }
     let input: Input | null = null;
     let envInput;
@@ -65,6 +73,11 @@ export function createDispatcher(app: LoadedApp, transport: Transport, options: 
       const gx = new GatewayExchange(id, transport, input, registry, env);
       ex = gx;
       gx.run(runGateway, env);
+      // Failed before startResponse: say so when it looks like a (req, res) handler.
+      if (gx.status === null && gx.state !== ExchangeState.Idle) {
+        const hint = gatewayHint(watched!);
+        if (hint !== null) transport.log(hint);
+      }
     } else {
       const fx = new FetchExchange(id, transport, input, registry, env);
       ex = fx;
@@ -73,9 +86,22 @@ export function createDispatcher(app: LoadedApp, transport: Transport, options: 
     if (!ex.released) registry.set(id, ex);
   }
 
+  /** A node:http app's request: environ as for the others (no tsgi.input), then req/res. */
+  function onNodeRequest(id: number, flags: number, blob: string, nvars: number, body: Uint8Array | undefined): void {
+    if (nvars * 4 > meta.length) nvars = meta.length >> 2;
+    const env = buildEnviron(flags, blob, meta, nvars, EMPTY_INPUT, ctx);
+    const nx = new NodeExchange(id, transport, registry, env, body, (flags & RequestFlags.BodyDone) !== 0);
+    nx.run(runNode!);
+    if (!nx.released) registry.set(id, nx);
+  }
+
   function onData(id: number, chunk: Uint8Array | null, error: number): void {
     const ex = registry.get(id);
-    if (ex === undefined || ex.input === null) return;
+    if (ex === undefined) return;
+    if (ex.input === null) {
+      if (runNode !== null) (ex as NodeExchange).body(chunk, error);
+      return;
+    }
     if (chunk !== null) {
       ex.input.push(chunk);
     } else if (error === 0) {

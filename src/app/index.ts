@@ -2,6 +2,9 @@
 
 export { createDispatcher, type Dispatcher, type DispatcherOptions } from './dispatcher';
 export { loadApp, resolveModule, splitModuleSpec, type AppType, type LoadAppOptions, type LoadedApp } from './loader';
+export { NodeExchange, type NodeHandler } from './node/exchange';
+export { NodeRequest } from './node/request';
+export { NodeResponse } from './node/response';
 export { buildEnviron, createEnvironContext, MAGIC_VARS, uwsgiScheme, type Environ, type EnvironContext, type ErrorSink } from './environ';
 export { Input, InputError, EMPTY_INPUT, INPUT_HIGH_WATER_MARK, type TsgiInput } from './input';
 export { renderHeaders, checkHeaderName, checkHeaderValue } from './response';

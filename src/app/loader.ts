@@ -10,8 +10,11 @@ import { AppError } from '../errors';
 import type { FetchFunction } from './fetch';
 import { installFetchGlobals } from './fetch-globals';
 import type { GatewayApp } from './gateway';
+import { recognizeNodeApp, serverHandler } from './node/detect';
+import type { NodeHandler } from './node/exchange';
+import { installListenTakeover, takenServer, waitForListen } from './node/takeover';
 
-export type AppType = 'auto' | 'gateway' | 'fetch';
+export type AppType = 'auto' | 'gateway' | 'fetch' | 'node';
 
 export interface LoadAppOptions {
   /** --wsgi-file / --file / --app: a path, resolved against chdir (or the cwd). */
@@ -22,11 +25,16 @@ export interface LoadAppOptions {
   callable?: string;
   chdir?: string;
   appType?: AppType;
+  /** Where the listen() takeover line goes (default: stderr). */
+  log?: (line: string) => void;
+  /** How long to wait for a late server.listen() when no export is usable (default 3000 ms). */
+  listenWaitMs?: number;
 }
 
 export type LoadedApp =
   | { kind: 'gateway'; fn: GatewayApp; file: string; exportName: string }
-  | { kind: 'fetch'; handler: FetchFunction; thisArg: unknown; file: string; exportName: string };
+  | { kind: 'fetch'; handler: FetchFunction; thisArg: unknown; file: string; exportName: string }
+  | { kind: 'node'; handler: NodeHandler; label: string; file: string; exportName: string };
 
 const EXTENSIONS = ['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts'];
 
@@ -143,15 +151,41 @@ function hasFetch(v: unknown): v is { fetch: FetchFunction } {
   return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as { fetch?: unknown }).fetch === 'function';
 }
 
+/**
+ * A default export compiled to CommonJS (tsx turns `export default x` in a .ts file outside
+ * a "type": "module" package into `exports.default = x` with `__esModule`), imported as ESM,
+ * arrives as `{ default: { default: x } }`: unwrap it to `x`.
+ */
+function unwrapDefault(def: unknown): unknown {
+  for (let i = 0; i < 2 && def !== null && typeof def === 'object'; i++) {
+    const o = def as Record<string, unknown>;
+    if (o['default'] === undefined) break;
+    if (!('__esModule' in o) && !(Object.keys(o).length === 1)) break;
+    def = o['default'];
+  }
+  return def;
+}
+
 /** Picks the export: `callable`, else (CommonJS exports object) its `callable`, else default. */
-function pickExport(ns: Record<string, unknown>, callable: string): { value: unknown; name: string } | null {
-  if (ns[callable] !== undefined) return { value: ns[callable], name: callable };
-  const def = ns['default'];
+function pickExport(ns: Record<string, unknown>, callable: string): { value: unknown; name: string; named: boolean } | null {
+  if (ns[callable] !== undefined) return { value: ns[callable], name: callable, named: true };
+  const def = unwrapDefault(ns['default']);
   if (def === undefined || def === null) return null;
   if (typeof def === 'object' && (def as Record<string, unknown>)[callable] !== undefined) {
-    return { value: (def as Record<string, unknown>)[callable], name: callable };
+    return { value: (def as Record<string, unknown>)[callable], name: callable, named: true };
   }
-  return { value: def, name: 'default' };
+  return { value: def, name: 'default', named: false };
+}
+
+/** The names a module exported, for "no export named ..." errors. */
+function exportNames(ns: Record<string, unknown>): string {
+  const names = new Set(Object.keys(ns));
+  const def = unwrapDefault(ns['default']);
+  if (def !== null && typeof def === 'object') for (const k of Object.keys(def)) names.add(k);
+  names.delete('__esModule');
+  names.delete('module.exports');
+  if (def === undefined || (def !== null && typeof def === 'object' && Object.keys(def).length === 0)) names.delete('default');
+  return names.size === 0 ? 'none' : [...names].join(', ');
 }
 
 /** One line for a failed import: "SyntaxError: Unexpected token ')' (at /app.js:3)". */
@@ -164,7 +198,14 @@ function describeLoadError(err: unknown): string {
   // V8 syntax errors put "file:line" above the message in the stack.
   const top = err.stack?.split('\n')[0] ?? '';
   if (/:\d+$/.test(top) && !top.includes(err.message)) msg += ` (at ${top})`;
-  return msg;
+  return msg + userFrames(err);
+}
+
+/** The stack frames of an import-time throw that are not tsx's or Node's, one per line. */
+function userFrames(err: Error): string {
+  const frames = (err.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l));
+  const mine = frames.filter((l) => !l.includes('node:') && !l.includes('/node_modules/tsx/') && !l.includes('/tsgi/dist/'));
+  return mine.length === 0 ? '' : '\n' + mine.slice(0, 10).join('\n');
 }
 
 export async function loadApp(options: LoadAppOptions): Promise<LoadedApp> {
@@ -185,6 +226,7 @@ export async function loadApp(options: LoadAppOptions): Promise<LoadedApp> {
   }
 
   let ns: Record<string, unknown>;
+  installListenTakeover(options.log);
   installFetchGlobals();
   try {
     ns = await importFile(file);
@@ -193,23 +235,53 @@ export async function loadApp(options: LoadAppOptions): Promise<LoadedApp> {
     throw new AppError('TSGI_ERR_APP_LOAD_FAILED', `loading ${file} failed: ${msg}`, { cause: err });
   }
 
-  const picked = pickExport(ns, callable);
-  if (picked === null) {
-    throw new AppError('TSGI_ERR_CALLABLE_NOT_FOUND', `${file} has no export named "${callable}" and no default export`);
-  }
-  const { value, name } = picked;
   const appType = options.appType ?? 'auto';
+  const picked = pickExport(ns, callable);
+  const app = picked === null ? null : await shapeApp(picked.value, appType, file, picked.name);
+  if (app !== null) return app;
+  if (picked !== null && (picked.named || appType === 'fetch' || appType === 'gateway')) {
+    throw wrongShape(picked.value, picked.name, appType, file);
+  }
+  // No usable export: an app that called server.listen() (at import or after async setup) is
+  // served through the server it created.
+  if (appType === 'auto' || appType === 'node') {
+    const server = takenServer() ?? (await waitForListen(options.listenWaitMs ?? 3000));
+    if (server !== null) return { kind: 'node', handler: serverHandler(server), label: 'http.Server from listen()', file, exportName: 'listen()' };
+  }
+  if (picked !== null) throw wrongShape(picked.value, picked.name, appType, file);
+  throw new AppError(
+    'TSGI_ERR_CALLABLE_NOT_FOUND',
+    `${file} has no export named "${callable}" and no default export, and did not call server.listen(); exports found: ${exportNames(ns)}`,
+  );
+}
+
+/** The app an export is for the app type, or null when it has another shape. */
+async function shapeApp(value: unknown, appType: AppType, file: string, name: string): Promise<LoadedApp | null> {
   if (appType === 'fetch') {
     if (hasFetch(value)) return { kind: 'fetch', handler: value.fetch, thisArg: value, file, exportName: name };
     if (typeof value === 'function') return { kind: 'fetch', handler: value as FetchFunction, thisArg: undefined, file, exportName: name };
-  } else if (appType === 'gateway') {
-    if (typeof value === 'function') return { kind: 'gateway', fn: value as GatewayApp, file, exportName: name };
-  } else {
-    if (typeof value === 'function') return { kind: 'gateway', fn: value as GatewayApp, file, exportName: name };
-    if (hasFetch(value)) return { kind: 'fetch', handler: value.fetch, thisArg: value, file, exportName: name };
+    return null;
   }
+  if (appType === 'gateway') {
+    return typeof value === 'function' ? { kind: 'gateway', fn: value as GatewayApp, file, exportName: name } : null;
+  }
+  const node = await recognizeNodeApp(value, appType === 'node');
+  if (node !== null) return { kind: 'node', handler: node.handler, label: node.label, file, exportName: name };
+  if (appType === 'node') return null;
+  if (typeof value === 'function') return { kind: 'gateway', fn: value as GatewayApp, file, exportName: name };
+  if (hasFetch(value)) return { kind: 'fetch', handler: value.fetch, thisArg: value, file, exportName: name };
+  return null;
+}
+
+function wrongShape(value: unknown, name: string, appType: AppType, file: string): AppError {
   const what = value === null ? 'null' : typeof value;
   const expected =
-    appType === 'gateway' ? 'a function' : appType === 'fetch' ? 'a function or an object with a fetch method' : 'a function (gateway callable) or an object with a fetch method';
-  throw new AppError('TSGI_ERR_APP_LOAD_FAILED', `export "${name}" of ${file} is ${what}, expected ${expected}`);
+    appType === 'gateway'
+      ? 'a function'
+      : appType === 'fetch'
+        ? 'a function or an object with a fetch method'
+        : appType === 'node'
+          ? 'a (req, res) function, an Express/Connect/Koa app, a Fastify instance or an http.Server'
+          : 'a function (gateway callable), an object with a fetch method, or a node:http app (Express, Connect, Koa, Fastify, http.Server)';
+  return new AppError('TSGI_ERR_APP_LOAD_FAILED', `export "${name}" of ${file} is ${what}, expected ${expected}`);
 }

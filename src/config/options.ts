@@ -87,8 +87,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: 'application', arg: 'NAME',
   }),
   opt('chdir', 'string', A, 'change to DIR before loading the app', { arg: 'DIR' }),
-  opt('app-type', 'enum', A, 'how to call the export: auto-detect, gateway callable or fetch handler', {
-    default: 'auto', choices: ['auto', 'gateway', 'fetch'], arg: 'TYPE',
+  opt('app-type', 'enum', A, 'how to call the export: auto-detect, gateway callable, fetch handler or node:http (req, res) handler', {
+    default: 'auto', choices: ['auto', 'gateway', 'fetch', 'node'], arg: 'TYPE',
   }),
   opt('need-app', 'bool', A, 'exit with status 22 if the app cannot be loaded'),
   opt('allow-magic-vars', 'bool', A, 'honour uwsgi magic vars that load code or set env (UWSGI_FILE, UWSGI_SETENV, ...)'),

@@ -120,7 +120,7 @@ export interface Config {
   /** The callable to take: the ':callable' of --module if given, else --callable. */
   callable: string;
   chdir?: string;
-  appType: 'auto' | 'gateway' | 'fetch';
+  appType: 'auto' | 'gateway' | 'fetch' | 'node';
   needApp: boolean;
   allowMagicVars: boolean;
   plugins: string[];

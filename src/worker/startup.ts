@@ -14,9 +14,10 @@ export async function loadTheApp(config: Config): Promise<LoadedApp> {
     callable: config.callable,
     chdir: config.chdir,
     appType: config.appType,
+    log: logLine,
   });
   const ms = Number((process.hrtime.bigint() - started) / 1000000n);
-  const kind = app.kind === 'fetch' ? 'fetch handler' : 'gateway callable';
+  const kind = app.kind === 'fetch' ? 'fetch handler' : app.kind === 'node' ? app.label : 'gateway callable';
   logLine(
     `tsgi app 0 (mountpoint='') ready in ${Math.round(ms / 1000)} seconds on interpreter node ${process.version} ` +
       `(${kind} '${config.callable}') pid: ${process.pid} (default app)`,

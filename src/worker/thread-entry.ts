@@ -42,7 +42,7 @@ export interface ThreadTask {
 }
 
 export type ThreadMessage =
-  | { type: 'ready'; coreId: number; threadId: number; loadMs: number; kind: 'gateway' | 'fetch' }
+  | { type: 'ready'; coreId: number; threadId: number; loadMs: number; kind: 'gateway' | 'fetch' | 'node' }
   | { type: 'counters'; counters: ServerCounters | null };
 
 export const LOAD_FAILED_PREFIX = 'tsgi-thread-load-failed:';

@@ -92,7 +92,7 @@ export interface ThreadReadyInfo {
 
 export interface ThreadGroup {
   readonly size: number;
-  readonly app: { kind: 'gateway' | 'fetch'; loadMs: number };
+  readonly app: { kind: 'gateway' | 'fetch' | 'node'; loadMs: number };
   stop(): Promise<void>;
   destroy(): void;
   counters(): Promise<ServerCounters>;
@@ -182,7 +182,7 @@ export async function startThreads(opts: StartThreadsOptions): Promise<ThreadGro
   let stopPromise: Promise<void> | null = null;
   let startupDone = false;
   let readyCount = 0;
-  let firstApp: { kind: 'gateway' | 'fetch'; loadMs: number } | null = null;
+  let firstApp: { kind: 'gateway' | 'fetch' | 'node'; loadMs: number } | null = null;
   let startup!: { resolve: () => void; reject: (e: Error) => void };
   const started = new Promise<void>((resolve, reject) => {
     startup = { resolve, reject };
