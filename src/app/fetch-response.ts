@@ -7,6 +7,7 @@
 // (node_modules/@hono/node-server/dist/index.mjs, "src/response.ts"); this one also keeps the
 // rendered header block, so the common answer costs one string concatenation per header.
 
+import { fetchStats } from './fetch';
 import { renderHeaderInit, TEXT_PLAIN_UTF8, type RenderedHeaders } from './fetch-headers';
 
 /** undici's classes, captured before anything replaces the globals. */
@@ -121,6 +122,7 @@ export class TsgiResponse {
     this[kInit] = undefined;
     this[kRendered] = null;
     this[kHeaders] = undefined;
+    fetchStats.responsesMaterialized++;
     this[kReal] = new GlobalResponse(body, init);
   }
 
@@ -214,6 +216,7 @@ export function realResponse(res: TsgiResponse): Response {
   let real = res[kReal];
   if (real !== undefined) return real;
   const headers = res.headers; // carries the default Content-Type the wire would get
+  fetchStats.responsesMaterialized++;
   real = res[kReal] = new GlobalResponse(res[kBody] as BodyInit | null, {
     status: res[kStatus],
     statusText: res[kStatusText],

@@ -13,7 +13,7 @@ export interface FetchHandler {
 export type FetchFunction = (request: Request) => Response | PromiseLike<Response>;
 
 /** Counters for tests and benchmarks: how often the expensive objects were built. */
-export const fetchStats = { headersBuilt: 0, requestsMaterialized: 0, bodyStreams: 0 };
+export const fetchStats = { headersBuilt: 0, requestsMaterialized: 0, bodyStreams: 0, responsesMaterialized: 0 };
 
 const kEnv = Symbol('tsgi.environ');
 const kInput = Symbol('tsgi.input');
