@@ -21,7 +21,8 @@ export interface Observed {
 /** How long a gated stream's first part may take before the client acks anyway (a failure
  *  deadline on loopback, not a timing assumption: the app cannot go on without the ack). */
 const FIRST_PART_DEADLINE_MS = 3000;
-const REQUEST_DEADLINE_MS = 20000;
+export const REQUEST_DEADLINE_MS = 10000;
+export const DEADLINE_ERROR = `no complete answer within ${REQUEST_DEADLINE_MS} ms`;
 
 function ackGate(port: number, id: string): Promise<void> {
   return new Promise((resolve) => {
@@ -54,7 +55,7 @@ export function send(port: number, r: DiffRequest): Promise<Observed> {
     };
     const deadline = setTimeout(() => {
       req.destroy();
-      void finish(`no complete answer within ${REQUEST_DEADLINE_MS} ms`);
+      void finish(DEADLINE_ERROR);
     }, REQUEST_DEADLINE_MS);
     const ack = (before: boolean): void => {
       if (r.gateId === undefined || acked !== undefined) return;

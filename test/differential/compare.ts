@@ -17,8 +17,8 @@ export interface Difference {
 }
 
 export interface Allowed {
-  /** The request name from requests.ts, or '*' for every request. */
-  request: string;
+  /** The request name(s) from requests.ts, or '*' for every request. */
+  request: string | string[];
   /** 'status', 'status text', 'header NAME', 'body', 'error', 'first part before ack'. */
   field: string;
   /** Why this difference is not a tsgi bug (the same text is in docs/app-contract.md). */
@@ -55,7 +55,8 @@ export function compare(request: string, own: Observed, tsgi: Observed): Differe
 }
 
 export function isAllowed(d: Difference, allow: Allowed[]): Allowed | undefined {
-  return allow.find((a) => (a.request === '*' || a.request === d.request) && a.field === d.field);
+  const covers = (a: Allowed): boolean => (Array.isArray(a.request) ? a.request.includes(d.request) : a.request === '*' || a.request === d.request);
+  return allow.find((a) => covers(a) && a.field === d.field);
 }
 
 export function formatDifference(framework: string, d: Difference): string {
