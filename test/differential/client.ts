@@ -16,6 +16,8 @@ export interface Observed {
   error?: string;
   /** Gated streams only: the first body bytes arrived while the app still waited for the ack. */
   firstPartBeforeAck?: boolean;
+  /** keep-alive.ts: whether the same connection then carried a pipelined request. */
+  nextOnConnection?: string;
 }
 
 /** How long a gated stream's first part may take before the client acks anyway (a failure

@@ -19,7 +19,8 @@ export interface Difference {
 export interface Allowed {
   /** The request name(s) from requests.ts, or '*' for every request. */
   request: string | string[];
-  /** 'status', 'status text', 'header NAME', 'body', 'error', 'first part before ack'. */
+  /** 'status', 'status text', 'header NAME', 'body', 'error', 'first part before ack',
+   *  'next request on the connection'. */
   field: string;
   /** Why this difference is not a tsgi bug (the same text is in docs/app-contract.md). */
   reason: string;
@@ -51,6 +52,7 @@ export function compare(request: string, own: Observed, tsgi: Observed): Differe
   }
   if (!own.body.equals(tsgi.body)) out.push({ request, field: 'body', own: showBody(own.body), tsgi: showBody(tsgi.body) });
   add('first part before ack', String(own.firstPartBeforeAck ?? '-'), String(tsgi.firstPartBeforeAck ?? '-'));
+  add('next request on the connection', own.nextOnConnection ?? '-', tsgi.nextOnConnection ?? '-');
   return out;
 }
 

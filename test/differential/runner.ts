@@ -10,7 +10,8 @@ import { after, before, describe, it } from 'node:test';
 import { ROOT, type TsgiHandle } from '../integration/helpers/tsgi';
 import { DEADLINE_ERROR, send, type Observed } from './client';
 import { compare, formatDifference, isAllowed, type Allowed, type Difference } from './compare';
-import { REQUESTS } from './requests';
+import { nextOnConnection, probesKeepAlive } from './keep-alive';
+import { REQUESTS, type DiffRequest } from './requests';
 import { startOwnServer, startTsgiFor, type OwnServer } from './servers';
 
 export interface FrameworkSpec {
@@ -59,10 +60,15 @@ export function describeFramework(spec: FrameworkSpec): void {
       } catch (err) {
         tsgiError = startupCause(err);
       }
+      const ask = async (port: number, r: DiffRequest): Promise<Observed> => {
+        const seen = await send(port, r);
+        if (probesKeepAlive(r) && seen.status !== undefined) seen.nextOnConnection = await nextOnConnection(port, r);
+        return seen;
+      };
       for (const r of REQUESTS) {
-        const a: Answers = { own: await send(own.port, r), ownAgain: await send(own.port, r) };
+        const a: Answers = { own: await ask(own.port, r), ownAgain: await ask(own.port, r) };
         if (tsgi !== undefined && tsgiGaveUp === undefined) {
-          a.tsgi = await send(tsgi.ports[0]!, r);
+          a.tsgi = await ask(tsgi.ports[0]!, r);
           // A server that answers nothing would cost the deadline per request: stop asking.
           if (a.tsgi.error === DEADLINE_ERROR && a.tsgi.status === undefined) {
             tsgiGaveUp = `"${r.name}" got no response head within the deadline, the rest were not sent`;
