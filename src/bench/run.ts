@@ -61,6 +61,8 @@ export function pointFailed(p: PointRecord): boolean {
 
 export async function runSession(defs: PointDef[], s: RunSettings, progress: Progress): Promise<Report> {
   const startedAt = new Date();
+  // The commit the servers start from (others may commit while a long session runs).
+  const git = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
   const plan = s.pin ? pinningPlan(1) : { enabled: false, reason: '--pin off' };
   const clientCpus = plan.enabled ? plan.clientCpus! : null;
   const serverCpus = plan.enabled ? plan.serverCpus! : null;
@@ -311,7 +313,6 @@ export async function runSession(defs: PointDef[], s: RunSettings, progress: Pro
     if (p.rec.summary && base) p.rec.summary.vsNodeHttp = p.rec.summary.rps.median / base;
   }
 
-  const git = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
   return {
     schema: SCHEMA,
     startedAt: startedAt.toISOString(),
