@@ -9,6 +9,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { CLI, ROOT } from './helpers/tsgi';
 import { validateReport, type Report } from '../../src/bench/schema';
+import { renderMarkdown } from '../../src/bench/report';
 
 function tsgiBench(args: string[], timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -72,6 +73,10 @@ test('--frameworks measures the fetch app under tsgi and on node:http, and print
   assert.match(report.points[1]!.serverCommands[0]!, /node bench\/servers\/own\.mjs 127\.0\.0\.1:\d+ fetch$/);
   assert.match(r.stdout, /## Real apps against their own servers/);
   assert.match(r.stdout, /\| `fetch` \| tsgi\/fetch\/p1-t1-a1\/http \| \*\*[\d.]+\*\* \([\d.]+ – [\d.]+\) \| node:http, the same answer \| \*\*[\d.]+\*\* .* \| \*\*[\d.]+\*\* \(/);
+  // --report prints the same report again from the JSON (how RESULTS.md tables are regenerated).
+  const again = await tsgiBench(['--report', path.join(out, json)]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(again.stdout, renderMarkdown(report));
   rmSync(out, { recursive: true, force: true });
 });
 
