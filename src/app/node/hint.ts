@@ -9,12 +9,15 @@ export interface WatchedGateway {
   fn: GatewayApp;
   /** The last synchronous throw of the callable (cleared by gatewayHint). */
   lastError: unknown;
+  /** The hint is logged once per serving thread, not with every failing request. */
+  hinted: boolean;
 }
 
 /** Wraps the callable once so the dispatcher can look at what it threw. */
 export function watchGateway(app: GatewayApp): WatchedGateway {
   const w: WatchedGateway = {
     lastError: undefined,
+    hinted: false,
     fn: (env, startResponse) => {
       try {
         return app(env, startResponse);
@@ -40,6 +43,7 @@ export function gatewayHint(w: WatchedGateway): string | null {
   w.lastError = undefined;
   const nodeShaped =
     err === undefined || (err instanceof TypeError && NODE_SHAPED.test(err.message));
-  if (!nodeShaped) return null;
+  if (!nodeShaped || w.hinted) return null;
+  w.hinted = true;
   return "tsgi: hint: if the callable is a node:http (req, res) handler rather than application(environ, startResponse), run it with --app-type node";
 }
