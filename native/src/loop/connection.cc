@@ -472,7 +472,9 @@ void ConnectionUpdatePoll(Connection* c) {
   // RDHUP does not spin.
   if (reading) ev |= UV_READABLE;
   else if (!c->peer_closed) ev |= UV_DISCONNECT;
-  if (c->out.size() > c->out_off) ev |= UV_WRITABLE;
+  // drain_wanted with nothing left to send: a write() inside the read pass said "wait" and
+  // the end-of-pass flush then sent everything; one writable event delivers that onDrain.
+  if (c->out.size() > c->out_off || c->drain_wanted) ev |= UV_WRITABLE;
   if (ev == c->poll_events && (c->poll || ev == 0)) return;
   c->poll_events = ev;
   if (!c->poll) {
