@@ -27,10 +27,6 @@ function connectionReset(): Error {
   return err;
 }
 
-function recheckDrain(ex: NodeExchange): void {
-  if (ex.state === ExchangeState.Streaming) responseDrained(ex.res);
-}
-
 function flushHeldTask(ex: NodeExchange): void {
   ex.flushHeld();
 }
@@ -86,10 +82,6 @@ export class NodeExchange extends Exchange implements RequestOwner, ResponseOwne
     } catch (err) {
       this.fail(err);
     }
-    // A write() that said "wait" while native was still in the request's read pass may get
-    // no onDrain when the end-of-pass flush sends everything: check again next turn (a
-    // spurious 'drain' only costs one more write(), which then waits properly).
-    if (this.res.tsgiNeedDrain && this.state === ExchangeState.Streaming) setImmediate(recheckDrain, this);
   }
 
   // ---- response (ResponseOwner) ---------------------------------------------------------
