@@ -274,9 +274,7 @@ export async function runSession(defs: PointDef[], s: RunSettings, progress: Pro
           point: target.def.id,
           wrk: { rps: w.rps, p99Ms: w.latencyMs.p99, clientCpu: w.clientCpu, command: w.argv.join(' ') },
           autocannonMedian, ratio,
-          note: ratio === null ? 'no figure' : ratio > 1.1
-            ? `wrk measured ${ratio.toFixed(2)}× autocannon's median: autocannon under-measures this point`
-            : `wrk and autocannon agree within ${Math.abs((ratio - 1) * 100).toFixed(0)} %`,
+          note: crossCheckNote(ratio),
         };
       } catch (e) {
         crossCheck = { point: target.def.id, wrk: null, autocannonMedian, ratio: null, note: `wrk failed: ${(e as Error).message}` };
@@ -333,6 +331,17 @@ export async function runSession(defs: PointDef[], s: RunSettings, progress: Pro
     points: live.map((p) => p.rec),
     crossCheck,
   };
+}
+
+/** What a wrk / autocannon ratio says: more from wrk is the client's limit, less is not. */
+export function crossCheckNote(ratio: number | null): string {
+  if (ratio === null) return 'no figure';
+  if (ratio > 1.1) return `wrk measured ${ratio.toFixed(2)}× autocannon's median: autocannon under-measures this point`;
+  if (ratio < 0.9) {
+    return `wrk measured ${ratio.toFixed(2)}× autocannon's median, less: the runs differ by more than the client `
+      + '(other load on the machine, or how the server meets wrk\'s load)';
+  }
+  return `wrk and autocannon agree within ${Math.abs((ratio - 1) * 100).toFixed(0)} %`;
 }
 
 function skip(p: Live, reason: string): void {

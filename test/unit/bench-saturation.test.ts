@@ -1,9 +1,10 @@
-// tsgi bench: the saturation detector, the statistics, the tsgi spawn-log check and wrk's parser.
+// tsgi bench: the saturation detector, the statistics, the tsgi spawn-log check, wrk's parser and the wrk cross-check's note.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { detectSaturation, median, spreadPct, stddev } from '../../src/bench/stats';
 import { checkSpawnLog } from '../../src/bench/points';
 import { parseWrk } from '../../src/bench/loadgen';
+import { crossCheckNote } from '../../src/bench/run';
 
 test('a client at >= 90 % of its CPUs in any run is the limit, whatever the server did', () => {
   const s = detectSaturation({ clientCpu: [0.7, 0.93, 0.8], clientCapacity: 1, serverCpu: [0.5, 0.5, 0.5], serverCapacity: 1 });
@@ -79,4 +80,10 @@ Transfer/sec:     10.00MB
   assert.equal(r.latencyMs.max, 5);
   assert.deepEqual(r.errors, { connect: 0, read: 2, write: 0, timeout: 1, non2xx: 5 });
   assert.equal(r.bytesPerS, 10 * 1024 * 1024);
+});
+
+test('the wrk cross-check calls a lower wrk figure a difference between runs, not agreement', () => {
+  assert.equal(crossCheckNote(0.64), 'wrk measured 0.64× autocannon\'s median, less: the runs differ by more than the client (other load on the machine, or how the server meets wrk\'s load)');
+  assert.equal(crossCheckNote(1.05), 'wrk and autocannon agree within 5 %');
+  assert.match(crossCheckNote(1.88), /^wrk measured 1\.88× autocannon's median: autocannon under-measures/);
 });
