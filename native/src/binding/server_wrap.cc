@@ -187,6 +187,16 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
     if (!scope_per_iteration_) CloseScope();
   }
 
+  // Closing the outermost callback scope runs the queued microtasks and nextTicks; the
+  // scope reopens at once for the rest of the batch. A destroy() from that JS sees
+  // `settling_` and leaves the scope and the check handle to their usual owners.
+  void Settle() override {
+    if (!scope_open_ || settling_) return;
+    settling_ = true;
+    CloseScope();
+    settling_ = false;
+    if (server_) BeginBatch();
+  }
   static void OnCheck(uv_check_t* handle) {
     ServerWrap* self = static_cast<ServerWrap*>(handle->data);
     uv_check_stop(handle);
@@ -333,7 +343,7 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
     // Closing it here would pop it from under node's own callback scope (node aborts with
     // "async hook stack has become corrupted"), so the uv_check still closes it; the check
     // handle itself goes at env teardown or with this object.
-    if (scope_open_) {
+    if (scope_open_ || settling_) {
       server_->Destroy();
       return info.Env().Undefined();
     }
@@ -370,6 +380,7 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
   Napi::CallbackScope* callback_scope_ = nullptr;  // iteration to its uv_check (BeginBatch)
   bool scope_open_ = false;
   bool scope_per_iteration_ = true;  // main thread only (see EndBatch)
+  bool settling_ = false;            // inside Settle(): the scope is closing, JS may run
   uv_check_t* check_ = nullptr;
   std::string status_scratch_, head_scratch_, body_scratch_;
 };

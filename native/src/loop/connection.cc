@@ -150,6 +150,7 @@ void Dispatch(Connection* c, uint32_t flags, size_t nvars, const char* body, siz
                            s->blob().data(), s->meta(), nvars);
   }
   s->sink()->OnRequest(c->req_id, flags, s->blob(), nvars, body, body_len);
+  s->DispatchedRequest();
 }
 
 // Body bytes available at dispatch time: for Content-Length, what is buffered up to the

@@ -65,6 +65,12 @@ class RequestSink {
   virtual ~RequestSink() = default;
   virtual void BeginBatch() = 0;
   virtual void EndBatch() = 0;
+  // Runs the JS work queued so far (microtasks, nextTicks) now. Called only at the end of a
+  // libuv callback of ours (never under a JS call) that dispatched a request and left every
+  // app slot taken: a promise-based app answers in a microtask, and settling then frees the
+  // slot for the next ready connection of the same poll pass instead of one loop turn later.
+  // Worker threads already close their scope per callback, which does the same.
+  virtual void Settle() {}
   // blob holds every var; meta (see MetaBuffer) holds 4 offsets per var.
   virtual void OnRequest(uint32_t id, uint32_t flags, const std::string& blob, size_t nvars,
                          const char* body, size_t body_len) = 0;
@@ -154,6 +160,11 @@ class Server {
   // True while a JS call (Respond, Write, ...) is on the stack: see the re-entrancy
   // invariant at the top of this file.
   bool in_js_call() const { return in_js_call_ > 0; }
+  // A request went to the app; FinishBatch settles the JS work it queued if slots are full.
+  void DispatchedRequest() { settle_wanted_ = true; }
+  bool slots_full() const {
+    return opts_.max_inflight != 0 && counters_.inflight + reserved_ >= opts_.max_inflight;
+  }
   bool in_batch() const { return batch_depth_ > 0; }
 
   uint32_t RegisterRequest(Connection* c);
@@ -219,6 +230,7 @@ class Server {
   bool stop_notify_pending_ = false;  // OnClosed is due at the next idle callback
   int in_js_call_ = 0;
   int batch_depth_ = 0;
+  bool settle_wanted_ = false;  // a dispatch since the last Settle (see FinishBatch)
   friend struct JsCallGuard;
 };
 
