@@ -236,6 +236,12 @@ export class FetchExchange extends Exchange {
     if (reader !== null) reader.cancel(reason).then(undefined, () => {});
   }
 
+  override handlePeerShutdown(): void {
+    super.handlePeerShutdown();
+    const req = this.request;
+    if (req !== null) abortRequest(req);
+  }
+
   protected abandon(): void {
     this.cancelReader(new Error('client closed the connection'));
     const req = this.request;

@@ -155,7 +155,9 @@ export class TsgiRequest {
     if (controller === undefined) {
       controller = this[kController] = new AbortController();
       const ex = this[kExchange];
-      if (ex !== null && ex.state === ExchangeState.Aborted) controller.abort(new Error('client closed the connection'));
+      if (ex !== null && (ex.state === ExchangeState.Aborted || ex.peerShutdown)) {
+        controller.abort(new Error('client closed the connection'));
+      }
     }
     return controller.signal;
   }

@@ -133,6 +133,8 @@ function describe(err: unknown): string {
 /** State of one request between onRequest and the end of both its response and its body. */
 export abstract class Exchange {
   state: ExchangeState = ExchangeState.Idle;
+  /** The client shut down its side while the app worked (handlePeerShutdown). */
+  peerShutdown = false;
   /** Resumes a pump blocked on back-pressure (set while waiting for onDrain). */
   private drainCb: (() => void) | null = null;
 
@@ -251,6 +253,15 @@ export abstract class Exchange {
     if (wasActive) this.abandon();
     this.handleDrain();
     if (this.registry.get(this.id) === this) this.registry.delete(this.id);
+  }
+
+  /**
+   * The client shut down its side while the app works (a FIN). It may have closed the
+   * connection altogether, which looks the same from the server: apps that watch for a gone
+   * client hear of it (fetch: request.signal), and whatever the app still answers is sent.
+   */
+  handlePeerShutdown(): void {
+    this.peerShutdown = true;
   }
 
   /** Subclasses release what produces output (iterators, readers, abort signals). */

@@ -76,5 +76,12 @@ export interface Transport {
   countException?(): void;
 }
 
+/**
+ * onAbort code IO_PEER_SHUTDOWN (native/src/common/errors.h): the client shut down its side
+ * while the app works. Unlike every other onAbort, the request stays live and a response the
+ * app still produces is sent; it only tells the app that the client may be gone.
+ */
+export const PEER_SHUTDOWN = 95;
+
 /** Stable names of native error codes, by number (mirrors native/src/common/errors.h). */
 export type NativeErrorName = string;

@@ -158,6 +158,25 @@ test('HEAD sends the Content-Length a GET would get, or none: never 0 for a non-
   assert.equal(again.status, 200);
 });
 
+test('request.signal aborts at the client FIN while a handler writes nothing, and a half-closed client still reads the answer', async () => {
+  const sock = net.connect(port, '127.0.0.1');
+  let seen = '';
+  sock.on('data', (d: Buffer) => (seen += d.toString('latin1')));
+  const ended = new Promise<void>((resolve) => {
+    sock.on('end', resolve);
+    sock.on('close', resolve);
+  });
+  sock.write('GET /long-poll HTTP/1.1\r\nHost: x\r\n\r\n');
+  assert.equal((await request('GET', '/long-poll-started')).body, '1');
+  sock.end();
+  const r = await request('GET', '/long-poll-aborted');
+  assert.equal(r.body, '1');
+  await ended;
+  assert.match(seen, /^HTTP\/1\.1 200 /);
+  assert.match(seen, /\r\n\r\ngone$/);
+  sock.destroy();
+});
+
 test('request.signal aborts when the client goes away', async () => {
   const sock = net.connect(port, '127.0.0.1');
   sock.write('GET /wait-abort HTTP/1.1\r\nHost: x\r\n\r\n');

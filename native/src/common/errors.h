@@ -68,6 +68,7 @@
   X(ROUTER_PACKET_TOO_LARGE, 83, 431, "request vars larger than the workers' buffer-size")   \
   X(ROUTER_BODY_TOO_LARGE, 84, 413, "chunked request body larger than the router buffers")   \
   /* socket layer */                                                                         \
+  X(IO_PEER_SHUTDOWN, 95, 500, "client shut down its side while the app works")              \
   X(IO_READ_FAILED, 96, 500, "read from client failed")                                      \
   X(IO_WRITE_FAILED, 97, 500, "write to client failed")                                      \
   X(IO_WRITE_TIMEOUT, 98, 500, "client did not read the response within socket-timeout")    \

@@ -523,8 +523,11 @@ void ConnectionOnReadable(Connection* c) {
   if (c->state != ConnState::kHead && c->state != ConnState::kBody) {
     // Only UV_DISCONNECT is polled here: the peer shut down its side while the app works.
     // The response is still written (a half-closed client may read it); stop polling so a
-    // level-triggered RDHUP does not spin.
+    // level-triggered RDHUP does not spin. The app hears of it (onAbort with
+    // IO_PEER_SHUTDOWN: the request stays live), since a client that closed altogether looks
+    // the same from here, and node:http aborts its request at that FIN.
     c->peer_closed = true;
+    if (c->req_id != 0 && c->resp != RespState::kDone) s->sink()->OnAbort(c->req_id, ErrorCode::IO_PEER_SHUTDOWN);
     ConnectionUpdatePoll(c);
     return;
   }
