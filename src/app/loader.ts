@@ -12,7 +12,7 @@ import { installFetchGlobals } from './fetch-globals';
 import type { GatewayApp } from './gateway';
 import { recognizeNodeApp, serverHandler } from './node/detect';
 import type { NodeHandler } from './node/exchange';
-import { installListenTakeover, takenServer, waitForListen } from './node/takeover';
+import { installListenTakeover, takenServer, takeoverMark, waitForListen } from './node/takeover';
 
 export type AppType = 'auto' | 'gateway' | 'fetch' | 'node';
 
@@ -227,6 +227,7 @@ export async function loadApp(options: LoadAppOptions): Promise<LoadedApp> {
 
   let ns: Record<string, unknown>;
   installListenTakeover(options.log);
+  const mark = takeoverMark();
   installFetchGlobals();
   try {
     ns = await importFile(file);
@@ -245,7 +246,7 @@ export async function loadApp(options: LoadAppOptions): Promise<LoadedApp> {
   // No usable export: an app that called server.listen() (at import or after async setup) is
   // served through the server it created.
   if (appType === 'auto' || appType === 'node') {
-    const server = takenServer() ?? (await waitForListen(options.listenWaitMs ?? 3000));
+    const server = takenServer(mark) ?? (await waitForListen(options.listenWaitMs ?? 3000, mark));
     if (server !== null) return { kind: 'node', handler: serverHandler(server), label: 'http.Server from listen()', file, exportName: 'listen()' };
   }
   if (picked !== null) throw wrongShape(picked.value, picked.name, appType, file);

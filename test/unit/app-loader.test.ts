@@ -113,3 +113,53 @@ test('a TypeScript syntax error names the file and line', async () => {
     return true;
   });
 });
+
+test('an Express app export is recognised as a node:http app without flags', async () => {
+  const app = await loadApp({ wsgiFile: 'node-express5.cjs', chdir: APPS, callable: 'app' });
+  assert.equal(app.kind, 'node');
+  assert.equal(app.kind === 'node' && app.label, 'Express app');
+});
+
+test('Koa and Fastify exports are node:http apps (Fastify after ready())', async () => {
+  const koa = await loadApp({ wsgiFile: 'node-koa.mjs', chdir: APPS, callable: 'app' });
+  const fastify = await loadApp({ wsgiFile: 'node-fastify.mjs', chdir: APPS, callable: 'app' });
+  assert.equal(koa.kind === 'node' && koa.label, 'Koa app');
+  assert.equal(fastify.kind === 'node' && fastify.label, 'Fastify instance');
+});
+
+test('a plain function is a gateway callable unless --app-type node', async () => {
+  const gw = await loadApp({ wsgiFile: 'node-plain-handler.cjs', chdir: APPS, callable: 'handler' });
+  const node = await loadApp({ wsgiFile: 'node-plain-handler.cjs', chdir: APPS, callable: 'handler', appType: 'node' });
+  assert.equal(gw.kind, 'gateway');
+  assert.equal(node.kind, 'node');
+});
+
+test('an entry that calls listen() at import and exports nothing is served through that server', async () => {
+  const lines: string[] = [];
+  const app = await loadApp({ wsgiFile: 'node-listen-at-import.cjs', chdir: APPS, log: (l) => lines.push(l) });
+  assert.equal(app.kind, 'node');
+  assert.equal(app.exportName, 'listen()');
+  assert.ok(lines.some((l) => /took over server\.listen\(3000\)/.test(l)));
+});
+
+test('export default { fetch } compiled to CommonJS by tsx is unwrapped to the fetch handler', async () => {
+  const app = await loadApp({ wsgiFile: 'node-ts-default/app.ts', chdir: APPS });
+  assert.equal(app.kind, 'fetch');
+});
+
+test('a missing callable lists the exports that were found', async () => {
+  await assert.rejects(loadApp({ wsgiFile: 'node-named-exports.mjs', chdir: APPS, callable: 'app', listenWaitMs: 0 }), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'TSGI_ERR_CALLABLE_NOT_FOUND');
+    assert.match(err.message, /exports found: handler, version/);
+    return true;
+  });
+});
+
+test('an import-time throw reports the stack frame in the app file', async () => {
+  await assert.rejects(loadApp({ wsgiFile: 'node-throws-deep.cjs', chdir: APPS }), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'TSGI_ERR_APP_LOAD_FAILED');
+    assert.match(err.message, /database unreachable/);
+    assert.match(err.message, /node-throws-deep\.cjs:3/);
+    return true;
+  });
+});

@@ -27,8 +27,13 @@ function connectionReset(): Error {
   return err;
 }
 
-function flushHeldTask(ex: NodeExchange): void {
-  ex.flushHeld();
+// Exchanges holding a first chunk, flushed by one microtask per batch of requests.
+let holding: NodeExchange[] = [];
+
+function flushHolding(): void {
+  const list = holding;
+  holding = [];
+  for (let i = 0; i < list.length; i++) list[i]!.flushHeld();
 }
 
 export class NodeExchange extends Exchange implements RequestOwner, ResponseOwner {
@@ -110,7 +115,7 @@ export class NodeExchange extends Exchange implements RequestOwner, ResponseOwne
           return true;
         }
         this.held = chunk;
-        queueMicrotask(() => flushHeldTask(this));
+        if (holding.push(this) === 1) queueMicrotask(flushHolding);
         return true;
       }
       this.startStream();

@@ -19,25 +19,33 @@ function headerName(key: string): string {
 }
 
 /**
- * `req.rawHeaders` from the environ: [name, value, ...] for every HTTP_* var (name
+ * `req.headers` and `req.rawHeaders` from the environ, in one pass: every HTTP_* var (name
  * lower-cased, `_` -> `-`; the original case is not kept) and the non-empty CONTENT_TYPE /
- * CONTENT_LENGTH, which CGI keeps apart (each once). node's own `req.headers` getter builds
- * the object from it with node's duplicate rules. Repeated request headers arrive joined
- * with ", " by the core (nginx's rule).
+ * CONTENT_LENGTH, which CGI keeps apart (each once). The core delivers each header name
+ * once (repeats joined with ", ", nginx's rule), so node's duplicate rules have nothing to
+ * merge and the object is filled directly.
  */
-export function rawHeadersFromEnviron(env: Environ): string[] {
-  const raw: string[] = [];
+export function headersFromEnviron(env: Environ, raw: string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
   for (const key in env) {
     if (key.length > 5 && key.charCodeAt(0) === 72 && key.startsWith('HTTP_')) {
       if (key === 'HTTP_CONTENT_TYPE' || key === 'HTTP_CONTENT_LENGTH') continue;
       const v = env[key];
-      if (typeof v === 'string') raw.push(headerName(key), v);
+      if (typeof v === 'string') {
+        const name = headerName(key);
+        headers[name] = v;
+        raw.push(name, v);
+      }
     } else if (key === 'CONTENT_TYPE' || key === 'CONTENT_LENGTH') {
       const v = env[key];
-      if (typeof v === 'string' && v.length > 0) raw.push(key === 'CONTENT_TYPE' ? 'content-type' : 'content-length', v);
+      if (typeof v === 'string' && v.length > 0) {
+        const name = key === 'CONTENT_TYPE' ? 'content-type' : 'content-length';
+        headers[name] = v;
+        raw.push(name, v);
+      }
     }
   }
-  return raw;
+  return headers;
 }
 
 // ---- Date -------------------------------------------------------------------------------

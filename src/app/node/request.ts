@@ -5,7 +5,7 @@
 
 import { IncomingMessage } from 'node:http';
 import type { Environ } from '../environ';
-import { rawHeadersFromEnviron } from './headers';
+import { headersFromEnviron } from './headers';
 import { delegateToTsgi } from './patch';
 import type { NodeSocket, SocketOwner } from './socket';
 
@@ -31,12 +31,15 @@ export function requestTarget(env: Environ): string {
   return (path.length > 0 ? path : '/') + (typeof qs === 'string' && qs.length > 0 ? '?' + qs : '');
 }
 
-// node's `headers` getter reads rawHeaders up to this private count (lib/_http_incoming.js).
-const kHeadersCount: symbol = (() => {
-  const sym = Object.getOwnPropertySymbols(new IncomingMessage(null as never)).find((s) => s.description === 'kHeadersCount');
-  if (sym === undefined) throw new Error('node:http IncomingMessage has no kHeadersCount: unsupported Node.js version');
+// node's `headers` getter returns this private table once set (lib/_http_incoming.js), and
+// builds it from rawHeaders up to kHeadersCount otherwise.
+function privateSymbol(name: string): symbol {
+  const sym = Object.getOwnPropertySymbols(new IncomingMessage(null as never)).find((s) => s.description === name);
+  if (sym === undefined) throw new Error(`node:http IncomingMessage has no ${name}: unsupported Node.js version`);
   return sym;
-})();
+}
+const kHeaders = privateSymbol('kHeaders');
+const kHeadersCount = privateSymbol('kHeadersCount');
 
 export class NodeRequest extends IncomingMessage {
   declare tsgiOwner: RequestOwner;
@@ -53,8 +56,10 @@ export class NodeRequest extends IncomingMessage {
     this.httpVersionMajor = major;
     this.httpVersionMinor = minor;
     this.complete = bodyComplete;
-    const raw = (this.rawHeaders = rawHeadersFromEnviron(env));
-    (this as unknown as Record<symbol, number>)[kHeadersCount] = raw.length;
+    const raw = this.rawHeaders;
+    const self = this as unknown as Record<symbol, unknown>;
+    self[kHeaders] = headersFromEnviron(env, raw);
+    self[kHeadersCount] = raw.length;
   }
 
   override _read(): void {

@@ -57,7 +57,9 @@ function toChunk(chunk: unknown, encoding: unknown): string | Uint8Array {
 /** 'finish' (after the bytes are handed over, as node emits it after the socket write), then 'close'. */
 function finishNT(res: NodeResponse): void {
   res.emit('finish');
-  process.nextTick(closeNT, res);
+  // A tick of its own only when someone listens: most responses end here.
+  if (res.listenerCount('close') > 0) process.nextTick(closeNT, res);
+  else closeNT(res);
 }
 
 function closeNT(res: NodeResponse): void {

@@ -23,39 +23,82 @@ function portOf(v: unknown): number | undefined {
   return Number.isInteger(n) ? n : undefined;
 }
 
-export class NodeSocket extends EventEmitter {
-  readonly remoteAddress: string | undefined;
-  readonly remotePort: number | undefined;
-  readonly remoteFamily: string | undefined;
-  readonly localAddress: string | undefined;
-  readonly localPort: number | undefined;
-  /** true behind TLS (a uwsgi peer that says https), like a tls.TLSSocket; else undefined. */
-  readonly encrypted: true | undefined;
+/**
+ * An EventEmitter by prototype (`instanceof EventEmitter` holds), but its constructor skips
+ * EventEmitter's: node's emitter methods create `_events` on first use, and most requests
+ * never listen on their socket. Addresses are read from the environ when asked for.
+ */
+export interface NodeSocket extends EventEmitter {}
+export class NodeSocket {
   readable = true;
   writable = true;
   destroyed = false;
   timeout = 0;
-  readonly readableHighWaterMark = 16384;
-  readonly writableHighWaterMark = 16384;
-  readonly writableLength = 0;
-  readonly writableCorked = 0;
-  readonly bytesRead = 0;
-  readonly bytesWritten = 0;
-  readonly connecting = false;
-  readonly pending = false;
-  readonly readyState = 'open';
 
-  constructor(private readonly owner: SocketOwner) {
-    super();
-    const env = owner.env;
-    const remote = env['REMOTE_ADDR'];
-    this.remoteAddress = typeof remote === 'string' && remote.length > 0 ? remote : undefined;
-    this.remotePort = portOf(env['REMOTE_PORT']);
-    this.remoteFamily = this.remoteAddress !== undefined ? family(this.remoteAddress) : undefined;
-    const local = env['SERVER_ADDR'];
-    this.localAddress = typeof local === 'string' && local.length > 0 ? local : undefined;
-    this.localPort = portOf(env['SERVER_PORT']);
-    this.encrypted = env['tsgi.url_scheme'] === 'https' ? true : undefined;
+  constructor(private readonly owner: SocketOwner) {}
+
+  get remoteAddress(): string | undefined {
+    const v = this.owner.env['REMOTE_ADDR'];
+    return typeof v === 'string' && v.length > 0 ? v : undefined;
+  }
+
+  get remotePort(): number | undefined {
+    return portOf(this.owner.env['REMOTE_PORT']);
+  }
+
+  get remoteFamily(): string | undefined {
+    const a = this.remoteAddress;
+    return a !== undefined ? family(a) : undefined;
+  }
+
+  get localAddress(): string | undefined {
+    const v = this.owner.env['SERVER_ADDR'];
+    return typeof v === 'string' && v.length > 0 ? v : undefined;
+  }
+
+  get localPort(): number | undefined {
+    return portOf(this.owner.env['SERVER_PORT']);
+  }
+
+  /** true behind TLS (a uwsgi peer that says https), like a tls.TLSSocket; else undefined. */
+  get encrypted(): true | undefined {
+    return this.owner.env['tsgi.url_scheme'] === 'https' ? true : undefined;
+  }
+
+  get readableHighWaterMark(): number {
+    return 16384;
+  }
+
+  get writableHighWaterMark(): number {
+    return 16384;
+  }
+
+  get writableLength(): number {
+    return 0;
+  }
+
+  get writableCorked(): number {
+    return 0;
+  }
+
+  get bytesRead(): number {
+    return 0;
+  }
+
+  get bytesWritten(): number {
+    return 0;
+  }
+
+  get connecting(): boolean {
+    return false;
+  }
+
+  get pending(): boolean {
+    return false;
+  }
+
+  get readyState(): string {
+    return this.destroyed ? 'closed' : 'open';
   }
 
   address(): { address: string; family: string; port: number } | Record<string, never> {
@@ -131,3 +174,4 @@ export class NodeSocket extends EventEmitter {
     process.nextTick(() => this.emit('close', hadError));
   }
 }
+Object.setPrototypeOf(NodeSocket.prototype, EventEmitter.prototype);

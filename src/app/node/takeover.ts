@@ -78,14 +78,19 @@ export function installListenTakeover(logLine?: (line: string) => void): void {
   } as typeof net.Server.prototype.listen;
 }
 
-/** The first server the app tried to listen() with, if any. */
-export function takenServer(): HttpServer | null {
-  return taken.length > 0 ? taken[0]!.server : null;
+/** How many servers were taken over so far: a load asks only for those after its mark. */
+export function takeoverMark(): number {
+  return taken.length;
+}
+
+/** The first server the app tried to listen() with since `mark`, if any. */
+export function takenServer(mark = 0): HttpServer | null {
+  return taken.length > mark ? taken[mark]!.server : null;
 }
 
 /** Waits for a late listen() (after async setup), up to `ms`; null when none came. */
-export function waitForListen(ms: number): Promise<HttpServer | null> {
-  const now = takenServer();
+export function waitForListen(ms: number, mark = 0): Promise<HttpServer | null> {
+  const now = takenServer(mark);
   if (now !== null) return Promise.resolve(now);
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
