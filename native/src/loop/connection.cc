@@ -434,6 +434,10 @@ long ProcessBytes(Connection* c, const char* data, size_t len) {
     } else {
       break;
     }
+    // The app answered in a promise (a microtask): let it answer now, inside the pass, so
+    // the answer is corked with the pass's flush and the connection never leaves the read
+    // state (no epoll_ctl pair per request), as a synchronous answer does.
+    if (c->resp != RespState::kDone && c->state != ConnState::kClosed) c->server->SettleDispatched();
     // A response completed synchronously inside the app callback: finish it and go on
     // with the next pipelined request in the same pass.
     if (c->resp == RespState::kDone && c->body_done) {

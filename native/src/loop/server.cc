@@ -201,9 +201,9 @@ void Server::FinishBatch() {
   // request per turn: ~44 instead of ~10 us of CPU per request, docs/architecture.md). The
   // callback's own work is done here; the batch is still open, so the answers given now
   // leave accepting to the one UpdateAccepting below, as synchronous answers do.
-  if (batch_depth_ == 1 && settle_wanted_ && in_js_call_ == 0 && !destroyed_) {
+  if (batch_depth_ == 1 && settle_wanted_) {
     settle_wanted_ = false;
-    if (slots_full()) sink_->Settle();
+    if (in_js_call_ == 0 && !destroyed_ && slots_full()) sink_->Settle();
   }
   batch_depth_--;
   UpdateAccepting();

@@ -160,8 +160,14 @@ class Server {
   // True while a JS call (Respond, Write, ...) is on the stack: see the re-entrancy
   // invariant at the top of this file.
   bool in_js_call() const { return in_js_call_ > 0; }
-  // A request went to the app; FinishBatch settles the JS work it queued if slots are full.
+  // A request went to the app: the JS work it queued (a promise's answer) is settled before
+  // the read pass ends (SettleDispatched), or at the latest when the callback ends.
   void DispatchedRequest() { settle_wanted_ = true; }
+  void SettleDispatched() {
+    if (!settle_wanted_ || in_js_call_ != 0 || destroyed_) return;
+    settle_wanted_ = false;
+    sink_->Settle();
+  }
   bool slots_full() const {
     return opts_.max_inflight != 0 && counters_.inflight + reserved_ >= opts_.max_inflight;
   }
