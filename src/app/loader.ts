@@ -201,11 +201,20 @@ function describeLoadError(err: unknown): string {
   return msg + userFrames(err);
 }
 
-/** The stack frames of an import-time throw that are not tsx's or Node's, one per line. */
+/** tsgi's own compiled code (dist/), wherever the package is installed. */
+const OWN_DIST = path.resolve(__dirname, '..') + path.sep;
+/** Frames of Node, tsx, esbuild, Piscina or a dependency: the app's own lines are the rest. */
+const FOREIGN_FRAME = /\(node:|at node:|\/node_modules\//;
+
+/**
+ * The stack frames of an import-time throw that are in the app's own files (not tsgi's,
+ * Node's or a package's), one per line, with tsx's `?tsx-namespace=…` query taken off.
+ */
 function userFrames(err: Error): string {
   const frames = (err.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l));
-  const mine = frames.filter((l) => !l.includes('node:') && !l.includes('/node_modules/tsx/') && !l.includes('/tsgi/dist/'));
-  return mine.length === 0 ? '' : '\n' + mine.slice(0, 10).join('\n');
+  const mine = frames.filter((l) => !FOREIGN_FRAME.test(l) && !l.includes(OWN_DIST));
+  if (mine.length === 0) return '';
+  return '\n' + mine.slice(0, 10).map((l) => l.replace(/\?tsx-namespace=[\w-]+/g, '')).join('\n');
 }
 
 export async function loadApp(options: LoadAppOptions): Promise<LoadedApp> {

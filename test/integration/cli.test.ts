@@ -27,10 +27,11 @@ async function httpGet(port: number, p = '/'): Promise<{ status: number; body: s
 }
 
 /** The lines of a failed start that are not the normal startup banner / bind lines. */
+/** The error lines of a failed start; the stack frames an import-time throw adds are not counted. */
 function errorLines(output: string): string[] {
   return output
     .split('\n')
-    .filter((l) => l.length > 0 && !/^\*\*\* Starting tsgi /.test(l) && !/^tsgi socket \d+ bound to /.test(l));
+    .filter((l) => l.length > 0 && !/^\*\*\* Starting tsgi /.test(l) && !/^tsgi socket \d+ bound to /.test(l) && !/^ {4}at /.test(l));
 }
 
 async function assertStartupError(args: string[], code: number, line: RegExp, opts: Parameters<typeof runTsgi>[1] = {}): Promise<void> {
@@ -204,12 +205,16 @@ describe('startup errors: one line naming the cause, non-zero exit', () => {
   });
 
   test('a missing callable exits 22', async () => {
-    await assertStartupError(['--http-socket', '127.0.0.1:0', '--wsgi-file', app('no-callable.mjs')], 22, /has no export named "application" and no default export$/);
-    await assertStartupError(['--http-socket', '127.0.0.1:0', '--wsgi-file', app('hello.mjs'), '--callable', 'nothere'], 22, /has no export named "nothere" and no default export$/);
+    await assertStartupError(['--http-socket', '127.0.0.1:0', '--wsgi-file', app('no-callable.mjs')], 22, /has no export named "application" and no default export, and did not call server\.listen\(\); exports found: somethingElse$/);
+    await assertStartupError(['--http-socket', '127.0.0.1:0', '--wsgi-file', app('hello.mjs'), '--callable', 'nothere'], 22, /has no export named "nothere" and no default export, and did not call server\.listen\(\); exports found: application$/);
   });
 
   test('an app that throws on load exits 22', async () => {
     await assertStartupError(['--http-socket', '127.0.0.1:0', '--wsgi-file', app('throws-on-load.mjs')], 22, /^tsgi: loading .*throws-on-load\.mjs failed: Error: boom while loading$/);
+    // Followed by the stack frames in the app's own file, and no others (tsgi, tsx, Node).
+    const r = await runTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', app('throws-on-load.mjs')]);
+    const frames = r.output.split('\n').filter((l) => /^ {4}at /.test(l));
+    assert.deepEqual(frames, ['    at file://' + app('throws-on-load.mjs') + ':1:7'], r.output);
   });
 
   test('an app with a syntax error exits 22', async () => {
