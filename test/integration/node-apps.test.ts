@@ -7,6 +7,7 @@
 // an unknown path (its 404) and HEAD /.
 
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { rawRequest, httpRequest, uwsgiRequest, getVars, type OneResponse } from './helpers/exchange';
@@ -128,6 +129,46 @@ for (const fx of FIXTURES) {
     describe('over --socket (uwsgi)', () => basics(fx, () => overUwsgi(tsgi.ports[1]!)));
   });
 }
+
+describe('node:http app: the client goes away', () => {
+  it("fires req 'close' at the client's FIN while the app has not answered (as node:http does)", async () => {
+    const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--async', '4', '--wsgi-file', path.join(APPS, 'node-express5.cjs'), '--callable', 'app']);
+    try {
+      const port = tsgi.ports[0]!;
+      const sock = net.connect(port, '127.0.0.1');
+      sock.on('error', () => {});
+      await new Promise<void>((resolve) => sock.on('connect', resolve));
+      sock.end('GET /long-poll HTTP/1.1\r\nHost: x\r\n\r\n');
+      const r = await overHttp(port)('GET', '/long-poll-closed');
+      assert.equal(r.body, '1');
+      sock.destroy();
+    } finally {
+      await tsgi.stop();
+    }
+  });
+});
+
+describe('node:http app: through the --http router', () => {
+  it('serves Express and Fastify behind the router, bodies and streams included', async () => {
+    const [express, fastify] = await Promise.all([
+      startTsgi(['--http', '127.0.0.1:0', '--wsgi-file', path.join(APPS, 'node-express5.cjs'), '--callable', 'app']),
+      startTsgi(['--http', '127.0.0.1:0', '--wsgi-file', path.join(APPS, 'node-fastify.mjs'), '--callable', 'app']),
+    ]);
+    try {
+      for (const [t, hello] of [[express, 'hello from express'], [fastify, 'hello from fastify']] as const) {
+        const bound = /tsgi http bound on 127\.0\.0\.1:(\d+)/.exec(t.output());
+        assert.ok(bound, t.output());
+        const send = overHttp(Number(bound[1]));
+        assert.equal((await send('GET', '/')).body, hello);
+        const echo = await send('POST', '/echo', [['Content-Type', 'application/json']], '{"n":2}');
+        assert.deepEqual(JSON.parse(echo.body), { got: { n: 2 } });
+        assert.equal((await send('GET', '/stream')).body, expectedStream());
+      }
+    } finally {
+      await Promise.all([express.stop(), fastify.stop()]);
+    }
+  });
+});
 
 describe('node:http app: listen() at import', () => {
   it('logs the takeover and answers server.address() with the port the app asked for', async () => {

@@ -236,6 +236,19 @@ export class NodeExchange extends Exchange implements RequestOwner, ResponseOwne
     if (!wasActive) this.socket.markClosed(false);
   }
 
+  /**
+   * The client's FIN while the app works: node:http (which does not allow half-open
+   * connections) destroys the request then, so 'aborted' and 'close' fire on `req` (the
+   * signal Express SSE handlers and long polls listen for). The response stays writable:
+   * a half-closed client still reads what the app sends.
+   */
+  override handlePeerShutdown(): void {
+    super.handlePeerShutdown();
+    if (this.state >= ExchangeState.Done) return;
+    const req = this.req;
+    if (!req.destroyed && !(req.complete && req.readableEnded)) req.destroy(connectionReset());
+  }
+
   /** The app failed after output started (base class) or the client went away. */
   protected abandon(): void {
     this.held = null;
