@@ -12,6 +12,10 @@ const cases = [
   ['fetch-app.ts', 'app', 'POST', '/echo', 'echoed', 'echoed'],
   ['stream.mjs', 'application', 'GET', '/write', undefined, 'pushed with write()\nbytes work too\n'],
   ['upload.js', 'application', 'POST', '/', 'abc', '3 bytes, sha256 ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n'],
+  ['hono-app.ts', 'app', 'GET', '/users/7?q=x', undefined, '{"id":"7","q":"x"}'],
+  ['express-app.js', 'application', 'GET', '/users/7?q=x', undefined, '{"id":"7","q":"x"}'],
+  ['koa-app.mjs', 'app', 'GET', '/users/7?q=x', undefined, '{"id":"7","q":"x"}'],
+  ['fastify-app.mjs', 'app', 'GET', '/users/7?q=x', undefined, '{"id":"7","q":"x"}'],
 ] as const;
 
 for (const [file, callable, method, uri, body, expected] of cases) {
