@@ -30,5 +30,6 @@ export const NODE_SERVER_DEFAULT_CONTENT_TYPE: Allowed = {
   field: 'header content-type',
   reason:
     "@hono/node-server's Response stand-in leaves out the Content-Type that the Fetch standard gives a string body " +
-    '(text/plain;charset=UTF-8) when the init has headers but none is named; tsgi serves the standard Response, which has it.',
+    'when the init has headers but none is named; tsgi keeps it, spelled as @hono/node-server spells it elsewhere ' +
+    '(text/plain; charset=UTF-8).',
 };
