@@ -10,6 +10,7 @@ import { EMPTY_INPUT, Input, inputErrorFor } from './input';
 import type { LoadedApp } from './loader';
 import { gatewayHint, watchGateway } from './node/hint';
 import { NodeExchange } from './node/exchange';
+import { rawHeadersFromMeta } from './node/headers';
 import { ExchangeState, type Exchange, type Registry } from './response';
 
 export interface DispatcherOptions {
@@ -90,7 +91,8 @@ export function createDispatcher(app: LoadedApp, transport: Transport, options: 
   function onNodeRequest(id: number, flags: number, blob: string, nvars: number, body: Uint8Array | undefined): void {
     if (nvars * 4 > meta.length) nvars = meta.length >> 2;
     const env = buildEnviron(flags, blob, meta, nvars, EMPTY_INPUT, ctx);
-    const nx = new NodeExchange(id, transport, registry, env, body, (flags & RequestFlags.BodyDone) !== 0);
+    const raw = (flags & RequestFlags.RawHeaders) !== 0 ? rawHeadersFromMeta(blob, meta, nvars, (flags >> RequestFlags.RawCountShift) & 0xff) : null;
+    const nx = new NodeExchange(id, transport, registry, env, body, (flags & RequestFlags.BodyDone) !== 0, raw);
     nx.run(runNode!);
     if (!nx.released) registry.set(id, nx);
   }

@@ -35,6 +35,11 @@ export interface ServerOptions {
   harakiriMs?: number;
   /** worker_threads.threadId of the serving thread (harakiri stops that thread). */
   threadId?: number;
+  /**
+   * HTTP requests also carry their raw header lines (RequestFlags.RawHeaders), for a
+   * node:http app's `req.rawHeaders`; other app kinds leave it off and pay nothing.
+   */
+  rawHeaders?: boolean;
 }
 
 /** An opaque mapping of the shared scoreboard (native/src/scoreboard/scoreboard.h). */

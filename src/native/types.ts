@@ -17,8 +17,17 @@ export const enum RequestFlags {
   KeepAlive = 8,
   /** The request body uses the chunked transfer coding (already de-chunked by native). */
   Chunked = 16,
+  /**
+   * The request's raw header lines follow its vars in `meta` (only on a Server created with
+   * `rawHeaders: true`, and only for HTTP requests): `(flags >> RawCountShift) & 0xff` lines,
+   * 4 offsets each (name start, name end, value start, value end) into `blob`, from
+   * `meta[4 * nvars]` on, names as sent, in order, repeats kept.
+   */
+  RawHeaders = 32,
   /** modifier1 of a uwsgi packet lives in bits 8..15: `(flags >> 8) & 0xff`. */
   ModifierShift = 8,
+  /** With RawHeaders (HTTP requests, never uwsgi): bits 8..15 hold the raw line count. */
+  RawCountShift = 8,
   /**
    * Bits 16..31: the shape id of the var names (`flags >>> 16`), 0 when none. Equal ids on
    * one Server mean byte-identical name sequences (native/src/loop/shapes.h), so a builder

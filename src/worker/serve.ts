@@ -84,6 +84,7 @@ export function serve(config: Config, app: LoadedApp, sockets: BoundSocket[], op
       coreIndex: opts.scoreboard?.coreIndex,
       harakiriMs: config.harakiri * 1000,
       threadId: threadId,
+      rawHeaders: app.kind === 'node',
     },
     {
       onRequest: dispatcher.onRequest,

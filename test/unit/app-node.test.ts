@@ -6,7 +6,9 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
 import { NodeExchange, type NodeHandler } from '../../src/app/node/exchange';
-import { ResponseFlags } from '../../src/native/types';
+import { RequestFlags, ResponseFlags } from '../../src/native/types';
+import { createDispatcher } from '../../src/app/dispatcher';
+import { packVars } from './helpers/fake-native';
 
 interface Call {
   op: string;
@@ -72,6 +74,24 @@ describe('node:http req', () => {
     assert.equal(seen.httpVersion, '1.1');
     assert.deepEqual(seen.headers, { host: 'example.test', 'x-forwarded-for': '1.2.3.4', 'content-type': 'text/plain', 'content-length': '0' });
     assert.deepEqual(seen.rawHeaders.slice(0, 2), ['host', 'example.test']);
+  });
+
+  it('takes the raw header lines the core delivers after the vars, and node merges repeats its way', () => {
+    let seen: IncomingMessage | undefined;
+    const handler: NodeHandler = (req, res) => {
+      seen = req;
+      res.end();
+    };
+    const app = { kind: 'node', handler, label: 'node:http handler', file: 'x.js', exportName: 'default' } as const;
+    const dispatcher = createDispatcher(app, fakeTransport().transport, { workerId: 1, coreId: 0, multithread: false, multiprocess: false, allowMagicVars: false });
+    const vars: Array<[string, string]> = [['REQUEST_METHOD', 'GET'], ['REQUEST_URI', '/'], ['SERVER_PROTOCOL', 'HTTP/1.1'], ['HTTP_HOST', 'h'], ['HTTP_COOKIE', 'a=1, b=2']];
+    const lines: Array<[string, string]> = [['Host', 'h'], ['Cookie', 'a=1'], ['cookie', 'b=2'], ['Set-Cookie', 'x'], ['set-cookie', 'y']];
+    const { blob, meta } = packVars([...vars, ...lines]);
+    dispatcher.setMeta(meta);
+    const flags = RequestFlags.BodyDone | RequestFlags.RawHeaders | (lines.length << RequestFlags.RawCountShift);
+    dispatcher.onRequest(1, flags, blob, vars.length, undefined);
+    assert.deepEqual(seen!.rawHeaders, ['Host', 'h', 'Cookie', 'a=1', 'cookie', 'b=2', 'Set-Cookie', 'x', 'set-cookie', 'y']);
+    assert.deepEqual(seen!.headers, { host: 'h', cookie: 'a=1; b=2', 'set-cookie': ['x', 'y'] });
   });
 
   it('has a socket-like object with the peer address', () => {

@@ -19,6 +19,7 @@
 #include "common/span.h"
 #include "loop/listener.h"
 #include "loop/server.h"
+#include "proto/http1.h"
 
 namespace tsgi {
 
@@ -115,8 +116,11 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
       }
       scoreboard_ref_ = Napi::Persistent(sbv);
     }
-    // Room for the fixed CGI vars plus every header the HTTP parser accepts.
-    size_t meta_vars = so.max_vars < 16 + 128 ? 16 + 128 : so.max_vars;
+    so.raw_headers = GetBool(o, "rawHeaders", false);
+    // Room for the fixed CGI vars plus every header the HTTP parser accepts, and with
+    // rawHeaders for every header line again after them.
+    size_t meta_vars = so.max_vars < 16 + kMaxHeaders ? 16 + kMaxHeaders : so.max_vars;
+    if (so.raw_headers) meta_vars += kMaxHeaders;
 
     std::vector<ListenerSpec> listeners = GetListeners(o);
     Napi::Uint32Array meta = Napi::Uint32Array::New(env, meta_vars * 4);

@@ -262,6 +262,17 @@ long ProcessHttpHead(Connection* c, const char* data, size_t len) {
     Refuse(c, err);
     return -1;
   }
+  uint32_t flags = c->head_request ? static_cast<uint32_t>(kReqHead) : 0u;
+  if (o.raw_headers) {
+    long raw = AppendRawHeaders(head, &vo);
+    if (raw < 0) {
+      s->ReleaseSlot();
+      Refuse(c, ErrorCode::HTTP_TOO_MANY_HEADERS);
+      return -1;
+    }
+    static_assert(kMaxHeaders <= 0xff, "the raw header count must fit bits 8..15 of the flags");
+    flags |= kReqRawHeaders | (static_cast<uint32_t>(raw) << kReqRawCountShift);
+  }
   static const char* kProto[2] = {"HTTP/1.0", "HTTP/1.1"};
   RememberForLog(c, head.method, head.target, Span{kProto[head.version_minor == 1], 8}, vo.nvars,
                  vo.pktsize);
@@ -276,7 +287,6 @@ long ProcessHttpHead(Connection* c, const char* data, size_t len) {
   if (head.expect_continue && !c->body_done && head.version_minor == 1 && initial.empty()) {
     c->out.append("HTTP/1.1 100 Continue\r\n\r\n");
   }
-  uint32_t flags = c->head_request ? static_cast<uint32_t>(kReqHead) : 0u;
   Dispatch(c, flags, vo.nvars, initial.empty() ? nullptr : initial.data(), initial.size());
   return n + body;
 }

@@ -56,6 +56,9 @@ struct ServerOptions {
   ScoreboardSlot scoreboard;
   uint64_t harakiri_ms = 0;  // --harakiri; 0 = off
   uint64_t thread_id = 0;    // worker_threads.threadId of the serving thread (0 = main)
+  // node:http apps: HTTP requests also carry their raw header lines (kReqRawHeaders,
+  // loop/vars.h AppendRawHeaders). Off for every other app kind, which pays nothing.
+  bool raw_headers = false;
 };
 
 // What the Server calls; implemented by the N-API wrapper (binding/server_wrap.cc).
@@ -88,8 +91,13 @@ enum RequestFlag : uint32_t {
   kReqUwsgi = 4,
   kReqKeepAlive = 8,
   kReqChunked = 16,
-  // bits 8..15: uwsgi modifier1; bits 16..31: shape id of the var names (loop/shapes.h)
+  // The raw header lines follow the vars in meta (ServerOptions::raw_headers); their count
+  // is in bits 8..15, which only uwsgi requests use otherwise.
+  kReqRawHeaders = 32,
+  // bits 8..15: uwsgi modifier1 (or the raw header count); bits 16..31: shape id of the
+  // var names (loop/shapes.h)
 };
+constexpr uint32_t kReqRawCountShift = 8;
 constexpr uint32_t kReqShapeShift = 16;
 
 // Bits of the flags passed with a response head (src/native/types.ts ResponseFlags).

@@ -154,6 +154,22 @@ ErrorCode BuildHttpVars(const HttpRequestHead& head, const PeerInfo& peer, VarsO
   return ErrorCode::OK;
 }
 
+long AppendRawHeaders(const HttpRequestHead& head, VarsOut* out) {
+  if (out->nvars + head.num_headers > out->meta_cap) return -1;
+  std::string& b = *out->blob;
+  uint32_t* m = out->meta + out->nvars * 4;
+  for (size_t i = 0; i < head.num_headers; i++, m += 4) {
+    const HttpHeader& h = head.headers[i];
+    m[0] = static_cast<uint32_t>(b.size());
+    b.append(h.name.data, h.name.len);
+    m[1] = static_cast<uint32_t>(b.size());
+    m[2] = m[1];
+    b.append(h.value.data, h.value.len);
+    m[3] = static_cast<uint32_t>(b.size());
+  }
+  return static_cast<long>(head.num_headers);
+}
+
 void BuildUwsgiVars(const char* block, size_t block_len, const UwsgiVar* vars, size_t n,
                     VarsOut* out) {
   out->blob->assign(block, block_len);

@@ -34,6 +34,13 @@ struct PeerInfo {
 // error (HTTP_BAD_PATH, HTTP_NUL_IN_PATH, HTTP_TOO_MANY_HEADERS when meta is full).
 ErrorCode BuildHttpVars(const HttpRequestHead& head, const PeerInfo& peer, VarsOut* out);
 
+// node:http apps only (ServerOptions::raw_headers): the header lines as the client sent
+// them (name case and order kept, repeats kept as separate lines, names with '_' too), for
+// `req.rawHeaders`. Each line is appended to the blob and gets 4 offsets (name start, name
+// end, value start, value end) in meta right after the out->nvars vars, which stay as they
+// are. Returns the number of lines, or -1 when meta has no room for them.
+long AppendRawHeaders(const HttpRequestHead& head, VarsOut* out);
+
 // uwsgi: the blob is the raw vars block itself (no copy of keys and values is made); meta
 // offsets point into it.
 void BuildUwsgiVars(const char* block, size_t block_len, const UwsgiVar* vars, size_t n,

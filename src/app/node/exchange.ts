@@ -65,6 +65,7 @@ export class NodeExchange extends Exchange implements RequestOwner, ResponseOwne
     readonly env: Environ,
     body: Uint8Array | undefined,
     bodyDone: boolean,
+    rawHeaders: string[] | null = null,
   ) {
     super(id, transport, null, registry, String(env['REQUEST_METHOD'] ?? '-'), String(env['REQUEST_URI'] ?? '-'));
     this.bodyEnded = bodyDone;
@@ -73,7 +74,7 @@ export class NodeExchange extends Exchange implements RequestOwner, ResponseOwne
       this.pendingBytes = body.byteLength;
     }
     this.socket = new NodeSocket(this);
-    this.req = new NodeRequest(this, env, bodyDone, this.socket);
+    this.req = new NodeRequest(this, env, bodyDone, this.socket, rawHeaders);
     this.res = new NodeResponse(this.req, this);
   }
 

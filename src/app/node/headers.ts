@@ -48,6 +48,23 @@ export function headersFromEnviron(env: Environ, raw: string[]): Record<string, 
   return headers;
 }
 
+/**
+ * `req.rawHeaders` from the raw header lines the core delivers to node:http apps over HTTP
+ * (RequestFlags.RawHeaders): `count` lines of 4 offsets from `meta[4 * nvars]` on, names
+ * as the client sent them, in order, repeats kept, as node:http's parser gives them.
+ */
+export function rawHeadersFromMeta(blob: string, meta: Uint32Array, nvars: number, count: number): string[] {
+  const raw: string[] = new Array<string>(count * 2);
+  let at = nvars * 4;
+  if (at + count * 4 > meta.length) count = Math.max(0, (meta.length - at) >> 2);
+  for (let i = 0; i < count; i++, at += 4) {
+    raw[i * 2] = blob.slice(meta[at]!, meta[at + 1]!);
+    raw[i * 2 + 1] = blob.slice(meta[at + 2]!, meta[at + 3]!);
+  }
+  raw.length = count * 2;
+  return raw;
+}
+
 // ---- Date -------------------------------------------------------------------------------
 
 let dateCache: string | null = null;

@@ -1,5 +1,6 @@
-// `req` of a node:http app: a real http.IncomingMessage (a Readable) filled from the environ.
-// node's own `headers` getter builds the object from rawHeaders on first access; the body
+// `req` of a node:http app: a real http.IncomingMessage (a Readable) filled from the environ
+// and, over HTTP, the raw header lines the core delivers for node:http apps. node's own
+// `headers` getter builds the object from rawHeaders on first access; the body
 // is pushed from the native input only once the app starts reading (the stream's _read), so
 // a request whose body nobody reads costs no stream work.
 
@@ -46,7 +47,12 @@ export class NodeRequest extends IncomingMessage {
   /** node:http's "the app started reading" flag (lib/_http_incoming.js). */
   declare _consuming: boolean;
 
-  constructor(owner: RequestOwner, env: Environ, bodyComplete: boolean, socket: NodeSocket) {
+  /**
+   * `rawHeaders`: the header lines as the client sent them (HTTP with the core's raw lines);
+   * node's own `headers` getter then applies its duplicate rules to them on first access.
+   * Without them (uwsgi, where only the vars exist), both are rebuilt from the environ.
+   */
+  constructor(owner: RequestOwner, env: Environ, bodyComplete: boolean, socket: NodeSocket, rawHeaders: string[] | null = null) {
     super(socket as never);
     this.tsgiOwner = owner;
     this.method = String(env['REQUEST_METHOD'] ?? 'GET');
@@ -56,8 +62,13 @@ export class NodeRequest extends IncomingMessage {
     this.httpVersionMajor = major;
     this.httpVersionMinor = minor;
     this.complete = bodyComplete;
-    const raw = this.rawHeaders;
     const self = this as unknown as Record<symbol, unknown>;
+    if (rawHeaders !== null) {
+      this.rawHeaders = rawHeaders;
+      self[kHeadersCount] = rawHeaders.length;
+      return;
+    }
+    const raw = this.rawHeaders;
     self[kHeaders] = headersFromEnviron(env, raw);
     self[kHeadersCount] = raw.length;
   }
