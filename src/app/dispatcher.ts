@@ -9,7 +9,7 @@ import { GatewayExchange } from './gateway';
 import { EMPTY_INPUT, Input, inputErrorFor } from './input';
 import type { LoadedApp } from './loader';
 import { gatewayHint, watchGateway } from './node/hint';
-import { NodeExchange } from './node/exchange';
+import { NodeExchange, type NodeHandler } from './node/exchange';
 import { rawHeadersFromMeta } from './node/headers';
 import { ExchangeState, type Exchange, type Registry } from './response';
 
@@ -44,6 +44,11 @@ export function createDispatcher(app: LoadedApp, transport: Transport, options: 
   const runFetch = app.kind === 'fetch' ? app.handler : null;
   const fetchThis = app.kind === 'fetch' ? app.thisArg : undefined;
   const runNode = app.kind === 'node' ? app.handler : null;
+  // node:http emits 'checkContinue' instead of 'request' for `Expect: 100-continue` when the
+  // server listens for it; the core then left the interim 100 to res.writeContinue().
+  const nodeServer = app.kind === 'node' ? app.server : undefined;
+  const runCheckContinue: NodeHandler | null =
+    nodeServer !== undefined ? (req, res) => nodeServer.emit('checkContinue', req, res) : null;
 
   function onRequest(id: number, flags: number, blob: string, nvars: number, body: Uint8Array | undefined): void {
     const stale = registry.get(id);
@@ -93,7 +98,7 @@ export function createDispatcher(app: LoadedApp, transport: Transport, options: 
     const env = buildEnviron(flags, blob, meta, nvars, EMPTY_INPUT, ctx);
     const raw = (flags & RequestFlags.RawHeaders) !== 0 ? rawHeadersFromMeta(blob, meta, nvars, (flags >> RequestFlags.RawCountShift) & 0xff) : null;
     const nx = new NodeExchange(id, transport, registry, env, body, (flags & RequestFlags.BodyDone) !== 0, raw);
-    nx.run(runNode!);
+    nx.run((flags & RequestFlags.ExpectContinue) !== 0 && runCheckContinue !== null ? runCheckContinue : runNode!);
     if (!nx.released) registry.set(id, nx);
   }
 

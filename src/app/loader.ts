@@ -10,6 +10,7 @@ import { AppError } from '../errors';
 import type { FetchFunction } from './fetch';
 import { installFetchGlobals } from './fetch-globals';
 import type { GatewayApp } from './gateway';
+import type { Server as HttpServer } from 'node:http';
 import { recognizeNodeApp, serverHandler } from './node/detect';
 import type { NodeHandler } from './node/exchange';
 import { installListenTakeover, takenServer, takeoverMark, waitForListen } from './node/takeover';
@@ -34,7 +35,7 @@ export interface LoadAppOptions {
 export type LoadedApp =
   | { kind: 'gateway'; fn: GatewayApp; file: string; exportName: string }
   | { kind: 'fetch'; handler: FetchFunction; thisArg: unknown; file: string; exportName: string }
-  | { kind: 'node'; handler: NodeHandler; label: string; file: string; exportName: string };
+  | { kind: 'node'; handler: NodeHandler; label: string; file: string; exportName: string; server?: HttpServer };
 
 const EXTENSIONS = ['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts'];
 
@@ -256,7 +257,7 @@ export async function loadApp(options: LoadAppOptions): Promise<LoadedApp> {
   // served through the server it created.
   if (appType === 'auto' || appType === 'node') {
     const server = takenServer(mark) ?? (await waitForListen(options.listenWaitMs ?? 3000, mark));
-    if (server !== null) return { kind: 'node', handler: serverHandler(server), label: 'http.Server from listen()', file, exportName: 'listen()' };
+    if (server !== null) return { kind: 'node', handler: serverHandler(server), label: 'http.Server from listen()', file, exportName: 'listen()', server };
   }
   if (picked !== null) throw wrongShape(picked.value, picked.name, appType, file);
   throw new AppError(
@@ -276,7 +277,7 @@ async function shapeApp(value: unknown, appType: AppType, file: string, name: st
     return typeof value === 'function' ? { kind: 'gateway', fn: value as GatewayApp, file, exportName: name } : null;
   }
   const node = await recognizeNodeApp(value, appType === 'node');
-  if (node !== null) return { kind: 'node', handler: node.handler, label: node.label, file, exportName: name };
+  if (node !== null) return { kind: 'node', handler: node.handler, label: node.label, file, exportName: name, server: node.server };
   if (appType === 'node') return null;
   if (typeof value === 'function') return { kind: 'gateway', fn: value as GatewayApp, file, exportName: name };
   if (hasFetch(value)) return { kind: 'fetch', handler: value.fetch, thisArg: value, file, exportName: name };

@@ -173,9 +173,11 @@ export abstract class Exchange {
     return this.transport.write(this.id, chunk);
   }
 
-  protected endBody(chunk?: string | Uint8Array): void {
+  /** `trailers`: "Name: value\r\n" lines for after the last chunk (node:http's addTrailers). */
+  protected endBody(chunk?: string | Uint8Array, trailers?: string): void {
     if (this.state !== ExchangeState.Streaming) return;
-    if (chunk === undefined) this.transport.end(this.id);
+    if (trailers !== undefined && trailers.length > 0) this.transport.end(this.id, chunk, trailers);
+    else if (chunk === undefined) this.transport.end(this.id);
     else this.transport.end(this.id, chunk);
     this.finish();
   }

@@ -40,6 +40,11 @@ export interface ServerOptions {
    * node:http app's `req.rawHeaders`; other app kinds leave it off and pay nothing.
    */
   rawHeaders?: boolean;
+  /**
+   * `Expect: 100-continue` is the app's to answer (a node:http server with 'checkContinue'
+   * listeners): no interim 100 from the core, RequestFlags.ExpectContinue instead.
+   */
+  continueByApp?: boolean;
 }
 
 /** An opaque mapping of the shared scoreboard (native/src/scoreboard/scoreboard.h). */
@@ -116,8 +121,9 @@ export interface NativeServer {
   respond(id: number, status: string, headers: string, flags: number, body?: string | Uint8Array): boolean;
   writeHead(id: number, status: string, headers: string, flags: number): boolean;
   write(id: number, chunk: string | Uint8Array): boolean;
-  end(id: number, chunk?: string | Uint8Array): boolean;
+  end(id: number, chunk?: string | Uint8Array, trailers?: string): boolean;
   abort(id: number): boolean;
+  writeContinue(id: number): boolean;
   pauseInput(id: number): boolean;
   resumeInput(id: number): boolean;
   log(line: string): void;

@@ -24,6 +24,11 @@ export const enum RequestFlags {
    * `meta[4 * nvars]` on, names as sent, in order, repeats kept.
    */
   RawHeaders = 32,
+  /**
+   * `Expect: 100-continue` left to the app (a Server created with `continueByApp: true`):
+   * the core sent no interim 100; `transport.writeContinue(id)` sends it.
+   */
+  ExpectContinue = 64,
   /** modifier1 of a uwsgi packet lives in bits 8..15: `(flags >> 8) & 0xff`. */
   ModifierShift = 8,
   /** With RawHeaders (HTTP requests, never uwsgi): bits 8..15 hold the raw line count. */
@@ -72,8 +77,17 @@ export interface Transport {
   writeHead(id: number, status: string, headers: string, flags: number): void;
   /** Appends body bytes; returns false when the caller should wait for onDrain. */
   write(id: number, chunk: string | Uint8Array): boolean;
-  /** Ends a streamed response (with an optional last chunk). */
-  end(id: number, chunk?: string | Uint8Array): void;
+  /**
+   * Ends a streamed response (with an optional last chunk). `trailers`, a block of
+   * "Name: value\r\n" lines validated as headers are, follow the last chunk of a chunked
+   * body (RFC 9112 section 7.1.2); native drops them for any other framing.
+   */
+  end(id: number, chunk?: string | Uint8Array, trailers?: string): void;
+  /**
+   * Sends `HTTP/1.1 100 Continue` for a request flagged ExpectContinue, once, before the
+   * response head (node:http's res.writeContinue()); a no-op otherwise. Optional.
+   */
+  writeContinue?(id: number): void;
   /** Closes the connection of a response that cannot be completed (error after the first byte). */
   abort(id: number): void;
   /** Stops / restarts reading the request body (input back-pressure). */

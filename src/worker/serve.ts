@@ -37,11 +37,14 @@ function transportFor(get: () => NativeServer): Transport {
       get().writeHead(id, status, headers, flags);
     },
     write: (id, chunk) => get().write(id, chunk),
-    end: (id, chunk) => {
-      get().end(id, chunk);
+    end: (id, chunk, trailers) => {
+      get().end(id, chunk, trailers);
     },
     abort: (id) => {
       get().abort(id);
+    },
+    writeContinue: (id) => {
+      get().writeContinue(id);
     },
     pauseInput: (id) => {
       get().pauseInput(id);
@@ -85,6 +88,9 @@ export function serve(config: Config, app: LoadedApp, sockets: BoundSocket[], op
       harakiriMs: config.harakiri * 1000,
       threadId: threadId,
       rawHeaders: app.kind === 'node',
+      // node:http emits 'checkContinue' instead of answering 100 itself when the server has
+      // listeners for it (lib/_http_server.js); they are looked at once, at start.
+      continueByApp: app.kind === 'node' && app.server !== undefined && app.server.listenerCount('checkContinue') > 0,
     },
     {
       onRequest: dispatcher.onRequest,

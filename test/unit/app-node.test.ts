@@ -211,6 +211,37 @@ describe('node:http res', () => {
     assert.deepEqual(events, ['finish', 'cb', 'close']);
   });
 
+  it('hands addTrailers() fields to transport.end after a streamed body, and streams a whole body when a Trailer field is set', () => {
+    const { calls } = run((_req, res) => {
+      res.writeHead(200, { Trailer: 'X-Sum' });
+      res.addTrailers({ 'X-Sum': 'abc' });
+      res.end('whole');
+    });
+    assert.deepEqual(calls.map((c) => c.op), ['writeHead', 'end']);
+    assert.deepEqual(calls[1]!.args, [1, 'whole', 'X-Sum: abc\r\n']);
+  });
+
+  it('drops addTrailers() fields on a response ended at once without a Trailer field (Content-Length, as node:http)', () => {
+    const { calls } = run((_req, res) => {
+      res.addTrailers({ 'X-Sum': 'abc' });
+      res.end('whole');
+    });
+    assert.deepEqual(calls.map((c) => c.op), ['respond']);
+  });
+
+  it('refuses a Trailer field beside a Content-Length as node:http does (ERR_HTTP_TRAILER_INVALID)', () => {
+    let code: unknown;
+    run((_req, res) => {
+      try {
+        res.writeHead(200, { 'Content-Length': '1', Trailer: 'X-Sum' });
+      } catch (err) {
+        code = (err as { code?: unknown }).code;
+      }
+      res.end('x');
+    });
+    assert.equal(code, 'ERR_HTTP_TRAILER_INVALID');
+  });
+
   it('drops hop-by-hop headers the core frames itself and flags Connection: close', () => {
     const { calls } = run((req, res) => {
       res.setHeader('Transfer-Encoding', 'chunked');

@@ -75,6 +75,7 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
                         InstanceMethod<&ServerWrap::WriteHead>("writeHead"),
                         InstanceMethod<&ServerWrap::Write>("write"),
                         InstanceMethod<&ServerWrap::End>("end"),
+                        InstanceMethod<&ServerWrap::WriteContinue>("writeContinue"),
                         InstanceMethod<&ServerWrap::Abort>("abort"),
                         InstanceMethod<&ServerWrap::PauseInput>("pauseInput"),
                         InstanceMethod<&ServerWrap::ResumeInput>("resumeInput"),
@@ -117,6 +118,7 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
       scoreboard_ref_ = Napi::Persistent(sbv);
     }
     so.raw_headers = GetBool(o, "rawHeaders", false);
+    so.continue_by_app = GetBool(o, "continueByApp", false);
     // Room for the fixed CGI vars plus every header the HTTP parser accepts, and with
     // rawHeaders for every header line again after them.
     size_t meta_vars = so.max_vars < 16 + kMaxHeaders ? 16 + kMaxHeaders : so.max_vars;
@@ -317,11 +319,17 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
     int r = server_->Write(id, b.data, b.len);
     return Napi::Boolean::New(info.Env(), r == 1);
   }
+  // end(id, chunk?, trailers?): trailers a block of "Name: value\r\n" lines (latin1),
+  // already validated by the app layer as headers are.
   Napi::Value End(const Napi::CallbackInfo& info) {
     uint32_t id = info[0].As<Napi::Number>().Uint32Value();
-    Bytes b;
+    Bytes b, t;
     if (info.Length() > 1 && !info[1].IsUndefined()) b = ArgBytes(info.Env(), info[1], &body_scratch_, false);
-    return Napi::Boolean::New(info.Env(), server_->End(id, b.data, b.len));
+    if (info.Length() > 2 && info[2].IsString()) t = ArgBytes(info.Env(), info[2], &head_scratch_, true);
+    return Napi::Boolean::New(info.Env(), server_->End(id, b.data, b.len, t.data, t.len));
+  }
+  Napi::Value WriteContinue(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), server_->WriteContinue(info[0].As<Napi::Number>().Uint32Value()));
   }
   Napi::Value Abort(const Napi::CallbackInfo& info) {
     return Napi::Boolean::New(info.Env(), server_->Abort(info[0].As<Napi::Number>().Uint32Value()));

@@ -91,6 +91,7 @@ void ResetRequest(Connection* c) {
   c->keep_alive = false;
   c->body_done = true;
   c->chunked = false;
+  c->continue_pending = false;
   c->body_remaining = 0;
   c->body_received = 0;
   c->chunk = ChunkedDecoder{};
@@ -283,8 +284,12 @@ long ProcessHttpHead(Connection* c, const char* data, size_t len) {
     s->ReleaseSlot();
     return -1;
   }
-  // RFC 9110 10.1.1: answer 100 Continue only when the body is still to come.
-  if (head.expect_continue && !c->body_done && head.version_minor == 1 && initial.empty()) {
+  // RFC 9110 10.1.1: answer 100 Continue only when the body is still to come; a node:http
+  // app with 'checkContinue' listeners decides itself, as under node:http.
+  if (head.expect_continue && head.version_minor == 1 && o.continue_by_app) {
+    c->continue_pending = true;
+    flags |= kReqExpectContinue;
+  } else if (head.expect_continue && !c->body_done && head.version_minor == 1 && initial.empty()) {
     c->out.append("HTTP/1.1 100 Continue\r\n\r\n");
   }
   Dispatch(c, flags, vo.nvars, initial.empty() ? nullptr : initial.data(), initial.size());

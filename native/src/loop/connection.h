@@ -62,6 +62,7 @@ struct Connection {
   bool keep_alive = false;
   bool body_done = true;
   bool chunked = false;
+  bool continue_pending = false;  // the interim 100 is the app's to send (WriteContinue)
   uint64_t body_remaining = 0;
   uint64_t body_received = 0;
   ChunkedDecoder chunk;
@@ -106,7 +107,10 @@ void NotifyOrphanInput(Connection* c);
 void ResponseBegin(Connection* c, const char* status, size_t status_len, const char* headers,
                    size_t headers_len, uint32_t flags, bool has_length, uint64_t length);
 void ResponseBody(Connection* c, const char* data, size_t len);
-void ResponseFinish(Connection* c);
+// Ends the response. `trailers` ("Name: value\r\n" lines, validated by the caller) go
+// after the last chunk of a chunked body (RFC 9112 7.1.2); any other framing has no place
+// for them and drops them, as node:http does.
+void ResponseFinish(Connection* c, const char* trailers = nullptr, size_t trailers_len = 0);
 void ResponseWriteCanned(Connection* c, ErrorCode err);
 bool ConnectionFlush(Connection* c);  // false when the connection was closed by an error
 void ConnectionRequestDone(Connection* c, bool aborted);

@@ -127,8 +127,16 @@ void ResponseBody(Connection* c, const char* data, size_t len) {
   }
 }
 
-void ResponseFinish(Connection* c) {
-  if (c->framing == Framing::kChunked && !c->head_request) c->out.append("0\r\n\r\n", 5);
+void ResponseFinish(Connection* c, const char* trailers, size_t trailers_len) {
+  if (c->framing == Framing::kChunked && !c->head_request) {
+    if (trailers_len == 0) {
+      c->out.append("0\r\n\r\n", 5);
+    } else {
+      c->out.append("0\r\n", 3);
+      c->out.append(trailers, trailers_len);
+      c->out.append("\r\n", 2);
+    }
+  }
   c->resp = RespState::kDone;
   if (!c->keep_alive) c->pending_close = true;
 }

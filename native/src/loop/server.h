@@ -59,6 +59,10 @@ struct ServerOptions {
   // node:http apps: HTTP requests also carry their raw header lines (kReqRawHeaders,
   // loop/vars.h AppendRawHeaders). Off for every other app kind, which pays nothing.
   bool raw_headers = false;
+  // A node:http app with 'checkContinue' listeners decides on `Expect: 100-continue` itself:
+  // the core then sends no interim 100 (kReqExpectContinue tells the app layer), and
+  // WriteContinue sends it when the app calls res.writeContinue().
+  bool continue_by_app = false;
 };
 
 // What the Server calls; implemented by the N-API wrapper (binding/server_wrap.cc).
@@ -94,6 +98,8 @@ enum RequestFlag : uint32_t {
   // The raw header lines follow the vars in meta (ServerOptions::raw_headers); their count
   // is in bits 8..15, which only uwsgi requests use otherwise.
   kReqRawHeaders = 32,
+  // "Expect: 100-continue" left to the app (ServerOptions::continue_by_app): no 100 sent yet.
+  kReqExpectContinue = 64,
   // bits 8..15: uwsgi modifier1 (or the raw header count); bits 16..31: shape id of the
   // var names (loop/shapes.h)
 };
@@ -131,7 +137,13 @@ class Server {
   // Returns 1 when more may be written, 0 when the caller should wait for OnDrain, -1 when
   // the id is not live.
   int Write(uint32_t id, const char* data, size_t len);
-  bool End(uint32_t id, const char* data, size_t len);
+  // `trailers`: "Name: value\r\n" lines sent after the last chunk of a chunked response
+  // (dropped for other framings, see ResponseFinish).
+  bool End(uint32_t id, const char* data, size_t len, const char* trailers = nullptr,
+           size_t trailers_len = 0);
+  // Sends "HTTP/1.1 100 Continue" for a request whose 100 was left to the app (only once,
+  // before the response head). Returns false otherwise.
+  bool WriteContinue(uint32_t id);
   bool Abort(uint32_t id);
   bool PauseInput(uint32_t id);
   bool ResumeInput(uint32_t id);

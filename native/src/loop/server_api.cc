@@ -74,13 +74,24 @@ int Server::Write(uint32_t id, const char* data, size_t len) {
   return 1;
 }
 
-bool Server::End(uint32_t id, const char* data, size_t len) {
+bool Server::End(uint32_t id, const char* data, size_t len, const char* trailers,
+                 size_t trailers_len) {
   JsCallGuard g(this);
   Connection* c = Find(id);
   if (!c || c->resp != RespState::kStreaming) return false;
   ResponseBody(c, data, len);
-  ResponseFinish(c);
+  ResponseFinish(c, trailers, trailers_len);
   if (!c->processing || !c->body_done) ConnectionRequestDone(c, false);
+  FlushSoon(c);
+  return true;
+}
+
+bool Server::WriteContinue(uint32_t id) {
+  JsCallGuard g(this);
+  Connection* c = Find(id);
+  if (!c || !c->continue_pending || c->resp != RespState::kNone) return false;
+  c->continue_pending = false;
+  c->out.append("HTTP/1.1 100 Continue\r\n\r\n", 25);
   FlushSoon(c);
   return true;
 }

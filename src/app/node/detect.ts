@@ -13,6 +13,8 @@ export interface NodeApp {
   handler: NodeHandler;
   /** 'Express app', 'Koa app', 'Fastify instance', 'http.Server', 'node:http handler'. */
   label: string;
+  /** The http.Server whose 'request' listeners serve (Fastify's, an exported one). */
+  server?: HttpServer;
 }
 
 type Fn = (...args: unknown[]) => unknown;
@@ -54,9 +56,9 @@ export async function recognizeNodeApp(v: unknown, plainFunctions: boolean): Pro
   if (isKoaLike(v)) return { handler: v.callback(), label: 'Koa app' };
   if (isFastifyLike(v)) {
     await v.ready();
-    return { handler: serverHandler(v.server), label: 'Fastify instance' };
+    return { handler: serverHandler(v.server), label: 'Fastify instance', server: v.server };
   }
-  if (isServer(v)) return { handler: serverHandler(v), label: 'http.Server' };
+  if (isServer(v)) return { handler: serverHandler(v), label: 'http.Server', server: v };
   if (plainFunctions && typeof v === 'function') return { handler: v as Fn as NodeHandler, label: 'node:http handler' };
   return null;
 }

@@ -43,6 +43,8 @@ export class NodeExchange extends Exchange implements RequestOwner, ResponseOwne
   private status = '';
   private headers = '';
   private flags = 0;
+  /** The head has a `Trailer` field: the body goes out chunked even when whole (node:http). */
+  private trailerField = false;
   /** The first body chunk, held so a response completed in the same turn is one respond(). */
   private held: Chunk | null = null;
   // ---- the request body ----
@@ -96,6 +98,7 @@ export class NodeExchange extends Exchange implements RequestOwner, ResponseOwne
     this.status = status;
     this.headers = head.headers;
     this.flags = head.flags;
+    this.trailerField = head.hasTrailer;
   }
 
   private startStream(): void {
@@ -132,16 +135,30 @@ export class NodeExchange extends Exchange implements RequestOwner, ResponseOwne
     if (this.held !== null && this.state === ExchangeState.Idle) this.startStream();
   }
 
-  endResponse(chunk: Chunk | undefined): void {
+  /**
+   * Trailers follow node:http's framing: a response whose head was sent before end() (a
+   * write, here a held chunk) or that has a `Trailer` field is chunked and gets them; one
+   * ended at once gets a Content-Length, and node drops them there.
+   */
+  endResponse(chunk: Chunk | undefined, trailers: string): void {
     if (this.state === ExchangeState.Idle) {
       const held = this.held;
       this.held = null;
       const body = held === null ? chunk : chunk === undefined ? held : concat(held, chunk);
-      this.respondWhole(this.status, this.headers, this.flags, body);
+      if (this.trailerField || (held !== null && trailers.length > 0)) {
+        this.writeHead(this.status, this.headers, this.flags);
+        this.endBody(body, trailers);
+      } else {
+        this.respondWhole(this.status, this.headers, this.flags, body);
+      }
     } else if (this.state === ExchangeState.Streaming) {
-      this.endBody(chunk);
+      this.endBody(chunk, trailers);
     }
     if (this.state === ExchangeState.Done && !this.reading) this.dump();
+  }
+
+  sendContinue(): void {
+    if (this.state === ExchangeState.Idle) this.transport.writeContinue?.(this.id);
   }
 
   flushHead(): void {

@@ -90,6 +90,8 @@ export interface NodeHead {
   headers: string;
   flags: number;
   hasDate: boolean;
+  /** A `Trailer` field: node:http then sends the body chunked, even when given at once. */
+  hasTrailer: boolean;
 }
 
 function headerError(code: string, message: string): TypeError {
@@ -122,6 +124,9 @@ function addHeader(head: NodeHead, name: string, value: unknown, validate: boole
     case 4:
       if (name.toLowerCase() === 'date') head.hasDate = true;
       break;
+    case 7:
+      if (name.toLowerCase() === 'trailer') head.hasTrailer = true;
+      break;
     case 10:
       if (name.toLowerCase() === 'connection') {
         if (!/(?:^|[\s,])close(?:$|[\s,])/i.test(v)) return;
@@ -150,7 +155,7 @@ function addHeader(head: NodeHead, name: string, value: unknown, validate: boole
  * node:http does.
  */
 export function renderNodeHead(headers: unknown, outHeaders: unknown): NodeHead {
-  const head: NodeHead = { headers: '', flags: 0, hasDate: false };
+  const head: NodeHead = { headers: '', flags: 0, hasDate: false, hasTrailer: false };
   if (headers === null || headers === undefined) return head;
   if (headers === outHeaders) {
     const table = headers as Record<string, [string, unknown]>;

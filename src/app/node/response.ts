@@ -5,6 +5,7 @@
 // end are replaced so a response produced at once costs one native call.
 
 import { ServerResponse } from 'node:http';
+import { ResponseFlags } from '../../native/types';
 import { normalizeStatus } from '../status';
 import { renderNodeHead, utcDate, type NodeHead } from './headers';
 import type { NodeRequest } from './request';
@@ -16,8 +17,13 @@ export interface ResponseOwner {
   setHead(status: string, head: NodeHead): void;
   /** Body bytes; false when the app should wait for 'drain'. */
   writeChunk(chunk: string | Uint8Array): boolean;
-  /** The end of the response, with an optional last chunk. */
-  endResponse(chunk: string | Uint8Array | undefined): void;
+  /**
+   * The end of the response, with an optional last chunk and the trailer fields node's
+   * addTrailers() rendered ("Name: value\r\n" lines, validated there; '' when none).
+   */
+  endResponse(chunk: string | Uint8Array | undefined, trailers: string): void;
+  /** Sends the interim `100 Continue` the core left to the app (writeContinue). */
+  sendContinue(): void;
   /** Sends the head now (flushHeaders). */
   flushHead(): void;
 }
@@ -82,6 +88,8 @@ export class NodeResponse extends ServerResponse<NodeRequest> {
   declare _header: string | null;
   declare _contentLength: number | null;
   declare _sent100: boolean;
+  /** node's addTrailers() output: validated "Name: value\r\n" lines. */
+  declare _trailer: string;
   declare _implicitHeader: () => void;
 
   constructor(req: NodeRequest, owner: ResponseOwner) {
@@ -96,6 +104,10 @@ export class NodeResponse extends ServerResponse<NodeRequest> {
   _storeHeader(_firstLine: string, headers: unknown): void {
     const line = normalizeStatus(this.statusCode + ' ' + this.statusMessage) ?? String(this.statusCode);
     const head = renderNodeHead(headers, (this as unknown as Record<symbol, unknown>)[kOutHeaders]);
+    // node:http refuses a Trailer field on a body it will not chunk (lib/_http_outgoing.js).
+    if (head.hasTrailer && (head.flags & (ResponseFlags.HasContentLength | ResponseFlags.HasTransferEncoding)) !== 0) {
+      throw streamError('ERR_HTTP_TRAILER_INVALID', 'Trailers are invalid with this transfer encoding');
+    }
     if (this.sendDate && !head.hasDate) head.headers += 'Date: ' + utcDate() + '\r\n';
     // headersSent is `!!this._header`; some libraries read the text itself.
     (this as unknown as { _header: string })._header = 'HTTP/1.1 ' + line + '\r\n' + head.headers + '\r\n';
@@ -157,7 +169,7 @@ export class NodeResponse extends ServerResponse<NodeRequest> {
     }
     if (callback !== undefined) this.once('finish', callback);
     this.finished = true;
-    if (!this.destroyed) this.tsgiOwner.endResponse(data);
+    if (!this.destroyed) this.tsgiOwner.endResponse(data, this._trailer);
     this.emit('prefinish');
     process.nextTick(finishNT, this);
     return this;
@@ -168,8 +180,12 @@ export class NodeResponse extends ServerResponse<NodeRequest> {
     this.tsgiOwner.flushHead();
   }
 
-  /** The core answers `Expect: 100-continue` itself before the app runs (docs/app-contract.md). */
+  /**
+   * The core answers `Expect: 100-continue` itself before the app runs unless the server has
+   * 'checkContinue' listeners; then this sends the 100 (once, before the head), as node does.
+   */
   override writeContinue(cb?: () => void): void {
+    if (!this._header && !this._sent100) this.tsgiOwner.sendContinue();
     this._sent100 = true;
     if (typeof cb === 'function') process.nextTick(cb);
   }
