@@ -54,14 +54,11 @@ export function headersFromEnviron(env: Environ, raw: string[]): Record<string, 
  * as the client sent them, in order, repeats kept, as node:http's parser gives them.
  */
 export function rawHeadersFromMeta(blob: string, meta: Uint32Array, nvars: number, count: number): string[] {
-  const raw: string[] = new Array<string>(count * 2);
+  // Filled by push so the array stays packed (node's getters walk it).
+  const raw: string[] = [];
   let at = nvars * 4;
-  if (at + count * 4 > meta.length) count = Math.max(0, (meta.length - at) >> 2);
-  for (let i = 0; i < count; i++, at += 4) {
-    raw[i * 2] = blob.slice(meta[at]!, meta[at + 1]!);
-    raw[i * 2 + 1] = blob.slice(meta[at + 2]!, meta[at + 3]!);
-  }
-  raw.length = count * 2;
+  const end = Math.min(at + count * 4, meta.length);
+  for (; at + 4 <= end; at += 4) raw.push(blob.slice(meta[at]!, meta[at + 1]!), blob.slice(meta[at + 2]!, meta[at + 3]!));
   return raw;
 }
 
