@@ -9,6 +9,7 @@
 
 import { fetchStats } from './fetch';
 import { renderHeaderInit, TEXT_PLAIN_UTF8, type RenderedHeaders } from './fetch-headers';
+import { delegateMissingMembers } from './fetch-delegate';
 
 /** undici's classes, captured before anything replaces the globals. */
 export const GlobalResponse: typeof Response = globalThis.Response;
@@ -273,26 +274,4 @@ export function lightInit(res: TsgiResponse): unknown {
 // formData(), clone(), ...), so code using the full API sees an undici Response.
 Object.setPrototypeOf(TsgiResponse, GlobalResponse);
 Object.setPrototypeOf(TsgiResponse.prototype, GlobalResponse.prototype);
-for (const key of Object.getOwnPropertyNames(GlobalResponse.prototype)) {
-  if (key === 'constructor' || Object.prototype.hasOwnProperty.call(TsgiResponse.prototype, key)) continue;
-  const desc = Object.getOwnPropertyDescriptor(GlobalResponse.prototype, key)!;
-  if (typeof desc.get === 'function') {
-    Object.defineProperty(TsgiResponse.prototype, key, {
-      configurable: true,
-      enumerable: desc.enumerable ?? false,
-      get(this: TsgiResponse) {
-        return (realResponse(this) as unknown as Record<string, unknown>)[key];
-      },
-    });
-  } else if (typeof desc.value === 'function') {
-    Object.defineProperty(TsgiResponse.prototype, key, {
-      configurable: true,
-      writable: true,
-      enumerable: desc.enumerable ?? false,
-      value(this: TsgiResponse, ...args: unknown[]) {
-        const real = realResponse(this) as unknown as Record<string, (...a: unknown[]) => unknown>;
-        return real[key]!(...args);
-      },
-    });
-  }
-}
+delegateMissingMembers<TsgiResponse>(TsgiResponse.prototype, GlobalResponse.prototype, realResponse);

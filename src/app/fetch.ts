@@ -6,6 +6,7 @@
 import type { Environ } from './environ';
 import { EMPTY_INPUT, type TsgiInput } from './input';
 import { type Exchange, ExchangeState } from './response';
+import { delegateMissingMembers } from './fetch-delegate';
 
 export interface FetchHandler {
   fetch(request: Request): Response | PromiseLike<Response>;
@@ -254,26 +255,4 @@ export function materialize(req: TsgiRequest): Request {
 // The prototype chain includes Request.prototype (instanceof Request holds); members not
 // implemented above delegate to a materialised real Request.
 Object.setPrototypeOf(TsgiRequest.prototype, GlobalRequest.prototype);
-for (const key of Object.getOwnPropertyNames(GlobalRequest.prototype)) {
-  if (key === 'constructor' || Object.prototype.hasOwnProperty.call(TsgiRequest.prototype, key)) continue;
-  const desc = Object.getOwnPropertyDescriptor(GlobalRequest.prototype, key)!;
-  if (typeof desc.get === 'function') {
-    Object.defineProperty(TsgiRequest.prototype, key, {
-      configurable: true,
-      enumerable: desc.enumerable ?? false,
-      get(this: TsgiRequest) {
-        return (materialize(this) as unknown as Record<string, unknown>)[key];
-      },
-    });
-  } else if (typeof desc.value === 'function') {
-    Object.defineProperty(TsgiRequest.prototype, key, {
-      configurable: true,
-      writable: true,
-      enumerable: desc.enumerable ?? false,
-      value(this: TsgiRequest, ...args: unknown[]) {
-        const real = materialize(this) as unknown as Record<string, (...a: unknown[]) => unknown>;
-        return real[key]!(...args);
-      },
-    });
-  }
-}
+delegateMissingMembers<TsgiRequest>(TsgiRequest.prototype, GlobalRequest.prototype, materialize);
