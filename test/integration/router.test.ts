@@ -111,13 +111,42 @@ describe('the --http router', () => {
 
   test('keeps a client connection alive across pipelined requests and closes an HTTP/1.0 one after its answer', async () => {
     await withRouter([], async ({ port }) => {
-      const two = await rawExchange({ port }, ['GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /stream HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n'], { timeoutMs: 1500 });
-      const rs = parseResponses(two.data);
+      // Three pipelined requests, then (once all three are answered) a fourth on the same
+      // connection: it is answered only if the connection stayed open.
+      const sock = net.connect(port, '127.0.0.1');
+      let data = Buffer.alloc(0);
+      let closed = false;
+      const arrived: Array<() => void> = [];
+      sock.on('data', (d: Buffer) => {
+        data = Buffer.concat([data, d]);
+        for (const w of arrived.splice(0)) w();
+      });
+      sock.on('close', () => {
+        closed = true;
+        for (const w of arrived.splice(0)) w();
+      });
+      sock.on('error', () => {});
+      const complete = (n: number): boolean => {
+        const rs = parseResponses(data);
+        const last = rs[n - 1];
+        return rs.length >= n && last !== undefined && last.raw.endsWith(last.headers['transfer-encoding'] === 'chunked' ? '0\r\n\r\n' : last.body) &&
+          (last.headers['content-length'] === undefined || last.body.length === Number(last.headers['content-length']));
+      };
+      const answered = async (n: number): Promise<void> => {
+        while (!complete(n) && !closed) await new Promise<void>((resolve) => arrived.push(resolve));
+      };
+      sock.write('GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /stream HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n');
+      await answered(3);
+      const rs = parseResponses(data);
       assert.equal(rs.length, 3);
       assert.deepEqual(rs.map((r) => r.status), [200, 200, 200]);
       assert.equal(rs[1]!.headers['transfer-encoding'], 'chunked', 'a body without Content-Length is re-chunked');
       assert.equal(rs[1]!.body, 'one two three');
-      assert.equal(two.closed, false, 'the connection stays open for more');
+      sock.write('GET /a HTTP/1.1\r\nHost: x\r\n\r\n');
+      await answered(4);
+      assert.equal(closed, false, 'the connection stays open for more');
+      assert.equal(parseResponses(data)[3]!.status, 200);
+      sock.destroy();
       const old = await rawExchange({ port }, ['GET / HTTP/1.0\r\n\r\n'], { timeoutMs: 3000 });
       assert.equal(parseResponses(old.data)[0]!.status, 200);
       assert.equal(old.closed, true);
@@ -210,11 +239,13 @@ describe('the --http router', () => {
   test('SIGTERM while a client slowly reads a large answer: it still gets every byte', async () => {
     const { tsgi, port } = await startRouter([]);
     const sock = net.connect(port, '127.0.0.1');
-    sock.write('GET /big HTTP/1.1\r\nHost: x\r\n\r\n');
     sock.pause();
-    await sleep(500);
+    sock.write('GET /big HTTP/1.1\r\nHost: x\r\n\r\n');
+    // The answer has started to arrive (the client reads nothing yet) when SIGTERM comes, and
+    // the client goes on reading only once the router has begun its graceful stop.
+    await new Promise<void>((resolve) => sock.once('readable', resolve));
     const code = tsgi.stop('SIGTERM');
-    await sleep(300);
+    await tsgi.waitFor(/tsgi http router \(pid: \d+\): stopping on the master's request/, 20000);
     const chunks: Buffer[] = [];
     for await (const c of sock) chunks.push(c as Buffer);
     const [res] = parseResponses(Buffer.concat(chunks));
