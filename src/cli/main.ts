@@ -11,6 +11,7 @@ import { installCrashGuards, loadTheApp } from '../worker/startup';
 import { Master, needsMaster } from '../master/master';
 import { installThreadHarakiri } from '../worker/threads-harakiri';
 import { bindAll, bindRouterSockets, bindRouterWorkerSocket, closeAll, type BoundSocket } from '../worker/sockets';
+import { dropPrivileges } from '../master/privileges';
 
 function fail(err: unknown): never {
   if (isTsgiError(err)) {
@@ -119,6 +120,9 @@ export async function main(argv: string[]): Promise<void> {
       new Master(config, argv, sockets, currentLogFd(), startCwd, routerSockets).start();
       return;
     }
+    // Without a master this process serves: it drops --uid/--gid itself, now that every
+    // socket is bound and before any app code runs.
+    dropPrivileges(config);
     if (config.threads > 1) {
       // --threads T: T app threads, each with its own accept loop on these sockets
       // (src/worker/threads.ts); this thread only supervises them and handles signals.
@@ -133,7 +137,7 @@ export async function main(argv: string[]): Promise<void> {
         closeAll(sockets, config.vacuum);
         throw err;
       });
-      const kind = group.app.kind === 'fetch' ? 'fetch handler' : 'gateway callable';
+      const kind = group.app.kind === 'fetch' ? 'fetch handler' : group.app.kind === 'node' ? 'node:http app' : 'gateway callable';
       logLine(
         `tsgi app 0 (mountpoint='') ready in ${Math.round(group.app.loadMs / 1000)} seconds on interpreter node ${process.version} ` +
           `(${kind} '${config.callable}') pid: ${process.pid} (default app, loaded in each of ${group.size} threads)`,

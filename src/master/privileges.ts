@@ -1,5 +1,6 @@
-// --pidfile, --uid, --gid: written and applied by the master after the sockets are bound
-// (so privileged ports work) and before any worker starts (so workers never run as root).
+// --pidfile, --uid, --gid: written and applied after the sockets are bound (so privileged
+// ports work) and before any worker starts (so workers never run as root): by the master, or
+// by the single serving process itself (src/cli/main.ts).
 
 import fs from 'node:fs';
 import type { Config } from '../config';
@@ -18,8 +19,18 @@ export function removePidfile(file: string): void {
   }
 }
 
+/**
+ * --uid / --gid, applied once the sockets are bound and before the app is loaded or a worker
+ * starts, in every mode (with or without a master). As root, the supplementary groups are
+ * cleared first (setgroups), as uWSGI does: otherwise a process started with groups such as
+ * root, adm or sudo keeps them after setgid()/setuid().
+ */
 export function dropPrivileges(config: Config): void {
   try {
+    if ((config.gid !== undefined || config.uid !== undefined) && process.getuid?.() === 0) {
+      process.setgroups!([]);
+      logLine('tsgi: setgroups() to none');
+    }
     if (config.gid !== undefined) {
       process.setgid!(/^\d+$/.test(config.gid) ? Number(config.gid) : config.gid);
       logLine(`tsgi: setgid() to ${config.gid}`);

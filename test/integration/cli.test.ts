@@ -31,7 +31,7 @@ async function httpGet(port: number, p = '/'): Promise<{ status: number; body: s
 function errorLines(output: string): string[] {
   return output
     .split('\n')
-    .filter((l) => l.length > 0 && !/^\*\*\* Starting tsgi /.test(l) && !/^tsgi socket \d+ bound to /.test(l) && !/^ {4}at /.test(l));
+    .filter((l) => l.length > 0 && !/^\*\*\* Starting tsgi /.test(l) && !/^tsgi socket \d+ bound to /.test(l) && !/^tsgi: \*\*\* WARNING: you are running tsgi as root/.test(l) && !/^ {4}at /.test(l));
 }
 
 async function assertStartupError(args: string[], code: number, line: RegExp, opts: Parameters<typeof runTsgi>[1] = {}): Promise<void> {

@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { APPS, runTsgi, startTsgi, type TsgiHandle } from './helpers/tsgi';
+import { spawn } from 'node:child_process';
+import { APPS, CLI, runTsgi, startTsgi, type TsgiHandle } from './helpers/tsgi';
 
 const APP = path.join(APPS, 'master-pid.js');
 
@@ -322,6 +323,50 @@ describe('reload triggers, memory recycling, privileges, thread harakiri', () =>
       assert.equal(r.status, 200);
     } finally {
       assert.equal(await tsgi.stop(), 0);
+    }
+  });
+
+  // setpriv (util-linux) starts tsgi with supplementary groups root, adm and sudo, as a shell
+  // of an admin would: none of them may survive the drop (uWSGI calls setgroups() too).
+  for (const mode of [[], ['--master', '--processes', '1'], ['--threads', '2']]) {
+    test(`--uid and --gid drop privileges and every supplementary group ${mode.length ? 'with ' + mode.join(' ') : 'without a master'} (CI runs as root)`, async () => {
+      const args = [process.execPath, CLI, '--http-socket', '127.0.0.1:0', '--wsgi-file', APP, ...mode, '--uid', 'nobody', '--gid', 'nogroup'];
+      const proc = spawn('setpriv', ['--groups', '0,4,27', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      const spawned = new Promise<number>((resolve, reject) => {
+        const onData = (d: Buffer): void => {
+          out += d.toString();
+          const m = /spawned tsgi worker 1 \((?:and the only\) \()?pid: (\d+)/.exec(out);
+          if (m) resolve(Number(m[1]));
+        };
+        proc.stdout!.on('data', onData);
+        proc.stderr!.on('data', onData);
+        proc.on('exit', (code) => reject(new Error(`tsgi exited with ${code} before serving:\n${out}`)));
+      });
+      const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
+      try {
+        const pid = await spawned;
+        const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+        assert.equal(/^Uid:\s+(\d+)/m.exec(status)![1], '65534', out);
+        assert.equal(/^Gid:\s+(\d+)/m.exec(status)![1], '65534', out);
+        assert.equal(/^Groups:(.*)$/m.exec(status)![1]!.trim(), '', out);
+        const port = Number(/bound to TCP address 127\.0\.0\.1:(\d+)/.exec(out)![1]);
+        assert.equal((await get(port)).status, 200);
+        assert.match(out, /^tsgi: setgroups\(\) to none$/m);
+        assert.doesNotMatch(out, /running tsgi as root/);
+      } finally {
+        proc.kill('SIGTERM');
+        await exited;
+      }
+    });
+  }
+
+  test('without --uid, running as root says so at start-up (CI runs as root)', async () => {
+    const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', APP]);
+    try {
+      assert.match(tsgi.output(), /^tsgi: \*\*\* WARNING: you are running tsgi as root !!! \(use the --uid flag\) \*\*\*$/m);
+    } finally {
+      await tsgi.stop();
     }
   });
 

@@ -230,7 +230,7 @@ describe('--threads through the CLI', () => {
   test('an app that cannot load exits 22 with one line and the frames in the app file, as with one thread', async () => {
     const r = await runTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', path.join(APPS, 'throws-on-load.mjs'), '--threads', '3']);
     assert.equal(r.code, 22, r.output);
-    const lines = r.output.split('\n').filter((l) => l.length > 0 && !/^\*\*\* Starting tsgi /.test(l) && !/^tsgi socket \d+ bound to /.test(l));
+    const lines = r.output.split('\n').filter((l) => l.length > 0 && !/^\*\*\* Starting tsgi /.test(l) && !/^tsgi socket \d+ bound to /.test(l) && !/^tsgi: \*\*\* WARNING: you are running tsgi as root/.test(l));
     assert.match(lines[0]!, /^tsgi: loading .*throws-on-load\.mjs failed: Error: boom while loading$/);
     assert.deepEqual(lines.slice(1), ['    at file://' + path.join(APPS, 'throws-on-load.mjs') + ':1:7'], r.output);
   });
