@@ -149,6 +149,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   }),
   opt('stats-http', 'bool', ST, 'prefix the stats JSON with an HTTP response head'),
   opt('stats-minified', 'bool', ST, 'serve the stats JSON without whitespace'),
+  opt('stats-show-credentials', 'bool', ST, 'show Authorization and Cookie request vars in the stats JSON (redacted by default)'),
   // HTTP router
   opt('http', 'list-address', H, 'run the HTTP router on ADDR, forwarding to the workers over uwsgi (repeatable; implies --master)', {
     arg: 'ADDR', implies: ['master'],

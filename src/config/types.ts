@@ -152,6 +152,7 @@ export interface Config {
   stats?: Address;
   statsHttp: boolean;
   statsMinified: boolean;
+  statsShowCredentials: boolean;
   // Process management
   pidfile?: string;
   uid?: string;

@@ -79,7 +79,7 @@ export class Master {
       .then((stats) => {
         if (stats === null || this.config.stats === undefined) return;
         const a = this.config.stats;
-        const where = a.kind === 'tcp' ? `${a.host}:${stats.port}` : a.raw;
+        const where = a.kind === 'tcp' ? `${a.raw.startsWith(':') ? '127.0.0.1' : a.host}:${stats.port}` : a.raw;
         logLine(`*** Stats server enabled on ${where} fd: ${stats.fd} ***`);
       })
       .catch((err: unknown) => logLine(`tsgi: cannot start the stats server: ${(err as Error).message}`));

@@ -42,6 +42,22 @@ export interface StatsContext {
   app: { mountpoint: string; startupTime: number; chdir: string };
   /** --stats-no-cores: leave out every worker's `cores` list. */
   noCores?: boolean;
+  /** --stats-show-credentials: show the request vars that carry credentials as they are. */
+  showCredentials?: boolean;
+}
+
+/**
+ * Request vars that carry credentials or session state. Anyone who can connect to the stats
+ * socket reads the in-flight requests' vars, so their values are replaced unless asked for
+ * (uWSGI shows them).
+ */
+const CREDENTIAL_VARS = new Set(['HTTP_AUTHORIZATION', 'HTTP_PROXY_AUTHORIZATION', 'HTTP_COOKIE', 'HTTP_X_API_KEY']);
+const REDACTED = '[redacted]';
+
+/** "KEY=VALUE" with the value of a credential var replaced. */
+export function redactVar(entry: string): string {
+  const eq = entry.indexOf('=');
+  return eq > 0 && CREDENTIAL_VARS.has(entry.slice(0, eq)) ? entry.slice(0, eq + 1) + REDACTED : entry;
 }
 
 function sum(values: readonly number[]): number {
@@ -102,7 +118,8 @@ export function buildStatsDocument(snapshot: ScoreboardSnapshot, ctx: StatsConte
     if (!ctx.noCores) {
       worker.cores = cores.map((c, ci) => {
         const inRequest = c.inRequest !== 0;
-        const vars: string[] = inRequest && c.vars.length > 0 ? [...c.vars, ''] : [];
+        const shown = ctx.showCredentials === true ? c.vars : c.vars.map(redactVar);
+        const vars: string[] = inRequest && c.vars.length > 0 ? [...shown, ''] : [];
         const reqInfo: StatsObject = inRequest && c.requestStart > 0 ? { request_start: c.requestStart } : {};
         const core: StatsObject = {
           id: ci,

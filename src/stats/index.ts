@@ -8,6 +8,7 @@ import { addon, type ScoreboardHandle } from '../native';
 import type { BoundSocket } from '../worker/sockets';
 import { buildStatsDocument, statsVersion, type StatsSocket } from './document';
 import { startStatsServer, type StatsServer } from './server';
+import { logLine } from '../worker/log';
 
 export { emitStats, type StatsObject, type StatsValue } from './emitter';
 export { buildStatsDocument, statsVersion, DEFAULT_LOCKS, WORKER_CHEAP, WORKER_PAUSE, type StatsContext, type StatsSocket } from './document';
@@ -45,8 +46,13 @@ export async function startStatsFor(config: Config, sources: StatsSources): Prom
   const version = statsVersion(packageVersion());
   const uid = process.getuid?.() ?? 0;
   const gid = process.getgid?.() ?? 0;
+  // A host-less --stats :P binds loopback only: the document shows every in-flight request.
+  // (uWSGI binds every interface; 0.0.0.0:P still asks for that.)
+  const a = config.stats;
+  const address = a.kind === 'tcp' && a.raw.startsWith(':') ? { ...a, host: '127.0.0.1' } : a;
+  if (address !== a) logLine(`tsgi: --stats ${a.raw} has no host: bound to 127.0.0.1 only (give 0.0.0.0${a.raw} for every interface)`);
   return startStatsServer({
-    address: config.stats,
+    address,
     http: config.statsHttp,
     minified: config.statsMinified,
     chmod: config.chmodSocket,
@@ -61,6 +67,7 @@ export async function startStatsFor(config: Config, sources: StatsSources): Prom
         cwd: process.cwd(),
         sockets: socketStats(sources.sockets),
         app: { mountpoint: '', startupTime: sources.appLoadSeconds ?? 0, chdir: config.chdir ?? '' },
+        showCredentials: config.statsShowCredentials,
       }),
   });
 }

@@ -361,6 +361,21 @@ describe('reload triggers, memory recycling, privileges, thread harakiri', () =>
     });
   }
 
+  test('--stats with no host binds loopback only and says so', async () => {
+    const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--stats', ':0']);
+    try {
+      const line = await tsgi.waitFor(/\*\*\* Stats server enabled on 127\.0\.0\.1:(\d+) fd/);
+      const port = Number(/127\.0\.0\.1:(\d+)/.exec(line)![1]);
+      assert.match(tsgi.output(), /^tsgi: --stats :0 has no host: bound to 127\.0\.0\.1 only \(give 0\.0\.0\.0:0 for every interface\)$/m);
+      // The kernel's own table of listening sockets: local address 127.0.0.1 (0100007F), state LISTEN (0A).
+      const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+      const rows = fs.readFileSync('/proc/net/tcp', 'utf8').split('\n').filter((l) => l.includes(`:${hexPort} `) && / 0A /.test(l));
+      assert.ok(rows.length > 0 && rows.every((l) => l.trim().split(/\s+/)[1] === `0100007F:${hexPort}`), rows.join('\n'));
+    } finally {
+      await tsgi.stop();
+    }
+  });
+
   test('without --uid, running as root says so at start-up (CI runs as root)', async () => {
     const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', APP]);
     try {

@@ -103,7 +103,7 @@ function assertSampleSchema(got: Doc, want: Doc): void {
 
 test('plain --stats over TCP: the document while a request is in flight, then after it', async () => {
   const inst = await startInstance(['--stats', '127.0.0.1:0']);
-  const slow = request(inst.httpPort, '/slow?1500', 'X-Req: inflight\r\n');
+  const slow = request(inst.httpPort, '/slow?1500', 'X-Req: inflight\r\nAuthorization: Bearer s3cret\r\nCookie: session=abc\r\n');
   await sleep(300);
   const text = await readAll({ port: inst.statsPort });
   assert.ok(text.startsWith('{\n\t"version":"2.0.21-tsgi-'), text.slice(0, 40));
@@ -140,6 +140,10 @@ test('plain --stats over TCP: the document while a request is in flight, then af
   for (const v of ['REQUEST_METHOD=GET', 'REQUEST_URI=/slow?1500', 'QUERY_STRING=1500', 'PATH_INFO=/slow', 'HTTP_X_REQ=inflight']) {
     assert.ok(vars.includes(v), `vars has ${v}: ${JSON.stringify(vars)}`);
   }
+  // Credentials and cookies of the request in flight are not shown to whoever reads the stats.
+  assert.ok(vars.includes('HTTP_AUTHORIZATION=[redacted]'), JSON.stringify(vars));
+  assert.ok(vars.includes('HTTP_COOKIE=[redacted]'), JSON.stringify(vars));
+  assert.doesNotMatch(text, /s3cret|session=abc/);
   const start = (core.req_info as Doc).request_start as number;
   assert.ok(Math.abs(start - Date.now() / 1000) < 5, 'request_start is unix seconds');
 
