@@ -1,5 +1,5 @@
-// Runs llhttp's request fixtures (nodejs/llhttp test/request/*.md, MIT licence, read in place
-// from ../shared/conformance/llhttp) against our native HTTP/1.1 parser and chunked decoder.
+// Runs llhttp's request fixtures (nodejs/llhttp test/request/*.md at commit 01e105a, MIT licence,
+// vendored in test/fixtures/llhttp/) against our native HTTP/1.1 parser and chunked decoder.
 //
 // Kept: cases whose meta type is "request" (llhttp's strict request mode), with or without
 // "noScan" (we split every case anyway: our parser re-parses from the start).
@@ -33,10 +33,9 @@ import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 
 import { ExpectedMessage, ExpectedOutcome, LlhttpCase, readFixtures, readLog } from './llhttp-fixtures';
-import { sharedDir } from '../shared-dir';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
-const fixtureDir = path.join(sharedDir(), 'conformance', 'llhttp', 'request');
+const fixtureDir = path.join(__dirname, '..', 'fixtures', 'llhttp', 'request');
 
 interface ParsedHead {
   consumed: number;

@@ -10,7 +10,6 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { STATS_HTTP_HEAD } from '../../src/stats';
-import { sharedDir } from '../shared-dir';
 import { assertSameKeys, shapeOf, type Json } from '../unit/helpers/stats-schema';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -76,7 +75,7 @@ function request(port: number, pathAndQuery: string, headers = ''): Promise<stri
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Doc = { [k: string]: Json };
-const sample = (): Doc => JSON.parse(readFileSync(path.join(sharedDir(), 'reference', 'uwsgi-stats-sample.json'), 'utf8')) as Doc;
+const sample = (): Doc => JSON.parse(readFileSync(path.join(__dirname, '..', 'fixtures', 'uwsgi-stats', 'uwsgi-stats-sample.json'), 'utf8')) as Doc;
 
 /** Same keys, order and types as the sample, level by level; cores match a sample core in the same state. */
 function assertSampleSchema(got: Doc, want: Doc): void {

@@ -9,7 +9,6 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { addon, type NativeServer, type ScoreboardHandle } from '../../src/native';
 import { buildStatsDocument, emitStats, readProcessMemory } from '../../src/stats';
-import { sharedDir } from '../shared-dir';
 import { assertSameKeys, shapeOf, type Json } from './helpers/stats-schema';
 
 interface Held {
@@ -262,7 +261,7 @@ test('resetWorker clears a dead process in-flight state and restarts delta_reque
 });
 
 test('the document built from a live snapshot has the sample schema, key order included', async () => {
-  const want = JSON.parse(readFileSync(path.join(sharedDir(), 'reference', 'uwsgi-stats-sample.json'), 'utf8')) as { [k: string]: Json };
+  const want = JSON.parse(readFileSync(path.join(__dirname, '..', 'fixtures', 'uwsgi-stats', 'uwsgi-stats-sample.json'), 'utf8')) as { [k: string]: Json };
   const { fd, handle } = addon.createScoreboard(2, 2);
   const srv = startServer(handle, 1, 0);
   try {

@@ -1,5 +1,5 @@
-// The stats emitter reproduces uWSGI 2.0's bytes: every captured sample in the shared
-// reference folder is parsed, rebuilt from its values and compared byte for byte (tabs,
+// The stats emitter reproduces uWSGI 2.0's bytes: every sample captured from uWSGI 2.0.21
+// (test/fixtures/uwsgi-stats/) is parsed, rebuilt from its values and compared byte for byte (tabs,
 // newlines, empty lists, column-0 strings, no trailing newline). Strings are escaped where
 // uWSGI writes them raw, so odd paths still give valid JSON.
 import { test } from 'node:test';
@@ -8,10 +8,9 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { emitStats, type StatsObject } from '../../src/stats/emitter';
 import { STATS_HTTP_HEAD } from '../../src/stats/server';
-import { sharedDir } from '../shared-dir';
 
 function sample(name: string): string {
-  return readFileSync(path.join(sharedDir(), 'reference', name), 'latin1');
+  return readFileSync(path.join(__dirname, '..', 'fixtures', 'uwsgi-stats', name), 'latin1');
 }
 
 function roundTrip(name: string, minified: boolean): void {
