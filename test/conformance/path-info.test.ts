@@ -1,8 +1,9 @@
 // PATH_INFO decoding through the addon's test-only _decodePathInfo (native/src/proto/uri.h).
 // tsgi computes PATH_INFO the way nginx computes $document_uri for uwsgi_params: percent-decode,
 // then remove dot segments (RFC 3986 5.2.4). It departs from uWSGI 2.0's http_url_decode
-// (reference/uwsgi.md section 5) where that one is defective: "%2e%2e" is a real "..", and %00
-// or a malformed escape is refused instead of becoming a NUL byte.
+// (docs/protocol-uwsgi.md, "PATH_INFO on the HTTP side") where that one is defective:
+// "%2e%2e" is a real "..", and %00 or a malformed escape is refused instead of becoming a NUL
+// byte.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -19,7 +20,7 @@ const cases: [string, string | { error: string }, string][] = [
   ['/', '/', 'the root is kept'],
   ['/hello/world', '/hello/world', 'a plain path is copied as it is'],
   ['/a%20b', '/a b', 'a percent-encoded space is decoded'],
-  ['/a/b/../c', '/a/c', '".." removes the segment before it (reference/uwsgi.md 5)'],
+  ['/a/b/../c', '/a/c', '".." removes the segment before it (RFC 3986 5.2.4)'],
   ['/a%2Fb', '/a/b', '"%2F" decodes to "/", as nginx and uWSGI do'],
   ['/a%2fb', '/a/b', 'hex digits are case-insensitive'],
   ['/a/%2e%2e/b', '/b', '"%2e%2e" is decoded before dot segments are removed, unlike uWSGI 2.0'],

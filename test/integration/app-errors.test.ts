@@ -1,4 +1,4 @@
-// App failures and streaming (PRODUCT.md section 2): a throw before the first byte is a 500 with
+// App failures and streaming (docs/app-contract.md): a throw before the first byte is a 500 with
 // the stack in the log; after it, the connection is closed and the log says so; bodies stream
 // with back-pressure; bad headers are never written. The worker keeps serving throughout.
 

@@ -1,5 +1,6 @@
-// The tsgi command line (PRODUCT.md section 1, commands 2 and 9; section 2 for app loading):
-// what starts, what it serves, and how every startup failure is reported (one line, exit code).
+// The tsgi command line (docs/config.md; docs/app-contract.md, "Loading", for app loading):
+// what starts, what it serves, and how every startup failure is reported (one line, exit code;
+// docs/errors.md).
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

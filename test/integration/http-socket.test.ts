@@ -1,6 +1,7 @@
-// The worker speaking HTTP/1.1 itself (seed command 2, `--http-socket`): keep-alive,
+// The worker speaking HTTP/1.1 itself (`--http-socket`; docs/http.md): keep-alive,
 // pipelining, HTTP/1.0, Expect: 100-continue, HEAD, chunked responses and request bodies,
-// and every limit and strict-parsing rule answered with its status (PRODUCT.md section 4).
+// and every limit and strict-parsing rule answered with its status (docs/http.md, "Limits and
+// bad input").
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';

@@ -1,5 +1,6 @@
-// The log (reference/uwsgi.md section 3, request logging): uWSGI's default request line, field by
-// field; --disable-logging, --logto FILE, --log-micros; app errors and tsgi.errors in the log.
+// The log: uWSGI's default request line (`uwsgi_logit_simple` in uWSGI's `core/logging.c`), field
+// by field; --disable-logging, --logto FILE, --log-micros (docs/config.md, "Logging"); app errors
+// and tsgi.errors in the log.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

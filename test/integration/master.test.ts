@@ -1,4 +1,4 @@
-// The master and its worker processes (PRODUCT.md section 1, commands 4-7; section 4 signals):
+// The master and its worker processes (docs/master.md, signals in its "Signals" section):
 // prefork workers sharing the sockets, respawn, graceful reload and shutdown, recycling.
 
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Stock nginx in front of `tsgi --socket` (PRODUCT.md section 1, command 11):
+// Stock nginx in front of `tsgi --socket` (docs/protocol-uwsgi.md, "What nginx 1.22 sends"):
 // `include uwsgi_params; uwsgi_pass 127.0.0.1:PORT;` (and `unix:/path`), Debian's params file
 // unchanged. Where it makes sense, the same request sent straight to `--http-socket` must give
 // the same status and body.

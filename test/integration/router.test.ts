@@ -1,6 +1,6 @@
-// The HTTP router (--http; PRODUCT.md section 1, commands 1, 5 and 10; section 4): a native
-// front in its own process that forwards each request over uwsgi to the worker socket, keeps
-// clients alive, answers failures with a status, and stays up through reloads.
+// The HTTP router (--http; docs/router.md): a native front in its own process that forwards
+// each request over uwsgi to the worker socket, keeps clients alive, answers failures with a
+// status, and stays up through reloads.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

@@ -1,4 +1,4 @@
-// --threads T (PRODUCT.md section 1, command 4; section 3 design (a)): T app threads in one
+// --threads T (docs/threads.md, "How a request is served"): T app threads in one
 // process, each with its own native accept loop on the shared listening fds, supervised by
 // Piscina (src/worker/threads.ts). Checked through the real CLI, and through startThreads()
 // in this process for what the CLI cannot reach (terminate(), resourceLimits, back-off).

@@ -1,4 +1,4 @@
-// UNIX sockets (PRODUCT.md section 1, "Addresses"): `--http-socket /path`, `--socket /path`,
+// UNIX sockets (docs/config.md, "Values" and "Sockets"): `--http-socket /path`, `--socket /path`,
 // `--chmod-socket[=NNN]`, `--vacuum`, stale socket files, several sockets in one instance.
 
 import assert from 'node:assert/strict';

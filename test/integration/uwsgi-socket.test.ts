@@ -1,6 +1,6 @@
-// `tsgi --socket ADDR --wsgi-file app.js` (PRODUCT.md section 1, command 3): the worker speaks
-// the binary uwsgi protocol. Raw packets in, raw HTTP responses out, then the server closes
-// (docs/protocol-uwsgi.md). After every refused packet the worker must keep serving.
+// `tsgi --socket ADDR --wsgi-file app.js`: the worker speaks the binary uwsgi protocol. Raw
+// packets in, raw HTTP responses out, then the server closes (docs/protocol-uwsgi.md). After
+// every refused packet the worker must keep serving.
 
 import assert from 'node:assert/strict';
 import net from 'node:net';
