@@ -36,8 +36,8 @@ function installSignals(serving: Running, sockets: BoundSocket[], config: Config
     closeAll(sockets, config.vacuum);
     process.exit(code);
   };
-  // SIGTERM: graceful shutdown, what Docker, Kubernetes and systemd expect (PRODUCT.md
-  // section 4); --die-on-term is accepted and changes nothing.
+  // SIGTERM: graceful shutdown, what Docker, Kubernetes and systemd expect (docs/master.md,
+  // "Signals"); --die-on-term is accepted and changes nothing.
   process.on('SIGTERM', () => {
     if (stopping) return;
     stopping = true;

@@ -1,5 +1,5 @@
 // The configuration layer's entry point: argv + ini files + environment -> one validated
-// Config, with uWSGI's sources and precedence (reference/uwsgi.md section 3):
+// Config, with uWSGI's sources and precedence (docs/config.md, "Sources and precedence"):
 //   1. UWSGI_* environment variables, then TSGI_* ones (so TSGI_ wins for the same option);
 //   2. the command line, in order, with each --ini file (and positional file.ini) applied
 //      where it appears.

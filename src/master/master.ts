@@ -1,6 +1,6 @@
 // The master (--master, implied by --processes > 1): binds every socket once, loads the app
 // once to fail fast (unless --lazy-apps), spawns and supervises the worker processes, and
-// turns signals into reloads and shutdowns (PRODUCT.md section 4):
+// turns signals into reloads and shutdowns (docs/master.md, "Signals"):
 //   SIGHUP  graceful reload: new workers come up on the same sockets, then the old ones
 //           finish what they hold and exit; the sockets never close, nothing is refused
 //   SIGTERM graceful shutdown: workers finish in-flight requests, then the master exits 0

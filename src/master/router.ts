@@ -1,6 +1,6 @@
 // The master's side of the HTTP router (--http): one "tsgi http router" process that
 // inherits the router's listening sockets, forwards to the worker socket, and is respawned
-// when it dies. Reloads never touch it (PRODUCT.md section 4); on a graceful shutdown it is
+// when it dies. Reloads never touch it (docs/router.md, "Processes"); on a graceful shutdown it is
 // stopped first, so every request it accepted still reaches a worker before they go.
 
 import { spawn, type ChildProcess } from 'node:child_process';

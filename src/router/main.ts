@@ -2,7 +2,7 @@
 // request work is native (native/src/router/); this file starts the router on the inherited
 // fds and obeys the master: "stop" or SIGTERM = stop accepting, finish the requests in
 // flight, exit 0; a closed IPC channel = the master is gone, exit at once (no orphans).
-// SIGHUP is ignored: reloads replace workers, never the router (PRODUCT.md section 4).
+// SIGHUP is ignored: reloads replace workers, never the router (docs/router.md, "Processes").
 
 import { addon } from '../native';
 import { logLine } from '../worker/log';

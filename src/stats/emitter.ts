@@ -2,11 +2,11 @@
 // byte — tabs, `,\n` separators, `[\n\n<tabs>]` for an empty list, objects that follow a key
 // indented on the key's line, list strings at column 0, no trailing newline — so uwsgitop,
 // exporters and anything that diffs the output see the same document. One deliberate
-// difference (PRODUCT.md section 4): every string is JSON-escaped, where uWSGI writes most of
+// difference (docs/stats.md, "Format"): every string is JSON-escaped, where uWSGI writes most of
 // them raw (a `"` in the cwd made its document invalid).
 //
-// Reference: /work/shared/reference/uwsgi.md section 2.2; the unit test rebuilds every
-// captured sample from its parsed values and compares bytes.
+// Reference: docs/stats.md, "Format"; the unit test rebuilds every sample captured from
+// uWSGI 2.0.21 (test/fixtures/uwsgi-stats/) from its parsed values and compares bytes.
 
 /** A value the emitter writes. Objects keep their key order (a Map for keys that look like
  *  array indices, which plain objects would reorder). Numbers must be integers. */

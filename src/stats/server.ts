@@ -1,5 +1,5 @@
 // The stats server (--stats ADDR): one JSON document per connection, then close, as
-// uWSGI's master serves it (reference/uwsgi.md section 2.1).
+// uWSGI's master serves it (uwsgi_send_stats in core/stats.c; docs/stats.md, "Transport").
 //  - plain mode: the document is written at once, without waiting for the client; bytes the
 //    client sends are read and discarded until it closes (uWSGI closes with them unread,
 //    which resets the connection: the client may lose the document);

@@ -1,6 +1,6 @@
 // --threads T: the app runs on T worker threads inside one process, each thread with its
-// OWN native Server (accept loop) on the shared listening fds — design (a) of PRODUCT.md
-// section 3, uWSGI's model where every core accepts. No request ever crosses threads, and
+// OWN native Server (accept loop) on the shared listening fds (docs/threads.md, "How a request
+// is served"), uWSGI's model where every core accepts. No request ever crosses threads, and
 // there is never one Piscina task per request: each thread runs ONE long-lived task
 // (src/worker/thread-entry.ts) that loads the app, serves, and returns only when its
 // Server has stopped. Piscina is the supervisor: it creates the threads, notices when one

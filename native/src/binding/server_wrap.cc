@@ -4,7 +4,8 @@
 //
 // Lifetime: the Server's libuv handles belong to the env's loop; an env cleanup hook
 // destroys them before the env goes away, so a worker thread that exits with a live server
-// does not abort the process (reference/node-ecosystem.md 3.1).
+// does not abort the process (Node-API docs, napi_add_env_cleanup_hook; docs/threads.md,
+// "When a thread dies").
 #include <napi.h>
 #include <uv.h>
 

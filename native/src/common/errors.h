@@ -51,7 +51,7 @@
   X(HTTP_CHUNK_LINE_TOO_LONG, 36, 400, "chunk-size line or trailer line too long")          \
   X(HTTP_TRAILERS_TOO_LARGE, 37, 431, "chunked trailer section too large")                   \
   X(HTTP_BODY_UNREAD, 38, 400, "response ended before the request body was read; connection closed") \
-  /* uwsgi protocol (reference/uwsgi.md section 1) */                                        \
+  /* uwsgi protocol (docs/protocol-uwsgi.md) */                                              \
   X(UWSGI_BLOCK_TOO_LARGE, 64, 413, "uwsgi vars block larger than buffer-size")             \
   X(UWSGI_EMPTY_KEY, 65, 400, "uwsgi key cannot be empty")                                   \
   X(UWSGI_TRUNCATED_VAR, 66, 400, "uwsgi var overruns the vars block")                       \

@@ -303,8 +303,8 @@ long ProcessUwsgiPacket(Connection* c, const char* data, size_t len) {
   const ServerOptions& o = s->opts();
   UwsgiHeader h;
   if (!ParseUwsgiHeader(data, len, &h)) return 0;
-  // Checked as soon as the header is in, like uWSGI (reference/uwsgi.md 1.4), but answered
-  // with 413 instead of a silent reset.
+  // Checked as soon as the header is in, like uWSGI (proto/uwsgi.c; docs/protocol-uwsgi.md),
+  // but answered with 413 instead of a silent reset.
   if (h.datasize > o.buffer_size) {
     char detail[64];
     snprintf(detail, sizeof detail, "block size %u, max %zu", static_cast<unsigned>(h.datasize), o.buffer_size);
@@ -364,7 +364,7 @@ long ProcessUwsgiPacket(Connection* c, const char* data, size_t len) {
   c->body_remaining = content_length;
   c->body_done = content_length == 0;
   // The response status line echoes SERVER_PROTOCOL, or HTTP/1.0 when absent
-  // (reference/uwsgi.md 1.5); anything not shaped like HTTP/x.y also falls back.
+  // (as uWSGI does: docs/protocol-uwsgi.md); anything not shaped like HTTP/x.y also falls back.
   bool proto_ok = proto.len == 8 && std::memcmp(proto.data, "HTTP/", 5) == 0;
   if (!proto_ok) proto = Span{"HTTP/1.0", 8};
   if (!remote.empty()) c->remote_addr.assign(remote.data, remote.len);
@@ -566,7 +566,7 @@ void ConnectionOnReadable(Connection* c) {
   if (n == 0) {
     c->peer_closed = true;
     if (c->state == ConnState::kBody) {
-      // Truncation is never silent: the app's reads reject (PRODUCT.md section 2).
+      // Truncation is never silent: the app's reads reject (docs/app-contract.md, tsgi.input).
       ConnectionFail(c, ErrorCode::HTTP_TRUNCATED_BODY);
     } else {
       ConnectionClose(c);

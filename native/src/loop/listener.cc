@@ -37,7 +37,7 @@ BindResult Fail(BindResult r, const char* step, int fd) {
 }
 
 // Backlog: uWSGI aborts when --listen exceeds net.core.somaxconn; we clamp and let the
-// caller warn (PRODUCT.md section 4).
+// caller warn (docs/config.md, `listen`).
 void ApplyBacklog(BindResult* r, int wanted) {
   r->somaxconn = ReadSomaxconn();
   r->backlog = wanted;
@@ -109,7 +109,7 @@ BindResult BindTcp(const BindRequest& req) {
   // Accepted sockets inherit TCP_NODELAY from the listener on Linux, which saves a
   // setsockopt(2) per connection; responses are written whole, Nagle only adds latency.
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  // Like uWSGI (reference/uwsgi.md 3, "no-defer-accept"): a connection is handed to accept()
+  // Like uWSGI (core/socket.c, unless --no-defer-accept): a connection is handed to accept()
   // once its first bytes arrived, so silent connections cost the kernel, not a worker, and
   // the first read after accept almost always finds the request.
   if (req.defer_accept > 0) {

@@ -1,4 +1,4 @@
-// Request log lines in uWSGI's default format (reference/uwsgi.md section 3, "Logging"),
+// Request log lines in uWSGI's default format (uwsgi_logit_simple in core/logging.c),
 // buffered per Server and written with one write(2) per loop batch so that logging costs a
 // memcpy and a snprintf per request, not a syscall.
 #ifndef TSGI_LOOP_REQUEST_LOG_H_

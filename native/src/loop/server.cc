@@ -30,7 +30,7 @@ void FormatPeer(const sockaddr_storage& ss, char* addr, size_t addr_len, char* p
   if (ss.ss_family == AF_INET) {
     const sockaddr_in* in = reinterpret_cast<const sockaddr_in*>(&ss);
     inet_ntop(AF_INET, &in->sin_addr, addr, static_cast<socklen_t>(addr_len));
-    // REMOTE_PORT in host byte order (uWSGI's router byte-swaps it: reference/uwsgi.md 5).
+    // REMOTE_PORT in host byte order (uWSGI's router byte-swaps it: docs/router.md).
     snprintf(port, port_len, "%u", static_cast<unsigned>(ntohs(in->sin_port)));
   } else if (ss.ss_family == AF_INET6) {
     const sockaddr_in6* in6 = reinterpret_cast<const sockaddr_in6*>(&ss);

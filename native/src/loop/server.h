@@ -1,5 +1,5 @@
 // The per-thread network core: accept loop, connections, timeouts and response writing on
-// the libuv loop of the JS thread that owns the Server (design (a) of PRODUCT.md section 3:
+// the libuv loop of the JS thread that owns the Server (docs/threads.md, "How a request is served":
 // every serving thread runs its own accept loop on the shared listening fds, so a request
 // never crosses a thread between the socket and the app).
 //

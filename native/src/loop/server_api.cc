@@ -101,7 +101,7 @@ bool Server::Abort(uint32_t id) {
   Connection* c = Find(id);
   if (!c) return false;
   // The app failed after its first byte: the client must see a broken response, never a
-  // silently short one, so the connection is closed (PRODUCT.md section 2).
+  // silently short one, so the connection is closed (docs/app-contract.md, "Errors").
   c->resp = RespState::kDone;
   c->keep_alive = false;
   ConnectionRequestDone(c, true);

@@ -91,8 +91,8 @@ ErrorCode BuildHttpVars(const HttpRequestHead& head, const PeerInfo& peer, VarsO
     else if (EqualsLowerAscii(h.name, "content-length", 14)) content_length = h.value;
   }
 
-  // Order and names follow nginx's uwsgi_params (reference/uwsgi.md 1.8). Absent
-  // CONTENT_TYPE / CONTENT_LENGTH are sent as empty strings, as nginx does.
+  // Order and names follow nginx's uwsgi_params (docs/protocol-uwsgi.md, "What nginx 1.22
+  // sends"). Absent CONTENT_TYPE / CONTENT_LENGTH are sent as empty strings, as nginx does.
   w.Var("QUERY_STRING", head.query);
   w.Var("REQUEST_METHOD", head.method);
   w.Var("CONTENT_TYPE", content_type);

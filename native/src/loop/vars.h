@@ -1,5 +1,5 @@
 // Builds the request vars handed to the app: for HTTP, what nginx's stock uwsgi_params
-// would send for the same request (PRODUCT.md section 2); for uwsgi, exactly the packet's
+// would send for the same request (docs/http.md, "The environ"); for uwsgi, exactly the packet's
 // vars. Output goes into the Server's blob string and meta offsets (4 per var:
 // key start, key end, value start, value end), the layout src/native/types.ts documents.
 #ifndef TSGI_LOOP_VARS_H_

@@ -1,7 +1,8 @@
 // PATH_INFO decoding (see uri.h). Two passes over the caller's output buffer: percent-decode
 // into it, then remove dot segments in place. Decoding first is deliberate: "%2e%2e" must act
 // as ".." or a path check done on PATH_INFO could be walked around (uWSGI 2.0 normalises
-// first and decodes after, reference/uwsgi.md sections 5 and 8; nginx decodes first, like us).
+// first and decodes after, http_url_decode in core/utils.c; docs/protocol-uwsgi.md, "PATH_INFO
+// on the HTTP side"; nginx decodes first, like us).
 #include "proto/uri.h"
 
 #include <cstring>

@@ -1,7 +1,8 @@
 // PATH_INFO from a request-target: percent-decoding and dot-segment removal, the way nginx
 // computes $document_uri for uwsgi_params, but strict where uWSGI 2.0 is defective
-// (reference/uwsgi.md section 8): %2e%2e counts as ".." (decode before removing dot
-// segments), %00 is refused, and malformed escapes are refused instead of becoming NUL.
+// (docs/protocol-uwsgi.md, "PATH_INFO on the HTTP side"): %2e%2e counts as ".." (decode
+// before removing dot segments), %00 is refused, and malformed escapes are refused instead
+// of becoming NUL.
 #ifndef TSGI_PROTO_URI_H_
 #define TSGI_PROTO_URI_H_
 

@@ -1,4 +1,4 @@
-// The uwsgi packet parser and encoder (reference/uwsgi.md sections 1.1-1.2). Everything here
+// The uwsgi packet parser and encoder (docs/protocol-uwsgi.md, "The packet"). Everything here
 // is a pure function over caller-owned bytes: no allocation, no I/O, no globals. The socket
 // layer decides what to do with a parsed packet (buffer-size limit, modifier policy, magic
 // vars); see docs/protocol-uwsgi.md.
@@ -35,7 +35,7 @@ bool ParseUwsgiHeader(const char* buf, size_t len, UwsgiHeader* out) {
 }
 
 // The acceptance rules are those of uWSGI 2.0's core/protocol.c uwsgi_parse_vars, restated
-// with explicit bounds (reference/uwsgi.md 1.2):
+// with explicit bounds (docs/protocol-uwsgi.md, "What is accepted"):
 //   - a new pair needs at least 3 bytes (key length + one key byte); 1 or 2 trailing bytes
 //     are a truncated var, even "00 00";
 //   - a key length of 0 is refused;
@@ -70,8 +70,8 @@ ErrorCode ParseUwsgiVars(const char* block, size_t len, UwsgiVar* vars, size_t m
 }
 
 // uWSGI reads CONTENT_LENGTH as a digit prefix with no overflow check ("12abc" -> 12,
-// "-1" -> 0; reference/uwsgi.md 1.2), which lets a front-end and the server disagree about
-// where the body ends. We accept only what nginx produces: nothing, or plain digits.
+// "-1" -> 0; get_content_length in core/protocol.c), which lets a front-end and the server
+// disagree about where the body ends. We accept only what nginx produces: nothing, or plain digits.
 // 19 digits always fit in a uint64_t (10^19 - 1 < 2^64), so no overflow check is needed
 // once the length is bounded.
 bool ParseUwsgiContentLength(Span value, uint64_t* out) {

@@ -1,5 +1,5 @@
-// The uwsgi binary protocol (reference/uwsgi.md section 1): a 4-byte header
-// (modifier1, little-endian uint16 datasize, modifier2) and a vars block of
+// The uwsgi binary protocol (docs/protocol-uwsgi.md; uWSGI docs, "The uwsgi Protocol"):
+// a 4-byte header (modifier1, little-endian uint16 datasize, modifier2) and a vars block of
 // [u16le keylen][key][u16le vallen][value] pairs that ends exactly at datasize.
 // Pure functions over byte spans; spans point into the caller's buffer.
 #ifndef TSGI_PROTO_UWSGI_H_

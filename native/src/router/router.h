@@ -1,12 +1,12 @@
 // The HTTP router (--http): a native HTTP/1.1 front that parses each client request with the
 // same strict parser as --http-socket, turns it into a uwsgi packet (the vars nginx's stock
 // uwsgi_params would send) and forwards it over a new connection to the worker socket, then
-// relays the worker's response back (reference/uwsgi.md section 5, uWSGI's plugins/http).
+// relays the worker's response back (docs/router.md; uWSGI's plugins/http/http.c).
 //
 // It runs in its own process ("tsgi http router"), spawned and respawned by the master and
 // left alone by graceful reloads: the worker socket stays bound in the master while workers
 // are replaced, so connections the router opens during a reload wait in its backlog and are
-// served by the new workers (PRODUCT.md section 4: uWSGI kills its router on reload).
+// served by the new workers (docs/router.md, "Processes": uWSGI kills its router on reload).
 //
 // Where tsgi differs from uWSGI's router (docs/router.md): keep-alive towards clients is on
 // by default, close-delimited worker responses are re-framed as chunked to keep it,

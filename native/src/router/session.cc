@@ -102,7 +102,7 @@ void PeerName(Session* s) {
   if (ss.ss_family == AF_INET6) {
     const sockaddr_in6* a = reinterpret_cast<const sockaddr_in6*>(&ss);
     uv_ip6_name(a, host, sizeof(host));
-    // Host byte order: uWSGI's router forgets ntohs() here (reference/uwsgi.md section 5).
+    // Host byte order: uWSGI's router forgets ntohs() here (plugins/corerouter/corerouter.c).
     s->remote_port = std::to_string(ntohs(a->sin6_port));
   } else {
     const sockaddr_in* a = reinterpret_cast<const sockaddr_in*>(&ss);
