@@ -4,6 +4,6 @@
 
 def application(environ, start_response):
     # Content-Length as tsgi sends it, so responses are byte-identical and uWSGI's router can
-    # keep the client connection alive (it needs a framed response: reference/uwsgi.md 5).
+    # keep the client connection alive (it needs a framed response: plugins/http/keepalive.c).
     start_response('200 OK', [('Content-Type', 'text/plain'), ('Content-Length', '11')])
     return [b'Hello World']
