@@ -35,7 +35,7 @@ describe('--http-socket', () => {
   const send = (chunks: Array<string | Buffer>, opts: { timeoutMs?: number; gapMs?: number; endInput?: boolean } = {}) =>
     rawExchange({ port }, chunks, { timeoutMs: 3000, ...opts });
 
-  test('serves the hello world of seed command 2 through fetch()', async () => {
+  test('serves the hello world of the quick-start --http-socket command through fetch()', async () => {
     const res = await fetch(`http://127.0.0.1:${port}/`);
     assert.equal(res.status, 200);
     assert.equal(await res.text(), 'hello /');

@@ -57,7 +57,7 @@ function title(pid: number): string {
 }
 
 describe('master and worker processes', () => {
-  test('--processes 3 spreads requests over three named worker processes (seed command 4)', async () => {
+  test('--processes 3 spreads requests over three named worker processes (uWSGI quick-start --processes 3)', async () => {
     const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--processes', '3']);
     try {
       await tsgi.waitFor(/(ready in [^\n]*\n[\s\S]*){4}/); // the master's load + 3 workers
@@ -152,7 +152,7 @@ describe('master and worker processes', () => {
     assert.doesNotMatch(r.output, /spawned tsgi worker/);
   });
 
-  test('with --lazy-apps only workers load the app (seed command 7)', async () => {
+  test('with --lazy-apps only workers load the app (uWSGI quick-start --lazy-apps)', async () => {
     const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--processes', '2', '--lazy-apps']);
     try {
       await tsgi.waitFor(/(ready in [^\n]*\n[\s\S]*){2}/);
@@ -220,7 +220,7 @@ describe('master and worker processes', () => {
   });
 });
 
-describe('seed commands with the master', () => {
+describe('the quick-start commands with the master', () => {
   test('command 6 and 8: --processes 2 --threads 2 --master with --stats serves uWSGI stats for every worker and core', async () => {
     const tsgi = await startTsgi([
       '--socket', '127.0.0.1:0', '--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--master', '--processes', '2', '--threads', '2',

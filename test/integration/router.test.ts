@@ -60,7 +60,7 @@ const workerPids = (t: TsgiHandle): number[] => pidsOf(t, /spawned tsgi worker \
 const alive = (pid: number): boolean => fs.existsSync(`/proc/${pid}`);
 
 describe('the --http router', () => {
-  test('seed command 1: serves the app through a worker, with the client\'s own address and port in the vars', async () => {
+  test('the quick-start --http :9090: serves the app through a worker, with the client\'s own address and port in the vars', async () => {
     await withRouter([], async ({ tsgi, port }) => {
       const sock = net.connect(port, '127.0.0.1');
       await new Promise((r) => sock.once('connect', r));
@@ -98,7 +98,7 @@ describe('the --http router', () => {
     }
   });
 
-  test('seed command 5: --async 100 --processes 4 holds many requests in flight per process behind the router', async () => {
+  test('the quick-start --http with --async 100 --processes 4 holds many requests in flight per process behind the router', async () => {
     await withRouter(['--async', '100', '--processes', '4'], async ({ port }) => {
       const answers = await Promise.all(Array.from({ length: 40 }, () => get(port, '/peak?400')));
       assert.ok(answers.every((a) => a.status === 200), 'every request answered 200');
@@ -351,7 +351,7 @@ describe('the --http router', () => {
     }
   });
 
-  test('seed command 10: --http-modifier1 stamps every packet; an app modifier reaches the app, others are refused', async () => {
+  test('the quick-start --plugins http,psgi --http-modifier1 5: --http-modifier1 stamps every packet; an app modifier reaches the app, others are refused', async () => {
     await withRouter(['--plugins', 'http,psgi', '--http-modifier1', '5'], async ({ port }) => {
       assert.equal((await get(port)).status, 200);
     });
