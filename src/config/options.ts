@@ -112,6 +112,15 @@ export const OPTIONS: readonly OptionSpec[] = [
   opt('limit-post', 'size', T, 'largest request body in bytes (k/m/g suffixes allowed); 0 = unlimited', {
     default: 0, arg: 'BYTES',
   }),
+  opt('post-buffering', 'size', T, 'read a request body up to BYTES (and the first BYTES of a longer one) before the app is called; 0 = call it at the head', {
+    default: 8192, arg: 'BYTES',
+  }),
+  opt('min-body-rate', 'int', T, 'bytes per second a request body must average once --socket-timeout has passed (408 otherwise); 0 = no minimum', {
+    default: 240, arg: 'BYTES',
+  }),
+  opt('max-connections', 'int', T, 'open client connections per serving thread; at the cap the oldest idle keep-alive one is closed for a new one; 0 = derived from the open-files limit', {
+    default: 0, arg: 'N',
+  }),
   opt('socket-timeout', 'int', T, 'seconds to wait for request bytes and for each write', {
     short: 'z', default: 4, min: 1, arg: 'SECS',
   }),

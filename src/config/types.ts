@@ -134,6 +134,9 @@ export interface Config {
   bufferSize: number;
   limitPost: number;
   socketTimeout: number;
+  postBuffering: number;
+  minBodyRate: number;
+  maxConnections: number;
   httpKeepaliveTimeout: number;
   maxVars: number;
   harakiri: number;

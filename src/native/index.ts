@@ -18,6 +18,14 @@ export interface ServerOptions {
   bufferSize: number;
   limitPost: number;
   socketTimeoutMs: number;
+  /** --post-buffering in bytes (0 = dispatch at the head). */
+  postBuffering?: number;
+  /** --min-body-rate in bytes per second (0 = none). */
+  minBodyRate?: number;
+  /** Open connections this Server keeps (0 = no cap). */
+  maxConnections?: number;
+  /** Serving threads sharing the process's descriptors (for the default maxConnections). */
+  servingThreads?: number;
   keepaliveTimeoutMs: number;
   /** Requests handed to the app at once (--async N, or 1); 0 = unlimited. */
   maxInflight: number;

@@ -99,7 +99,11 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
     so.buffer_size = GetU32(o, "bufferSize", 8192);
     so.limit_post = static_cast<uint64_t>(GetNum(o, "limitPost", 0));
     so.socket_timeout_ms = static_cast<uint64_t>(GetNum(o, "socketTimeoutMs", 4000));
-    so.keepalive_timeout_ms = static_cast<uint64_t>(GetNum(o, "keepaliveTimeoutMs", 5000));
+    so.keepalive_timeout_ms = static_cast<uint64_t>(GetNum(o, "keepaliveTimeoutMs", 65000));
+    so.post_buffering = static_cast<uint64_t>(GetNum(o, "postBuffering", 0));
+    so.min_body_rate = static_cast<uint64_t>(GetNum(o, "minBodyRate", 0));
+    so.max_connections = GetU32(o, "maxConnections", 0);
+    if (so.max_connections == 0) so.max_connections = DefaultMaxConnections(GetU32(o, "servingThreads", 1));
     so.max_inflight = GetU32(o, "maxInflight", 1);
     so.max_vars = GetU32(o, "maxVars", 256);
     so.logging = GetBool(o, "logging", true);

@@ -51,6 +51,8 @@
   X(HTTP_CHUNK_LINE_TOO_LONG, 36, 400, "chunk-size line or trailer line too long")          \
   X(HTTP_TRAILERS_TOO_LARGE, 37, 431, "chunked trailer section too large")                   \
   X(HTTP_BODY_UNREAD, 38, 400, "response ended before the request body was read; connection closed") \
+  X(HTTP_BODY_TOO_SLOW, 39, 408, "request body slower than min-body-rate")                   \
+  X(APP_LENGTH_MISMATCH, 40, 500, "response body length differs from the app's Content-Length") \
   /* uwsgi protocol (docs/protocol-uwsgi.md) */                                              \
   X(UWSGI_BLOCK_TOO_LARGE, 64, 413, "uwsgi vars block larger than buffer-size")             \
   X(UWSGI_EMPTY_KEY, 65, 400, "uwsgi key cannot be empty")                                   \

@@ -57,11 +57,16 @@ void OnClosed(uv_handle_t* handle) {
   delete c;
 }
 
-// Which timeout applies now: pending output waits on the client reading (write list); a
-// head or body in progress waits on the client sending (read list); a kept-alive
-// connection between requests waits on the idle list. An app still working has none
-// (harakiri is the backstop for that).
-void ArmTimer(Connection* c) {
+}  // namespace
+
+// Which timeout applies now: pending output waits on the client reading (write list, the
+// deadline moved on by every write that makes progress: ConnectionFlush); a head in
+// progress has one deadline for the whole of it, counted from its first byte, so a client
+// that drips header lines cannot keep it open (docs/security.md); a body in progress waits
+// on the client sending (read list, renewed per read, plus the minimum rate checked on
+// each read); a kept-alive connection between requests waits on the idle list. An app
+// still working has none (harakiri is the backstop for that).
+void ConnectionArmTimer(Connection* c) {
   Server* s = c->server;
   uint64_t now = uv_now(s->loop());
   if (c->out.size() > c->out_off) {
@@ -73,6 +78,7 @@ void ArmTimer(Connection* c) {
   switch (c->state) {
     case ConnState::kHead:
       if (c->req_id == 0 && c->pending_in.empty() && c->timer.owner == &s->idle_timeouts()) return;
+      if (c->timer.owner == &s->read_timeouts() && !c->buffering_body) return;
       ConnListPush(&s->read_timeouts(), c, now + s->opts().socket_timeout_ms);
       return;
     case ConnState::kBody:
@@ -84,6 +90,8 @@ void ArmTimer(Connection* c) {
   }
   ConnListRemove(c);
 }
+
+namespace {
 
 void ResetRequest(Connection* c) {
   c->req_id = 0;
@@ -100,10 +108,13 @@ void ResetRequest(Connection* c) {
   c->head_request = false;
   c->drain_wanted = false;
   c->input_paused = false;
+  c->buffering_body = false;
   c->resp_body_bytes = 0;
   c->resp_header_bytes = 0;
   c->resp_header_count = 0;
   c->resp_status = 0;
+  c->resp_declared = kNoDeclaredLength;
+  c->resp_length_error = false;
 }
 
 // Refuses the current input with a canned status and closes once it is written. Used
@@ -145,7 +156,7 @@ void Dispatch(Connection* c, uint32_t flags, size_t nvars, const char* body, siz
   flags |= s->shapes().Lookup(s->blob(), s->meta(), nvars) << kReqShapeShift;
   c->req_flags = flags;
   if (s->harakiri()) s->harakiri()->Begin(c->req_id, c->fd, c->log_method, c->log_uri);
-  ArmTimer(c);
+  ConnectionArmTimer(c);
   if (s->opts().scoreboard.core) {
     ScoreboardRequestStart(s->opts().scoreboard, c->req_id, static_cast<uint64_t>(c->start_sec), c->start_us,
                            s->blob().data(), s->meta(), nvars);
@@ -212,6 +223,60 @@ bool TakeSlot(Connection* c) {
   return false;
 }
 
+// True once the body has averaged less than --min-body-rate since its clock started, after
+// a grace of socket-timeout (a client that sends nothing at all meets the read deadline
+// first). `bytes` counts the body received so far.
+bool BodyTooSlow(const Connection* c, uint64_t bytes) {
+  const ServerOptions& o = c->server->opts();
+  if (o.min_body_rate == 0) return false;
+  uint64_t elapsed = uv_now(c->server->loop()) - c->body_clock_ms;
+  if (elapsed <= o.socket_timeout_ms) return false;
+  return (bytes - c->body_clock_bytes) * 1000 < o.min_body_rate * elapsed;
+}
+
+void StartBodyClock(Connection* c, uint64_t bytes) {
+  c->body_clock_ms = uv_now(c->server->loop());
+  c->body_clock_bytes = bytes;
+}
+
+// --post-buffering: whether enough of the body behind a parsed head is here to call the
+// app (all of it, or post-buffering bytes of a longer one). While it is not, the bytes stay
+// in pending_in, the head is parsed again on the next read, and no app slot is held: a
+// client that drips its body costs a connection, never the app (docs/security.md).
+// Returns 1 to dispatch, 0 to wait for more, -1 after refusing a body that is too slow.
+int BodyBuffered(Connection* c, bool chunked, uint64_t content_length, const char* data, size_t len) {
+  uint64_t want = c->server->opts().post_buffering;
+  if (want == 0 || (!chunked && content_length == 0)) return 1;
+  uint64_t have = 0;
+  if (!chunked) {
+    want = std::min(want, content_length);
+    have = len;
+  } else {
+    ChunkedDecoder d{};
+    ChunkedLimits limits;
+    for (size_t off = 0; off < len && have < want;) {
+      size_t used = 0;
+      Span piece{};
+      ErrorCode err = ErrorCode::OK;
+      ChunkedStatus st = ChunkedDecode(&d, data + off, len - off, limits, &used, &piece, &err);
+      off += used;
+      // A malformed body is refused by TakeInitialBody; a finished one is all here.
+      if (st == ChunkedStatus::kError || st == ChunkedStatus::kDone) return 1;
+      if (st == ChunkedStatus::kData) have += piece.len;
+      if (st == ChunkedStatus::kNeedMore) break;
+    }
+  }
+  if (have >= want) return 1;
+  if (!c->buffering_body) {
+    c->buffering_body = true;
+    StartBodyClock(c, 0);
+  } else if (BodyTooSlow(c, have)) {
+    Refuse(c, ErrorCode::HTTP_BODY_TOO_SLOW);
+    return -1;
+  }
+  return 0;
+}
+
 // Parses one HTTP head at data[0..len). Returns bytes consumed (head + initial body), 0
 // when incomplete, -1 after refusing.
 long ProcessHttpHead(Connection* c, const char* data, size_t len) {
@@ -236,17 +301,21 @@ long ProcessHttpHead(Connection* c, const char* data, size_t len) {
     }
     return 0;
   }
+  if (head.framing == BodyFraming::kLength && o.limit_post && head.content_length > o.limit_post) {
+    Refuse(c, ErrorCode::HTTP_BODY_TOO_LARGE);
+    return -1;
+  }
+  int ready = BodyBuffered(c, head.framing == BodyFraming::kChunked,
+                           head.framing == BodyFraming::kLength ? head.content_length : 0, data + n,
+                           len - static_cast<size_t>(n));
+  if (ready <= 0) return ready;
   if (!TakeSlot(c)) return 0;
+  bool buffered = c->buffering_body;
   ResetRequest(c);
   c->keep_alive = head.keep_alive;
   c->head_request = head.method.equals("HEAD", 4);
   c->http_minor = head.version_minor;
   if (head.framing == BodyFraming::kLength) {
-    if (o.limit_post && head.content_length > o.limit_post) {
-      s->ReleaseSlot();
-      Refuse(c, ErrorCode::HTTP_BODY_TOO_LARGE);
-      return -1;
-    }
     c->body_remaining = head.content_length;
     c->body_done = head.content_length == 0;
   } else if (head.framing == BodyFraming::kChunked) {
@@ -292,6 +361,7 @@ long ProcessHttpHead(Connection* c, const char* data, size_t len) {
   } else if (head.expect_continue && !c->body_done && head.version_minor == 1 && initial.empty()) {
     c->out.append("HTTP/1.1 100 Continue\r\n\r\n");
   }
+  if (!buffered) StartBodyClock(c, c->body_received);
   Dispatch(c, flags, vo.nvars, initial.empty() ? nullptr : initial.data(), initial.size());
   return n + body;
 }
@@ -357,7 +427,11 @@ long ProcessUwsgiPacket(Connection* c, const char* data, size_t len) {
     Refuse(c, ErrorCode::UWSGI_BODY_TOO_LARGE);
     return -1;
   }
+  size_t used = kUwsgiHeaderSize + h.datasize;
+  int ready = BodyBuffered(c, false, content_length, data + used, len - used);
+  if (ready <= 0) return ready;
   if (!TakeSlot(c)) return 0;
+  bool buffered = c->buffering_body;
   ResetRequest(c);
   c->keep_alive = false;  // one request per uwsgi connection
   c->head_request = method.equals("HEAD", 4);
@@ -372,9 +446,9 @@ long ProcessUwsgiPacket(Connection* c, const char* data, size_t len) {
   BuildUwsgiVars(block, h.datasize, vars.data(), nvars, &vo);
   RememberForLog(c, method, uri.empty() ? path : uri, proto, nvars, h.datasize);
 
-  size_t used = kUwsgiHeaderSize + h.datasize;
   static thread_local std::string initial;
   long body = TakeInitialBody(c, data + used, len - used, &initial);
+  if (!buffered) StartBodyClock(c, c->body_received);
   uint32_t flags = kReqUwsgi | (static_cast<uint32_t>(h.modifier1) << 8) | (c->head_request ? static_cast<uint32_t>(kReqHead) : 0u);
   Dispatch(c, flags, vo.nvars, initial.empty() ? nullptr : initial.data(), initial.size());
   return static_cast<long>(used) + body;
@@ -434,6 +508,10 @@ long ProcessBytes(Connection* c, const char* data, size_t len) {
   while (true) {
     if (c->state == ConnState::kHead) {
       if (off == len) break;
+      if (OutputBacklogged(c)) {
+        c->held_back = true;
+        break;
+      }
       long n = c->protocol == Protocol::kHttp ? ProcessHttpHead(c, data + off, len - off)
                                               : ProcessUwsgiPacket(c, data + off, len - off);
       if (n < 0) return -1;
@@ -445,6 +523,10 @@ long ProcessBytes(Connection* c, const char* data, size_t len) {
       long n = ProcessBody(c, data + off, len - off);
       if (n < 0) return -1;
       off += static_cast<size_t>(n);
+      if (!c->body_done && c->req_id != 0 && BodyTooSlow(c, c->body_received)) {
+        ConnectionFail(c, ErrorCode::HTTP_BODY_TOO_SLOW);
+        return -1;
+      }
       if (c->body_done && c->state == ConnState::kBody) c->state = ConnState::kAwaiting;
     } else {
       break;
@@ -483,7 +565,7 @@ Connection* ConnectionOpen(Server* s, int fd, const ListenerSpec* l, const char*
 void ConnectionUpdatePoll(Connection* c) {
   if (c->state == ConnState::kClosed) return;
   int ev = 0;
-  bool reading = (c->state == ConnState::kHead && !c->pending_close) ||
+  bool reading = (c->state == ConnState::kHead && !c->pending_close && !OutputBacklogged(c)) ||
                  (c->state == ConnState::kBody && !c->input_paused);
   // A peer that has shut down its side (peer_closed, seen as RDHUP while not reading) may
   // still have bytes and its EOF in the socket: a state that reads must read them, or a
@@ -518,11 +600,18 @@ void ProcessPending(Connection* c) {
 // Ends a parse pass: writes what it produced (corked until now), then arms the timeout and
 // the poll events for whatever comes next.
 void EndPass(Connection* c) {
-  c->processing = false;
-  if (c->state == ConnState::kClosed) return;
-  ConnectionFlush(c);
-  if (c->state == ConnState::kClosed) return;
-  ArmTimer(c);
+  for (;;) {
+    c->processing = false;
+    if (c->state == ConnState::kClosed) return;
+    ConnectionFlush(c);
+    if (c->state == ConnState::kClosed) return;
+    // Requests held back behind unread answers go on once the socket took those answers.
+    if (!c->held_back || OutputBacklogged(c) || c->state != ConnState::kHead) break;
+    c->held_back = false;
+    c->processing = true;
+    ProcessPending(c);
+  }
+  ConnectionArmTimer(c);
   ConnectionUpdatePoll(c);
 }
 
@@ -531,6 +620,7 @@ void EndPass(Connection* c) {
 void ConnectionProcess(Connection* c) {
   if (c->state == ConnState::kClosed) return;
   c->processing = true;
+  c->held_back = false;
   if (!c->pending_in.empty() && (c->state == ConnState::kHead || c->state == ConnState::kBody)) {
     ProcessPending(c);
   }
@@ -629,18 +719,29 @@ void ConnectionFail(Connection* c, ErrorCode err) {
 }
 
 void ConnectionTimeout(Connection* c) {
+  Server* s = c->server;
+  if (c->out.size() > c->out_off) {
+    // Checked first: a connection whose answers wait unread may be between requests.
+    char line[256];
+    int n = snprintf(line, sizeof line, "tsgi: closing connection from %s: %s (%s), %zu bytes unsent",
+                     c->remote_addr.empty() ? "unix socket" : c->remote_addr.c_str(),
+                     ErrorReason(ErrorCode::IO_WRITE_TIMEOUT), ErrorName(ErrorCode::IO_WRITE_TIMEOUT),
+                     c->out.size() - c->out_off);
+    if (n > 0) s->log().AppendLine(line, std::min(static_cast<size_t>(n), sizeof line - 1));
+    ConnectionFail(c, ErrorCode::IO_WRITE_TIMEOUT);
+    return;
+  }
   if (c->state == ConnState::kHead) {
     if (c->pending_in.empty()) {
       ConnectionClose(c);  // idle keep-alive or silent connection: close quietly
+    } else if (c->buffering_body) {
+      Refuse(c, ErrorCode::HTTP_BODY_TIMEOUT);
+      ConnectionFlush(c);
     } else {
       Refuse(c, c->protocol == Protocol::kHttp ? ErrorCode::HTTP_HEAD_TIMEOUT
                                                : ErrorCode::UWSGI_HEAD_TIMEOUT);
       ConnectionFlush(c);
     }
-    return;
-  }
-  if (c->out.size() > c->out_off) {
-    ConnectionFail(c, ErrorCode::IO_WRITE_TIMEOUT);
     return;
   }
   if (c->state == ConnState::kBody) {
@@ -707,8 +808,11 @@ void OnPoll(uv_poll_t* handle, int status, int events) {
           c->drain_wanted = false;
           s->sink()->OnDrain(c->req_id);
         }
-        if (c->state != ConnState::kClosed) {
-          ArmTimer(c);
+        // Pipelined requests held back while their answers waited unread: go on with them.
+        if (c->held_back && c->state == ConnState::kHead && !OutputBacklogged(c) && !c->processing) {
+          ConnectionProcess(c);
+        } else if (c->state != ConnState::kClosed) {
+          ConnectionArmTimer(c);
           ConnectionUpdatePoll(c);
         }
       }

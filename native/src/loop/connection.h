@@ -33,6 +33,13 @@ enum class ConnState : uint8_t {
 // Above this many unwritten response bytes Write() asks the app to wait for OnDrain.
 constexpr size_t kResponseHighWater = 64 * 1024;
 
+// Unsent response bytes above which no further pipelined request is parsed from the
+// connection until the client has read them (docs/security.md): answers for a client that
+// pipelines and never reads stay bounded by this plus one response.
+constexpr size_t kPipelineOutputCap = kResponseHighWater;
+
+constexpr uint64_t kNoDeclaredLength = ~0ull;
+
 enum class RespState : uint8_t { kNone, kStreaming, kDone };
 enum class Framing : uint8_t { kLength, kChunked, kClose };
 
@@ -51,6 +58,8 @@ struct Connection {
   bool input_paused = false;   // app asked to stop reading the body
   bool pending_close = false;  // close once output is flushed
   bool slot_reserved = false;  // an app slot was granted while waiting (kWaitSlot)
+  bool held_back = false;      // pipelined requests left unparsed while answers wait unread
+  bool buffering_body = false; // head parsed, body being buffered before dispatch (--post-buffering)
   uint8_t http_minor = 1;      // HTTP/1.x of the current request
   std::string remote_addr;
   std::string remote_port;
@@ -65,6 +74,10 @@ struct Connection {
   bool continue_pending = false;  // the interim 100 is the app's to send (WriteContinue)
   uint64_t body_remaining = 0;
   uint64_t body_received = 0;
+  // Minimum body rate (--min-body-rate): bytes received since body_clock_ms are counted
+  // from body_clock_bytes; the clock restarts when the app resumes a paused input.
+  uint64_t body_clock_ms = 0;
+  uint64_t body_clock_bytes = 0;
   ChunkedDecoder chunk;
   ErrorCode deferred_error = ErrorCode::OK;  // a write error to report from the idle callback
   // A request whose response ended before its body did: the app's input still waits for
@@ -80,6 +93,10 @@ struct Connection {
   uint64_t resp_header_bytes = 0;
   uint32_t resp_header_count = 0;
   uint32_t resp_status = 0;
+  // The app's own Content-Length (kNoDeclaredLength when it gave none): the body is cut
+  // to it, and a body of any other length closes the connection (ResponseBody/Finish).
+  uint64_t resp_declared = 0;
+  bool resp_length_error = false;
   std::string out;    // bytes queued for the socket
   size_t out_off = 0; // bytes of `out` already written
 
@@ -90,6 +107,8 @@ struct Connection {
   uint64_t start_us = 0;
 };
 
+inline bool OutputBacklogged(const Connection* c) { return c->out.size() - c->out_off >= kPipelineOutputCap; }
+
 // Called by Server on accept; takes ownership of fd.
 Connection* ConnectionOpen(Server* s, int fd, const ListenerSpec* l, const char* addr,
                            const char* port);
@@ -98,6 +117,8 @@ void ConnectionOnReadable(Connection* c);
 void ConnectionProcess(Connection* c);  // parse/dispatch what is buffered, then read more
 void ConnectionDispatchWaiting(Connection* c);
 void ConnectionTimeout(Connection* c);
+// Puts the connection on the deadline list its state waits on (connection.cc).
+void ConnectionArmTimer(Connection* c);
 void ConnectionRunDeferred(Connection* c);
 void ConnectionClose(Connection* c);
 void ConnectionUpdatePoll(Connection* c);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <ctime>
 
@@ -48,6 +49,52 @@ void AppendDecimal(std::string* out, uint64_t v) {
   out->append(tmp, static_cast<size_t>(n));
 }
 
+// The value of the app's Content-Length line in a rendered header block ("Name: value\r\n"
+// lines, validated by the app layer): kNoDeclaredLength when there is none, and `*bad` set
+// when the value is not one decimal number (the body's end is then only the close).
+uint64_t DeclaredLength(const char* h, size_t n, bool* bad) {
+  static const char kName[] = "content-length:";
+  constexpr size_t kNameLen = sizeof kName - 1;
+  for (size_t line = 0; line + kNameLen < n;) {
+    size_t i = 0;
+    while (i < kNameLen && (h[line + i] | 0x20) == kName[i]) i++;
+    if (i == kNameLen) {
+      size_t p = line + kNameLen;
+      while (p < n && (h[p] == ' ' || h[p] == '\t')) p++;
+      uint64_t v = 0;
+      size_t digits = 0;
+      for (; p < n && h[p] >= '0' && h[p] <= '9'; p++, digits++) {
+        if (v > (~0ull - 9) / 10) break;
+        v = v * 10 + static_cast<uint64_t>(h[p] - '0');
+      }
+      while (p < n && (h[p] == ' ' || h[p] == '\t')) p++;
+      if (digits == 0 || p + 1 >= n || h[p] != '\r') *bad = true;
+      return v;
+    }
+    const char* eol = static_cast<const char*>(std::memchr(h + line, '\n', n - line));
+    if (!eol) break;
+    line = static_cast<size_t>(eol - h) + 1;
+  }
+  return kNoDeclaredLength;
+}
+
+// The app's body did not match its Content-Length: the client has (or will have) exactly the
+// declared bytes or fewer, and only a close tells it where the response ends, so the
+// connection never carries another response (response poisoning; docs/security.md).
+void LengthMismatch(Connection* c, uint64_t sent_or_more, bool more) {
+  if (c->resp_length_error) return;
+  c->resp_length_error = true;
+  c->keep_alive = false;
+  char line[320];
+  int n = snprintf(line, sizeof line,
+                   "tsgi: response to %s %s: the app sent %s%llu body bytes with Content-Length: %llu; "
+                   "connection closed (%s)",
+                   c->log_method.c_str(), c->log_uri.c_str(), more ? "more than " : "",
+                   static_cast<unsigned long long>(sent_or_more),
+                   static_cast<unsigned long long>(c->resp_declared), ErrorName(ErrorCode::APP_LENGTH_MISMATCH));
+  if (n > 0) c->server->log().AppendLine(line, std::min(static_cast<size_t>(n), sizeof line - 1));
+}
+
 }  // namespace
 
 void ResponseBegin(Connection* c, const char* status, size_t status_len, const char* headers,
@@ -58,6 +105,11 @@ void ResponseBegin(Connection* c, const char* status, size_t status_len, const c
   c->resp_status = ParseStatusCode(status, status_len);
   bool no_body = StatusHasNoBody(c->resp_status);
 
+  c->resp_declared = kNoDeclaredLength;
+  bool bad_length = false;
+  if ((flags & kRespHasContentLength) && !(flags & kRespHasTransferEncoding)) {
+    c->resp_declared = DeclaredLength(headers, headers_len, &bad_length);
+  }
   if (flags & kRespHasTransferEncoding) {
     c->framing = Framing::kClose;  // the app frames the body itself; its end is our close
   } else if (has_length || (flags & kRespHasContentLength) || no_body) {
@@ -72,7 +124,7 @@ void ResponseBegin(Connection* c, const char* status, size_t status_len, const c
   // (otherwise its remaining bytes would be taken for the next request).
   bool close = !c->keep_alive || (flags & kRespConnectionClose) || c->framing == Framing::kClose ||
                !c->body_done || c->server->stopping() ||
-               (http && c->server->opts().keepalive_timeout_ms == 0);
+               (http && c->server->opts().keepalive_timeout_ms == 0) || bad_length;
   if (close) c->keep_alive = false;
 
   // RFC 9110 6.2: a server answers with its own highest minor version, also to 1.0 clients.
@@ -115,6 +167,11 @@ void ResponseBegin(Connection* c, const char* status, size_t status_len, const c
 
 void ResponseBody(Connection* c, const char* data, size_t len) {
   if (len == 0 || c->head_request) return;
+  if (c->resp_declared != kNoDeclaredLength && c->resp_body_bytes + len > c->resp_declared) {
+    LengthMismatch(c, c->resp_declared, true);
+    len = static_cast<size_t>(c->resp_declared - c->resp_body_bytes);
+    if (len == 0) return;
+  }
   c->resp_body_bytes += len;
   if (c->framing == Framing::kChunked) {
     char size[24];
@@ -128,6 +185,9 @@ void ResponseBody(Connection* c, const char* data, size_t len) {
 }
 
 void ResponseFinish(Connection* c, const char* trailers, size_t trailers_len) {
+  if (c->resp_declared != kNoDeclaredLength && !c->head_request && c->resp_body_bytes < c->resp_declared) {
+    LengthMismatch(c, c->resp_body_bytes, false);
+  }
   if (c->framing == Framing::kChunked && !c->head_request) {
     if (trailers_len == 0) {
       c->out.append("0\r\n\r\n", 5);
@@ -153,15 +213,22 @@ void ResponseWriteCanned(Connection* c, ErrorCode err) {
 bool ConnectionFlush(Connection* c) {
   if (c->state == ConnState::kClosed) return false;
   Server* s = c->server;
+  bool progressed = false;
   while (c->out_off < c->out.size()) {
     ssize_t w = ::send(c->fd, c->out.data() + c->out_off, c->out.size() - c->out_off, MSG_NOSIGNAL);
     if (w > 0) {
       c->out_off += static_cast<size_t>(w);
       s->mutable_counters().tx += static_cast<uint64_t>(w);
+      progressed = true;
       continue;
     }
     if (w < 0 && errno == EINTR) continue;
     if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      // The write deadline counts from the last progress: a slow reader of a long response
+      // keeps its connection, one that reads nothing loses it after socket-timeout.
+      if (progressed && c->timer.owner == &s->write_timeouts()) {
+        ConnListPush(&s->write_timeouts(), c, uv_now(s->loop()) + s->opts().socket_timeout_ms);
+      }
       // Reclaim the written prefix once it dominates, so a long stream does not grow `out`.
       if (c->out_off > 64 * 1024 && c->out_off * 2 > c->out.size()) {
         c->out.erase(0, c->out_off);

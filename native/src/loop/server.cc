@@ -6,12 +6,14 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 #include "loop/connection.h"
 
@@ -23,6 +25,10 @@ constexpr size_t kReadBufferSize = 64 * 1024;
 constexpr int kAcceptBatch = 64;      // accepts per readable event, for fairness across workers
 constexpr uint64_t kTimerTickMs = 250;  // timeouts fire within a quarter second of their due time
 constexpr uint64_t kStopIdleGraceMs = 1000;  // idle keep-alive connections after Stop()
+constexpr uint64_t kFdLogIntervalMs = 10000;  // one "out of descriptors" line per interval
+// While requests wait for app slots, every kAcceptTurn-th freed slot goes to a connection
+// still in the listen backlog (docs/security.md, "Fair accepting").
+constexpr uint32_t kAcceptTurn = 4;
 
 void FormatPeer(const sockaddr_storage& ss, char* addr, size_t addr_len, char* port, size_t port_len) {
   addr[0] = '\0';
@@ -46,6 +52,13 @@ void FreeHandle(uv_handle_t* h) {
 }
 
 }  // namespace
+
+uint32_t DefaultMaxConnections(uint32_t serving_threads) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 0;
+  uint64_t cap = static_cast<uint64_t>(rl.rlim_cur) * 3 / 4 / std::max<uint32_t>(serving_threads, 1);
+  return static_cast<uint32_t>(std::min<uint64_t>(std::max<uint64_t>(cap, 16), 0xffffffffu));
+}
 
 Server::Server(uv_loop_t* loop, const ServerOptions& opts, std::vector<ListenerSpec> listeners,
                RequestSink* sink, uint32_t* meta, size_t meta_len)
@@ -97,30 +110,73 @@ void Server::OnListenerReadable(uv_poll_t* handle, int status, int events) {
   for (size_t i = 0; i < s->listener_polls_.size(); i++) {
     if (s->listener_polls_[i] == handle) {
       s->StartBatch();
-      s->Accept(i);
+      s->Accept(i, kAcceptBatch);
       s->FinishBatch();
       return;
     }
   }
 }
 
-void Server::Accept(size_t index) {
+bool Server::AtConnectionCap() const {
+  return opts_.max_connections != 0 && counters_.open >= opts_.max_connections;
+}
+
+// At the connection cap a new client is worth more than one that sits idle between
+// requests: the oldest idle keep-alive connection is closed for it (nginx does the same
+// when worker_connections run out). Returns false when none is idle.
+bool Server::CloseOldestIdle() {
+  for (Connection* c = idle_timeouts_.head; c != nullptr; c = c->timer.next) {
+    if (c->state == ConnState::kHead && c->req_id == 0 && c->pending_in.empty() &&
+        c->out.size() == c->out_off && !c->deferred) {
+      ConnectionClose(c);
+      return true;
+    }
+  }
+  return false;
+}
+
+// EMFILE/ENFILE: the connection stays in the backlog. Polling the (level-triggered)
+// listener again at once would spin, so accepting pauses until a connection closes or the
+// next timer tick, and the log gets one line per interval with the count.
+void Server::OnDescriptorsExhausted(int err) {
+  fd_exhausted_ = true;
+  fd_failures_++;
+  PauseAccepting();
+  uint64_t now = uv_now(loop_);
+  if (fd_logged_ms_ != 0 && now - fd_logged_ms_ < kFdLogIntervalMs) return;
+  char line[200];
+  int n = fd_logged_ms_ == 0
+              ? snprintf(line, sizeof line, "tsgi: accept() failed: %s; not accepting until a descriptor is free",
+                         strerror(err))
+              : snprintf(line, sizeof line, "tsgi: accept() failed: %s (%llu times in the last %llu s)", strerror(err),
+                         static_cast<unsigned long long>(fd_failures_),
+                         static_cast<unsigned long long>((now - fd_logged_ms_ + 500) / 1000));
+  if (n > 0) log_.AppendLine(line, std::min(static_cast<size_t>(n), sizeof line - 1));
+  fd_logged_ms_ = now;
+  fd_failures_ = 0;
+}
+
+bool Server::MayAccept() const {
+  return !stopping_ && !destroyed_ && !fd_exhausted_ &&
+         (opts_.max_inflight == 0 || counters_.inflight + reserved_ < opts_.max_inflight);
+}
+
+void Server::Accept(size_t index, int limit) {
   const ListenerSpec& l = listeners_[index];
   // Stop as soon as the app cores are full: a connection accepted now could only wait here
   // while another thread or process with a free core would serve it at once.
-  for (int i = 0; i < kAcceptBatch && accepting_ &&
-                  (opts_.max_inflight == 0 || counters_.inflight + reserved_ < opts_.max_inflight);
-       i++) {
+  for (int i = 0; i < limit && MayAccept(); i++) {
+    if (AtConnectionCap() && !CloseOldestIdle()) {
+      PauseAccepting();  // resumed when a connection closes (UpdateAccepting)
+      return;
+    }
     sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     int fd = accept4(l.fd, reinterpret_cast<sockaddr*>(&ss), &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR) continue;
-      // EAGAIN: another worker took it, or the queue is empty. EMFILE/ENFILE: the
-      // connection stays in the backlog; we retry on the next readable event.
-      if (errno == EMFILE || errno == ENFILE) {
-        log_.AppendLine("tsgi: accept() failed: too many open files", 41);
-      }
+      // EAGAIN: another worker took it, or the queue is empty.
+      if (errno == EMFILE || errno == ENFILE) OnDescriptorsExhausted(errno);
       return;
     }
     char addr[INET6_ADDRSTRLEN + 1], port[8];
@@ -171,6 +227,17 @@ void Server::ReleaseSlot() {
 void Server::GrantWaiting() {
   while (!waiting_.empty() &&
          (opts_.max_inflight == 0 || counters_.inflight + reserved_ < opts_.max_inflight)) {
+    // Kept-alive connections always have a next request parsed and waiting, and accepting
+    // is paused while slots are full: without a turn for the backlog, new clients would
+    // wait until the kept-alive load stops. The turn's slot is held for an accept in the
+    // idle callback (a JS call may be on the stack here).
+    if (++grants_ % kAcceptTurn == 0 && !accept_turn_pending_ && !stopping_ && !fd_exhausted_ &&
+        !listener_polls_.empty()) {
+      accept_turn_pending_ = true;
+      reserved_++;
+      if (idle_) uv_idle_start(idle_, OnIdle);
+      continue;
+    }
     Connection* next = waiting_.front();
     waiting_.erase(waiting_.begin());
     next->slot_reserved = true;
@@ -184,8 +251,7 @@ void Server::SlotReservationUsed() {
 }
 
 void Server::UpdateAccepting() {
-  bool want = !stopping_ && !destroyed_ &&
-              (opts_.max_inflight == 0 || counters_.inflight + reserved_ < opts_.max_inflight);
+  bool want = MayAccept() && (!AtConnectionCap() || idle_timeouts_.head != nullptr);
   if (want) ResumeAccepting();
   else PauseAccepting();
 }
@@ -231,10 +297,23 @@ void Server::OnIdle(uv_idle_t* handle) {
   s->StartBatch();
   s->RunDeferred();
   s->FinishBatch();
-  if (s->deferred_.empty() && !s->stop_notify_pending_ && s->idle_) uv_idle_stop(s->idle_);
+  if (s->deferred_.empty() && !s->stop_notify_pending_ && !s->accept_turn_pending_ && s->idle_) {
+    uv_idle_stop(s->idle_);
+  }
+}
+
+// The backlog's turn (GrantWaiting): the held slot is given back and used to accept
+// connections that are already there; what is left goes to the waiting connections.
+void Server::RunAcceptTurn() {
+  if (!accept_turn_pending_) return;
+  accept_turn_pending_ = false;
+  SlotReservationUsed();
+  for (size_t i = 0; i < listeners_.size() && MayAccept(); i++) Accept(i, 1);
+  GrantWaiting();
 }
 
 void Server::RunDeferred() {
+  RunAcceptTurn();
   in_deferred_ = true;
   std::vector<Connection*> batch;
   batch.swap(deferred_);
@@ -255,6 +334,7 @@ void Server::RunDeferred() {
 void Server::OnTimer(uv_timer_t* handle) {
   Server* s = static_cast<Server*>(handle->data);
   s->StartBatch();
+  s->fd_exhausted_ = false;  // try accepting again (FinishBatch resumes the listeners)
   s->ExpireTimeouts();
   s->FinishBatch();
 }
@@ -274,6 +354,7 @@ void Server::ExpireTimeouts() {
 
 void Server::OnConnectionClosed(Connection* c) {
   counters_.open--;
+  fd_exhausted_ = false;  // a descriptor is free again
   auto drop = [c](std::vector<Connection*>& v) { v.erase(std::remove(v.begin(), v.end(), c), v.end()); };
   drop(all_);
   drop(waiting_);

@@ -44,7 +44,17 @@ struct ServerOptions {
   size_t buffer_size = 8192;          // --buffer-size: max request head / uwsgi vars block
   uint64_t limit_post = 0;            // --limit-post, 0 = unlimited
   uint64_t socket_timeout_ms = 4000;  // --socket-timeout: stalled head, body or write
-  uint64_t keepalive_timeout_ms = 5000;
+  uint64_t keepalive_timeout_ms = 65000;  // --http-keepalive-timeout (its default lives in src/config/options.ts)
+  // --post-buffering: a request body up to this many bytes is read before the app is called
+  // (and a longer one's first bytes), so a client that drips its body holds no app slot.
+  // Off here; the CLI's default lives with the option (src/config/options.ts).
+  uint64_t post_buffering = 0;
+  // --min-body-rate: bytes per second a request body must average once socket-timeout has
+  // passed since it started; 0 = no minimum (the CLI's default: src/config/options.ts).
+  uint64_t min_body_rate = 0;
+  // --max-connections: open connections of this Server; at the cap the oldest idle
+  // keep-alive connection is closed for a new one, or accepting waits. 0 = no cap.
+  uint32_t max_connections = 0;
   uint32_t max_inflight = 1;          // requests handed to the app at once; 0 = unlimited
   size_t max_vars = 256;              // uwsgi vars per packet, HTTP vars per request
   bool logging = true;
@@ -64,6 +74,11 @@ struct ServerOptions {
   // WriteContinue sends it when the app calls res.writeContinue().
   bool continue_by_app = false;
 };
+
+// --max-connections 0: three quarters of the open-files limit, shared by the process's
+// serving threads (the rest is left for listeners, the app's own files and sockets), and
+// never fewer than 16.
+uint32_t DefaultMaxConnections(uint32_t serving_threads);
 
 // What the Server calls; implemented by the N-API wrapper (binding/server_wrap.cc).
 // Every call happens between BeginBatch() and EndBatch() on the owning thread.
@@ -215,7 +230,12 @@ class Server {
   static void OnListenerReadable(uv_poll_t* handle, int status, int events);
   static void OnTimer(uv_timer_t* handle);
   static void OnIdle(uv_idle_t* handle);
-  void Accept(size_t listener_index);
+  void Accept(size_t listener_index, int limit);
+  bool MayAccept() const;
+  bool AtConnectionCap() const;
+  bool CloseOldestIdle();
+  void OnDescriptorsExhausted(int err);
+  void RunAcceptTurn();
   void ExpireTimeouts();
   void RunDeferred();
   void PauseAccepting();
@@ -257,6 +277,11 @@ class Server {
   int in_js_call_ = 0;
   int batch_depth_ = 0;
   bool settle_wanted_ = false;  // a dispatch since the last Settle (see FinishBatch)
+  bool fd_exhausted_ = false;   // accept() hit EMFILE/ENFILE; retried at the next tick or close
+  uint64_t fd_failures_ = 0;    // such failures since the last log line
+  uint64_t fd_logged_ms_ = 0;   // loop time of that line (0: never)
+  uint32_t grants_ = 0;         // slots granted to waiting connections (GrantWaiting)
+  bool accept_turn_pending_ = false;  // a slot is held for the backlog's turn
   friend struct JsCallGuard;
 };
 

@@ -25,7 +25,11 @@ namespace {
 void FlushSoon(Connection* c) {
   if (!c->processing) {
     ConnectionFlush(c);
-    if (c->state != ConnState::kClosed) ConnectionUpdatePoll(c);
+    if (c->state == ConnState::kClosed) return;
+    // Output left in `out` waits on the client: arm the write deadline now, or a client
+    // that reads nothing would hold the app's slot for as long as it stays connected.
+    ConnectionArmTimer(c);
+    ConnectionUpdatePoll(c);
   }
 }
 
@@ -125,6 +129,9 @@ bool Server::ResumeInput(uint32_t id) {
   Connection* c = Find(id);
   if (!c || !c->input_paused) return false;
   c->input_paused = false;
+  // The client could not send while the app held its input: the rate clock starts again.
+  c->body_clock_ms = uv_now(loop_);
+  c->body_clock_bytes = c->body_received;
   // Buffered body bytes may be waiting in pending_in: process them from the idle callback.
   Defer(c);
   return true;

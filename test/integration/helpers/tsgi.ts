@@ -27,11 +27,14 @@ export interface StartOptions {
   cwd?: string;
   /** How many "bound to" lines to wait for (default: until "spawned tsgi worker"). */
   timeoutMs?: number;
+  /** A command that runs tsgi (e.g. ['prlimit', '--nofile=64:64']): it must exec it, keeping the pid. */
+  prefix?: string[];
 }
 
 /** Starts `tsgi ...args` and waits until it serves. Rejects with the output if it exits. */
 export async function startTsgi(args: string[], opts: StartOptions = {}): Promise<TsgiHandle> {
-  const proc = spawn(process.execPath, [CLI, ...args], {
+  const argv = [...(opts.prefix ?? []), process.execPath, CLI, ...args];
+  const proc = spawn(argv[0], argv.slice(1), {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
