@@ -114,10 +114,14 @@ void PeerName(Session* s) {
 
 // Encodes the vars (blob + 4 offsets each, loop/vars.h) as a uwsgi packet header and block.
 // With `content_length`, that value replaces CONTENT_LENGTH (a de-chunked body's length).
-bool EncodePacket(Session* s, const std::string& blob, const uint32_t* meta, size_t nvars,
-                  const std::string* content_length) {
+// A block larger than the workers' --buffer-size (they would refuse it) is 414 when the vars
+// the request line makes, without any HTTP_* header var, are already too large, else 431:
+// the same rule as --http-socket, where the buffer holds the head (docs/http.md).
+ErrorCode EncodePacket(Session* s, const std::string& blob, const uint32_t* meta, size_t nvars,
+                       const std::string* content_length) {
   UwsgiVar vars[16 + kMaxHeaders];
-  if (nvars > sizeof(vars) / sizeof(vars[0])) return false;
+  if (nvars > sizeof(vars) / sizeof(vars[0])) return ErrorCode::ROUTER_PACKET_TOO_LARGE;
+  size_t line_block = 0;  // the vars that do not come from header fields
   for (size_t i = 0; i < nvars; i++) {
     const uint32_t* m = meta + i * 4;
     vars[i].key = Span{blob.data() + m[0], m[1] - m[0]};
@@ -125,13 +129,17 @@ bool EncodePacket(Session* s, const std::string& blob, const uint32_t* meta, siz
     if (content_length && vars[i].key.len == 14 && std::memcmp(vars[i].key.data, "CONTENT_LENGTH", 14) == 0) {
       vars[i].value = Span{content_length->data(), content_length->size()};
     }
+    bool header = vars[i].key.len > 5 && std::memcmp(vars[i].key.data, "HTTP_", 5) == 0;
+    if (!header) line_block += 4 + vars[i].key.len + vars[i].value.len;
   }
   const RouterOptions& o = s->router->opts();
   size_t total = EncodeUwsgiPacket(o.modifier1, o.modifier2, vars, nvars, nullptr, 0);
-  if (total == 0 || total - kUwsgiHeaderSize > o.buffer_size) return false;
+  if (total == 0 || total - kUwsgiHeaderSize > o.buffer_size) {
+    return line_block > o.buffer_size ? ErrorCode::HTTP_URI_TOO_LONG : ErrorCode::ROUTER_PACKET_TOO_LARGE;
+  }
   s->packet.resize(total);
   EncodeUwsgiPacket(o.modifier1, o.modifier2, vars, nvars, &s->packet[0], total);
-  return true;
+  return ErrorCode::OK;
 }
 
 void ResetRequest(Session* s) {
@@ -189,8 +197,9 @@ void ContinueChunked(Session* s) {
     s->in.erase(0, at);
     if (st == ChunkedStatus::kNeedMore) return;
     std::string length = std::to_string(s->body.size());
-    if (!EncodePacket(s, s->vars_blob, s->vars_meta.data(), s->nvars, &length)) {
-      FailSession(s, ErrorCode::ROUTER_PACKET_TOO_LARGE);
+    err = EncodePacket(s, s->vars_blob, s->vars_meta.data(), s->nvars, &length);
+    if (err != ErrorCode::OK) {
+      FailSession(s, err);
       return;
     }
     s->packet.append(s->body);
@@ -206,7 +215,9 @@ void HandleHead(Session* s) {
   const RouterOptions& o = r->opts();
   HttpParseOptions popts;
   popts.max_head_size = o.max_head;
-  popts.max_target_len = o.max_head;
+  // The workers' rule (--http-socket, docs/http.md): a target that leaves no room in
+  // --buffer-size for the rest of a minimal request line is 414, whatever follows it.
+  popts.max_target_len = o.buffer_size > 32 ? o.buffer_size - 32 : o.buffer_size;
   HttpRequestHead* head = r->scratch_head();
   ErrorCode err = ErrorCode::OK;
   int64_t n = ParseHttpRequestHead(s->in.data(), s->in.size(), popts, head, &err);
@@ -257,8 +268,9 @@ void HandleHead(Session* s) {
     ContinueChunked(s);
     return;
   }
-  if (!EncodePacket(s, *blob, meta->data(), out.nvars, nullptr)) {
-    FailSession(s, ErrorCode::ROUTER_PACKET_TOO_LARGE);
+  err = EncodePacket(s, *blob, meta->data(), out.nvars, nullptr);
+  if (err != ErrorCode::OK) {
+    FailSession(s, err);
     return;
   }
   s->in.erase(0, static_cast<size_t>(n));
