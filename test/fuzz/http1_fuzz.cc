@@ -72,6 +72,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Touch(buf.get(), rc, head.target);
   Touch(buf.get(), rc, head.path);
   Touch(buf.get(), rc, head.query);
+  Touch(buf.get(), rc, head.authority);
   if (head.num_headers > kMaxHeaders) abort();
   for (size_t i = 0; i < head.num_headers; i++) {
     if (head.headers[i].name.len == 0) abort();

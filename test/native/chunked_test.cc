@@ -145,8 +145,14 @@ TEST("refuses malformed chunk sizes") {
   }
 }
 
-TEST("refuses sizes over 16 hex digits or over max_chunk_size with 413") {
-  CHECK(ErrorOf("00000000000000001\r\n") == ErrorCode::HTTP_CHUNK_TOO_LARGE);
+TEST("leading zeros in a chunk size do not count toward its 16 digits") {
+  Outcome o = Whole("000000000000000005\r\nhello\r\n0000000000000000000000\r\n\r\n");
+  CHECK(o.status == ChunkedStatus::kDone);
+  CHECK_EQ(o.data, std::string("hello"));
+  CHECK(ErrorOf("0000000000000000000000000000000010000000000000000\r\n") == ErrorCode::HTTP_CHUNK_TOO_LARGE);
+}
+
+TEST("refuses sizes over 16 significant hex digits or over max_chunk_size with 413") {
   CHECK(ErrorOf("10000000000000000\r\n") == ErrorCode::HTTP_CHUNK_TOO_LARGE);
   Outcome o = Whole("fffffffffffffff\r\nabc");
   CHECK(o.status == ChunkedStatus::kNeedMore);

@@ -97,13 +97,56 @@ TEST("accepts HTAB and obs-text inside field values") {
   CHECK(ErrorOf(Req("GET / HTTP/1.1", "X: a\tb\xc3\xa9\r\n")) == ErrorCode::OK);
 }
 
-TEST("accepts any token as a method and the asterisk and absolute forms") {
-  CHECK(ErrorOf(Req("PURGE-ALL! * HTTP/1.1", "")) == ErrorCode::OK);
+TEST("accepts any token as a method") {
+  CHECK(ErrorOf(Req("PURGE-ALL! / HTTP/1.1", "")) == ErrorCode::OK);
+  CHECK_SPAN(g_head.method, "PURGE-ALL!");
+  CHECK(g_head.form == tsgi::TargetForm::kOrigin);
+}
+
+TEST("splits an absolute-form target into authority, path and query") {
+  CHECK(ErrorOf(Req("GET http://h:8080/x/y?q=1#f HTTP/1.1", "")) == ErrorCode::OK);
+  CHECK(g_head.form == tsgi::TargetForm::kAbsolute);
+  CHECK_SPAN(g_head.target, "http://h:8080/x/y?q=1#f");
+  CHECK_SPAN(g_head.authority, "h:8080");
+  CHECK_SPAN(g_head.path, "/x/y");
+  CHECK_SPAN(g_head.query, "q=1");
+  CHECK(ErrorOf(Req("GET HTTPS://[::1]:443?q HTTP/1.1", "")) == ErrorCode::OK);
+  CHECK_SPAN(g_head.authority, "[::1]:443");
+  CHECK_SPAN(g_head.path, "");
+  CHECK_SPAN(g_head.query, "q");
+  CHECK(ErrorOf(Req("GET http://h HTTP/1.1", "")) == ErrorCode::OK);
+  CHECK_SPAN(g_head.authority, "h");
+  CHECK_SPAN(g_head.path, "");
+}
+
+TEST("refuses an absolute-form target with another scheme, userinfo or no authority") {
+  CHECK(ErrorOf(Req("GET ftp://h/x HTTP/1.1", "")) == ErrorCode::HTTP_BAD_TARGET);
+  CHECK(ErrorOf(Req("GET http://u:p@h/x HTTP/1.1", "")) == ErrorCode::HTTP_BAD_TARGET);
+  CHECK(ErrorOf(Req("GET http:///x HTTP/1.1", "")) == ErrorCode::HTTP_BAD_TARGET);
+  // Refused as soon as the target has ended, before the rest of the head.
+  CHECK(ErrorOf("GET ftp://h/x ") == ErrorCode::HTTP_BAD_TARGET);
+}
+
+TEST("accepts the asterisk-form for OPTIONS only") {
+  CHECK(ErrorOf(Req("OPTIONS * HTTP/1.1", "")) == ErrorCode::OK);
+  CHECK(g_head.form == tsgi::TargetForm::kAsterisk);
   CHECK_SPAN(g_head.path, "*");
-  CHECK(ErrorOf(Req("GET http://h/x?q HTTP/1.1", "")) == ErrorCode::OK);
-  CHECK_SPAN(g_head.path, "http://h/x?q");
   CHECK_SPAN(g_head.query, "");
+  CHECK(ErrorOf(Req("GET * HTTP/1.1", "")) == ErrorCode::HTTP_BAD_TARGET);
+  CHECK(ErrorOf(Req("options * HTTP/1.1", "")) == ErrorCode::HTTP_BAD_TARGET);
+}
+
+TEST("leaves an authority-form target whole, for the path decoder to refuse") {
   CHECK(ErrorOf(Req("CONNECT h:443 HTTP/1.1", "")) == ErrorCode::OK);
+  CHECK(g_head.form == tsgi::TargetForm::kOther);
+  CHECK_SPAN(g_head.path, "h:443");
+}
+
+TEST("reads Content-Length leading zeros as plain digits and refuses a value over 64 bits") {
+  CHECK(ErrorOf(Req("POST / HTTP/1.1", "Content-Length: 00000000000000000005\r\n")) == ErrorCode::OK);
+  CHECK_EQ(g_head.content_length, 5u);
+  CHECK(ErrorOf(Req("POST / HTTP/1.1", "Content-Length: 18446744073709551615\r\n")) == ErrorCode::OK);
+  CHECK(ErrorOf(Req("POST / HTTP/1.1", "Content-Length: 18446744073709551616\r\n")) == ErrorCode::HTTP_BAD_CONTENT_LENGTH);
 }
 
 TEST("splits a target with an empty query and no query") {

@@ -194,9 +194,17 @@ TEST("strict CONTENT_LENGTH accepts empty and 1-19 digits") {
         v == 9999999999999999999ull);
 }
 
-TEST("strict CONTENT_LENGTH refuses signs, spaces, letters, lists and 20 digits") {
+TEST("CONTENT_LENGTH with leading zeros is its value, up to 2^64 - 1") {
+  uint64_t v = 0;
+  CHECK(ParseUwsgiContentLength(Span{"00000000000000000005", 20}, &v) && v == 5);
+  CHECK(ParseUwsgiContentLength(Span{"18446744073709551615", 20}, &v) && v == 18446744073709551615ull);
+  std::string zeros = std::string(100, '0') + "7";
+  CHECK(ParseUwsgiContentLength(Span{zeros.data(), zeros.size()}, &v) && v == 7);
+}
+
+TEST("strict CONTENT_LENGTH refuses signs, spaces, letters, lists and values over 64 bits") {
   const char* bad[] = {"-1", "+1", " 5", "5 ", "12abc", "abc", "5, 10", "0x10", "1.0",
-                       "18446744073709551615", "00000000000000000001"};
+                       "18446744073709551616", "000018446744073709551616", "99999999999999999999"};
   for (const char* s : bad) {
     uint64_t v = 42;
     CHECK(!ParseUwsgiContentLength(Span{s, std::strlen(s)}, &v));

@@ -74,7 +74,10 @@
   X(IO_READ_FAILED, 96, 500, "read from client failed")                                      \
   X(IO_WRITE_FAILED, 97, 500, "write to client failed")                                      \
   X(IO_WRITE_TIMEOUT, 98, 500, "client did not read the response within socket-timeout")    \
-  X(IO_PEER_CLOSED, 99, 500, "client closed the connection")
+  X(IO_PEER_CLOSED, 99, 500, "client closed the connection")                                \
+  /* the --http router, continued */                                                         \
+  X(ROUTER_CLIENT_STALLED, 85, 500, "client did not read the response within http-timeout")  \
+  X(ROUTER_RESPONSE_STALLED, 86, 504, "worker sent nothing more within http-timeout mid-response")
 
 namespace tsgi {
 

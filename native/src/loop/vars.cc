@@ -77,12 +77,23 @@ Span HostName(Span host) {
   return host;
 }
 
+// A header's value as the app sees it: for an absolute-form target, Host is the target's
+// authority (RFC 9112 3.2.2: the server MUST ignore the Host field and use the target's).
+// Host may appear once only (the parser refuses a repeat), so no other line is affected.
+Span HostValue(const HttpRequestHead& head, const HttpHeader& h) {
+  if (head.form == TargetForm::kAbsolute && head.host_index >= 0 && &h == &head.headers[head.host_index]) {
+    return head.authority;
+  }
+  return h.value;
+}
+
 }  // namespace
 
 ErrorCode BuildHttpVars(const HttpRequestHead& head, const PeerInfo& peer, VarsOut* out) {
   Writer w(out);
-  // 14 fixed vars plus one per header must fit; the parser caps headers at kMaxHeaders.
-  if (out->meta_cap < 14 + head.num_headers) return ErrorCode::HTTP_TOO_MANY_HEADERS;
+  // 14 fixed vars plus one per header (and HTTP_HOST set from an absolute-form target) must
+  // fit; the parser caps headers at kMaxHeaders.
+  if (out->meta_cap < 15 + head.num_headers) return ErrorCode::HTTP_TOO_MANY_HEADERS;
 
   Span content_type{}, content_length{};
   for (size_t i = 0; i < head.num_headers; i++) {
@@ -97,17 +108,35 @@ ErrorCode BuildHttpVars(const HttpRequestHead& head, const PeerInfo& peer, VarsO
   w.Var("REQUEST_METHOD", head.method);
   w.Var("CONTENT_TYPE", content_type);
   w.Var("CONTENT_LENGTH", content_length);
-  w.Var("REQUEST_URI", head.target);
+  // REQUEST_URI is the target as sent for the origin- and asterisk-forms; for the
+  // absolute-form it is what nginx's $request_uri holds, the target from its path on
+  // ("/p?q" for "http://h/p?q", with "/" put in front of an empty path).
+  if (head.form == TargetForm::kAbsolute) {
+    const char* from = head.authority.data + head.authority.len;
+    size_t n = static_cast<size_t>(head.target.data + head.target.len - from);
+    w.BeginVar("REQUEST_URI", 11);
+    if (head.path.len == 0) w.Append("/", 1);
+    w.Append(from, n);
+    w.EndVar();
+  } else {
+    w.Var("REQUEST_URI", head.target);
+  }
 
   // PATH_INFO: decoded and normalised into the blob directly (never longer than the input).
+  // The asterisk-form ("OPTIONS *", the server as a whole) has no path: PATH_INFO is empty,
+  // which CGI's grammar allows and "*" would not (RFC 3875 4.1.5).
   w.BeginVar("PATH_INFO", 9);
   std::string& b = w.blob();
-  size_t at = b.size();
-  b.resize(at + head.path.len);
-  ErrorCode err = ErrorCode::OK;
-  long n = DecodePathInfo(head.path, &b[at], head.path.len, &err);
-  if (n < 0) return err;
-  b.resize(at + static_cast<size_t>(n));
+  if (head.form == TargetForm::kAbsolute && head.path.len == 0) {
+    b.push_back('/');
+  } else if (head.form != TargetForm::kAsterisk) {
+    size_t at = b.size();
+    b.resize(at + head.path.len);
+    ErrorCode err = ErrorCode::OK;
+    long n = DecodePathInfo(head.path, &b[at], head.path.len, &err);
+    if (n < 0) return err;
+    b.resize(at + static_cast<size_t>(n));
+  }
   w.EndVar();
 
   static const char* kProto[2] = {"HTTP/1.0", "HTTP/1.1"};
@@ -118,7 +147,9 @@ ErrorCode BuildHttpVars(const HttpRequestHead& head, const PeerInfo& peer, VarsO
   w.Var("REMOTE_PORT", *peer.remote_port);
   w.Var("SERVER_PORT", peer.listener->port);
   if (head.host_index >= 0) {
-    w.Var("SERVER_NAME", HostName(head.headers[head.host_index].value));
+    w.Var("SERVER_NAME", HostName(HostValue(head, head.headers[head.host_index])));
+  } else if (head.form == TargetForm::kAbsolute) {
+    w.Var("SERVER_NAME", HostName(head.authority));
   } else {
     w.Var("SERVER_NAME", peer.listener->host);
   }
@@ -140,7 +171,8 @@ ErrorCode BuildHttpVars(const HttpRequestHead& head, const PeerInfo& peer, VarsO
     AppendCgiHeaderName(&b, h.name);
     m[1] = static_cast<uint32_t>(b.size());
     m[2] = m[1];
-    b.append(h.value.data, h.value.len);
+    Span value = HostValue(head, h);
+    b.append(value.data, value.len);
     for (size_t j = i + 1; j < head.num_headers; j++) {
       if (EqualsLowerAsciiSpan(head.headers[j].name, h.name)) {
         b.append(", ", 2);
@@ -151,6 +183,9 @@ ErrorCode BuildHttpVars(const HttpRequestHead& head, const PeerInfo& peer, VarsO
     out->pktsize += 4 + (m[1] - m[0]) + (m[3] - m[2]);
     out->nvars++;
   }
+  // An HTTP/1.0 request may carry an absolute-form target and no Host: the target's
+  // authority is the Host (RFC 9112 3.2.2).
+  if (head.form == TargetForm::kAbsolute && head.host_index < 0) w.Var("HTTP_HOST", head.authority);
   return ErrorCode::OK;
 }
 
@@ -164,7 +199,8 @@ long AppendRawHeaders(const HttpRequestHead& head, VarsOut* out) {
     b.append(h.name.data, h.name.len);
     m[1] = static_cast<uint32_t>(b.size());
     m[2] = m[1];
-    b.append(h.value.data, h.value.len);
+    Span value = HostValue(head, h);
+    b.append(value.data, value.len);
     m[3] = static_cast<uint32_t>(b.size());
   }
   return static_cast<long>(head.num_headers);

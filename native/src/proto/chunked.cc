@@ -10,7 +10,8 @@
 // A byte-at-a-time state machine for the framing (sizes, extensions, CRLFs, trailers) and a
 // bulk step for chunk data, which is handed back as a span into the caller's input so the
 // body is never copied. Strict: whitespace is accepted only where BWS appears above (so
-// "5 \r\n" is refused), CRLF only, at most 16 hex digits, trailer fields are validated like
+// "5 \r\n" is refused), CRLF only, at most 16 significant hex digits
+// (leading zeros are free, up to the line limit), trailer fields are validated like
 // header fields (no obs-fold, no whitespace before the colon, no control bytes) and
 // discarded. Extensions are validated and ignored.
 #include "proto/chunked.h"
@@ -129,7 +130,10 @@ ChunkedStatus ChunkedDecode(ChunkedDecoder* d, const char* in, size_t len,
       case kSizeStart:
       case kSize:
         if (Is(c, kHex)) {
-          if (++d->size_digits > 16) return fail(ErrorCode::HTTP_CHUNK_TOO_LARGE);
+          // Only significant digits count: "000000000000000005" is 5 (1*HEXDIG puts no bound
+          // on leading zeros; max_line does).
+          bool significant = d->remaining != 0 || c != '0';
+          if (significant && ++d->size_digits > 16) return fail(ErrorCode::HTTP_CHUNK_TOO_LARGE);
           d->remaining = (d->remaining << 4) | HexValue(c);
           if (d->remaining > limits.max_chunk_size) return fail(ErrorCode::HTTP_CHUNK_TOO_LARGE);
           d->state = kSize;

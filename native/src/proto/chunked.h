@@ -18,7 +18,7 @@ struct ChunkedDecoder {
   uint64_t remaining = 0;     // data bytes left in the current chunk
   uint32_t line_bytes = 0;    // bytes consumed in the current size/extension/trailer line
   uint32_t trailer_bytes = 0; // total trailer section bytes so far (bounded)
-  uint8_t size_digits = 0;
+  uint8_t size_digits = 0;   // significant digits of the current chunk-size (leading zeros skipped)
   ErrorCode error = ErrorCode::OK;  // sticky: once kError is returned, every later call repeats it
 };
 

@@ -27,6 +27,8 @@
 //     control byte, including NUL and DEL, is refused.
 #include "proto/http1.h"
 
+#include <cstring>
+
 #include "common/chars.h"
 
 namespace tsgi {
@@ -81,22 +83,6 @@ inline Span TrimOws(const char* b, const char* e) {
   while (b < e && IsOws(*b)) b++;
   while (e > b && IsOws(e[-1])) e--;
   return Span{b, static_cast<size_t>(e - b)};
-}
-
-// Content-Length = 1*DIGIT (RFC 9110 8.6). Returns false on an empty value, any other byte
-// (signs, inner spaces, list commas) or a value that does not fit in 64 bits.
-bool ParseContentLength(Span v, uint64_t* out) {
-  if (v.len == 0) return false;
-  uint64_t n = 0;
-  for (size_t i = 0; i < v.len; i++) {
-    char c = v.data[i];
-    if (!IsDigit(c)) return false;
-    uint64_t d = static_cast<uint64_t>(c - '0');
-    if (n > (UINT64_MAX - d) / 10) return false;
-    n = n * 10 + d;
-  }
-  *out = n;
-  return true;
 }
 
 // Walks one Transfer-Encoding field value (a comma-separated list of transfer-codings;
@@ -170,7 +156,7 @@ ErrorCode NoteField(const HttpHeader& h, int index, HeadFacts* f, HttpRequestHea
         // RFC 9112 6.3 rule 3: CL with TE is a smuggling vector; refuse outright.
         if (f->has_te) return ErrorCode::HTTP_CL_AND_TE;
         if (f->has_cl) return ErrorCode::HTTP_DUP_CONTENT_LENGTH;
-        if (!ParseContentLength(h.value, &out->content_length)) {
+        if (!ParseDecimalLength(h.value, &out->content_length)) {
           return ErrorCode::HTTP_BAD_CONTENT_LENGTH;
         }
         f->has_cl = true;
@@ -207,27 +193,85 @@ ErrorCode Finish(const HeadFacts& f, const HttpParseOptions& opts, HttpRequestHe
   return ErrorCode::OK;
 }
 
-// Splits an origin-form target into path and query; other forms keep the whole target as path.
-void SplitTarget(HttpRequestHead* out) {
+// Sets path and query from the part of the target that starts at `from` (a '/', '?', '#' or
+// the end): the path runs up to '?' or '#', the query from '?' up to '#'.
+void SplitPathQuery(HttpRequestHead* out, const char* from) {
   const char* t = out->target.data;
-  size_t n = out->target.len;
-  out->path = out->target;
-  out->query = Span{t, 0};
-  if (n == 0 || t[0] != '/') return;
-  size_t i = 0;
-  while (i < n && t[i] != '?' && t[i] != '#') i++;
-  out->path = Span{t, i};
-  if (i < n && t[i] == '?') {
-    size_t q = i + 1;
-    size_t j = q;
-    while (j < n && t[j] != '#') j++;
-    out->query = Span{t + q, j - q};
-  } else {
-    out->query = Span{t + i, 0};
+  const char* end = t + out->target.len;
+  const char* q = from;
+  while (q < end && *q != '?' && *q != '#') q++;
+  out->path = Span{from, static_cast<size_t>(q - from)};
+  out->query = Span{q, 0};
+  if (q < end && *q == '?') {
+    const char* e = q + 1;
+    while (e < end && *e != '#') e++;
+    out->query = Span{q + 1, static_cast<size_t>(e - q - 1)};
   }
 }
 
+// Classifies the request-target (RFC 9112 3.2) and splits it into authority, path and query.
+// absolute-form is "http" or "https" (any case), "://", a non-empty authority without
+// userinfo (RFC 9110 4.2.4: a recipient SHOULD treat userinfo as an error), then the path;
+// other schemes are not resources an origin server has, so they are refused like the
+// asterisk-form with a method other than OPTIONS. A target that is none of the forms keeps
+// its whole self as the path, which the path decoder refuses (docs/http.md).
+ErrorCode ClassifyTarget(HttpRequestHead* out) {
+  const char* t = out->target.data;
+  size_t n = out->target.len;
+  out->authority = Span{t, 0};
+  if (t[0] == '/') {
+    out->form = TargetForm::kOrigin;
+    SplitPathQuery(out, t);
+    return ErrorCode::OK;
+  }
+  out->path = out->target;
+  out->query = Span{t + n, 0};
+  if (n == 1 && t[0] == '*') {
+    out->form = TargetForm::kAsterisk;
+    // Methods are case-sensitive (RFC 9110 9.1).
+    bool options = out->method.len == 7 && std::memcmp(out->method.data, "OPTIONS", 7) == 0;
+    return options ? ErrorCode::OK : ErrorCode::HTTP_BAD_TARGET;
+  }
+  size_t s = 0;
+  while (s < n && ((t[s] | 0x20) >= 'a' && (t[s] | 0x20) <= 'z')) s++;
+  if (s == 0 || n - s < 3 || t[s] != ':' || t[s + 1] != '/' || t[s + 2] != '/') {
+    out->form = TargetForm::kOther;
+    return ErrorCode::OK;
+  }
+  out->form = TargetForm::kAbsolute;
+  Span scheme{t, s};
+  if (!EqualsLowerAscii(scheme, "http", 4) && !EqualsLowerAscii(scheme, "https", 5)) {
+    return ErrorCode::HTTP_BAD_TARGET;
+  }
+  const char* a = t + s + 3;
+  const char* end = t + n;
+  const char* e = a;
+  while (e < end && *e != '/' && *e != '?' && *e != '#') {
+    if (*e == '@') return ErrorCode::HTTP_BAD_TARGET;
+    e++;
+  }
+  if (e == a) return ErrorCode::HTTP_BAD_TARGET;
+  out->authority = Span{a, static_cast<size_t>(e - a)};
+  SplitPathQuery(out, e);
+  return ErrorCode::OK;
+}
+
 }  // namespace
+
+bool ParseDecimalLength(Span v, uint64_t* out) {
+  if (v.len == 0) return false;
+  uint64_t n = 0;
+  for (size_t i = 0; i < v.len; i++) {
+    char c = v.data[i];
+    if (!IsDigit(c)) return false;
+    uint64_t d = static_cast<uint64_t>(c - '0');
+    // Leading zeros keep n at 0, so they never reach this check.
+    if (n > (UINT64_MAX - d) / 10) return false;
+    n = n * 10 + d;
+  }
+  *out = n;
+  return true;
+}
 
 int64_t ParseHttpRequestHead(const char* buf, size_t len, const HttpParseOptions& opts,
                              HttpRequestHead* out, ErrorCode* err) {
@@ -290,6 +334,12 @@ int64_t ParseHttpRequestHead(const char* buf, size_t len, const HttpParseOptions
     TSGI_FAIL(HTTP_BAD_TARGET);
   }
   out->target = Span{target, static_cast<size_t>(p - target)};
+  // The form is judged as soon as the target has ended, so a prefix and the whole agree.
+  ErrorCode te = ClassifyTarget(out);
+  if (te != ErrorCode::OK) {
+    *err = te;
+    return -1;
+  }
   p++;
 
   // HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive, then CRLF. The available prefix
@@ -382,7 +432,6 @@ int64_t ParseHttpRequestHead(const char* buf, size_t len, const HttpParseOptions
     *err = fe;
     return -1;
   }
-  SplitTarget(out);
   return static_cast<int64_t>(head_len);
 #undef TSGI_FAIL
 #undef TSGI_NEED_MORE

@@ -26,10 +26,22 @@ enum class BodyFraming : uint8_t {
   kChunked,  // chunked transfer coding follows (decode with ChunkedDecoder)
 };
 
+// The four forms of request-target (RFC 9112 3.2).
+enum class TargetForm : uint8_t {
+  kOrigin,    // "/path?query"
+  kAbsolute,  // "http://authority/path?query" (3.2.2): an origin server MUST accept it
+  kAsterisk,  // "*", for a server-wide OPTIONS (3.2.4); refused with any other method
+  kOther,     // authority-form (CONNECT) or anything else: refused when the path is decoded
+};
+
 struct HttpRequestHead {
   Span method;
   Span target;          // request-target exactly as sent
-  Span path;            // target up to '?' or '#' (origin-form), or the whole target otherwise
+  TargetForm form = TargetForm::kOrigin;
+  Span authority;       // absolute-form: host[:port] after "scheme://"; empty otherwise
+  Span path;            // origin-form: target up to '?' or '#'; absolute-form: what follows the
+                        // authority up to '?' or '#' (empty for "http://h" or "http://h?q");
+                        // asterisk-form and others: the whole target
   Span query;           // after '?' up to '#', empty when absent
   uint8_t version_major = 1;
   uint8_t version_minor = 1;
@@ -50,6 +62,11 @@ struct HttpParseOptions {
   size_t max_target_len = 8192;    // a longer request-target is HTTP_URI_TOO_LONG (414)
   bool require_host = true;        // RFC 9112 3.2: HTTP/1.1 requests must carry exactly one Host
 };
+
+// Content-Length's 1*DIGIT (RFC 9110 8.6) as a uint64_t: leading zeros are allowed and do not
+// count toward overflow ("00000000000000000005" is 5); an empty value, any other byte, or a
+// value above 2^64 - 1 is refused. One rule for the HTTP header and uwsgi's CONTENT_LENGTH.
+bool ParseDecimalLength(Span v, uint64_t* out);
 
 // Parses the request head at buf[0..len).
 //   > 0  the head is complete; the value is its length including the final CRLF CRLF.

@@ -6,6 +6,8 @@
 
 #include <cstring>
 
+#include "proto/http1.h"
+
 namespace tsgi {
 
 namespace {
@@ -71,23 +73,16 @@ ErrorCode ParseUwsgiVars(const char* block, size_t len, UwsgiVar* vars, size_t m
 
 // uWSGI reads CONTENT_LENGTH as a digit prefix with no overflow check ("12abc" -> 12,
 // "-1" -> 0; get_content_length in core/protocol.c), which lets a front-end and the server
-// disagree about where the body ends. We accept only what nginx produces: nothing, or plain digits.
-// 19 digits always fit in a uint64_t (10^19 - 1 < 2^64), so no overflow check is needed
-// once the length is bounded.
+// disagree about where the body ends. We accept only what nginx produces: nothing, or plain
+// digits, read by the same rule as the HTTP Content-Length header (proto/http1.h), so a
+// value that --http-socket accepts is accepted when a front end forwards it over uwsgi too
+// (leading zeros included; docs/http.md, "Request targets and number spellings").
 bool ParseUwsgiContentLength(Span value, uint64_t* out) {
   if (value.len == 0) {
     *out = 0;
     return true;
   }
-  if (value.len > 19) return false;
-  uint64_t n = 0;
-  for (size_t i = 0; i < value.len; i++) {
-    unsigned char c = static_cast<unsigned char>(value.data[i]);
-    if (c < '0' || c > '9') return false;
-    n = n * 10 + (c - '0');
-  }
-  *out = n;
-  return true;
+  return ParseDecimalLength(value, out);
 }
 
 // Pass one sums the sizes (as nginx's ngx_http_uwsgi_create_request does before it allocates);

@@ -38,8 +38,9 @@ bool ParseUwsgiHeader(const char* buf, size_t len, UwsgiHeader* out);
 ErrorCode ParseUwsgiVars(const char* block, size_t len, UwsgiVar* vars, size_t max_vars,
                          size_t* num_vars);
 
-// Strict CONTENT_LENGTH: empty means 0; otherwise 1-19 decimal digits, nothing else.
-// Returns false on any other byte or on overflow.
+// Strict CONTENT_LENGTH: empty means 0; otherwise decimal digits only, leading zeros allowed,
+// at most 2^64 - 1 (ParseDecimalLength, the HTTP Content-Length rule). Returns false on any
+// other byte or on overflow.
 bool ParseUwsgiContentLength(Span value, uint64_t* out);
 
 // Encodes a vars block (test helper and future router). Two passes as nginx does: returns the

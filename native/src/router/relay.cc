@@ -59,6 +59,7 @@ void OnWritten(uv_write_t* req, int status) {
   }
   s->last_active = uv_now(s->router->loop());
   if (to_client) {
+    s->client_progress_at = s->last_active;
     if (s->close_after_flush && s->client_pending == 0) ShutdownClient(s);
     else if (s->client_pending < kLowWater) StartBackendRead(s);
   } else if (s->backend_pending < kLowWater && s->body_left > 0) {
@@ -93,6 +94,8 @@ void Send(Session* s, uv_stream_t* st, bool to_client, const char* p, size_t n) 
     else s->keepalive = false;
     return;
   }
+  // The client's clock starts when bytes first wait for it (OnWritten moves it on).
+  if (to_client && pending == 0) s->client_progress_at = uv_now(s->router->loop());
   pending += n;
 }
 
@@ -291,6 +294,17 @@ void StartBackendRead(Session* s) {
 
 void Connected(Session* s);
 
+// The router is out of descriptors (EMFILE/ENFILE): like a full backlog, the request waits
+// and the connect is tried again, until a session closes and frees one or http-timeout
+// passes (504). Returns false for any other error.
+bool RetryForDescriptors(Session* s, int err) {
+  if (err != EMFILE && err != ENFILE) return false;
+  s->connect_retry = true;
+  s->retry_for_fds = true;
+  ArmTimer(s, kConnectRetryMs);
+  return true;
+}
+
 void OnConnected(uv_connect_t* req, int status) {
   Session* s = static_cast<Session*>(req->data);
   if (s->closed || s->router == nullptr || status == UV_ECANCELED || s->backend == nullptr ||
@@ -331,6 +345,7 @@ void ConnectUnix(Session* s) {
   Router* r = s->router;
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
+    if (RetryForDescriptors(s, errno)) return;
     FailSession(s, ErrorCode::ROUTER_CONNECT_FAILED, std::strerror(errno));
     return;
   }
@@ -343,6 +358,7 @@ void ConnectUnix(Session* s) {
     close(fd);
     if (err == EAGAIN) {
       s->connect_retry = true;
+      s->retry_for_fds = false;
       ArmTimer(s, kConnectRetryMs);
       return;
     }
@@ -393,7 +409,13 @@ void ConnectBackend(Session* s) {
   s->backend = bs;
   s->open_handles++;
   int rc = uv_tcp_connect(&s->connect_req, &bs->tcp, s->router->backend_addr(), OnConnected);
-  if (rc != 0) FailSession(s, ErrorCode::ROUTER_CONNECT_FAILED, uv_strerror(rc));
+  if (rc == 0) return;
+  if (rc == UV_EMFILE || rc == UV_ENFILE) {
+    CloseBackend(s);
+    RetryForDescriptors(s, -rc);
+    return;
+  }
+  FailSession(s, ErrorCode::ROUTER_CONNECT_FAILED, uv_strerror(rc));
 }
 
 void CloseBackend(Session* s) {

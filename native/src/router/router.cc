@@ -1,5 +1,6 @@
 #include "router/router.h"
 
+#include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -13,15 +14,27 @@ namespace tsgi {
 
 namespace {
 
-// A listening handle and the spec it serves; the handle is the first member so libuv's
-// uv_stream_t* is also the ListenHandle*.
-struct ListenHandle {
-  RouterStream h;
-  Router* router;
-  const ListenerSpec* spec;
-};
+// How often accept is tried again while the router is out of descriptors, and how often at
+// most that condition is logged (with the count of failed attempts since the last line).
+constexpr uint64_t kAcceptRetryMs = 100;
+constexpr uint64_t kAcceptLogMs = 5000;
+// Connections taken per readable event, so one busy listener cannot starve the others.
+constexpr int kAcceptBatch = 64;
+
+bool OutOfDescriptors(int err) { return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM; }
 
 }  // namespace
+
+// A listening socket and the spec it serves. The router accepts itself (accept4 when the fd
+// is readable) rather than through uv_listen: on EMFILE libuv accepts and closes every
+// pending connection with its reserve descriptor (uv__emfile_trick), so clients are reset
+// instead of waiting for a descriptor to be freed, and nothing is logged.
+struct Router::ListenHandle {
+  uv_poll_t poll;  // first member: the uv_poll_t* is the ListenHandle*
+  Router* router;
+  const ListenerSpec* spec;
+  int fd;
+};
 
 Router::Router(uv_loop_t* loop, const RouterOptions& opts, std::vector<ListenerSpec> listeners,
                RouterBackend backend)
@@ -56,32 +69,92 @@ bool Router::Start() {
       return false;
     }
   }
+  accept_timer_ = new uv_timer_t();
+  uv_timer_init(loop_, accept_timer_);
+  accept_timer_->data = this;
   for (const ListenerSpec& spec : listeners_) {
+    // listen(2) again with --listen: the master bound the socket and may have listened with
+    // another backlog.
+    if (::listen(spec.fd, opts_.backlog) != 0) {
+      Log(std::string("tsgi http router: cannot listen on fd ") + std::to_string(spec.fd) + ": " + std::strerror(errno));
+      return false;
+    }
     ListenHandle* lh = new ListenHandle();
     lh->router = this;
     lh->spec = &spec;
-    int rc = spec.is_unix ? uv_pipe_init(loop_, &lh->h.pipe, 0) : uv_tcp_init(loop_, &lh->h.tcp);
-    if (rc == 0) rc = spec.is_unix ? uv_pipe_open(&lh->h.pipe, spec.fd) : uv_tcp_open(&lh->h.tcp, spec.fd);
-    lh->h.handle.data = lh;
-    listen_handles_.push_back(&lh->h.stream);
-    if (rc == 0) rc = uv_listen(&lh->h.stream, opts_.backlog, &Router::OnConnection);
+    lh->fd = spec.fd;
+    int rc = uv_poll_init(loop_, &lh->poll, spec.fd);  // also makes the fd non-blocking
     if (rc != 0) {
-      Log(std::string("tsgi http router: cannot listen on fd ") + std::to_string(spec.fd) + ": " + uv_strerror(rc));
+      delete lh;
+      Log(std::string("tsgi http router: cannot watch fd ") + std::to_string(spec.fd) + ": " + uv_strerror(rc));
+      return false;
+    }
+    lh->poll.data = lh;
+    listen_handles_.push_back(lh);
+    rc = uv_poll_start(&lh->poll, UV_READABLE, &Router::OnListenReadable);
+    if (rc != 0) {
+      Log(std::string("tsgi http router: cannot watch fd ") + std::to_string(spec.fd) + ": " + uv_strerror(rc));
       return false;
     }
   }
   return true;
 }
 
-void Router::OnConnection(uv_stream_t* listener, int status) {
-  ListenHandle* lh = reinterpret_cast<ListenHandle*>(listener);
-  Router* r = lh->router;
-  if (status < 0 || r->stopping_) return;
-  Session* s = AcceptSession(r, listener, lh->spec);
-  if (s == nullptr) return;
-  s->index = r->sessions_.size();
-  r->sessions_.push_back(s);
-  r->counters_.sessions++;
+void Router::OnListenReadable(uv_poll_t* poll, int status, int) {
+  ListenHandle* lh = reinterpret_cast<ListenHandle*>(poll);
+  if (status < 0 || lh->router->stopping_) return;
+  lh->router->AcceptFrom(lh);
+}
+
+void Router::AcceptFrom(ListenHandle* lh) {
+  for (int i = 0; i < kAcceptBatch && !stopping_ && !accept_paused_; i++) {
+    int fd = ::accept4(lh->fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      int err = errno;
+      if (err == EINTR || err == ECONNABORTED) continue;
+      if (OutOfDescriptors(err)) PauseAccepting(err);
+      // EAGAIN: the backlog is empty. Anything else is the connection's own failure.
+      return;
+    }
+    Session* s = AcceptSession(this, fd, lh->spec);
+    if (s == nullptr) continue;
+    s->index = sessions_.size();
+    sessions_.push_back(s);
+    counters_.sessions++;
+  }
+}
+
+// Out of descriptors: stop polling the listeners (a readable listener would wake the loop
+// for nothing, over and over: the spin the issue measured) and let the connections wait in
+// the backlog until a session closes or the retry timer fires. One log line per
+// kAcceptLogMs at most, counting the failures it stands for.
+void Router::PauseAccepting(int err) {
+  accept_failures_++;
+  if (!accept_paused_) {
+    accept_paused_ = true;
+    for (ListenHandle* lh : listen_handles_) uv_poll_stop(&lh->poll);
+    uv_timer_start(accept_timer_, &Router::OnAcceptRetry, kAcceptRetryMs, 0);
+  }
+  uint64_t now = uv_now(loop_);
+  if (accept_logged_at_ != 0 && now - accept_logged_at_ < kAcceptLogMs) return;
+  std::string count;
+  if (accept_logged_at_ != 0) count = " (" + std::to_string(accept_failures_) + " times since the previous such line)";
+  accept_logged_at_ = now;
+  Log(std::string("tsgi http router: accept() failed: ") + std::strerror(err) + count + "; " +
+      std::to_string(sessions_.size()) +
+      " client connections open; new connections wait in the backlog until a descriptor is free");
+  accept_failures_ = 0;
+}
+
+void Router::OnAcceptRetry(uv_timer_t* t) {
+  Router* r = static_cast<Router*>(t->data);
+  if (r->accept_paused_ && !r->stopping_) r->ResumeAccepting();
+}
+
+void Router::ResumeAccepting() {
+  accept_paused_ = false;
+  uv_timer_stop(accept_timer_);
+  for (ListenHandle* lh : listen_handles_) uv_poll_start(&lh->poll, UV_READABLE, &Router::OnListenReadable);
 }
 
 void Router::Forget(Session* s) {
@@ -91,13 +164,23 @@ void Router::Forget(Session* s) {
   sessions_[i] = sessions_.back();
   sessions_[i]->index = i;
   sessions_.pop_back();
+  if (accept_paused_ && !stopping_) ResumeAccepting();
 }
 
 void Router::CloseListeners() {
-  for (uv_stream_t* h : listen_handles_) {
-    uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* hh) { delete reinterpret_cast<ListenHandle*>(hh); });
+  for (ListenHandle* lh : listen_handles_) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&lh->poll), [](uv_handle_t* h) {
+      ListenHandle* l = reinterpret_cast<ListenHandle*>(h);
+      ::close(l->fd);  // the master keeps its own copy of the listening socket
+      delete l;
+    });
   }
   listen_handles_.clear();
+  if (accept_timer_ != nullptr) {
+    uv_close(reinterpret_cast<uv_handle_t*>(accept_timer_), [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+    accept_timer_ = nullptr;
+  }
+  accept_paused_ = false;
 }
 
 void Router::Stop() {

@@ -93,11 +93,17 @@ class Router {
   // The read buffer every stream reads into; valid until the read callback returns.
   char* read_buffer() { return read_buffer_; }
   size_t read_buffer_size() const { return sizeof(read_buffer_); }
+  // Removes a closed session; its descriptor is free again, so a paused accept resumes.
   void Forget(Session* s);
   void Log(const std::string& line);
 
  private:
-  static void OnConnection(uv_stream_t* listener, int status);
+  struct ListenHandle;
+  static void OnListenReadable(uv_poll_t* poll, int status, int events);
+  static void OnAcceptRetry(uv_timer_t* t);
+  void AcceptFrom(ListenHandle* lh);
+  void PauseAccepting(int err);
+  void ResumeAccepting();
   void CloseListeners();
 
   uv_loop_t* loop_;
@@ -106,7 +112,14 @@ class Router {
   RouterBackend backend_;
   sockaddr_storage backend_addr_;
   socklen_t backend_addr_len_ = 0;
-  std::vector<uv_stream_t*> listen_handles_;
+  std::vector<ListenHandle*> listen_handles_;
+  // Out of descriptors (EMFILE/ENFILE): the listeners are not polled, new connections wait
+  // in the kernel's backlog, and accept is tried again by this timer or when a session
+  // closes. Heap-allocated: its memory must outlive uv_close, which may finish after ~Router.
+  uv_timer_t* accept_timer_ = nullptr;
+  bool accept_paused_ = false;
+  uint64_t accept_failures_ = 0;  // failed accepts not yet reported in a log line
+  uint64_t accept_logged_at_ = 0;  // loop time of the last such line (0: none yet)
   std::vector<Session*> sessions_;
   RouterCounters counters_;
   bool stopping_ = false;

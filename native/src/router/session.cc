@@ -2,6 +2,8 @@
 // timeouts and close. The worker side (connect, forward, relay the response) is in relay.cc.
 #include "router/session.h"
 
+#include <unistd.h>
+
 #include <cstring>
 
 #include "common/errors.h"
@@ -52,24 +54,68 @@ bool BodyOwed(const Session* s) {
   }
 }
 
+// "127.0.0.1 (GET /x)": who and, once a head was parsed, what; for the log lines.
+std::string Who(const Session* s) {
+  std::string who = s->remote_addr.empty() ? std::string("unix client") : s->remote_addr;
+  if (!s->what.empty() && s->state != SessionState::kHead) {
+    who += " (";
+    who += s->what;
+    who += ")";
+  }
+  return who;
+}
+
+// Closes a connection whose response had started and cannot be finished (nothing can be
+// answered any more), with one log line saying why. Closing the worker connection too makes
+// the app's next write fail, which frees its slot (docs/router.md, "Timeouts").
+void DropSession(Session* s, ErrorCode code) {
+  Router* r = s->router;
+  r->mutable_counters().errors++;
+  std::string line = "tsgi http router: closed the connection of " + Who(s) + ": " + ErrorReason(code) + " (" +
+                     std::to_string(r->opts().timeout_ms / 1000) + " s; " + std::to_string(s->resp_bytes) +
+                     " response bytes from the worker, " + std::to_string(s->client_pending) + " unsent)";
+  r->Log(line);
+  CloseSessionNow(s);
+}
+
+// When the current wait ends (loop time), by state: the whole head is due http-timeout after
+// it began; an idle keep-alive connection waits keepalive_ms; everything else (a body, the
+// worker's answer, the final flush) may stall for http-timeout since the last byte moved.
+uint64_t Deadline(const Session* s, const RouterOptions& o) {
+  if (s->lingering) return s->last_active + kLingerMs;
+  if (s->state == SessionState::kHead) {
+    if (s->in.empty() && s->requests > 0) return s->last_active + o.keepalive_ms;
+    return s->head_started + o.timeout_ms;
+  }
+  return s->last_active + o.timeout_ms;
+}
+
 void OnTimer(uv_timer_t* t) {
   Session* s = static_cast<Session*>(t->data);
   if (s->closed || s->router == nullptr) return;
   const RouterOptions& o = s->router->opts();
+  uint64_t now = uv_now(s->router->loop());
   if (s->connect_retry) {
-    if (uv_now(s->router->loop()) - s->connect_started >= o.timeout_ms) {
+    if (now - s->connect_started >= o.timeout_ms) {
       s->connect_retry = false;
-      FailSession(s, ErrorCode::ROUTER_TIMEOUT, "the worker socket's backlog stayed full");
+      FailSession(s, ErrorCode::ROUTER_TIMEOUT,
+                  s->retry_for_fds ? "the router stayed out of file descriptors" : "the worker socket's backlog stayed full");
     } else {
       ConnectBackend(s);
     }
     return;
   }
-  bool idle = s->state == SessionState::kHead && s->in.empty() && s->requests > 0;
-  uint64_t limit = s->lingering ? kLingerMs : idle ? o.keepalive_ms : o.timeout_ms;
-  uint64_t elapsed = uv_now(s->router->loop()) - s->last_active;
-  if (elapsed < limit) {
-    ArmTimer(s, limit - elapsed);
+  // A client that takes none of the bytes queued for it for http-timeout is dropped in any
+  // state; every write that completes moves its clock (a slow reader is never cut).
+  bool client_owed = s->client_pending > 0 && !s->lingering;
+  uint64_t client_due = client_owed ? s->client_progress_at + o.timeout_ms : UINT64_MAX;
+  if (now >= client_due) {
+    DropSession(s, ErrorCode::ROUTER_CLIENT_STALLED);
+    return;
+  }
+  uint64_t due = Deadline(s, o);
+  if (now < due) {
+    ArmTimer(s, (due < client_due ? due : client_due) - now);
     return;
   }
   switch (s->state) {
@@ -82,7 +128,7 @@ void OnTimer(uv_timer_t* t) {
       return;
     case SessionState::kConnecting:
     case SessionState::kProxying:
-      if (s->resp_bytes > 0) CloseSessionNow(s);  // the client stopped reading mid-response
+      if (s->resp_bytes > 0) DropSession(s, ErrorCode::ROUTER_RESPONSE_STALLED);
       else if (BodyOwed(s)) FailSession(s, ErrorCode::HTTP_BODY_TIMEOUT);
       else FailSession(s, ErrorCode::ROUTER_TIMEOUT);
       return;
@@ -114,10 +160,14 @@ void PeerName(Session* s) {
 
 // Encodes the vars (blob + 4 offsets each, loop/vars.h) as a uwsgi packet header and block.
 // With `content_length`, that value replaces CONTENT_LENGTH (a de-chunked body's length).
-bool EncodePacket(Session* s, const std::string& blob, const uint32_t* meta, size_t nvars,
-                  const std::string* content_length) {
+// A block larger than the workers' --buffer-size (they would refuse it) is 414 when the vars
+// the request line makes, without any HTTP_* header var, are already too large, else 431:
+// the same rule as --http-socket, where the buffer holds the head (docs/http.md).
+ErrorCode EncodePacket(Session* s, const std::string& blob, const uint32_t* meta, size_t nvars,
+                       const std::string* content_length) {
   UwsgiVar vars[16 + kMaxHeaders];
-  if (nvars > sizeof(vars) / sizeof(vars[0])) return false;
+  if (nvars > sizeof(vars) / sizeof(vars[0])) return ErrorCode::ROUTER_PACKET_TOO_LARGE;
+  size_t line_block = 0;  // the vars that do not come from header fields
   for (size_t i = 0; i < nvars; i++) {
     const uint32_t* m = meta + i * 4;
     vars[i].key = Span{blob.data() + m[0], m[1] - m[0]};
@@ -125,13 +175,17 @@ bool EncodePacket(Session* s, const std::string& blob, const uint32_t* meta, siz
     if (content_length && vars[i].key.len == 14 && std::memcmp(vars[i].key.data, "CONTENT_LENGTH", 14) == 0) {
       vars[i].value = Span{content_length->data(), content_length->size()};
     }
+    bool header = vars[i].key.len > 5 && std::memcmp(vars[i].key.data, "HTTP_", 5) == 0;
+    if (!header) line_block += 4 + vars[i].key.len + vars[i].value.len;
   }
   const RouterOptions& o = s->router->opts();
   size_t total = EncodeUwsgiPacket(o.modifier1, o.modifier2, vars, nvars, nullptr, 0);
-  if (total == 0 || total - kUwsgiHeaderSize > o.buffer_size) return false;
+  if (total == 0 || total - kUwsgiHeaderSize > o.buffer_size) {
+    return line_block > o.buffer_size ? ErrorCode::HTTP_URI_TOO_LONG : ErrorCode::ROUTER_PACKET_TOO_LARGE;
+  }
   s->packet.resize(total);
   EncodeUwsgiPacket(o.modifier1, o.modifier2, vars, nvars, &s->packet[0], total);
-  return true;
+  return ErrorCode::OK;
 }
 
 void ResetRequest(Session* s) {
@@ -152,6 +206,7 @@ void ResetRequest(Session* s) {
   s->resp_left = 0;
   s->tail_len = 0;
   s->connect_retry = false;
+  s->retry_for_fds = false;
   s->connect_started = 0;
 }
 
@@ -189,8 +244,9 @@ void ContinueChunked(Session* s) {
     s->in.erase(0, at);
     if (st == ChunkedStatus::kNeedMore) return;
     std::string length = std::to_string(s->body.size());
-    if (!EncodePacket(s, s->vars_blob, s->vars_meta.data(), s->nvars, &length)) {
-      FailSession(s, ErrorCode::ROUTER_PACKET_TOO_LARGE);
+    err = EncodePacket(s, s->vars_blob, s->vars_meta.data(), s->nvars, &length);
+    if (err != ErrorCode::OK) {
+      FailSession(s, err);
       return;
     }
     s->packet.append(s->body);
@@ -206,7 +262,9 @@ void HandleHead(Session* s) {
   const RouterOptions& o = r->opts();
   HttpParseOptions popts;
   popts.max_head_size = o.max_head;
-  popts.max_target_len = o.max_head;
+  // The workers' rule (--http-socket, docs/http.md): a target that leaves no room in
+  // --buffer-size for the rest of a minimal request line is 414, whatever follows it.
+  popts.max_target_len = o.buffer_size > 32 ? o.buffer_size - 32 : o.buffer_size;
   HttpRequestHead* head = r->scratch_head();
   ErrorCode err = ErrorCode::OK;
   int64_t n = ParseHttpRequestHead(s->in.data(), s->in.size(), popts, head, &err);
@@ -257,8 +315,9 @@ void HandleHead(Session* s) {
     ContinueChunked(s);
     return;
   }
-  if (!EncodePacket(s, *blob, meta->data(), out.nvars, nullptr)) {
-    FailSession(s, ErrorCode::ROUTER_PACKET_TOO_LARGE);
+  err = EncodePacket(s, *blob, meta->data(), out.nvars, nullptr);
+  if (err != ErrorCode::OK) {
+    FailSession(s, err);
     return;
   }
   s->in.erase(0, static_cast<size_t>(n));
@@ -269,6 +328,12 @@ void HandleHead(Session* s) {
 void HandleClientBytes(Session* s, const char* p, size_t n) {
   switch (s->state) {
     case SessionState::kHead:
+      if (s->in.empty() && s->requests > 0) {
+        // The first byte of the next head: from now on the whole head is due within
+        // http-timeout, however slowly the rest arrives (no slowloris).
+        s->head_started = uv_now(s->router->loop());
+        ArmTimer(s, s->router->opts().timeout_ms);
+      }
       s->in.append(p, n);
       HandleHead(s);
       break;
@@ -338,15 +403,21 @@ void OnShutdown(uv_shutdown_t* req, int status) {
 
 void ArmTimer(Session* s, uint64_t ms) { uv_timer_start(&s->timer, OnTimer, ms, 0); }
 
-Session* AcceptSession(Router* r, uv_stream_t* listener, const ListenerSpec* spec) {
+Session* AcceptSession(Router* r, int fd, const ListenerSpec* spec) {
   Session* s = new Session();
   s->router = r;
   s->listener = spec;
-  if (spec->is_unix) uv_pipe_init(r->loop(), &s->client.pipe, 0);
-  else uv_tcp_init(r->loop(), &s->client.tcp);
+  int rc = spec->is_unix ? uv_pipe_init(r->loop(), &s->client.pipe, 0) : uv_tcp_init(r->loop(), &s->client.tcp);
   s->client.handle.data = s;
+  if (rc != 0) {
+    ::close(fd);
+    delete s;
+    return nullptr;
+  }
   s->open_handles = 1;
-  if (uv_accept(listener, &s->client.stream) != 0) {
+  rc = spec->is_unix ? uv_pipe_open(&s->client.pipe, fd) : uv_tcp_open(&s->client.tcp, fd);
+  if (rc != 0) {
+    ::close(fd);
     s->closed = true;
     uv_close(&s->client.handle, OnHandleClosed);
     return nullptr;
@@ -358,6 +429,7 @@ Session* AcceptSession(Router* r, uv_stream_t* listener, const ListenerSpec* spe
   s->shutdown_req.data = s;
   PeerName(s);
   s->last_active = uv_now(r->loop());
+  s->head_started = s->last_active;  // the first head is due http-timeout after accept
   ArmTimer(s, r->opts().timeout_ms);
   ResumeClient(s);
   return s;
@@ -375,6 +447,7 @@ void RequestDone(Session* s, bool reusable) {
     ResetRequest(s);
     s->state = SessionState::kHead;
     s->last_active = uv_now(s->router->loop());
+    s->head_started = s->last_active;  // matters when pipelined bytes are already waiting
     ArmTimer(s, s->in.empty() ? s->router->opts().keepalive_ms : s->router->opts().timeout_ms);
     ResumeClient(s);
     if (!s->in.empty()) HandleHead(s);
@@ -408,12 +481,7 @@ void FailSession(Session* s, ErrorCode code, const char* detail) {
   std::string line = "tsgi http router: ";
   line += std::to_string(status);
   line += " for ";
-  line += s->remote_addr.empty() ? std::string("unix client") : s->remote_addr;
-  if (!s->what.empty() && s->state != SessionState::kHead) {
-    line += " (";
-    line += s->what;
-    line += ")";
-  }
+  line += Who(s);
   line += ": ";
   line += ErrorReason(code);
   if (code == ErrorCode::ROUTER_CONNECT_FAILED || code == ErrorCode::ROUTER_NO_RESPONSE ||

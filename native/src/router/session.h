@@ -56,7 +56,12 @@ struct Session {
   std::string in;
   std::string remote_addr;
   std::string remote_port;
-  uint64_t last_active = 0;
+  uint64_t last_active = 0;    // loop time of the last byte moved in either direction
+  uint64_t head_started = 0;   // loop time the current head began (accept, or its first byte
+                               // after an idle keep-alive wait): the whole head is due by
+                               // head_started + http-timeout, however slowly it trickles in
+  uint64_t client_progress_at = 0;  // while client_pending > 0: loop time the client last took
+                                    // bytes (or the queue started); http-timeout after it, it is dropped
   size_t client_pending = 0;   // bytes handed to libuv for the client, not yet written
   size_t backend_pending = 0;  // same towards the worker
   bool client_reading = false;
@@ -72,6 +77,7 @@ struct Session {
   bool http11 = true;
   uint64_t body_left = 0;  // Content-Length body bytes not yet sent to the worker
   bool connect_retry = false;    // the worker's backlog was full: the timer connects again
+  bool retry_for_fds = false;    // ...or the router was out of descriptors
   uint64_t connect_started = 0;  // loop time of the first connect attempt (0 = none yet)
   std::string what;        // "METHOD target" (truncated) for log lines
   std::string packet;      // uwsgi header + vars (+ the de-chunked body), sent on connect
@@ -92,8 +98,9 @@ struct Session {
   size_t tail_len = 0;      // under 7 only while the whole body is shorter
 };
 
-// Accepts one connection from `listener` into a new session; null if accept failed.
-Session* AcceptSession(Router* r, uv_stream_t* listener, const ListenerSpec* spec);
+// Wraps a connection the router accepted (fd, non-blocking) into a new session; null (and
+// the fd closed) if libuv cannot take it.
+Session* AcceptSession(Router* r, int fd, const ListenerSpec* spec);
 // Graceful stop of one session: an idle connection closes now, a busy one after its response.
 void StopSession(Session* s);
 // Closes every handle of the session now; it is freed once they have closed.
