@@ -134,6 +134,37 @@ describe('pipelined requests from a client that never reads', () => {
   });
 });
 
+for (const [kind, file] of [['fetch', 'hardening-fetch.mjs'], ['node:http', 'hardening-node.cjs']]) {
+  describe(`the app's own Content-Length (${kind} app)`, () => {
+    let tsgi: TsgiHandle;
+    before(async () => {
+      tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', path.join(APPS, file)]);
+    });
+    after(async () => {
+      assert.equal(await tsgi.stop(), 0);
+    });
+
+    test('a longer body is cut to it and the kept-alive connection is closed', async () => {
+      const r = await rawExchange({ port: tsgi.ports[0] }, [
+        'GET /length?d=5&a=23 HTTP/1.1\r\nHost: x\r\n\r\n',
+        'GET / HTTP/1.1\r\nHost: x\r\n\r\n',
+      ], { gapMs: 200, timeoutMs: 5000 });
+      const text = r.data.toString('latin1');
+      assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
+      assert.equal(text.slice(text.indexOf('\r\n\r\n') + 4), 'zzzzz');
+      assert.equal(r.closed, true);
+      await tsgi.waitFor(/APP_LENGTH_MISMATCH/);
+    });
+
+    test('a shorter body closes the connection after it', async () => {
+      const r = await rawExchange({ port: tsgi.ports[0] }, ['GET /length?d=50&a=7 HTTP/1.1\r\nHost: x\r\n\r\n'], { timeoutMs: 5000 });
+      const text = r.data.toString('latin1');
+      assert.equal(text.slice(text.indexOf('\r\n\r\n') + 4), 'zzzzzzz');
+      assert.equal(r.closed, true);
+    });
+  });
+}
+
 describe("the app's own Content-Length", () => {
   let tsgi: TsgiHandle;
   before(async () => {
@@ -296,6 +327,32 @@ describe('a request body that drips', () => {
     const body = Buffer.alloc(3 << 20, 0x61);
     const res = await fetch(`http://127.0.0.1:${tsgi.ports[0]}/echo`, { method: 'POST', body });
     assert.equal(await res.text(), `got ${body.length}`);
+  });
+});
+
+describe('a request body that drips through the --http router', () => {
+  let tsgi: TsgiHandle;
+  let port: number;
+  before(async () => {
+    tsgi = await startTsgi(['--http', '127.0.0.1:0', '--wsgi-file', APP, '--socket-timeout', '2']);
+    await tsgi.waitFor(/spawned tsgi http 1 \(pid: \d+\)/);
+    port = Number(/tsgi http bound on 127\.0\.0\.1:(\d+)/.exec(tsgi.output())![1]);
+  });
+  after(async () => {
+    assert.equal(await tsgi.stop(), 0);
+  });
+
+  test('holds no app slot in the worker, and others are served meanwhile', async () => {
+    const drips = Array.from({ length: 10 }, () =>
+      drip(port, ['POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 60\r\n\r\n', ...Array(60).fill('b')], 300));
+    await new Promise((r) => setTimeout(r, 200));
+    const others: number[] = [];
+    for (let i = 0; i < 10; i++) others.push(await get(port, '/'));
+    assert.deepEqual(others, Array(10).fill(200));
+    for (const r of await Promise.all(drips)) {
+      assert.match(r.data, /^HTTP\/1\.1 408 /);
+      assert.ok(r.sent < 61);
+    }
   });
 });
 
