@@ -135,13 +135,21 @@ describe('pipelined requests from a client that never reads', () => {
 });
 
 for (const [kind, file] of [['fetch', 'hardening-fetch.mjs'], ['node:http', 'hardening-node.cjs']]) {
-  describe(`the app's own Content-Length (${kind} app)`, () => {
+  describe(`a ${kind} app`, () => {
     let tsgi: TsgiHandle;
     before(async () => {
-      tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', path.join(APPS, file)]);
+      tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', path.join(APPS, file), '--socket-timeout', '2']);
     });
     after(async () => {
       assert.equal(await tsgi.stop(), 0);
+    });
+
+    test('a client that stops reading a streamed answer is disconnected and the app stream stopped', async () => {
+      const port = tsgi.ports[0];
+      await nonReader(port, 'GET /big HTTP/1.1\r\nHost: x\r\n\r\n');
+      await tsgi.waitFor(/client did not read the response within socket-timeout \(IO_WRITE_TIMEOUT\)/, 20000);
+      await tsgi.waitFor(/hardening: stream stopped/, 10000);
+      assert.equal(await get(port, '/'), 200);
     });
 
     test('a longer body is cut to it and the kept-alive connection is closed', async () => {
