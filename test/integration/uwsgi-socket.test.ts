@@ -12,7 +12,7 @@ let tsgi: TsgiHandle;
 let port: number;
 
 before(async () => {
-  tsgi = await startTsgi(['--socket', '127.0.0.1:0', '--wsgi-file', PROBE, '--buffer-size', '512', '--limit-post', '1000']);
+  tsgi = await startTsgi(['--socket', '127.0.0.1:0', '--wsgi-file', PROBE, '--buffer-size', '512', '--limit-post', '1000', '--post-buffering', '100']);
   port = tsgi.ports[0]!;
 });
 
@@ -150,10 +150,22 @@ describe('uwsgi socket: body', () => {
 
   test('a body that ends early (the client closes) makes the app\'s read reject', async () => {
     const mark = tsgi.output().length;
-    const packet = uwsgiPacket(getVars('/echo', [['REQUEST_METHOD', 'POST'], ['CONTENT_LENGTH', '100']]), 'only 16 bytes...');
+    // Under --limit-post 1000 and longer than what is sent: with --post-buffering 100 the app
+    // gets the request after 100 bytes, before the body stops.
+    const packet = uwsgiPacket(getVars('/echo', [['REQUEST_METHOD', 'POST'], ['CONTENT_LENGTH', '900']]), 'x'.repeat(200));
     await rawExchange({ port }, [packet], { endInput: true, timeoutMs: 2000 });
     const line = await waitForText(() => logSince(mark), /^probe: body read failed: .*$/m);
     assert.match(line, /^probe: body read failed: request body truncated: connection closed before the request body ended \((HTTP_TRUNCATED_BODY|IO_PEER_CLOSED)\)$/);
+    await assertStillServes();
+  });
+
+  test('a body that ends early while it is buffered never reaches the app, and the log says so', async () => {
+    const mark = tsgi.output().length;
+    const packet = uwsgiPacket(getVars('/echo', [['REQUEST_METHOD', 'POST'], ['CONTENT_LENGTH', '100']]), 'only 16 bytes...');
+    const r = await rawExchange({ port }, [packet], { endInput: true, timeoutMs: 2000 });
+    assert.match(r.data.toString('latin1'), /^HTTP\/1\.1 400 /);
+    await waitForText(() => logSince(mark), /uwsgi packet from .*: connection closed before the request body ended \(HTTP_TRUNCATED_BODY\) -> 400/);
+    assert.doesNotMatch(logSince(mark), /probe: body read failed/);
     await assertStillServes();
   });
 });

@@ -244,7 +244,10 @@ void StartBodyClock(Connection* c, uint64_t bytes) {
 // in pending_in, the head is parsed again on the next read, and no app slot is held: a
 // client that drips its body costs a connection, never the app (docs/security.md).
 // Returns 1 to dispatch, 0 to wait for more, -1 after refusing a body that is too slow.
-int BodyBuffered(Connection* c, bool chunked, uint64_t content_length, const char* data, size_t len) {
+// `expect_100`: the client waits for "100 Continue" before it sends the body (RFC 9110
+// 10.1.1), which is sent when buffering starts.
+int BodyBuffered(Connection* c, bool chunked, uint64_t content_length, const char* data, size_t len,
+                 bool expect_100) {
   uint64_t want = c->server->opts().post_buffering;
   if (want == 0 || (!chunked && content_length == 0)) return 1;
   uint64_t have = 0;
@@ -270,6 +273,7 @@ int BodyBuffered(Connection* c, bool chunked, uint64_t content_length, const cha
   if (!c->buffering_body) {
     c->buffering_body = true;
     StartBodyClock(c, 0);
+    if (expect_100) c->out.append("HTTP/1.1 100 Continue\r\n\r\n", 25);
   } else if (BodyTooSlow(c, have)) {
     Refuse(c, ErrorCode::HTTP_BODY_TOO_SLOW);
     return -1;
@@ -305,9 +309,14 @@ long ProcessHttpHead(Connection* c, const char* data, size_t len) {
     Refuse(c, ErrorCode::HTTP_BODY_TOO_LARGE);
     return -1;
   }
-  int ready = BodyBuffered(c, head.framing == BodyFraming::kChunked,
-                           head.framing == BodyFraming::kLength ? head.content_length : 0, data + n,
-                           len - static_cast<size_t>(n));
+  // A node:http app that decides on 100-continue itself also decides whether to read the
+  // body at all: its request goes to it at the head.
+  bool app_continue = head.expect_continue && o.continue_by_app;
+  int ready = app_continue ? 1
+                           : BodyBuffered(c, head.framing == BodyFraming::kChunked,
+                                          head.framing == BodyFraming::kLength ? head.content_length : 0,
+                                          data + n, len - static_cast<size_t>(n),
+                                          head.expect_continue && head.version_minor == 1);
   if (ready <= 0) return ready;
   if (!TakeSlot(c)) return 0;
   bool buffered = c->buffering_body;
@@ -358,7 +367,7 @@ long ProcessHttpHead(Connection* c, const char* data, size_t len) {
   if (head.expect_continue && head.version_minor == 1 && o.continue_by_app) {
     c->continue_pending = true;
     flags |= kReqExpectContinue;
-  } else if (head.expect_continue && !c->body_done && head.version_minor == 1 && initial.empty()) {
+  } else if (head.expect_continue && !c->body_done && head.version_minor == 1 && initial.empty() && !buffered) {
     c->out.append("HTTP/1.1 100 Continue\r\n\r\n");
   }
   if (!buffered) StartBodyClock(c, c->body_received);
@@ -428,7 +437,7 @@ long ProcessUwsgiPacket(Connection* c, const char* data, size_t len) {
     return -1;
   }
   size_t used = kUwsgiHeaderSize + h.datasize;
-  int ready = BodyBuffered(c, false, content_length, data + used, len - used);
+  int ready = BodyBuffered(c, false, content_length, data + used, len - used, false);
   if (ready <= 0) return ready;
   if (!TakeSlot(c)) return 0;
   bool buffered = c->buffering_body;
@@ -658,6 +667,11 @@ void ConnectionOnReadable(Connection* c) {
     if (c->state == ConnState::kBody) {
       // Truncation is never silent: the app's reads reject (docs/app-contract.md, tsgi.input).
       ConnectionFail(c, ErrorCode::HTTP_TRUNCATED_BODY);
+    } else if (c->buffering_body) {
+      // A body cut short while it was being buffered never reaches the app: the log says so
+      // and a half-closed client still reads the 400.
+      Refuse(c, ErrorCode::HTTP_TRUNCATED_BODY);
+      ConnectionFlush(c);
     } else {
       ConnectionClose(c);
     }
