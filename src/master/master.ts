@@ -1,8 +1,9 @@
 // The master (--master, implied by --processes > 1): binds every socket once, loads the app
 // once to fail fast (unless --lazy-apps), spawns and supervises the worker processes, and
 // turns signals into reloads and shutdowns (docs/master.md, "Signals"):
-//   SIGHUP  graceful reload: new workers come up on the same sockets, then the old ones
-//           finish what they hold and exit; the sockets never close, nothing is refused
+//   SIGHUP  graceful reload: a new worker comes up on the same sockets beside each old one,
+//           which keeps accepting until its replacement serves, then finishes what it holds
+//           and exits; the sockets never close, nothing is refused or left waiting
 //   SIGTERM graceful shutdown: workers finish in-flight requests, then the master exits 0
 //   SIGINT, SIGQUIT fast shutdown;  SIGUSR1 worker table to the log
 // A worker that dies for any other reason is respawned, with uWSGI's fork-bomb guard.
@@ -14,7 +15,7 @@ import { logLine } from '../worker/log';
 import { addon } from '../native';
 import { readProcessMemory, startStatsFor } from '../stats';
 import type { WorkerMessage } from '../worker/handoff';
-import { curse, livePids, newSlot, reap, spawnWorker, type Slot, type SpawnContext } from './slots';
+import { curse, livePids, newSlot, promote, reap, spawnWorker, type Slot, type SpawnContext } from './slots';
 import { dropPrivileges, removePidfile, writePidfile } from './privileges';
 import { watchTouchFiles } from './touch';
 import { RouterProcess } from './router';
@@ -23,6 +24,8 @@ import { RouterProcess } from './router';
 const FORKBOMB_DELAY_MS = 2000;
 /** Exit code of a worker whose app failed to load (uWSGI's). */
 const EXIT_APP_LOAD = 22;
+/** How long a worker's SIGHUP waits for the master's own reload (see onMessage). */
+const WORKER_SIGHUP_DELAY_MS = 200;
 
 export class Master {
   private readonly slots: Slot[];
@@ -88,12 +91,15 @@ export class Master {
     this.memoryTimer.unref();
   }
 
-  private spawn(slot: Slot): void {
+  /** Starts the slot's current process, or with `asNext` a replacement beside it. */
+  private spawn(slot: Slot, asNext = false): void {
     // A slot whose previous process is gone starts from clean per-core state (a killed
     // worker may have left "in request" behind); a replacement overlapping the old process
     // keeps it, both write to the same slot for a moment.
-    if (slot.current === null && slot.cursed.size === 0) addon.scoreboardResetWorker(this.scoreboard.handle, slot.id - 1);
-    const child = spawnWorker(slot, this.ctx);
+    if (slot.current === null && slot.next === null && slot.cursed.size === 0) {
+      addon.scoreboardResetWorker(this.scoreboard.handle, slot.id - 1);
+    }
+    const child = spawnWorker(slot, this.ctx, asNext);
     if (child.pid !== undefined) addon.scoreboardWorkerSpawned(this.scoreboard.handle, slot.id - 1, child.pid);
     logLine(`spawned tsgi worker ${slot.id} (pid: ${child.pid}, cores: ${this.config.threads * this.config.async})`);
   }
@@ -108,66 +114,105 @@ export class Master {
   }
 
   private onMessage(slot: Slot, child: ChildProcess, msg: WorkerMessage): void {
-    if (msg?.type === 'ready' && slot.current === child) {
-      slot.ready = true;
+    if (msg?.type === 'ready') {
+      if (slot.next === child) this.takeOver(slot);
+      else if (slot.current === child) slot.ready = true;
+      else return;
       this.advanceChain();
-    } else if (msg?.type === 'recycle' && slot.current === child) {
-      logLine(`tsgi worker ${slot.id} (pid: ${child.pid}) recycles: ${msg.reason}`);
-      this.replace(slot);
+    } else if (msg?.type === 'recycle') {
+      this.recycle(slot, child, msg.reason);
+    } else if (msg?.type === 'sighup') {
+      // Most often the SIGHUP went to the whole process group and the master's own reload,
+      // which replaces this worker anyway, is a moment behind this message: acting a little
+      // later lets it come first instead of replacing the worker twice in a row.
+      setTimeout(() => this.recycle(slot, child, 'SIGHUP received'), WORKER_SIGHUP_DELAY_MS).unref();
+    }
+  }
+
+  /** A worker asked to be replaced; nothing to do when a replacement is already starting. */
+  private recycle(slot: Slot, child: ChildProcess, reason: string): void {
+    if (this.stopping !== 'no' || slot.current !== child || slot.next !== null) return;
+    logLine(`tsgi worker ${slot.id} (pid: ${child.pid}) recycles: ${reason}`);
+    this.replace(slot, false);
+  }
+
+  /** The slot's replacement serves: the old process stops accepting and finishes. */
+  private takeOver(slot: Slot): void {
+    const old = promote(slot);
+    if (old !== null) this.curseChild(slot, old);
+    if (slot.reloadAgain) {
+      slot.reloadAgain = false;
+      this.replace(slot, true);
     }
   }
 
   private onExit(slot: Slot, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
-    const expected = reap(slot, child);
-    if (slot.current === null && slot.cursed.size === 0) {
+    const was = reap(slot, child);
+    if (slot.current === null && slot.next === null && slot.cursed.size === 0) {
       addon.scoreboardSetWorker(this.scoreboard.handle, slot.id - 1, { pid: 0, accepting: 0 });
     }
     const how = signal ? `killed by signal ${signal}` : `exited with code ${code}`;
-    if (expected || this.stopping !== 'no') {
-      logLine(`tsgi worker ${slot.id} (pid: ${child.pid}) ${how}${expected ? ' (graceful stop)' : ''}`);
+    if (was === 'cursed' || this.stopping !== 'no') {
+      logLine(`tsgi worker ${slot.id} (pid: ${child.pid}) ${how}${was === 'cursed' ? ' (graceful stop)' : ''}`);
       this.maybeExit();
       return;
     }
-    logLine(`DAMN ! tsgi worker ${slot.id} (pid: ${child.pid}) ${how} :( trying respawn ...`);
+    if (was === 'unknown') return;
     if (code === EXIT_APP_LOAD && this.config.needApp) {
+      logLine(`DAMN ! tsgi worker ${slot.id} (pid: ${child.pid}) ${how} :(`);
       logLine('tsgi: the app failed to load in a worker and --need-app is set; shutting down');
       process.exitCode = EXIT_APP_LOAD;
       this.shutdown('fast');
       return;
     }
-    this.respawnGuarded(slot);
+    if (was === 'next') {
+      // A replacement that never served: the current process keeps serving meanwhile.
+      const keeps = slot.current ? `worker pid ${slot.current.pid} keeps serving, ` : '';
+      logLine(`DAMN ! tsgi worker ${slot.id} (pid: ${child.pid}) ${how} before it served :( ${keeps}trying again ...`);
+      this.respawnGuarded(slot, true);
+    } else if (slot.next !== null) {
+      logLine(`DAMN ! tsgi worker ${slot.id} (pid: ${child.pid}) ${how} :( its replacement (pid: ${slot.next.pid}) is starting`);
+    } else {
+      logLine(`DAMN ! tsgi worker ${slot.id} (pid: ${child.pid}) ${how} :( trying respawn ...`);
+      this.respawnGuarded(slot, false);
+    }
   }
 
-  private respawnGuarded(slot: Slot): void {
+  /** Respawns the slot's process (or, with `replacement`, its replacement) unless more
+   *  processes died within the last second than there are slots (uWSGI's fork-bomb guard). */
+  private respawnGuarded(slot: Slot, replacement: boolean): void {
+    const go = (): void => {
+      if (this.stopping !== 'no') return;
+      if (slot.current === null && slot.next === null) this.spawn(slot);
+      else if (replacement && slot.current !== null && slot.next === null) this.spawn(slot, true);
+    };
     const now = Date.now();
     this.respawnTimes = this.respawnTimes.filter((t) => now - t < 1000);
     this.respawnTimes.push(now);
     if (this.respawnTimes.length > this.config.processes) {
       logLine('tsgi: worker respawning too fast !!! i have to sleep a bit ...');
-      setTimeout(() => {
-        if (this.stopping === 'no' && slot.current === null) this.spawn(slot);
-      }, FORKBOMB_DELAY_MS);
+      setTimeout(go, FORKBOMB_DELAY_MS);
       return;
     }
-    this.spawn(slot);
+    go();
   }
 
-  /** Starts a new process for `slot`, then lets the old one finish and exit. */
-  private replace(slot: Slot): void {
-    const old = slot.current;
-    this.spawn(slot);
-    const fresh = slot.current!;
-    if (old === null) return;
-    // The old worker keeps accepting until the new one serves, so capacity never drops.
-    const whenReady = (msg: WorkerMessage): void => {
-      if (msg?.type !== 'ready') return;
-      fresh.off('message', whenReady);
-      this.curseChild(slot, old);
-    };
-    fresh.on('message', whenReady);
-    fresh.once('exit', () => {
-      fresh.off('message', whenReady);
-    });
+  /**
+   * Starts a replacement beside the slot's process; the old one keeps accepting until the
+   * new one says it serves (takeOver), so capacity never drops and no connection waits for
+   * a process that is still loading the app. One replacement at a time per slot: a reload
+   * while one is starting is done again once it serves (`reloadAgain`).
+   */
+  private replace(slot: Slot, reload: boolean): void {
+    if (slot.next !== null) {
+      if (reload) slot.reloadAgain = true;
+      return;
+    }
+    if (slot.current === null) {
+      this.spawn(slot);
+      return;
+    }
+    this.spawn(slot, true);
   }
 
   private curseChild(slot: Slot, child: ChildProcess): void {
@@ -180,7 +225,7 @@ export class Master {
   reload(why: string): void {
     if (this.stopping !== 'no') return;
     logLine(`tsgi: graceful reload of every worker (${why})`);
-    for (const slot of this.slots) this.replace(slot);
+    for (const slot of this.slots) this.replace(slot, true);
   }
 
   /** One worker at a time, waiting for each new one to serve (uWSGI's chain reload). */
@@ -195,7 +240,8 @@ export class Master {
     if (this.chain === null) return;
     const head = this.slots.find((s) => s.id === this.chain![0]);
     if (!starting) {
-      if (head === undefined || !head.ready || head.cursed.size > 0 && !this.chainStepDone(head)) return;
+      // The step is done once the slot's new process serves (and no further one is due).
+      if (head !== undefined && (!head.ready || head.next !== null)) return;
       this.chain.shift();
     }
     const next = this.slots.find((s) => s.id === this.chain![0]);
@@ -205,12 +251,7 @@ export class Master {
       return;
     }
     logLine(`tsgi: chain reload: worker ${next.id}`);
-    next.ready = false;
-    this.replace(next);
-  }
-
-  private chainStepDone(slot: Slot): boolean {
-    return slot.ready;
+    this.replace(next, true);
   }
 
   shutdown(mode: 'graceful' | 'fast'): void {
@@ -233,7 +274,8 @@ export class Master {
 
   private stopWorkers(mode: 'graceful' | 'fast'): void {
     for (const slot of this.slots) {
-      const children = [...(slot.current ? [slot.current] : []), ...slot.cursed.keys()];
+      slot.reloadAgain = false;
+      const children = [slot.current, slot.next, ...slot.cursed.keys()].filter((c): c is ChildProcess => c !== null);
       for (const child of children) {
         if (mode === 'graceful') this.curseChild(slot, child);
         else child.kill('SIGKILL');
@@ -270,7 +312,7 @@ export class Master {
       for (const slot of this.slots) {
         logLine(
           `tsgi worker ${slot.id}: pid ${slot.current?.pid ?? 0}, ready ${slot.ready ? 1 : 0}, ` +
-            `respawns ${slot.respawnCount}, finishing ${slot.cursed.size}`,
+            `respawns ${slot.respawnCount}, replacement starting ${slot.next?.pid ?? 0}, finishing ${slot.cursed.size}`,
         );
       }
     });

@@ -23,7 +23,11 @@ export interface WorkerHandoff {
 
 /** Messages on the IPC channel. */
 export type MasterMessage = { type: 'stop' };
-export type WorkerMessage = { type: 'ready'; id: number } | { type: 'recycle'; id: number; reason: string };
+export type WorkerMessage =
+  | { type: 'ready'; id: number }
+  | { type: 'recycle'; id: number; reason: string }
+  /** The worker got a SIGHUP: the master replaces it (docs/master.md, "Signals"). */
+  | { type: 'sighup'; id: number };
 
 export function encodeHandoff(h: WorkerHandoff): string {
   return JSON.stringify(h);

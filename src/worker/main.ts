@@ -1,7 +1,7 @@
 // Entry of a worker process spawned by the master (src/master/). It re-reads the master's
 // command line, serves on the listening sockets it inherited, and obeys the master over the
 // IPC channel: "stop" = finish in-flight requests, then exit; a closed channel = the master
-// is gone, so exit at once (no orphans).
+// is gone, so exit at once (no orphans). A SIGHUP asks the master for a replacement.
 
 import { isConfig, loadConfig, type Config } from '../config';
 import { isTsgiError } from '../errors';
@@ -28,16 +28,18 @@ async function run(): Promise<void> {
   const config: Config = result;
   if (config.chdir) process.chdir(config.chdir);
 
-  const sockets = inheritedSockets(handoff);
-  const unit =
-    config.threads > 1
-      ? await serveThreads(config, sockets, handoff.id, handoff.scoreboardFd)
-      : await serveHere(config, sockets, handoff.id, handoff.scoreboardFd);
-
+  // The master's messages and the signals are handled from the start: a stop that comes
+  // while the app still loads ends the process at once (nothing to finish), and a master
+  // that went away during the load leaves no orphan behind.
+  let unit: ServingUnit | null = null;
   let stopping = false;
   const stop = (why: string): void => {
     if (stopping) return;
     stopping = true;
+    if (unit === null) {
+      logLine(`tsgi worker ${handoff.id} (pid: ${process.pid}): ${why} before serving; exiting`);
+      process.exit(0);
+    }
     logLine(`tsgi worker ${handoff.id} (pid: ${process.pid}): ${why}, finishing in-flight requests`);
     void unit.stop().then(() => process.exit(0));
   };
@@ -46,16 +48,31 @@ async function run(): Promise<void> {
   });
   process.on('disconnect', () => {
     logLine(`tsgi worker ${handoff.id} (pid: ${process.pid}): the master disconnected; exiting`);
-    unit.destroy();
+    unit?.destroy();
     process.exit(1);
   });
   // Sent to the whole process group (a terminal's Ctrl-C, systemd's KillMode=control-group).
   process.on('SIGTERM', () => stop('SIGTERM received'));
-  process.on('SIGHUP', () => stop('SIGHUP received'));
+  // A SIGHUP to the process group (a shell's `kill -HUP %1`, `systemctl kill -s HUP`) also
+  // reaches the master, which reloads every worker: stopping here as well would leave no
+  // process accepting until the new ones have loaded the app. Like any SIGHUP sent to a
+  // worker alone, it becomes a request to the master to replace this worker, which starts
+  // the new process first (docs/master.md, "Signals").
+  process.on('SIGHUP', () => {
+    if (!process.connected) return stop('SIGHUP received');
+    logLine(`tsgi worker ${handoff.id} (pid: ${process.pid}): SIGHUP received, asking the master for a replacement`);
+    send({ type: 'sighup', id: handoff.id });
+  });
   process.on('SIGINT', () => {
-    unit.destroy();
+    unit?.destroy();
     process.exit(0);
   });
+
+  const sockets = inheritedSockets(handoff);
+  unit =
+    config.threads > 1
+      ? await serveThreads(config, sockets, handoff.id, handoff.scoreboardFd)
+      : await serveHere(config, sockets, handoff.id, handoff.scoreboardFd);
   send({ type: 'ready', id: handoff.id });
   watchRecycling(config, unit, handoff.id);
 }
