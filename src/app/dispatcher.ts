@@ -2,7 +2,7 @@
 // and input of each request, runs the app (gateway callable or fetch handler), and routes
 // body data, drain and abort events to the request they belong to.
 
-import { RequestFlags, type NativeCallbacks, type Transport, PEER_SHUTDOWN } from '../native/types';
+import { RequestFlags, type NativeCallbacks, type Transport, PEER_CLOSED, PEER_SHUTDOWN } from '../native/types';
 import { buildEnviron, createEnvironContext, type EnvironContext } from './environ';
 import { FetchExchange } from './fetch-exchange';
 import { GatewayExchange } from './gateway';
@@ -131,7 +131,7 @@ export function createDispatcher(app: LoadedApp, transport: Transport, options: 
       ex.handlePeerShutdown();
       return;
     }
-    ex.handleAbort(inputErrorFor(error === 0 ? 99 : error));
+    ex.handleAbort(inputErrorFor(error === 0 ? PEER_CLOSED : error));
   }
 
   return {
