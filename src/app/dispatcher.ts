@@ -18,11 +18,6 @@ export interface DispatcherOptions {
   coreId: number;
   multithread: boolean;
   multiprocess: boolean;
-  /**
-   * --allow-magic-vars. The app layer never acts on uwsgi magic vars either way: they reach
-   * the app as plain strings. Kept so the option is visible where requests are handled.
-   */
-  allowMagicVars: boolean;
   /** The Server's shared var-offset array; can also be given later with setMeta(). */
   meta?: Uint32Array;
 }
