@@ -87,6 +87,9 @@ test('argument parser: bad values and combinations are usage errors', () => {
     [['--wsgi-file', 'a.js', '--app', 'json'], /cannot be combined/],
     [['--callable', 'x'], /--callable needs --wsgi-file or --module/],
     [['--pin', 'maybe'], /--pin maybe: auto or off/],
+    [['--list=yes'], /--list takes no value/],
+    [['--connections', '--rounds', '3'], /--connections needs a value/],
+    [['stray'], /unknown option stray/],
   ];
   for (const [args, re] of bad) assert.throws(() => parseBenchArgs(args), (e: unknown) => e instanceof UsageError && re.test(e.message), args.join(' '));
 });
