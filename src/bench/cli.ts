@@ -1,10 +1,10 @@
 // `tsgi bench`: benchmark an app under every configuration of a matrix, side by side with
 // node:http, node:cluster, uWebSockets.js and uWSGI on the same app logic. See bench/README.md.
-import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { BENCH_APPS, FRAMEWORK_APPS, MatrixError, defaultMatrix, expandMatrix, formatMatrix, parseMatrix, selectOnly, type Matrix } from './matrix';
-import { ROOT, benchApp, benchAppsMissing, customApp, type AppSpec } from './apps';
+import { benchApp, benchAppsMissing, customApp, type AppSpec } from './apps';
 import { comparePoints, loadReport, renderComparison } from './compare';
 import { nginxMissing } from './nginx';
 import { baselinePoints, tsgiPoint, type PointDef } from './points';
@@ -57,7 +57,7 @@ How:
   --quiet-wait S            wait up to S seconds for a quiet machine before each run [60; quick 0]
 
 Output:
-  --out DIR                 where bench-<time>.{json,md,svg} go [bench/results]
+  --out DIR                 where bench-<time>.{json,md,svg} go [${path.join(os.tmpdir(), 'tsgi-bench-results')}]
   --no-write                print the table only
 `;
 
@@ -265,6 +265,21 @@ export function planPoints(o: BenchOptions): { matrix: Matrix; points: PointDef[
   return { matrix, points: selectOnly(points, o.only ?? undefined), apps };
 }
 
+/**
+ * Where the results files go: --out, else a directory under the system's temporary directory,
+ * so a run never adds files to the checkout or project it was started in unless asked to
+ * (--out bench/results keeps a run beside the recorded ones).
+ */
+export function resultsDir(o: Pick<BenchOptions, 'out'>): string {
+  return o.out ?? path.join(os.tmpdir(), 'tsgi-bench-results');
+}
+
+/** A path relative to the cwd when it lies inside it, else absolute. */
+function shownPath(p: string): string {
+  const rel = path.relative(process.cwd(), p);
+  return rel.startsWith('..') || path.isAbsolute(rel) ? path.resolve(p) : rel;
+}
+
 export async function main(argv: string[]): Promise<number> {
   let o: BenchOptions;
   try {
@@ -335,10 +350,9 @@ export async function main(argv: string[]): Promise<number> {
   };
   const report = await runSession(plan.points, settings, new Progress());
   if (o.write) {
-    const dir = o.out ?? (fs.existsSync(path.join(ROOT, 'bench')) ? path.join(ROOT, 'bench', 'results') : 'bench-results');
-    const w = writeReport(report, dir);
+    const w = writeReport(report, resultsDir(o));
     process.stdout.write(w.markdown);
-    process.stderr.write(`tsgi bench: wrote ${path.relative(process.cwd(), w.json)}, .md and .svg\n`);
+    process.stderr.write(`tsgi bench: wrote ${shownPath(w.json)}, .md and .svg\n`);
   } else {
     process.stdout.write(renderMarkdown(report));
   }
