@@ -182,72 +182,96 @@ function usageOf(handles) {
 }
 
 const log = (...a) => console.error('[bench]', ...a);
+const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
 
 // ---------------------------------------------------------------------------------------------
-async function main() {
-  if (opt.help) {
-    console.log(`usage: node bench/hello.mjs [--rounds N] [--duration S] [--warmup S] [--connections N]
+// The steps of a run, in order: main() at the bottom calls them.
+
+function printUsage() {
+  console.log(`usage: node bench/hello.mjs [--rounds N] [--duration S] [--warmup S] [--connections N]
                            [--quick] [--only id,id] [--loadgen wrk|autocannon] [--out DIR] [--no-write]
                            [--max-other CPUS (0.15)] [--retries N (2)] [--quiet-wait S (60)]
                            [--tsgi-app FILE (bench/apps/hello.js)]
 points: ${POINT_IDS().join(', ')}`);
-    return;
-  }
-  const startedAt = new Date();
+}
+
+/** Pinning, load generator and scratch directory of this run. */
+function setUp() {
   const plan = pinningPlan();
   const loadgen = pickLoadgen(opt.loadgen);
-  const serverCpu = plan.enabled ? plan.server : null;
-  const clientCpu = plan.enabled ? plan.client : null;
+  const ctx = {
+    plan,
+    loadgen,
+    serverCpu: plan.enabled ? plan.server : null,
+    clientCpu: plan.enabled ? plan.client : null,
+    tmp: fs.mkdtempSync(path.join(os.tmpdir(), 'tsgi-bench-')),
+  };
   if (plan.enabled) pinSelf(plan.client);
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgi-bench-'));
   log(`pinning: ${plan.enabled ? `servers on CPU ${plan.server}, client on CPU ${plan.client}` : `off (${plan.reason})`}`);
   log(`load generator: ${loadgen.tool ?? `none (${loadgen.reason})`}; ${rounds} round(s) x ${durationS} s, warm-up ${warmupS} s, ${connections} connections`);
-  log(`tsgi app: ${tsgiApp}; scratch dir ${tmp}`);
+  log(`tsgi app: ${tsgiApp}; scratch dir ${ctx.tmp}`);
+  return ctx;
+}
 
-  let points = POINTS({ cpu: serverCpu, tmp });
+/** The points of this run (--only), each with empty run state. */
+function selectPoints(ctx) {
+  let points = POINTS({ cpu: ctx.serverCpu, tmp: ctx.tmp });
   if (opt.only) {
     const want = new Set(opt.only.split(','));
     for (const w of want) if (!points.some((p) => p.id === w)) throw new Error(`unknown point ${w} (known: ${POINT_IDS().join(', ')})`);
     points = points.filter((p) => want.has(p.id));
   }
   for (const p of points) Object.assign(p, { runs: [], skipped: null, handles: [], commands: [] });
+  return points;
+}
 
-  const stopAll = async () => {
-    for (const p of points) for (const { handle } of p.handles) await handle.stop().catch(() => {});
-  };
+async function stopAll(points) {
+  for (const p of points) for (const { handle } of p.handles) await handle.stop().catch(() => {});
+}
+
+/** SIGINT / SIGTERM stop every server and remove the scratch directory. */
+function stopOnSignals(ctx, points) {
   for (const sig of ['SIGINT', 'SIGTERM']) {
     process.once(sig, async () => {
       log(`${sig}: stopping servers`);
-      await stopAll();
-      fs.rmSync(tmp, { recursive: true, force: true });
+      await stopAll(points);
+      fs.rmSync(ctx.tmp, { recursive: true, force: true });
       process.exit(130);
     });
   }
+}
 
-  const measure = async (url, seconds) => {
-    if (loadgen.tool === 'wrk') return runWrk({ url, connections, durationS: seconds, cpu: clientCpu });
-    return runAutocannon({ url, connections, durationS: seconds });
-  };
-  const clientArgv = (url) => (loadgen.tool === 'wrk'
+/** One load-generator run of `seconds` against `url`. */
+function measure(ctx, url, seconds) {
+  if (ctx.loadgen.tool === 'wrk') return runWrk({ url, connections, durationS: seconds, cpu: ctx.clientCpu });
+  return runAutocannon({ url, connections, durationS: seconds });
+}
+
+/** The client command of a point, as the report shows it. */
+function clientArgv(ctx, url) {
+  const { loadgen, clientCpu } = ctx;
+  return loadgen.tool === 'wrk'
     ? q([...(clientCpu === null ? [] : ['taskset', '-c', String(clientCpu)]), 'wrk', '-t1', `-c${connections}`, `-d${durationS}s`, '--latency', url])
-    : `autocannon -c ${connections} -d ${durationS} ${url}   # programmatic, in the bench process${clientCpu === null ? '' : ` (pinned to CPU ${clientCpu})`}`);
+    : `autocannon -c ${connections} -d ${durationS} ${url}   # programmatic, in the bench process${clientCpu === null ? '' : ` (pinned to CPU ${clientCpu})`}`;
+}
 
-  // Start, verify and warm up every point once.
+/** Start, verify and warm up every point once; a point that fails is skipped with its reason. */
+async function startPoints(ctx, points) {
   for (const p of points) {
-    if (!loadgen.tool) { p.skipped = loadgen.reason; continue; }
+    if (!ctx.loadgen.tool) { p.skipped = ctx.loadgen.reason; continue; }
     const missing = p.missing();
     if (missing) { p.skipped = missing; log(`${p.id}: skipped: ${missing}`); continue; }
     try {
       log(`${p.id}: starting`);
       const s = await p.start();
       Object.assign(p, { url: s.url, handles: s.handles, commands: s.commands, nginxConf: s.nginxConf });
-      p.client = clientArgv(s.url);
+      p.client = clientArgv(ctx, s.url);
       // A --tsgi-app other than the bench's own may answer text/html (examples/foobar.js does).
       const v = await verifyHello(s.url, p.id.includes('tsgi') && opt['tsgi-app'] ? { contentType: /^text\/(plain|html)\b/ } : {});
       p.responseHeaders = v.headers;
       if (warmupS > 0) {
         log(`${p.id}: warm-up ${warmupS} s`);
-        await measure(s.url, warmupS);
+        await measure(ctx, s.url, warmupS);
       }
     } catch (e) {
       p.skipped = `could not start or verify: ${e.short ?? e.message.split('\n')[0]}`;
@@ -257,72 +281,77 @@ points: ${POINT_IDS().join(', ')}`);
       p.handles = [];
     }
   }
+}
 
-  const measureOnce = async (p, r) => {
-    const u0 = usageOf(p.handles);
-    const sys0 = systemCpu();
-    const self0 = process.cpuUsage();
-    const t0 = performance.now();
-    let res;
-    try {
-      res = await measure(p.url, durationS);
-    } catch (e) {
-      p.runs.push({ round: r + 1, error: e.message });
-      log(`${p.id} round ${r + 1}: ${e.message}`);
-      return null;
-    }
-    const wall = (performance.now() - t0) / 1000;
-    const u1 = usageOf(p.handles);
-    const sys1 = systemCpu();
-    const self = process.cpuUsage(self0);
-    const cpu = {};
-    let cpuTotal = 0;
-    for (const { name } of p.handles) {
-      const d = u1[name].cpu - u0[name].cpu;
-      cpu[name] = { seconds: d, utilisation: d / wall, usPerRequest: res.requests ? (d / res.requests) * 1e6 : null };
-      cpuTotal += d;
-    }
-    const run = {
-      round: r + 1,
-      rps: res.rps,
-      requests: res.requests,
-      durationS: res.durationS,
-      latencyMs: res.latencyMs,
-      errors: res.errors,
-      clientCpu: res.clientCpu,
-      serverCpu: { total: { seconds: cpuTotal, utilisation: cpuTotal / wall, usPerRequest: res.requests ? (cpuTotal / res.requests) * 1e6 : null }, ...cpu },
-      wallS: wall,
-    };
-    // CPU used on the machine by anything other than the servers, the load generator and this
-    // script (other jobs, kernel work not charged to a process), in CPUs; and hypervisor steal.
-    const selfS = (self.user + self.system) / 1e6;
-    const clientS = res.tool === 'wrk' && res.clientCpu != null ? res.clientCpu * wall : 0;
-    run.otherCpu = Math.max(0, (sys1.busy - sys0.busy) - cpuTotal - clientS - selfS) / wall;
-    run.steal = (sys1.steal - sys0.steal) / wall;
-    log(`${p.id} round ${r + 1}: ${fmtInt(res.rps)} req/s, p50 ${fmtMs(res.latencyMs.p50)} ms, p99 ${fmtMs(res.latencyMs.p99)} ms, `
-      + `server CPU ${fmtPct(run.serverCpu.total.utilisation)}, client CPU ${fmtPct(res.clientCpu)}, other ${fmtPct(run.otherCpu)}, steal ${fmtPct(run.steal)}`
-      + `${Object.values(res.errors).some((x) => x) ? `, errors ${JSON.stringify(res.errors)}` : ''}`);
-    return run;
+/** One measured run of a point, with the CPU of its servers, of the client and of other work. */
+async function measureOnce(ctx, p, r) {
+  const u0 = usageOf(p.handles);
+  const sys0 = systemCpu();
+  const self0 = process.cpuUsage();
+  const t0 = performance.now();
+  let res;
+  try {
+    res = await measure(ctx, p.url, durationS);
+  } catch (e) {
+    p.runs.push({ round: r + 1, error: e.message });
+    log(`${p.id} round ${r + 1}: ${e.message}`);
+    return null;
+  }
+  const wall = (performance.now() - t0) / 1000;
+  const u1 = usageOf(p.handles);
+  const sys1 = systemCpu();
+  const self = process.cpuUsage(self0);
+  const cpu = {};
+  let cpuTotal = 0;
+  for (const { name } of p.handles) {
+    const d = u1[name].cpu - u0[name].cpu;
+    cpu[name] = { seconds: d, utilisation: d / wall, usPerRequest: res.requests ? (d / res.requests) * 1e6 : null };
+    cpuTotal += d;
+  }
+  const run = {
+    round: r + 1,
+    rps: res.rps,
+    requests: res.requests,
+    durationS: res.durationS,
+    latencyMs: res.latencyMs,
+    errors: res.errors,
+    clientCpu: res.clientCpu,
+    serverCpu: { total: { seconds: cpuTotal, utilisation: cpuTotal / wall, usPerRequest: res.requests ? (cpuTotal / res.requests) * 1e6 : null }, ...cpu },
+    wallS: wall,
   };
+  // CPU used on the machine by anything other than the servers, the load generator and this
+  // script (other jobs, kernel work not charged to a process), in CPUs; and hypervisor steal.
+  const selfS = (self.user + self.system) / 1e6;
+  const clientS = res.tool === 'wrk' && res.clientCpu != null ? res.clientCpu * wall : 0;
+  run.otherCpu = Math.max(0, (sys1.busy - sys0.busy) - cpuTotal - clientS - selfS) / wall;
+  run.steal = (sys1.steal - sys0.steal) / wall;
+  log(`${p.id} round ${r + 1}: ${fmtInt(res.rps)} req/s, p50 ${fmtMs(res.latencyMs.p50)} ms, p99 ${fmtMs(res.latencyMs.p99)} ms, `
+    + `server CPU ${fmtPct(run.serverCpu.total.utilisation)}, client CPU ${fmtPct(res.clientCpu)}, other ${fmtPct(run.otherCpu)}, steal ${fmtPct(run.steal)}`
+    + `${Object.values(res.errors).some((x) => x) ? `, errors ${JSON.stringify(res.errors)}` : ''}`);
+  return run;
+}
 
-  // Before each run, wait (up to --quiet-wait seconds) until the machine is quiet: the CPU busy
-  // time over 1 s, minus this harness, below --max-other CPUs.
-  const waitQuiet = async () => {
-    const deadline = Date.now() + quietWaitS * 1000;
-    let said = false;
-    for (;;) {
-      const a = systemCpu();
-      const c0 = process.cpuUsage();
-      await new Promise((res) => setTimeout(res, 1000));
-      const c = process.cpuUsage(c0);
-      const busy = systemCpu().busy - a.busy - (c.user + c.system) / 1e6;
-      if (busy <= maxOther) return;
-      if (Date.now() > deadline) { log(`machine still busy (${fmtPct(busy)} of a CPU) after ${quietWaitS} s: measuring anyway`); return; }
-      if (!said) { log(`machine busy (${fmtPct(busy)} of a CPU used by other work): waiting up to ${quietWaitS} s`); said = true; }
-    }
-  };
+/**
+ * Before each run, wait (up to --quiet-wait seconds) until the machine is quiet: the CPU busy
+ * time over 1 s, minus this harness, below --max-other CPUs.
+ */
+async function waitQuiet() {
+  const deadline = Date.now() + quietWaitS * 1000;
+  let said = false;
+  for (;;) {
+    const a = systemCpu();
+    const c0 = process.cpuUsage();
+    await sleep(1000);
+    const c = process.cpuUsage(c0);
+    const busy = systemCpu().busy - a.busy - (c.user + c.system) / 1e6;
+    if (busy <= maxOther) return;
+    if (Date.now() > deadline) { log(`machine still busy (${fmtPct(busy)} of a CPU) after ${quietWaitS} s: measuring anyway`); return; }
+    if (!said) { log(`machine busy (${fmtPct(busy)} of a CPU used by other work): waiting up to ${quietWaitS} s`); said = true; }
+  }
+}
 
-  // Interleaved rounds: A B C ... A B C ...
+/** Interleaved rounds: A B C ... A B C ... */
+async function runRounds(ctx, points) {
   for (let r = 0; r < rounds; r++) {
     for (const p of points) {
       if (p.skipped) continue;
@@ -336,12 +365,12 @@ points: ${POINT_IDS().join(', ')}`);
       // repeated (up to --retries times); the discarded runs are kept in the JSON.
       for (let attempt = 0; ; attempt++) {
         await waitQuiet();
-        const run = await measureOnce(p, r);
+        const run = await measureOnce(ctx, p, r);
         if (!run) break;
         if (run.otherCpu > maxOther && attempt < retries) {
           (p.discarded ??= []).push(run);
           log(`${p.id} round ${r + 1}: other load ${fmtPct(run.otherCpu)} > ${fmtPct(maxOther)}: discarded, repeating`);
-          await new Promise((res) => setTimeout(res, 2000));
+          await sleep(2000);
           continue;
         }
         p.runs.push(run);
@@ -349,60 +378,71 @@ points: ${POINT_IDS().join(', ')}`);
       }
     }
   }
+}
 
-  // Peak RSS (VmHWM summed over each process group), then stop everything.
+/** Peak RSS (VmHWM summed over each process group), then stop everything. */
+async function finish(ctx, points) {
   for (const p of points) {
     p.peakRssKb = {};
     for (const { name, handle } of p.handles) p.peakRssKb[name] = groupUsage(handle.pid).hwmKb;
   }
-  await stopAll();
-  fs.rmSync(tmp, { recursive: true, force: true });
+  await stopAll(points);
+  fs.rmSync(ctx.tmp, { recursive: true, force: true });
+}
 
-  // Summaries.
-  for (const p of points) {
-    const ok = p.runs.filter((x) => x.rps != null);
-    if (!p.skipped && !ok.length) p.skipped = `no successful run: ${p.runs.map((x) => x.error).join('; ')}`;
-    if (!ok.length) continue;
-    const rps = ok.map((x) => x.rps);
-    const clientPegged = ok.some((x) => x.clientCpu != null && x.clientCpu >= 0.9);
-    const errs = ok.reduce((a, x) => a + Object.values(x.errors).reduce((s, v) => s + v, 0), 0);
-    p.summary = {
-      runs: ok.length,
-      rpsMedian: median(rps), rpsMin: Math.min(...rps), rpsMax: Math.max(...rps),
-      spreadPct: (100 * (Math.max(...rps) - Math.min(...rps))) / median(rps),
-      p50MsMedian: median(ok.map((x) => x.latencyMs.p50)),
-      p99MsMedian: median(ok.map((x) => x.latencyMs.p99)),
-      serverUsPerReqMedian: median(ok.map((x) => x.serverCpu.total.usPerRequest)),
-      backendUsPerReqMedian: p.group === 'nginx' ? median(ok.map((x) => x.serverCpu.backend.usPerRequest)) : null,
-      nginxUsPerReqMedian: p.group === 'nginx' ? median(ok.map((x) => x.serverCpu.nginx.usPerRequest)) : null,
-      serverCpuMedian: median(ok.map((x) => x.serverCpu.total.utilisation)),
-      clientCpuMax: Math.max(...ok.map((x) => x.clientCpu ?? 0)),
-      clientPegged,
-      otherCpuMax: Math.max(...ok.map((x) => x.otherCpu ?? 0)),
-      stealMax: Math.max(...ok.map((x) => x.steal ?? 0)),
-      errors: errs,
-      peakRssMiB: Object.values(p.peakRssKb ?? {}).reduce((a, b) => a + b, 0) / 1024,
-    };
-  }
+/** Medians and extremes of a point's successful runs; marks a point without one as skipped. */
+function summarise(p) {
+  const ok = p.runs.filter((x) => x.rps != null);
+  if (!p.skipped && !ok.length) p.skipped = `no successful run: ${p.runs.map((x) => x.error).join('; ')}`;
+  if (!ok.length) return;
+  const rps = ok.map((x) => x.rps);
+  const clientPegged = ok.some((x) => x.clientCpu != null && x.clientCpu >= 0.9);
+  const errs = ok.reduce((a, x) => a + Object.values(x.errors).reduce((s, v) => s + v, 0), 0);
+  p.summary = {
+    runs: ok.length,
+    rpsMedian: median(rps), rpsMin: Math.min(...rps), rpsMax: Math.max(...rps),
+    spreadPct: (100 * (Math.max(...rps) - Math.min(...rps))) / median(rps),
+    p50MsMedian: median(ok.map((x) => x.latencyMs.p50)),
+    p99MsMedian: median(ok.map((x) => x.latencyMs.p99)),
+    serverUsPerReqMedian: median(ok.map((x) => x.serverCpu.total.usPerRequest)),
+    backendUsPerReqMedian: p.group === 'nginx' ? median(ok.map((x) => x.serverCpu.backend.usPerRequest)) : null,
+    nginxUsPerReqMedian: p.group === 'nginx' ? median(ok.map((x) => x.serverCpu.nginx.usPerRequest)) : null,
+    serverCpuMedian: median(ok.map((x) => x.serverCpu.total.utilisation)),
+    clientCpuMax: Math.max(...ok.map((x) => x.clientCpu ?? 0)),
+    clientPegged,
+    otherCpuMax: Math.max(...ok.map((x) => x.otherCpu ?? 0)),
+    stealMax: Math.max(...ok.map((x) => x.steal ?? 0)),
+    errors: errs,
+    peakRssMiB: Object.values(p.peakRssKb ?? {}).reduce((a, b) => a + b, 0) / 1024,
+  };
+}
+
+const RATIOS = [
+  ['tsgi / uWS', 'tsgi-http-nolog', 'uws'],
+  ['tsgi / node:http', 'tsgi-http-nolog', 'node-http'],
+  ['tsgi (logging on) / uWS', 'tsgi-http', 'uws'],
+  ['tsgi (logging on) / node:http', 'tsgi-http', 'node-http'],
+  ['tsgi logging on / off', 'tsgi-http', 'tsgi-http-nolog'],
+  ['uWS / node:http', 'uws', 'node-http'],
+  ['tsgi via nginx / uWSGI via nginx', 'nginx-tsgi', 'nginx-uwsgi'],
+  ['tsgi --http router / uWSGI --http router', 'router-tsgi', 'router-uwsgi'],
+];
+
+/** Ratios of medians between the points of RATIOS that this run has. */
+function ratiosOf(points) {
   const byId = Object.fromEntries(points.map((p) => [p.id, p]));
   const med = (id) => byId[id]?.summary?.rpsMedian ?? null;
-  const ratioDefs = [
-    ['tsgi / uWS', 'tsgi-http-nolog', 'uws'],
-    ['tsgi / node:http', 'tsgi-http-nolog', 'node-http'],
-    ['tsgi (logging on) / uWS', 'tsgi-http', 'uws'],
-    ['tsgi (logging on) / node:http', 'tsgi-http', 'node-http'],
-    ['tsgi logging on / off', 'tsgi-http', 'tsgi-http-nolog'],
-    ['uWS / node:http', 'uws', 'node-http'],
-    ['tsgi via nginx / uWSGI via nginx', 'nginx-tsgi', 'nginx-uwsgi'],
-    ['tsgi --http router / uWSGI --http router', 'router-tsgi', 'router-uwsgi'],
-  ];
-  const ratios = ratioDefs
+  return RATIOS
     .filter(([, a, b]) => byId[a] && byId[b])
     .map(([name, a, b]) => ({
       name, a, b, value: fmtRatio(med(a), med(b)),
       missing: med(a) == null || med(b) == null ? [a, b].filter((x) => med(x) == null).map((x) => `${x} not measured`).join(', ') : null,
     }));
+}
 
+/** The JSON report: settings, machine, every point with its runs, the ratios. */
+function buildReport(ctx, startedAt, points) {
+  const { loadgen, plan } = ctx;
   const machine = machineInfo({
     wrk: loadgen.tool === 'wrk' ? loadgen.version : null,
     autocannon: loadgen.tool === 'autocannon' ? loadgen.version : null,
@@ -410,7 +450,7 @@ points: ${POINT_IDS().join(', ')}`);
     uwsgi: which('uwsgi') ? spawnSync('uwsgi', ['--version'], { encoding: 'utf8' }).stdout.trim() : null,
     tmpdir: os.tmpdir(),
   });
-  const report = {
+  return {
     benchmark: 'hello',
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
@@ -422,19 +462,37 @@ points: ${POINT_IDS().join(', ')}`);
       serverCommands: p.commands, clientCommand: p.client, nginxConf: p.nginxConf, responseHeaders: p.responseHeaders,
       summary: p.summary ?? null, peakRssKb: p.peakRssKb, runs: p.runs, discardedRuns: p.discarded ?? [],
     })),
-    ratios,
+    ratios: ratiosOf(points),
   };
+}
 
+/** hello-<UTC time>[-quick].json and .md in --out. */
+function writeResults(report, md, startedAt) {
+  fs.mkdirSync(opt.out, { recursive: true });
+  const stamp = startedAt.toISOString().replace(/:/g, '').replace(/\.\d+Z$/, 'Z');
+  const base = path.join(opt.out, `hello-${stamp}${opt.quick ? '-quick' : ''}`);
+  fs.writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
+  fs.writeFileSync(`${base}.md`, md);
+  log(`wrote ${path.relative(process.cwd(), base)}.json and .md`);
+}
+
+async function main() {
+  if (opt.help) {
+    printUsage();
+    return;
+  }
+  const startedAt = new Date();
+  const ctx = setUp();
+  const points = selectPoints(ctx);
+  stopOnSignals(ctx, points);
+  await startPoints(ctx, points);
+  await runRounds(ctx, points);
+  await finish(ctx, points);
+  for (const p of points) summarise(p);
+  const report = buildReport(ctx, startedAt, points);
   const md = renderMarkdown(report);
   process.stdout.write(md);
-  if (!opt['no-write']) {
-    fs.mkdirSync(opt.out, { recursive: true });
-    const stamp = startedAt.toISOString().replace(/:/g, '').replace(/\.\d+Z$/, 'Z');
-    const base = path.join(opt.out, `hello-${stamp}${opt.quick ? '-quick' : ''}`);
-    fs.writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
-    fs.writeFileSync(`${base}.md`, md);
-    log(`wrote ${path.relative(process.cwd(), base)}.json and .md`);
-  }
+  if (!opt['no-write']) writeResults(report, md, startedAt);
 }
 
 function renderMarkdown(r) {

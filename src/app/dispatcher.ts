@@ -2,7 +2,7 @@
 // and input of each request, runs the app (gateway callable or fetch handler), and routes
 // body data, drain and abort events to the request they belong to.
 
-import { RequestFlags, type NativeCallbacks, type Transport, PEER_SHUTDOWN } from '../native/types';
+import { RequestFlags, type NativeCallbacks, type Transport, PEER_CLOSED, PEER_SHUTDOWN } from '../native/types';
 import { buildEnviron, createEnvironContext, type EnvironContext } from './environ';
 import { FetchExchange } from './fetch-exchange';
 import { GatewayExchange } from './gateway';
@@ -18,11 +18,6 @@ export interface DispatcherOptions {
   coreId: number;
   multithread: boolean;
   multiprocess: boolean;
-  /**
-   * --allow-magic-vars. The app layer never acts on uwsgi magic vars either way: they reach
-   * the app as plain strings. Kept so the option is visible where requests are handled.
-   */
-  allowMagicVars: boolean;
   /** The Server's shared var-offset array; can also be given later with setMeta(). */
   meta?: Uint32Array;
 }
@@ -131,7 +126,7 @@ export function createDispatcher(app: LoadedApp, transport: Transport, options: 
       ex.handlePeerShutdown();
       return;
     }
-    ex.handleAbort(inputErrorFor(error === 0 ? 99 : error));
+    ex.handleAbort(inputErrorFor(error === 0 ? PEER_CLOSED : error));
   }
 
   return {

@@ -1,9 +1,10 @@
 // `tsgi bench`: benchmark an app under every configuration of a matrix, side by side with
 // node:http, node:cluster, uWebSockets.js and uWSGI on the same app logic. See bench/README.md.
-import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { BENCH_APPS, FRAMEWORK_APPS, MatrixError, defaultMatrix, expandMatrix, formatMatrix, parseMatrix, selectOnly, type Matrix } from './matrix';
-import { ROOT, benchApp, benchAppsMissing, customApp, type AppSpec } from './apps';
+import { benchApp, benchAppsMissing, customApp, type AppSpec } from './apps';
 import { comparePoints, loadReport, renderComparison } from './compare';
 import { nginxMissing } from './nginx';
 import { baselinePoints, tsgiPoint, type PointDef } from './points';
@@ -56,7 +57,7 @@ How:
   --quiet-wait S            wait up to S seconds for a quiet machine before each run [60; quick 0]
 
 Output:
-  --out DIR                 where bench-<time>.{json,md,svg} go [bench/results]
+  --out DIR                 where bench-<time>.{json,md,svg} go [${path.join(os.tmpdir(), 'tsgi-bench-results')}]
   --no-write                print the table only
 `;
 
@@ -103,79 +104,118 @@ function intArg(name: string, v: string | undefined, min: number, max: number): 
   return n;
 }
 
-/** Parse `tsgi bench` arguments (`--opt value` or `--opt=value`). Throws UsageError. */
-export function parseBenchArgs(argv: string[]): BenchOptions {
-  const o: BenchOptions = {
+/** Options that take no value. */
+const FLAGS: Record<string, (o: BenchOptions) => void> = {
+  help: (o) => { o.help = true; },
+  list: (o) => { o.list = true; },
+  standard: (o) => { o.standard = true; },
+  frameworks: (o) => { o.frameworks = true; },
+  quick: (o) => { o.quick = true; },
+  'no-baselines': (o) => { o.baselines = false; },
+  'no-push': (o) => { o.push = false; },
+  'no-wrk-check': (o) => { o.wrkCheck = false; },
+  logging: (o) => { o.logging = true; },
+  'no-write': (o) => { o.write = false; },
+};
+
+/** Options that take one value; `name` is the option as written, for messages. */
+const VALUED: Record<string, (o: BenchOptions, v: string, name: string) => void> = {
+  report: (o, v) => { o.report = v; },
+  app: (o, v) => { o.apps = v.split(',').map((s) => s.trim()); },
+  'wsgi-file': (o, v) => { o.wsgiFile = v; },
+  file: (o, v) => { o.wsgiFile = v; },
+  module: (o, v) => { o.module = v; },
+  callable: (o, v) => { o.callable = v; },
+  only: (o, v) => { o.only = v; },
+  duration: (o, v, n) => { o.duration = intArg(n, v, 1, 3600); },
+  rounds: (o, v, n) => { o.rounds = intArg(n, v, 1, 100); },
+  warmup: (o, v, n) => { o.warmup = intArg(n, v, 0, 600); },
+  connections: (o, v, n) => { o.connections = intArg(n, v, 1, 100_000); },
+  pipelining: (o, v, n) => { o.pipelining = intArg(n, v, 1, 1000); },
+  workers: (o, v, n) => { o.workers = intArg(n, v, 0, 256); },
+  pin: (o, v) => {
+    if (v !== 'auto' && v !== 'off') throw new UsageError(`--pin ${v}: auto or off`);
+    o.pin = v;
+  },
+  'max-other': (o, v) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new UsageError(`--max-other needs a number of CPUs ≥ 0`);
+    o.maxOther = n;
+  },
+  retries: (o, v, n) => { o.retries = intArg(n, v, 0, 20); },
+  'quiet-wait': (o, v, n) => { o.quietWait = intArg(n, v, 0, 3600); },
+  out: (o, v) => { o.out = v; },
+};
+
+/** --matrix takes the NAME=V terms that follow it; --compare the two files that follow it. */
+const MATRIX_TERM = /^[a-z]+=/;
+
+const PARSE_OPTIONS: ParseArgsConfig['options'] = {
+  ...Object.fromEntries(Object.keys(FLAGS).map((k) => [k, { type: 'boolean' as const }])),
+  ...Object.fromEntries(Object.keys(VALUED).map((k) => [k, { type: 'string' as const }])),
+  help: { type: 'boolean', short: 'h' },
+  module: { type: 'string', short: 'w' },
+  matrix: { type: 'string' },
+  compare: { type: 'string' },
+};
+
+function defaults(): BenchOptions {
+  return {
     help: false, list: false, compare: null, report: null, apps: null, wsgiFile: null, module: null, callable: null, matrixTerms: [], standard: false,
     frameworks: false, quick: false, only: null, baselines: true, duration: null, rounds: null, warmup: null, connections: 100, pipelining: null,
     workers: 0, push: true, wrkCheck: true, logging: false, pin: 'auto', maxOther: 0.15, retries: null, quietWait: null, out: null, write: true,
   };
-  const args = [...argv];
-  while (args.length) {
-    let a = args.shift()!;
-    let inline: string | undefined;
-    const eq = a.indexOf('=');
-    if (a.startsWith('--') && eq > 0) { inline = a.slice(eq + 1); a = a.slice(0, eq); }
-    const value = (): string => {
-      const v = inline ?? args.shift();
-      if (v === undefined || (inline === undefined && v.startsWith('--'))) throw new UsageError(`${a} needs a value`);
-      return v;
-    };
-    switch (a) {
-      case '-h': case '--help': o.help = true; break;
-      case '--list': o.list = true; break;
-      case '--compare': {
-        const x = inline ?? args.shift();
-        const y = args.shift();
-        if (!x || !y) throw new UsageError('--compare needs two files: OLD.json NEW.json');
-        o.compare = [x, y];
-        break;
+}
+
+/** The value of a valued option token; a following option (`--x --y`) is not a value. */
+function tokenValue(t: { rawName: string; value?: string; inlineValue?: boolean }): string {
+  if (t.value === undefined || (!t.inlineValue && t.value.startsWith('--'))) throw new UsageError(`${t.rawName} needs a value`);
+  return t.value;
+}
+
+/**
+ * Parse `tsgi bench` arguments (`--opt value` or `--opt=value`) with node:util parseArgs. Its
+ * tokens keep the order, which --matrix and --compare need: their extra values are the
+ * positionals that follow them. Throws UsageError.
+ */
+export function parseBenchArgs(argv: string[]): BenchOptions {
+  const o = defaults();
+  const { tokens } = parseArgs({ args: argv, options: PARSE_OPTIONS, strict: false, allowPositionals: true, tokens: true });
+  let takes: 'matrix' | 'compare' | null = null;
+  for (const t of tokens) {
+    if (t.kind === 'positional') {
+      if (takes === 'matrix' && MATRIX_TERM.test(t.value)) {
+        o.matrixTerms.push(t.value);
+        continue;
       }
-      case '--report': o.report = value(); break;
-      case '--app': o.apps = value().split(',').map((s) => s.trim()); break;
-      case '--wsgi-file': case '--file': o.wsgiFile = value(); break;
-      case '-w': case '--module': o.module = value(); break;
-      case '--callable': o.callable = value(); break;
-      case '--matrix': {
-        if (inline !== undefined) o.matrixTerms.push(inline);
-        while (args.length && /^[a-z]+=/.test(args[0]!)) o.matrixTerms.push(args.shift()!);
-        if (!o.matrixTerms.length) throw new UsageError('--matrix needs NAME=V1,V2 terms');
-        break;
+      if (takes === 'compare') {
+        o.compare = [o.compare![0], t.value];
+        takes = null;
+        continue;
       }
-      case '--standard': o.standard = true; break;
-      case '--frameworks': o.frameworks = true; break;
-      case '--quick': o.quick = true; break;
-      case '--only': o.only = value(); break;
-      case '--no-baselines': o.baselines = false; break;
-      case '--duration': o.duration = intArg(a, value(), 1, 3600); break;
-      case '--rounds': o.rounds = intArg(a, value(), 1, 100); break;
-      case '--warmup': o.warmup = intArg(a, value(), 0, 600); break;
-      case '--connections': o.connections = intArg(a, value(), 1, 100_000); break;
-      case '--pipelining': o.pipelining = intArg(a, value(), 1, 1000); break;
-      case '--workers': o.workers = intArg(a, value(), 0, 256); break;
-      case '--no-push': o.push = false; break;
-      case '--no-wrk-check': o.wrkCheck = false; break;
-      case '--logging': o.logging = true; break;
-      case '--pin': {
-        const v = value();
-        if (v !== 'auto' && v !== 'off') throw new UsageError(`--pin ${v}: auto or off`);
-        o.pin = v;
-        break;
-      }
-      case '--max-other': {
-        const v = Number(value());
-        if (!Number.isFinite(v) || v < 0) throw new UsageError(`--max-other needs a number of CPUs ≥ 0`);
-        o.maxOther = v;
-        break;
-      }
-      case '--retries': o.retries = intArg(a, value(), 0, 20); break;
-      case '--quiet-wait': o.quietWait = intArg(a, value(), 0, 3600); break;
-      case '--out': o.out = value(); break;
-      case '--no-write': o.write = false; break;
-      default:
-        throw new UsageError(`unknown option ${a}`);
+      throw new UsageError(`unknown option ${t.value}`);
+    }
+    if (takes === 'compare') throw new UsageError('--compare needs two files: OLD.json NEW.json');
+    takes = null;
+    if (t.kind === 'option-terminator') throw new UsageError('unknown option --');
+    if (t.name === 'matrix') {
+      if (t.value === undefined || !MATRIX_TERM.test(t.value)) throw new UsageError('--matrix needs NAME=V1,V2 terms');
+      o.matrixTerms.push(t.value);
+      takes = 'matrix';
+    } else if (t.name === 'compare') {
+      if (t.value === undefined) throw new UsageError('--compare needs two files: OLD.json NEW.json');
+      o.compare = [t.value, ''];
+      takes = 'compare';
+    } else if (Object.hasOwn(FLAGS, t.name)) {
+      if (t.value !== undefined) throw new UsageError(`${t.rawName} takes no value`);
+      FLAGS[t.name]!(o);
+    } else if (Object.hasOwn(VALUED, t.name)) {
+      VALUED[t.name]!(o, tokenValue(t), t.rawName);
+    } else {
+      throw new UsageError(`unknown option ${t.rawName}`);
     }
   }
+  if (takes === 'compare') throw new UsageError('--compare needs two files: OLD.json NEW.json');
   if (o.wsgiFile && o.module) throw new UsageError('give --wsgi-file or --module, not both');
   if ((o.wsgiFile || o.module) && o.apps) throw new UsageError('--app picks a built-in bench app; it cannot be combined with --wsgi-file/--module');
   const presets = [o.standard && '--standard', o.quick && '--quick', o.frameworks && '--frameworks'].filter(Boolean);
@@ -223,6 +263,21 @@ export function planPoints(o: BenchOptions): { matrix: Matrix; points: PointDef[
     if (o.baselines) points.push(...baselinePoints(app, matrix, nginxMissing));
   }
   return { matrix, points: selectOnly(points, o.only ?? undefined), apps };
+}
+
+/**
+ * Where the results files go: --out, else a directory under the system's temporary directory,
+ * so a run never adds files to the checkout or project it was started in unless asked to
+ * (--out bench/results keeps a run beside the recorded ones).
+ */
+export function resultsDir(o: Pick<BenchOptions, 'out'>): string {
+  return o.out ?? path.join(os.tmpdir(), 'tsgi-bench-results');
+}
+
+/** A path relative to the cwd when it lies inside it, else absolute. */
+function shownPath(p: string): string {
+  const rel = path.relative(process.cwd(), p);
+  return rel.startsWith('..') || path.isAbsolute(rel) ? path.resolve(p) : rel;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -295,10 +350,9 @@ export async function main(argv: string[]): Promise<number> {
   };
   const report = await runSession(plan.points, settings, new Progress());
   if (o.write) {
-    const dir = o.out ?? (fs.existsSync(path.join(ROOT, 'bench')) ? path.join(ROOT, 'bench', 'results') : 'bench-results');
-    const w = writeReport(report, dir);
+    const w = writeReport(report, resultsDir(o));
     process.stdout.write(w.markdown);
-    process.stderr.write(`tsgi bench: wrote ${path.relative(process.cwd(), w.json)}, .md and .svg\n`);
+    process.stderr.write(`tsgi bench: wrote ${shownPath(w.json)}, .md and .svg\n`);
   } else {
     process.stdout.write(renderMarkdown(report));
   }

@@ -24,6 +24,13 @@ function notesOf(p: PointRecord, rounds: number): string[] {
   return n;
 }
 
+/** What happened to runs disturbed by other work (--max-other, --retries). */
+function repeatsText(maxOther: number, retries: number): string {
+  const runs = `runs during which other work used more than ${maxOther} CPU`;
+  if (retries === 0) return `${runs} were kept, not repeated (--retries 0)`;
+  return `${runs} were repeated (up to ${retries} time${retries === 1 ? '' : 's'})`;
+}
+
 /** The Markdown report (also printed to stdout at the end of a run). */
 export function renderMarkdown(r: Report, files?: { json: string; svg: string }): string {
   const s = r.settings;
@@ -37,7 +44,7 @@ export function renderMarkdown(r: Report, files?: { json: string; svg: string })
     : `no CPU pinning (${r.pinning.reason})`;
   L.push(`Method: one ${s.warmupS} s warm-up per point, then ${s.rounds} interleaved round(s) × ${s.durationS} s; ${s.connections} keep-alive connections, `
     + `pipelining ${s.pipelining}${s.workers ? `, ${s.workers} autocannon workers` : ''}; ${pin}; request logging ${s.logging ? 'on' : 'off'}; `
-    + `runs during which other work used more than ${s.maxOther} CPU were repeated (up to ${s.retries} times); commit ${r.gitCommit?.slice(0, 10) ?? 'unknown'}.`);
+    + `${repeatsText(s.maxOther, s.retries)}; commit ${r.gitCommit?.slice(0, 10) ?? 'unknown'}.`);
   L.push(`Command: \`${r.command}\``, '');
   L.push('Figures are medians of the rounds; min – max and the spread ((max − min) / median) beside them. Latency is autocannon\'s (1 ms resolution). '
     + 'Server CPU is the whole process tree (and nginx) from /proc, per request; peak RSS is the sum of VmHWM over those processes.', '');

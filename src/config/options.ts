@@ -67,8 +67,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   opt('socket', 'list-address', S, 'serve the uwsgi protocol on ADDR, e.g. for nginx uwsgi_pass (repeatable)', {
     aliases: ['uwsgi-socket'], short: 's', arg: 'ADDR',
   }),
-  opt('fastcgi-socket', 'list-address', S, 'serve FastCGI on ADDR, for nginx fastcgi_pass (repeatable)', { arg: 'ADDR' }),
-  opt('scgi-socket', 'list-address', S, 'serve SCGI on ADDR, for nginx scgi_pass (repeatable)', { arg: 'ADDR' }),
+  opt('fastcgi-socket', 'list-address', S, 'FastCGI for nginx fastcgi_pass: not served yet, refused at start-up', { arg: 'ADDR' }),
+  opt('scgi-socket', 'list-address', S, 'SCGI for nginx scgi_pass: not served yet, refused at start-up', { arg: 'ADDR' }),
   opt('listen', 'int', S, 'listen queue (backlog) of every socket, clamped to net.core.somaxconn', {
     short: 'l', default: 1024, min: 1, arg: 'N',
   }),
@@ -91,7 +91,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: 'auto', choices: ['auto', 'gateway', 'fetch', 'node'], arg: 'TYPE',
   }),
   opt('need-app', 'bool', A, 'exit with status 22 if the app cannot be loaded'),
-  opt('allow-magic-vars', 'bool', A, 'honour uwsgi magic vars that load code or set env (UWSGI_FILE, UWSGI_SETENV, ...)'),
+  opt('allow-magic-vars', 'bool', A, 'accepted for compatibility: uwsgi magic vars (UWSGI_FILE, UWSGI_SETENV, ...) are never acted on'),
   opt('plugins', 'list', A, 'accepted for uWSGI compatibility and only logged (comma-separated, repeatable)', {
     aliases: ['plugin'], split: true, arg: 'LIST',
   }),

@@ -1,15 +1,17 @@
 // Turns the collected values into a Config and checks what no single option can check:
-// --strict, an app to load, something to serve, and that --chdir and --wsgi-file exist.
+// --strict, no option whose protocol is not served yet, an app to load, something to serve,
+// and that --chdir and --wsgi-file exist.
 
 import { statSync } from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError } from '../errors';
 import type { Collector } from './collect';
+import { NOT_AVAILABLE_YET } from './compat';
 import { optionByName, OPTIONS } from './options';
 import type { Config } from './types';
 
 /** Options that give tsgi something to listen on. */
-const SERVING = ['http-socket', 'socket', 'http', 'fastcgi-socket', 'scgi-socket'] as const;
+const SERVING = ['http-socket', 'socket', 'http'] as const;
 
 function isDir(p: string): boolean {
   try {
@@ -57,10 +59,23 @@ function checkStrict(c: Collector, strict: boolean): void {
   throw new ConfigError('TSGI_ERR_UNKNOWN_OPTION', `unknown option ${u.shown} (from ${u.origin}; --strict is set)`);
 }
 
+/** An option that asks for what tsgi does not serve yet is refused rather than bound to nothing. */
+function checkAvailable(c: Collector): void {
+  for (const [name, why] of Object.entries(NOT_AVAILABLE_YET)) {
+    const v = c.values.get(name);
+    if (v === undefined || (Array.isArray(v) && v.length === 0)) continue;
+    throw new ConfigError(
+      'TSGI_ERR_UNSUPPORTED_OPTION',
+      `--${name} (from ${c.origins.get(name) ?? 'the configuration'}): ${why}; serve with --socket (uwsgi) or --http-socket instead`,
+    );
+  }
+}
+
 /** Builds and validates the Config. `cwd` resolves --chdir and, without it, --wsgi-file. */
 export function validate(c: Collector, cwd: string): Config {
   const config = assemble(c);
   checkStrict(c, config.strict);
+  checkAvailable(c);
   if (config.wsgiFile !== undefined && config.module !== undefined) {
     throw new ConfigError(
       'TSGI_ERR_CONFLICTING_OPTIONS',
@@ -74,7 +89,7 @@ export function validate(c: Collector, cwd: string): Config {
   if (!serving) {
     throw new ConfigError(
       'TSGI_ERR_NO_SOCKET',
-      `nothing to serve: pass --http-socket, --socket, --http, --fastcgi-socket or --scgi-socket`,
+      'nothing to serve: pass --http-socket, --socket or --http',
     );
   }
   let base = cwd;

@@ -106,5 +106,11 @@ export interface Transport {
  */
 export const PEER_SHUTDOWN = 95;
 
+/**
+ * onAbort code IO_PEER_CLOSED (native/src/common/errors.h): the client closed the connection.
+ * An onAbort without a code is reported to the app as this one.
+ */
+export const PEER_CLOSED = 99;
+
 /** Stable names of native error codes, by number (mirrors native/src/common/errors.h). */
 export type NativeErrorName = string;

@@ -65,7 +65,6 @@ export function serve(config: Config, app: LoadedApp, sockets: BoundSocket[], op
     coreId: opts.coreId,
     multithread: opts.multithread,
     multiprocess: opts.multiprocess,
-    allowMagicVars: config.allowMagicVars,
   });
   // The dispatcher's callbacks are plain closures, handed to native code as they are so a
   // request costs one JS call.

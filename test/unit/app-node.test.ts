@@ -83,7 +83,7 @@ describe('node:http req', () => {
       res.end();
     };
     const app = { kind: 'node', handler, label: 'node:http handler', file: 'x.js', exportName: 'default' } as const;
-    const dispatcher = createDispatcher(app, fakeTransport().transport, { workerId: 1, coreId: 0, multithread: false, multiprocess: false, allowMagicVars: false });
+    const dispatcher = createDispatcher(app, fakeTransport().transport, { workerId: 1, coreId: 0, multithread: false, multiprocess: false });
     const vars: Array<[string, string]> = [['REQUEST_METHOD', 'GET'], ['REQUEST_URI', '/'], ['SERVER_PROTOCOL', 'HTTP/1.1'], ['HTTP_HOST', 'h'], ['HTTP_COOKIE', 'a=1, b=2']];
     const lines: Array<[string, string]> = [['Host', 'h'], ['Cookie', 'a=1'], ['cookie', 'b=2'], ['Set-Cookie', 'x'], ['set-cookie', 'y']];
     const { blob, meta } = packVars([...vars, ...lines]);

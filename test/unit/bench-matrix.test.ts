@@ -1,10 +1,13 @@
-// tsgi bench: the --matrix parser, its cartesian product, --only, and the argument parser.
+// tsgi bench: the --matrix parser, its cartesian product, --only, the argument parser and where
+// results go.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import {
   MatrixError, defaultMatrix, expandMatrix, formatMatrix, parseMatrix, selectOnly, tsgiPointId,
 } from '../../src/bench/matrix';
-import { QUICK_MATRIX, STANDARD_MATRIX, UsageError, parseBenchArgs, planPoints } from '../../src/bench/cli';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { QUICK_MATRIX, STANDARD_MATRIX, USAGE, UsageError, parseBenchArgs, planPoints, resultsDir } from '../../src/bench/cli';
 import { tsgiArgv } from '../../src/bench/points';
 
 function rejects(tokens: string[], message: RegExp): void {
@@ -87,6 +90,9 @@ test('argument parser: bad values and combinations are usage errors', () => {
     [['--wsgi-file', 'a.js', '--app', 'json'], /cannot be combined/],
     [['--callable', 'x'], /--callable needs --wsgi-file or --module/],
     [['--pin', 'maybe'], /--pin maybe: auto or off/],
+    [['--list=yes'], /--list takes no value/],
+    [['--connections', '--rounds', '3'], /--connections needs a value/],
+    [['stray'], /unknown option stray/],
   ];
   for (const [args, re] of bad) assert.throws(() => parseBenchArgs(args), (e: unknown) => e instanceof UsageError && re.test(e.message), args.join(' '));
 });
@@ -127,4 +133,12 @@ test('planPoints: a custom app has tsgi points only, with its own loading option
   assert.deepEqual(points[0]!.app.tsgiArgs, ['--wsgi-file', 'examples/foobar.js']);
   assert.equal(points[0]!.app.expect, null);
   assert.throws(() => planPoints(parseBenchArgs(['--wsgi-file', 'a.js', '--matrix', 'app=json'])), /not with --wsgi-file/);
+});
+
+test('results go under the system temporary directory unless --out names a directory, never into the checkout by default', () => {
+  const dflt = resultsDir(parseBenchArgs([]));
+  assert.equal(dflt, path.join(tmpdir(), 'tsgi-bench-results'));
+  assert.ok(!dflt.startsWith(path.resolve(__dirname, '..', '..') + path.sep), dflt);
+  assert.equal(resultsDir(parseBenchArgs(['--out', 'bench/results'])), 'bench/results');
+  assert.match(USAGE, /--out DIR .*\[.*tsgi-bench-results\]/);
 });

@@ -156,3 +156,15 @@ test('--compare: a 30 % gain over 3 tight rounds is significant; noise is not; o
   const text = renderComparison('old.json', 'new.json', old, neu, rows);
   assert.match(text, /\| a \| 100,000 \| 130,000 \| \+30\.0 % \| 30%, p /);
 });
+
+test('Markdown: the method says how disturbed runs were treated, without "up to 0 times" when none are repeated', () => {
+  const r = sample();
+  r.settings.retries = 0;
+  const none = renderMarkdown(r);
+  assert.match(none, /runs during which other work used more than 0\.15 CPU were kept, not repeated \(--retries 0\)/);
+  assert.doesNotMatch(none, /up to 0 times/);
+  r.settings.retries = 1;
+  assert.match(renderMarkdown(r), /were repeated \(up to 1 time\);/);
+  r.settings.retries = 2;
+  assert.match(renderMarkdown(r), /were repeated \(up to 2 times\);/);
+});

@@ -39,7 +39,7 @@ test('every command of the product brief loads', () => {
     ['--socket', '127.0.0.1:3031', '--chdir', 'proj', '--wsgi-file', 'myproject/wsgi.js', '--master', '--processes', '4', '--threads', '2', '--stats', '127.0.0.1:9191'],
     ['--socket', '127.0.0.1:3031', '--wsgi-file', 'app.js', '--callable', 'app', '--processes', '4', '--threads', '2'],
     ['--plugins', 'http,psgi', '--http', ':8080', '--http-modifier1', '5', '--wsgi-file', 'app.js'],
-    ['--fastcgi-socket', '/tmp/f.sock', '--scgi-socket', ':4000', '--wsgi-file', 'app.js', '--chmod-socket', '--vacuum'],
+    ['--socket', '/tmp/f.sock', '--wsgi-file', 'app.js', '--chmod-socket', '--vacuum'],
   ];
   for (const cmd of cmds) assert.ok(load(cmd), cmd.join(' '));
   const eight = load(cmds[5]);
@@ -63,7 +63,13 @@ test('a missing app is an error unless --help or --version', () => {
 });
 
 test('no socket at all is an error that names the options', () => {
-  fails(['--wsgi-file', 'app.js'], 'TSGI_ERR_NO_SOCKET', /nothing to serve: pass --http-socket, --socket, --http, --fastcgi-socket or --scgi-socket/);
+  fails(['--wsgi-file', 'app.js'], 'TSGI_ERR_NO_SOCKET', /nothing to serve: pass --http-socket, --socket or --http$/);
+});
+
+test('--fastcgi-socket and --scgi-socket are refused with one line naming the protocol, not started with nothing bound', () => {
+  fails(['--fastcgi-socket', '/tmp/f.sock', '--wsgi-file', 'app.js'], 'TSGI_ERR_UNSUPPORTED_OPTION',
+    /^tsgi: --fastcgi-socket \(from command line\): FastCGI is not served yet; serve with --socket \(uwsgi\) or --http-socket instead$/);
+  fails(['--http-socket', ':1', '--scgi-socket', ':4000', '--wsgi-file', 'app.js'], 'TSGI_ERR_UNSUPPORTED_OPTION', /--scgi-socket .*SCGI is not served yet/);
 });
 
 test('--wsgi-file and --module together are an error', () => {

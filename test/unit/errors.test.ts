@@ -1,9 +1,12 @@
-// The error catalogue: classes, exit codes, and docs/errors.md listing exactly the codes.
+// The error catalogue: classes, exit codes, docs/errors.md listing exactly the codes, and the
+// native codes the TypeScript side names.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { AppError, ConfigError, ERROR_CODES, SocketError, TsgiError, isTsgiError } from '../../src/errors';
+import { addon } from '../../src/native';
+import { PEER_CLOSED, PEER_SHUTDOWN } from '../../src/native/types';
 
 test('docs/errors.md lists exactly the codes in src/errors.ts', () => {
   const doc = readFileSync(path.join(__dirname, '..', '..', 'docs', 'errors.md'), 'utf8');
@@ -45,4 +48,10 @@ test('errors are TsgiError instances with a name per class', () => {
   assert.ok(isTsgiError({ code: 'TSGI_ERR_BIND_FAILED', message: 'cloned across a thread' }));
   assert.ok(!isTsgiError(new Error('plain')));
   assert.ok(!isTsgiError({ code: 'ENOENT' }));
+});
+
+test('the native codes the app layer names match the addon catalogue', () => {
+  const catalogue = addon.errorCatalogue();
+  assert.equal(catalogue[PEER_SHUTDOWN]?.name, 'IO_PEER_SHUTDOWN');
+  assert.equal(catalogue[PEER_CLOSED]?.name, 'IO_PEER_CLOSED');
 });

@@ -153,7 +153,6 @@ export class FakeServer {
       coreId: 0,
       multithread: false,
       multiprocess: false,
-      allowMagicVars: false,
       meta: this.meta,
       ...options,
     });

@@ -1,0 +1,27 @@
+// Options of the table that nothing outside src/config acts on, each with its reason.
+// test/unit/config-options-consumed.test.ts checks that every other option is read outside
+// src/config, and that docs/config.md's row of each option below says what happens to it.
+
+/** Accepted so configurations that set them keep starting; they change nothing. */
+export const ACCEPTED_FOR_COMPATIBILITY: Readonly<Record<string, string>> = {
+  'die-on-term': "SIGTERM always shuts down gracefully, which is what uWSGI's --die-on-term asks for",
+  'allow-magic-vars':
+    'uwsgi magic vars always reach the app as plain strings and never load code, set env or open files (docs/protocol-uwsgi.md)',
+};
+
+/**
+ * Refused at start-up with TSGI_ERR_UNSUPPORTED_OPTION: the protocol is not served yet, and a
+ * user who asks for a socket must not get a server that binds nothing. The value names it.
+ */
+export const NOT_AVAILABLE_YET: Readonly<Record<string, string>> = {
+  'fastcgi-socket': 'FastCGI is not served yet',
+  'scgi-socket': 'SCGI is not served yet',
+};
+
+/** Acted on while the configuration is read, so nothing later needs them. */
+export const READ_BY_CONFIG: Readonly<Record<string, string>> = {
+  ini: 'each ini file is read where the option appears (src/config/ini.ts)',
+  strict: 'unknown ini keys and TSGI_* names become errors in src/config/validate.ts',
+  help: 'loadConfig returns the help text instead of a Config',
+  version: 'loadConfig returns the version line instead of a Config',
+};
