@@ -3,14 +3,14 @@
 
 import { isConfig, loadConfig, versionText, type Config } from '../config';
 import { isTsgiError } from '../errors';
-import { currentLogFd, logLine, openLogFile } from '../worker/log';
-import { serve } from '../worker/serve';
-import { startThreads } from '../worker/threads';
+import { currentLogFd, logLine, openLogFile } from '../process/log';
+import { serve } from '../process/serve';
+import { startThreads } from '../process/threads';
 import type { ServerCounters } from '../native';
-import { installCrashGuards, loadTheApp } from '../worker/startup';
+import { installCrashGuards, loadTheApp } from '../process/startup';
 import { Master, needsMaster } from '../master/master';
-import { installThreadHarakiri } from '../worker/threads-harakiri';
-import { bindAll, bindRouterSockets, bindRouterWorkerSocket, closeAll, type BoundSocket } from '../worker/sockets';
+import { installThreadHarakiri } from '../process/threads-harakiri';
+import { bindAll, bindRouterSockets, bindRouterWorkerSocket, closeAll, type BoundSocket } from '../process/sockets';
 import { dropPrivileges } from '../master/privileges';
 
 function fail(err: unknown): never {
@@ -125,7 +125,7 @@ export async function main(argv: string[]): Promise<void> {
     dropPrivileges(config);
     if (config.threads > 1) {
       // --threads T: T app threads, each with its own accept loop on these sockets
-      // (src/worker/threads.ts); this thread only supervises them and handles signals.
+      // (src/process/threads.ts); this thread only supervises them and handles signals.
       const group = await startThreads({
         config,
         sockets,

@@ -6,12 +6,12 @@
 import { isConfig, loadConfig, type Config } from '../config';
 import { isTsgiError } from '../errors';
 import { addon } from '../native';
-import { logLine } from './log';
-import { serve, type Serving } from './serve';
-import type { BoundSocket } from './sockets';
-import { installThreadHarakiri, startThreads } from './threads-harakiri';
-import { installCrashGuards, loadTheApp } from './startup';
-import { decodeHandoff, HANDOFF_ENV, inheritedSockets, type MasterMessage, type WorkerMessage } from './handoff';
+import { logLine } from '../process/log';
+import { serve, type Serving } from '../process/serve';
+import type { BoundSocket } from '../process/sockets';
+import { installThreadHarakiri, startThreads } from '../process/threads-harakiri';
+import { installCrashGuards, loadTheApp } from '../process/startup';
+import { decodeHandoff, HANDOFF_ENV, inheritedSockets, type MasterMessage, type WorkerMessage } from '../process/handoff';
 
 function send(msg: WorkerMessage): void {
   if (process.connected && process.send) process.send(msg);

@@ -2,7 +2,7 @@
 // OWN native Server (accept loop) on the shared listening fds (docs/threads.md, "How a request
 // is served"), uWSGI's model where every core accepts. No request ever crosses threads, and
 // there is never one Piscina task per request: each thread runs ONE long-lived task
-// (src/worker/thread-entry.ts) that loads the app, serves, and returns only when its
+// (src/process/thread-entry.ts) that loads the app, serves, and returns only when its
 // Server has stopped. Piscina is the supervisor: it creates the threads, notices when one
 // dies and creates its replacement; this module then gives the replacement a new task.
 //
@@ -106,7 +106,7 @@ const STABLE_MS = 1000;
 /** Fast failures in a row allowed before respawns are delayed. */
 const FAST_FAILURES_ALLOWED = 2;
 
-// dist/worker/threads.js runs dist/worker/thread-entry.js; under tsx, the .ts sibling.
+// dist/process/threads.js runs dist/process/thread-entry.js; under tsx, the .ts sibling.
 const ENTRY = path.join(__dirname, 'thread-entry' + path.extname(__filename));
 
 interface Core {

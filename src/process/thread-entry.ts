@@ -1,4 +1,4 @@
-// The module Piscina runs in every app thread (src/worker/threads.ts starts the pool).
+// The module Piscina runs in every app thread (src/process/threads.ts starts the pool).
 //
 // A thread gets exactly ONE task for its whole life: load the app, start its own native
 // Server on the shared listening fds (serve() with coreId = the thread's core index), and
