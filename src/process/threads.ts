@@ -6,7 +6,7 @@
 // Server has stopped. Piscina is the supervisor: it creates the threads, notices when one
 // dies and creates its replacement; this module then gives the replacement a new task.
 //
-// API (stable; the worker-process entry of a master calls it the same way as the CLI):
+// API (startServingUnit() in src/process/unit.ts calls it for the CLI and the worker process):
 //
 //   const group = await startThreads({ config, sockets, workerId, threads, logFd,
 //                                      multiprocess, extraServeOptions?, resourceLimits? });
@@ -18,7 +18,7 @@
 //     into serve()'s options in every thread (it must be structured-cloneable; a
 //     SharedArrayBuffer is shared, not copied). `logFd` is where the threads write their
 //     request log lines (the process's log fd).
-//   group.size                  T
+//   group.threads               T
 //   group.app                   { kind, loadMs } of the first thread's app load
 //   group.stop(): Promise<void> graceful: every thread's server.stop(), in-flight requests
 //                               finish, connections close; then the pool is destroyed.
@@ -55,6 +55,7 @@ import { ERROR_CODES, TsgiError, type ErrorCode } from '../errors';
 import type { ServerCounters } from '../native';
 import { logLine } from './log';
 import type { BoundSocket } from './sockets';
+import type { ServingUnit } from './unit';
 import { LOAD_FAILED_PREFIX, type ControlMessage, type LoadFailure, type ThreadMessage, type ThreadResult, type ThreadTask } from './thread-entry';
 
 export interface StartThreadsOptions {
@@ -90,12 +91,8 @@ export interface ThreadReadyInfo {
   respawned: boolean;
 }
 
-export interface ThreadGroup {
-  readonly size: number;
-  readonly app: { kind: 'gateway' | 'fetch' | 'node'; loadMs: number };
-  stop(): Promise<void>;
-  destroy(): void;
-  counters(): Promise<ServerCounters>;
+/** A serving unit of T app threads, with what a supervisor of threads adds. */
+export interface ThreadGroup extends ServingUnit {
   terminateThread(core: number): Promise<boolean>;
   onThreadExit?: (info: ThreadExitInfo) => void;
   onThreadReady?: (info: ThreadReadyInfo) => void;
@@ -182,7 +179,7 @@ export async function startThreads(opts: StartThreadsOptions): Promise<ThreadGro
   let stopPromise: Promise<void> | null = null;
   let startupDone = false;
   let readyCount = 0;
-  let firstApp: { kind: 'gateway' | 'fetch' | 'node'; loadMs: number } | null = null;
+  let firstApp: ServingUnit['app'] | null = null;
   let startup!: { resolve: () => void; reject: (e: Error) => void };
   const started = new Promise<void>((resolve, reject) => {
     startup = { resolve, reject };
@@ -295,7 +292,7 @@ export async function startThreads(opts: StartThreadsOptions): Promise<ThreadGro
   };
 
   const group: ThreadGroup = {
-    size: T,
+    threads: T,
     get app() {
       return firstApp ?? { kind: 'gateway' as const, loadMs: 0 };
     },

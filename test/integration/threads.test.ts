@@ -315,7 +315,7 @@ describe('startThreads() in this process', () => {
 
   test('terminate() of a thread that owns a held request: the request is cut, the thread replaced, this process unharmed', async () => {
     await withGroup({}, async (g, exits, readies) => {
-      assert.equal(g.size, 2);
+      assert.equal(g.threads, 2);
       assert.equal(g.app.kind, 'gateway');
       const held = get(port, '/hold', 10000);
       await sleep(100);
