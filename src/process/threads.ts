@@ -156,212 +156,246 @@ function rebuildLoadError(load: LoadFailure): Error {
 export async function startThreads(opts: StartThreadsOptions): Promise<ThreadGroup> {
   const T = opts.threads;
   if (!Number.isInteger(T) || T < 1) throw new RangeError(`threads must be a positive integer, got ${T}`);
-  const backoff = opts.backoffMs ?? { base: 1000, max: 30000 };
-  const who = (core: number): string => `thread ${core} of worker ${opts.workerId}`;
+  const group = new PiscinaGroup(opts);
+  group.launchAll();
+  await group.started;
+  return group;
+}
 
-  const pool = new Piscina({
-    filename: ENTRY,
-    minThreads: T,
-    maxThreads: T,
-    idleTimeout: Infinity,
-    atomics: 'disabled',
-    concurrentTasksPerWorker: 1,
-    recordTiming: false,
-    resourceLimits: opts.resourceLimits,
+/** Delay before a dead core's replacement task starts (the back-off of the header). */
+function respawnDelay(fastFailures: number, loadFailed: boolean, backoff: { base: number; max: number }): number {
+  if (loadFailed) return Math.min(backoff.max, backoff.base * 2 ** Math.max(0, fastFailures - 1));
+  if (fastFailures <= FAST_FAILURES_ALLOWED) return 0;
+  return Math.min(backoff.max, backoff.base * 2 ** (fastFailures - FAST_FAILURES_ALLOWED - 1));
+}
+
+/** Asks one core's thread for its Server counters; null when it does not serve or answer in 1 s. */
+function coreCounters(c: Core): Promise<ServerCounters | null> {
+  return new Promise<ServerCounters | null>((resolve) => {
+    if (c.port === null || c.readyAt === 0) return resolve(null);
+    const waiter = (v: ServerCounters | null): void => {
+      clearTimeout(t);
+      resolve(v);
+    };
+    const t = setTimeout(() => {
+      const i = c.counterWaiters.indexOf(waiter);
+      if (i >= 0) c.counterWaiters.splice(i, 1);
+      resolve(null);
+    }, 1000);
+    c.counterWaiters.push(waiter);
+    c.port.postMessage({ type: 'counters' } satisfies ControlMessage);
   });
-  // A worker that fails with no task running (after its task settled) is reported here; an
-  // EventEmitter 'error' without a listener would throw in the main thread.
-  pool.on('error', (err: Error) => {
-    if (!stopping) logLine(`tsgi: a thread of worker ${opts.workerId} failed outside its task: ${err?.message ?? String(err)}`);
-  });
+}
 
-  let stopping = false;
-  let stopPromise: Promise<void> | null = null;
-  let startupDone = false;
-  let readyCount = 0;
-  let firstApp: ServingUnit['app'] | null = null;
-  let startup!: { resolve: () => void; reject: (e: Error) => void };
-  const started = new Promise<void>((resolve, reject) => {
-    startup = { resolve, reject };
-  });
+function closePort(core: Core): void {
+  if (core.port !== null) {
+    core.port.close();
+    core.port = null;
+  }
+  for (const w of core.counterWaiters.splice(0)) w(null);
+}
 
-  const cores: Core[] = Array.from({ length: T }, (_, index) => ({
-    index,
-    port: null,
-    done: null,
-    threadId: 0,
-    startedAt: 0,
-    readyAt: 0,
-    everReady: false,
-    fastFailures: 0,
-    timer: null,
-    counterWaiters: [],
-  }));
+class PiscinaGroup implements ThreadGroup {
+  readonly threads: number;
+  onThreadExit?: (info: ThreadExitInfo) => void;
+  onThreadReady?: (info: ThreadReadyInfo) => void;
+  /** Resolves once every core served once; rejects when one could not start. */
+  readonly started: Promise<void>;
+  private startup!: { resolve: () => void; reject: (e: Error) => void };
+  private readonly pool: Piscina;
+  private readonly cores: Core[];
+  private readonly backoff: { base: number; max: number };
+  private stopping = false;
+  private stopPromise: Promise<void> | null = null;
+  private startupDone = false;
+  private readyCount = 0;
+  private firstApp: ServingUnit['app'] | null = null;
 
-  const closePort = (core: Core): void => {
-    if (core.port !== null) {
-      core.port.close();
-      core.port = null;
-    }
-    for (const w of core.counterWaiters.splice(0)) w(null);
-  };
+  constructor(private readonly opts: StartThreadsOptions) {
+    this.threads = opts.threads;
+    this.backoff = opts.backoffMs ?? { base: 1000, max: 30000 };
+    this.started = new Promise<void>((resolve, reject) => {
+      this.startup = { resolve, reject };
+    });
+    this.pool = new Piscina({
+      filename: ENTRY,
+      minThreads: this.threads,
+      maxThreads: this.threads,
+      idleTimeout: Infinity,
+      atomics: 'disabled',
+      concurrentTasksPerWorker: 1,
+      recordTiming: false,
+      resourceLimits: opts.resourceLimits,
+    });
+    // A worker that fails with no task running (after its task settled) is reported here; an
+    // EventEmitter 'error' without a listener would throw in the main thread.
+    this.pool.on('error', (err: Error) => {
+      if (!this.stopping) logLine(`tsgi: a thread of worker ${opts.workerId} failed outside its task: ${err?.message ?? String(err)}`);
+    });
+    this.cores = Array.from({ length: this.threads }, (_, index) => ({
+      index,
+      port: null,
+      done: null,
+      threadId: 0,
+      startedAt: 0,
+      readyAt: 0,
+      everReady: false,
+      fastFailures: 0,
+      timer: null,
+      counterWaiters: [],
+    }));
+  }
 
-  const onMessage = (core: Core, m: ThreadMessage): void => {
-    if (m.type === 'ready') {
-      core.threadId = m.threadId;
-      core.readyAt = Date.now();
-      const respawned = core.everReady;
-      core.everReady = true;
-      if (firstApp === null) firstApp = { kind: m.kind, loadMs: m.loadMs };
-      if (respawned) logLine(`tsgi: ${who(core.index)} serves again (thread id ${m.threadId}, app loaded in ${Math.round(m.loadMs)} ms)`);
-      group.onThreadReady?.({ core: core.index, threadId: m.threadId, loadMs: m.loadMs, respawned });
-      if (!startupDone && !respawned && ++readyCount === T) {
-        startupDone = true;
-        startup.resolve();
+  get app(): ServingUnit['app'] {
+    return this.firstApp ?? { kind: 'gateway' as const, loadMs: 0 };
+  }
+
+  launchAll(): void {
+    for (const c of this.cores) this.launch(c);
+  }
+
+  stop(): Promise<void> {
+    if (this.stopPromise !== null) return this.stopPromise;
+    this.stopping = true;
+    // Piscina unrefs a thread once its task is done: keep this loop alive until the
+    // pool is gone, or the process could end before stop() resolves.
+    const keepAlive = setInterval(() => {}, 1000);
+    this.stopPromise = (async () => {
+      for (const c of this.cores) {
+        if (c.timer) {
+          clearTimeout(c.timer);
+          c.timer = null;
+        }
+        c.port?.postMessage({ type: 'stop' } satisfies ControlMessage);
       }
-    } else if (m.type === 'counters') {
-      core.counterWaiters.shift()?.(m.counters);
-    }
-  };
+      await Promise.all(this.cores.map((c) => c.done));
+      await this.pool.destroy();
+    })().finally(() => clearInterval(keepAlive));
+    return this.stopPromise;
+  }
 
-  const launch = (core: Core): void => {
+  destroy(): void {
+    this.stopping = true;
+    for (const c of this.cores) {
+      if (c.timer) clearTimeout(c.timer);
+      closePort(c);
+    }
+    void this.pool.destroy().catch(() => {});
+  }
+
+  async counters(): Promise<ServerCounters> {
+    const parts = await Promise.all(this.cores.map(coreCounters));
+    // Every counter is a number: sum them key by key, whatever the native side reports.
+    const sum: Record<string, number> = {};
+    for (const p of parts) {
+      if (p === null) continue;
+      for (const [k, v] of Object.entries(p)) if (typeof v === 'number') sum[k] = (sum[k] ?? 0) + v;
+    }
+    return sum as unknown as ServerCounters;
+  }
+
+  async terminateThread(core: number): Promise<boolean> {
+    const c = this.cores[core];
+    if (c === undefined || c.threadId === 0) return false;
+    const w = (this.pool.threads as Worker[]).find((t) => t.threadId === c.threadId);
+    if (w === undefined) return false;
+    await w.terminate();
+    return true;
+  }
+
+  private who(core: number): string {
+    return `thread ${core} of worker ${this.opts.workerId}`;
+  }
+
+  /** Runs the core's one long-lived task on a thread of the pool. */
+  private launch(core: Core): void {
     core.timer = null;
-    if (stopping) return;
+    if (this.stopping) return;
     const { port1, port2 } = new MessageChannel();
     core.port = port1;
     core.threadId = 0;
     core.readyAt = 0;
     core.startedAt = Date.now();
-    port1.on('message', (m: ThreadMessage) => onMessage(core, m));
+    port1.on('message', (m: ThreadMessage) => this.onMessage(core, m));
     const task: ThreadTask = {
-      config: opts.config,
-      sockets: opts.sockets,
-      workerId: opts.workerId,
+      config: this.opts.config,
+      sockets: this.opts.sockets,
+      workerId: this.opts.workerId,
       coreId: core.index,
-      logFd: opts.logFd,
-      multiprocess: opts.multiprocess,
-      extraServeOptions: opts.extraServeOptions,
+      logFd: this.opts.logFd,
+      multiprocess: this.opts.multiprocess,
+      extraServeOptions: this.opts.extraServeOptions,
       control: port2,
     };
-    core.done = (pool.run(task, { transferList: [port2] }) as Promise<ThreadResult>).then(
-      () => onEnded(core, null),
-      (err: unknown) => onEnded(core, err instanceof Error ? err : new Error(String(err))),
+    core.done = (this.pool.run(task, { transferList: [port2] }) as Promise<ThreadResult>).then(
+      () => this.onEnded(core, null),
+      (err: unknown) => this.onEnded(core, err instanceof Error ? err : new Error(String(err))),
     );
-  };
+  }
 
-  const onEnded = (core: Core, err: Error | null): void => {
+  private onMessage(core: Core, m: ThreadMessage): void {
+    if (m.type === 'ready') this.onReady(core, m);
+    else if (m.type === 'counters') core.counterWaiters.shift()?.(m.counters);
+  }
+
+  private onReady(core: Core, m: Extract<ThreadMessage, { type: 'ready' }>): void {
+    core.threadId = m.threadId;
+    core.readyAt = Date.now();
+    const respawned = core.everReady;
+    core.everReady = true;
+    if (this.firstApp === null) this.firstApp = { kind: m.kind, loadMs: m.loadMs };
+    if (respawned) logLine(`tsgi: ${this.who(core.index)} serves again (thread id ${m.threadId}, app loaded in ${Math.round(m.loadMs)} ms)`);
+    this.onThreadReady?.({ core: core.index, threadId: m.threadId, loadMs: m.loadMs, respawned });
+    if (!this.startupDone && !respawned && ++this.readyCount === this.threads) {
+      this.startupDone = true;
+      this.startup.resolve();
+    }
+  }
+
+  /** A core's task settled: at startup that fails the start; later the core is replaced. */
+  private onEnded(core: Core, err: Error | null): void {
     const load = loadFailureOf(err);
     closePort(core);
     const readyAt = core.readyAt;
     core.readyAt = 0;
     core.threadId = 0;
-    if (stopping) {
+    if (this.stopping) {
       if (err !== null && !/Terminating worker thread/.test(err.message)) {
-        logLine(`tsgi: ${who(core.index)} died during shutdown: ${describe(err, load)}`);
+        logLine(`tsgi: ${this.who(core.index)} died during shutdown: ${describe(err, load)}`);
       }
       return;
     }
     const error = err ?? new Error('the thread task ended without a stop request');
-    if (!startupDone && !core.everReady) {
-      // At startup a thread that cannot load the app (or dies before serving) ends the
-      // start: the same fail-fast as the single-threaded worker.
-      startupDone = true;
-      stopping = true;
-      for (const c of cores) if (c.timer) clearTimeout(c.timer);
-      void pool.destroy().catch(() => {});
-      startup.reject(load !== null ? rebuildLoadError(load) : error);
-      return;
-    }
+    if (!this.startupDone && !core.everReady) this.failStartup(load !== null ? rebuildLoadError(load) : error);
+    else this.replace(core, err, error, load, readyAt);
+  }
+
+  /**
+   * At startup a thread that cannot load the app (or dies before serving) ends the start:
+   * the same fail-fast as the single-threaded worker.
+   */
+  private failStartup(error: Error): void {
+    this.startupDone = true;
+    this.stopping = true;
+    for (const c of this.cores) if (c.timer) clearTimeout(c.timer);
+    void this.pool.destroy().catch(() => {});
+    this.startup.reject(error);
+  }
+
+  /** Logs the death of a serving core and starts its replacement, after the back-off. */
+  private replace(core: Core, err: Error | null, error: Error, load: LoadFailure | null, readyAt: number): void {
     const cause = err === null ? 'its task ended without a stop request' : describe(error, load);
     const fast = readyAt === 0 || Date.now() - readyAt < STABLE_MS;
     core.fastFailures = fast ? core.fastFailures + 1 : 0;
-    let delay = 0;
-    if (load !== null) delay = Math.min(backoff.max, backoff.base * 2 ** Math.max(0, core.fastFailures - 1));
-    else if (core.fastFailures > FAST_FAILURES_ALLOWED) {
-      delay = Math.min(backoff.max, backoff.base * 2 ** (core.fastFailures - FAST_FAILURES_ALLOWED - 1));
-    }
+    const delay = respawnDelay(core.fastFailures, load !== null, this.backoff);
     const why = load !== null ? '' : core.fastFailures > FAST_FAILURES_ALLOWED ? ` (${core.fastFailures} failures in a row within ${STABLE_MS} ms of serving)` : '';
-    logLine(`tsgi: ${who(core.index)} died: ${cause}; replacing it${delay > 0 ? ` in ${delay} ms${why}` : ''}`);
+    logLine(`tsgi: ${this.who(core.index)} died: ${cause}; replacing it${delay > 0 ? ` in ${delay} ms${why}` : ''}`);
     const stack = load?.stack ?? error.stack;
     if (stack && err !== null && (load !== null || /^uncaught /.test(cause))) {
       logLine(stack.split('\n').map((l) => `tsgi:   ${l}`).join('\n'));
     }
-    group.onThreadExit?.({ core: core.index, error, cause, respawnInMs: delay });
-    if (delay > 0) core.timer = setTimeout(() => launch(core), delay);
-    else launch(core);
-  };
-
-  const group: ThreadGroup = {
-    threads: T,
-    get app() {
-      return firstApp ?? { kind: 'gateway' as const, loadMs: 0 };
-    },
-    stop(): Promise<void> {
-      if (stopPromise !== null) return stopPromise;
-      stopping = true;
-      // Piscina unrefs a thread once its task is done: keep this loop alive until the
-      // pool is gone, or the process could end before stop() resolves.
-      const keepAlive = setInterval(() => {}, 1000);
-      stopPromise = (async () => {
-        for (const c of cores) {
-          if (c.timer) {
-            clearTimeout(c.timer);
-            c.timer = null;
-          }
-          c.port?.postMessage({ type: 'stop' } satisfies ControlMessage);
-        }
-        await Promise.all(cores.map((c) => c.done));
-        await pool.destroy();
-      })().finally(() => clearInterval(keepAlive));
-      return stopPromise;
-    },
-    destroy(): void {
-      stopping = true;
-      for (const c of cores) {
-        if (c.timer) clearTimeout(c.timer);
-        closePort(c);
-      }
-      void pool.destroy().catch(() => {});
-    },
-    async counters(): Promise<ServerCounters> {
-      const parts = await Promise.all(
-        cores.map(
-          (c) =>
-            new Promise<ServerCounters | null>((resolve) => {
-              if (c.port === null || c.readyAt === 0) return resolve(null);
-              const waiter = (v: ServerCounters | null): void => {
-                clearTimeout(t);
-                resolve(v);
-              };
-              const t = setTimeout(() => {
-                const i = c.counterWaiters.indexOf(waiter);
-                if (i >= 0) c.counterWaiters.splice(i, 1);
-                resolve(null);
-              }, 1000);
-              c.counterWaiters.push(waiter);
-              c.port.postMessage({ type: 'counters' } satisfies ControlMessage);
-            }),
-        ),
-      );
-      // Every counter is a number: sum them key by key, whatever the native side reports.
-      const sum: Record<string, number> = {};
-      for (const p of parts) {
-        if (p === null) continue;
-        for (const [k, v] of Object.entries(p)) if (typeof v === 'number') sum[k] = (sum[k] ?? 0) + v;
-      }
-      return sum as unknown as ServerCounters;
-    },
-    async terminateThread(core: number): Promise<boolean> {
-      const c = cores[core];
-      if (c === undefined || c.threadId === 0) return false;
-      const w = (pool.threads as Worker[]).find((t) => t.threadId === c.threadId);
-      if (w === undefined) return false;
-      await w.terminate();
-      return true;
-    },
-  };
-
-  for (const c of cores) launch(c);
-  await started;
-  return group;
+    this.onThreadExit?.({ core: core.index, error, cause, respawnInMs: delay });
+    if (delay > 0) core.timer = setTimeout(() => this.launch(core), delay);
+    else this.launch(core);
+  }
 }
