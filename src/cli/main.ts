@@ -8,7 +8,7 @@ import { loadTheApp } from '../process/startup';
 import { startServingUnit, type ServingUnit } from '../process/unit';
 import { Master, needsMaster } from '../master/master';
 import { bindAll, bindRouterSockets, bindRouterWorkerSocket, closeAll, type BoundSocket } from '../process/sockets';
-import { dropPrivileges } from '../master/privileges';
+import { dropPrivileges } from '../process/privileges';
 
 function fail(err: unknown): never {
   if (isTsgiError(err)) {

@@ -16,7 +16,7 @@ import { addon } from '../native';
 import { readProcessMemory, startStatsFor } from '../stats';
 import type { WorkerMessage } from '../process/handoff';
 import { curse, livePids, newSlot, promote, reap, spawnWorker, type Slot, type SpawnContext } from './slots';
-import { dropPrivileges, removePidfile, writePidfile } from './privileges';
+import { dropPrivileges, removePidfile, writePidfile } from '../process/privileges';
 import { watchTouchFiles } from './touch';
 import { RouterProcess } from './router';
 
