@@ -3,15 +3,12 @@
 
 import { isConfig, loadConfig, versionText, type Config } from '../config';
 import { isTsgiError } from '../errors';
-import { currentLogFd, logLine, openLogFile } from '../worker/log';
-import { serve } from '../worker/serve';
-import { startThreads } from '../worker/threads';
-import type { ServerCounters } from '../native';
-import { installCrashGuards, loadTheApp } from '../worker/startup';
+import { currentLogFd, logLine, openLogFile } from '../process/log';
+import { loadTheApp } from '../process/startup';
+import { startServingUnit, type ServingUnit } from '../process/unit';
 import { Master, needsMaster } from '../master/master';
-import { installThreadHarakiri } from '../worker/threads-harakiri';
-import { bindAll, bindRouterSockets, bindRouterWorkerSocket, closeAll, type BoundSocket } from '../worker/sockets';
-import { dropPrivileges } from '../master/privileges';
+import { bindAll, bindRouterSockets, bindRouterWorkerSocket, closeAll, type BoundSocket } from '../process/sockets';
+import { dropPrivileges } from '../process/privileges';
 
 function fail(err: unknown): never {
   if (isTsgiError(err)) {
@@ -23,14 +20,7 @@ function fail(err: unknown): never {
   process.exit(1);
 }
 
-/** What the signal handlers drive: one Server on this thread, or a group of app threads. */
-interface Running {
-  stop(): Promise<void>;
-  destroy(): void;
-  counters(): ServerCounters | Promise<ServerCounters>;
-}
-
-function installSignals(serving: Running, sockets: BoundSocket[], config: Config): void {
+function installSignals(serving: ServingUnit, sockets: BoundSocket[], config: Config): void {
   let stopping = false;
   const finish = (code: number): void => {
     closeAll(sockets, config.vacuum);
@@ -72,6 +62,28 @@ function bindRouterOrClose(config: Config, sockets: BoundSocket[]): BoundSocket[
     closeAll(sockets, config.vacuum);
     throw err;
   }
+}
+
+/**
+ * The no-master path: one serving unit on this process, as in a worker (src/worker/main.ts),
+ * driven by this process's signals. --threads T: T app threads, each with its own accept loop
+ * on these sockets (src/process/threads.ts); this thread only supervises them.
+ */
+async function serveHere(config: Config, sockets: BoundSocket[]): Promise<void> {
+  const unit = await startServingUnit(config, sockets, { workerId: 1, logFd: currentLogFd(), multiprocess: false }).catch((err) => {
+    closeAll(sockets, config.vacuum);
+    throw err;
+  });
+  if (unit.threads > 1) {
+    const kind = unit.app.kind === 'fetch' ? 'fetch handler' : unit.app.kind === 'node' ? 'node:http app' : 'gateway callable';
+    logLine(
+      `tsgi app 0 (mountpoint='') ready in ${Math.round(unit.app.loadMs / 1000)} seconds on interpreter node ${process.version} ` +
+        `(${kind} '${config.callable}') pid: ${process.pid} (default app, loaded in each of ${unit.threads} threads)`,
+    );
+  }
+  installSignals(unit, sockets, config);
+  const threads = unit.threads > 1 ? `, threads: ${unit.threads}` : '';
+  logLine(`spawned tsgi worker 1 (and the only) (pid: ${process.pid}, cores: ${unit.threads * config.async}${threads})`);
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -123,44 +135,7 @@ export async function main(argv: string[]): Promise<void> {
     // Without a master this process serves: it drops --uid/--gid itself, now that every
     // socket is bound and before any app code runs.
     dropPrivileges(config);
-    if (config.threads > 1) {
-      // --threads T: T app threads, each with its own accept loop on these sockets
-      // (src/worker/threads.ts); this thread only supervises them and handles signals.
-      const group = await startThreads({
-        config,
-        sockets,
-        workerId: 1,
-        threads: config.threads,
-        logFd: currentLogFd(),
-        multiprocess: false,
-      }).catch((err) => {
-        closeAll(sockets, config.vacuum);
-        throw err;
-      });
-      const kind = group.app.kind === 'fetch' ? 'fetch handler' : group.app.kind === 'node' ? 'node:http app' : 'gateway callable';
-      logLine(
-        `tsgi app 0 (mountpoint='') ready in ${Math.round(group.app.loadMs / 1000)} seconds on interpreter node ${process.version} ` +
-          `(${kind} '${config.callable}') pid: ${process.pid} (default app, loaded in each of ${group.size} threads)`,
-      );
-      installThreadHarakiri(group);
-      installSignals(group, sockets, config);
-      logLine(`spawned tsgi worker 1 (and the only) (pid: ${process.pid}, cores: ${group.size * config.async}, threads: ${group.size})`);
-      return;
-    }
-    const app = await loadTheApp(config).catch((err) => {
-      closeAll(sockets, config.vacuum);
-      throw err;
-    });
-    const serving = serve(config, app, sockets, {
-      workerId: 1,
-      coreId: 0,
-      logFd: currentLogFd(),
-      multiprocess: false,
-      multithread: false,
-    });
-    installSignals({ stop: serving.stop, destroy: serving.destroy, counters: () => serving.server.counters() }, sockets, config);
-    installCrashGuards();
-    logLine(`spawned tsgi worker 1 (and the only) (pid: ${process.pid}, cores: ${config.async})`);
+    await serveHere(config, sockets);
   } catch (err) {
     fail(err);
   }

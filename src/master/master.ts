@@ -10,13 +10,13 @@
 
 import type { ChildProcess } from 'node:child_process';
 import type { Config } from '../config';
-import { closeAll, type BoundSocket } from '../worker/sockets';
-import { logLine } from '../worker/log';
+import { closeAll, type BoundSocket } from '../process/sockets';
+import { logLine } from '../process/log';
 import { addon } from '../native';
 import { readProcessMemory, startStatsFor } from '../stats';
-import type { WorkerMessage } from '../worker/handoff';
+import type { WorkerMessage } from '../process/handoff';
 import { curse, livePids, newSlot, promote, reap, spawnWorker, type Slot, type SpawnContext } from './slots';
-import { dropPrivileges, removePidfile, writePidfile } from './privileges';
+import { dropPrivileges, removePidfile, writePidfile } from '../process/privileges';
 import { watchTouchFiles } from './touch';
 import { RouterProcess } from './router';
 

@@ -6,8 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { Config } from '../config';
-import { logLine } from '../worker/log';
-import type { BoundSocket } from '../worker/sockets';
+import { logLine } from '../process/log';
+import type { BoundSocket } from '../process/sockets';
 import { encodeRouterHandoff, ROUTER_HANDOFF_ENV, routerBackend } from '../router/handoff';
 
 const ROUTER_ENTRY = path.join(__dirname, '..', 'router', 'main.js');

@@ -5,8 +5,8 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import type { BoundSocket } from '../worker/sockets';
-import { encodeHandoff, FIRST_INHERITED_FD, HANDOFF_ENV, type WorkerMessage } from '../worker/handoff';
+import type { BoundSocket } from '../process/sockets';
+import { encodeHandoff, FIRST_INHERITED_FD, HANDOFF_ENV, type WorkerMessage } from '../process/handoff';
 
 export interface Slot {
   id: number;

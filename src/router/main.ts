@@ -5,7 +5,7 @@
 // SIGHUP is ignored: reloads replace workers, never the router (docs/router.md, "Processes").
 
 import { addon } from '../native';
-import { logLine } from '../worker/log';
+import { logLine } from '../process/log';
 import { decodeRouterHandoff, ROUTER_HANDOFF_ENV, type RouterMessage } from './handoff';
 
 const POLL_MS = 50;

@@ -5,10 +5,10 @@
 import type { Config } from '../config';
 import { formatAddress, packageVersion } from '../config';
 import { addon, type ScoreboardHandle } from '../native';
-import type { BoundSocket } from '../worker/sockets';
+import type { BoundSocket } from '../process/sockets';
 import { buildStatsDocument, statsVersion, type StatsSocket } from './document';
 import { startStatsServer, type StatsServer } from './server';
-import { logLine } from '../worker/log';
+import { logLine } from '../process/log';
 
 export { emitStats, type StatsObject, type StatsValue } from './emitter';
 export { buildStatsDocument, statsVersion, DEFAULT_LOCKS, WORKER_CHEAP, WORKER_PAUSE, type StatsContext, type StatsSocket } from './document';

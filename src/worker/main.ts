@@ -5,13 +5,9 @@
 
 import { isConfig, loadConfig, type Config } from '../config';
 import { isTsgiError } from '../errors';
-import { addon } from '../native';
-import { logLine } from './log';
-import { serve, type Serving } from './serve';
-import type { BoundSocket } from './sockets';
-import { installThreadHarakiri, startThreads } from './threads-harakiri';
-import { installCrashGuards, loadTheApp } from './startup';
-import { decodeHandoff, HANDOFF_ENV, inheritedSockets, type MasterMessage, type WorkerMessage } from './handoff';
+import { logLine } from '../process/log';
+import { startServingUnit, type ServingUnit } from '../process/unit';
+import { decodeHandoff, HANDOFF_ENV, inheritedSockets, type MasterMessage, type WorkerMessage } from '../process/handoff';
 
 function send(msg: WorkerMessage): void {
   if (process.connected && process.send) process.send(msg);
@@ -69,56 +65,14 @@ async function run(): Promise<void> {
   });
 
   const sockets = inheritedSockets(handoff);
-  unit =
-    config.threads > 1
-      ? await serveThreads(config, sockets, handoff.id, handoff.scoreboardFd)
-      : await serveHere(config, sockets, handoff.id, handoff.scoreboardFd);
+  unit = await startServingUnit(config, sockets, {
+    workerId: handoff.id,
+    logFd: 2,
+    multiprocess: config.processes > 1,
+    scoreboardFd: handoff.scoreboardFd,
+  });
   send({ type: 'ready', id: handoff.id });
   watchRecycling(config, unit, handoff.id);
-}
-
-/** What a worker process serves with: its own thread, or a group of app threads. */
-interface ServingUnit {
-  stop(): Promise<void>;
-  destroy(): void;
-  requests(): Promise<number>;
-}
-
-async function serveHere(config: Config, sockets: BoundSocket[], id: number, scoreboardFd?: number): Promise<ServingUnit> {
-  const app = await loadTheApp(config);
-  const serving: Serving = serve(config, app, sockets, {
-    workerId: id,
-    coreId: 0,
-    logFd: 2,
-    multiprocess: config.processes > 1,
-    multithread: false,
-    scoreboard:
-      scoreboardFd === undefined ? undefined : { handle: addon.attachScoreboard(scoreboardFd), workerIndex: id - 1, coreIndex: 0 },
-  });
-  installCrashGuards();
-  return {
-    stop: () => serving.stop(),
-    destroy: () => serving.destroy(),
-    requests: async () => serving.server.counters().requests,
-  };
-}
-
-async function serveThreads(config: Config, sockets: BoundSocket[], id: number, scoreboardFd?: number): Promise<ServingUnit> {
-  const group = await startThreads({
-    config,
-    sockets,
-    workerId: id,
-    threads: config.threads,
-    logFd: 2,
-    multiprocess: config.processes > 1,
-    extraServeOptions: scoreboardFd === undefined ? undefined : { scoreboardFd },
-  });
-  installThreadHarakiri(group);
-  return {
-    stop: () => group.stop(),
-    destroy: () => group.destroy(),
-    requests: async () => (await group.counters()).requests,
-  };
 }
 
 /**
@@ -134,7 +88,7 @@ function watchRecycling(config: Config, unit: ServingUnit, id: number): void {
   const timer = setInterval(async () => {
     if (checking || Date.now() - born < config.minWorkerLifetime * 1000) return;
     checking = true;
-    const served = await unit.requests();
+    const served = (await unit.counters()).requests;
     checking = false;
     let reason = '';
     if (config.maxRequests > 0 && served >= config.maxRequests) {

@@ -1,6 +1,6 @@
 // --threads T (docs/threads.md, "How a request is served"): T app threads in one
 // process, each with its own native accept loop on the shared listening fds, supervised by
-// Piscina (src/worker/threads.ts). Checked through the real CLI, and through startThreads()
+// Piscina (src/process/threads.ts). Checked through the real CLI, and through startThreads()
 // in this process for what the CLI cannot reach (terminate(), resourceLimits, back-off).
 //
 // Timing facts are asserted as orderings with generous bounds (these machines are noisy):
@@ -12,8 +12,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { isConfig, loadConfig, type Config } from '../../src/config';
 import { isTsgiError } from '../../src/errors';
-import { bindAll, closeAll, type BoundSocket } from '../../src/worker/sockets';
-import { startThreads, type ThreadExitInfo, type ThreadGroup, type ThreadReadyInfo } from '../../src/worker/threads';
+import { bindAll, closeAll, type BoundSocket } from '../../src/process/sockets';
+import { startThreads, type ThreadExitInfo, type ThreadGroup, type ThreadReadyInfo } from '../../src/process/threads';
 import { APPS, rawExchange, runTsgi, startTsgi, type TsgiHandle } from './helpers/tsgi';
 import { httpRequest, rawRequest, sleep, tempDir, waitForText, type OneResponse } from './helpers/exchange';
 
@@ -315,7 +315,7 @@ describe('startThreads() in this process', () => {
 
   test('terminate() of a thread that owns a held request: the request is cut, the thread replaced, this process unharmed', async () => {
     await withGroup({}, async (g, exits, readies) => {
-      assert.equal(g.size, 2);
+      assert.equal(g.threads, 2);
       assert.equal(g.app.kind, 'gateway');
       const held = get(port, '/hold', 10000);
       await sleep(100);

@@ -99,7 +99,15 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
     so.buffer_size = GetU32(o, "bufferSize", 8192);
     so.limit_post = static_cast<uint64_t>(GetNum(o, "limitPost", 0));
     so.socket_timeout_ms = static_cast<uint64_t>(GetNum(o, "socketTimeoutMs", 4000));
-    so.keepalive_timeout_ms = static_cast<uint64_t>(GetNum(o, "keepaliveTimeoutMs", 65000));
+    // --http-keepalive-timeout has its one default with the option (src/config/options.ts) and
+    // the caller always passes the value: a Server without it is refused, not given a second,
+    // competing default here.
+    Napi::Value keepalive = o.Get("keepaliveTimeoutMs").Unwrap();
+    if (!keepalive.IsNumber()) {
+      Napi::TypeError::New(env, "Server options: keepaliveTimeoutMs (milliseconds) is required").ThrowAsJavaScriptException();
+      return;
+    }
+    so.keepalive_timeout_ms = static_cast<uint64_t>(keepalive.As<Napi::Number>().DoubleValue());
     so.post_buffering = static_cast<uint64_t>(GetNum(o, "postBuffering", 0));
     so.min_body_rate = static_cast<uint64_t>(GetNum(o, "minBodyRate", 0));
     so.max_connections = GetU32(o, "maxConnections", 0);

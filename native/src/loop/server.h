@@ -44,7 +44,9 @@ struct ServerOptions {
   size_t buffer_size = 8192;          // --buffer-size: max request head / uwsgi vars block
   uint64_t limit_post = 0;            // --limit-post, 0 = unlimited
   uint64_t socket_timeout_ms = 4000;  // --socket-timeout: stalled head, body or write
-  uint64_t keepalive_timeout_ms = 65000;  // --http-keepalive-timeout (its default lives in src/config/options.ts)
+  // --http-keepalive-timeout; 0 = close after each response. No default here: the binding
+  // requires the value, whose one default lives with the option (src/config/options.ts).
+  uint64_t keepalive_timeout_ms = 0;
   // --post-buffering: a request body up to this many bytes is read before the app is called
   // (and a longer one's first bytes), so a client that drips its body holds no app slot.
   // Off here; the CLI's default lives with the option (src/config/options.ts).

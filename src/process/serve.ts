@@ -18,7 +18,8 @@ export interface ServeOptions {
   scoreboard?: { handle: ScoreboardHandle; workerIndex: number; coreIndex: number };
 }
 
-export interface Serving {
+/** One native Server on this thread: the part of a serving unit each app thread runs. */
+export interface ThreadServer {
   server: NativeServer;
   /** Stops accepting; resolves once in-flight requests finished and connections closed. */
   stop(): Promise<void>;
@@ -57,7 +58,7 @@ function transportFor(get: () => NativeServer): Transport {
   };
 }
 
-export function serve(config: Config, app: LoadedApp, sockets: BoundSocket[], opts: ServeOptions): Serving {
+export function serve(config: Config, app: LoadedApp, sockets: BoundSocket[], opts: ServeOptions): ThreadServer {
   let onClosed: (() => void) | null = null;
   let server: NativeServer | null = null;
   const dispatcher = createDispatcher(app, transportFor(() => server!), {

@@ -1,4 +1,4 @@
-// The module Piscina runs in every app thread (src/worker/threads.ts starts the pool).
+// The module Piscina runs in every app thread (src/process/threads.ts starts the pool).
 //
 // A thread gets exactly ONE task for its whole life: load the app, start its own native
 // Server on the shared listening fds (serve() with coreId = the thread's core index), and
@@ -27,7 +27,7 @@ import type { Config } from '../config';
 import { loadApp } from '../app';
 import type { ServerCounters } from '../native';
 import { addon } from '../native';
-import { serve, type ServeOptions, type Serving } from './serve';
+import { serve, type ServeOptions, type ThreadServer } from './serve';
 import type { BoundSocket } from './sockets';
 
 export interface ThreadTask {
@@ -81,7 +81,7 @@ export default async function runThread(task: ThreadTask): Promise<ThreadResult>
     });
   }
 
-  let serving: Serving | null = null;
+  let serving: ThreadServer | null = null;
   let stopRequested = false;
   let stopped: (() => void) | null = null;
   const stoppedPromise = new Promise<void>((resolve) => {

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import type { Config } from '../config';
 import { ConfigError } from '../errors';
-import { logLine } from '../worker/log';
+import { logLine } from './log';
 
 export function writePidfile(file: string): void {
   fs.writeFileSync(file, `${process.pid}\n`);
