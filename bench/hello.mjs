@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { spawnSync } from 'node:child_process';
 // The standard hello-world comparison: tsgi against uWebSockets.js and node:http (direct HTTP,
 // keep-alive) and against uWSGI behind nginx `uwsgi_pass`. See bench/README.md for the method.
 //
@@ -12,14 +13,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { spawnSync } from 'node:child_process';
+import { verifyHello } from '../dist/bench/apps.js';
+import { pickLoadgen, runAutocannon, runWrk } from '../dist/bench/loadgen.js';
+import { machineInfo } from '../dist/bench/machine.js';
+import { nginxMissing, nginxVersion, startNginx } from '../dist/bench/nginx.js';
 // The process, /proc, nginx and load-generator helpers are tsgi bench's (src/bench/, compiled
 // to dist/bench/ by `npm run build:ts`).
 import { freePort, groupUsage, pinningPlan, pinSelf, startServer, systemCpu, which } from '../dist/bench/proc.js';
-import { pickLoadgen, runAutocannon, runWrk } from '../dist/bench/loadgen.js';
-import { nginxMissing, nginxVersion, startNginx } from '../dist/bench/nginx.js';
-import { verifyHello } from '../dist/bench/apps.js';
-import { machineInfo } from '../dist/bench/machine.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -73,13 +73,21 @@ const q = (a) => a.map((s) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll
 
 function POINTS(ctx) {
   const { cpu, tmp } = ctx;
-  const local = (id) => { const d = path.join(tmp, id); fs.mkdirSync(d, { recursive: true }); return d; };
+  const local = (id) => {
+    const d = path.join(tmp, id);
+    fs.mkdirSync(d, { recursive: true });
+    return d;
+  };
 
   async function direct(id, argvOf) {
     const port = await freePort();
     const argv = argvOf(port);
     const h = await startServer({
-      argv, cwd: ROOT, cpu, logFile: path.join(local(id), 'server.log'), ready: { host: '127.0.0.1', port },
+      argv,
+      cwd: ROOT,
+      cpu,
+      logFile: path.join(local(id), 'server.log'),
+      ready: { host: '127.0.0.1', port },
     });
     return { url: `http://127.0.0.1:${port}/`, handles: [{ name: 'server', handle: h }], commands: [q(h.argv)] };
   }
@@ -88,7 +96,11 @@ function POINTS(ctx) {
     const port = await freePort();
     const argv = argvOf(port);
     const backend = await startServer({
-      argv, cwd: ROOT, cpu, logFile: path.join(local(id), 'backend.log'), ready: { host: '127.0.0.1', port },
+      argv,
+      cwd: ROOT,
+      cpu,
+      logFile: path.join(local(id), 'backend.log'),
+      ready: { host: '127.0.0.1', port },
     });
     let nginx;
     try {
@@ -99,7 +111,10 @@ function POINTS(ctx) {
     }
     return {
       url: `http://127.0.0.1:${nginx.port}/`,
-      handles: [{ name: 'backend', handle: backend }, { name: 'nginx', handle: nginx }],
+      handles: [
+        { name: 'backend', handle: backend },
+        { name: 'nginx', handle: nginx },
+      ],
       commands: [q(backend.argv), `${q(nginx.argv)}   # config: see nginxConf below`],
       nginxConf: fs.readFileSync(nginx.confPath, 'utf8'),
     };
@@ -108,57 +123,108 @@ function POINTS(ctx) {
   const tsgi = (extra) => (port) => ['node', tsgiBin, ...extra(port), '--wsgi-file', tsgiApp];
   return [
     {
-      id: 'tsgi-http', group: 'direct', label: 'tsgi --http-socket (request logging on)',
+      id: 'tsgi-http',
+      group: 'direct',
+      label: 'tsgi --http-socket (request logging on)',
       missing: tsgiMissing,
-      start: () => direct('tsgi-http', tsgi((p) => ['--http-socket', `127.0.0.1:${p}`])),
+      start: () =>
+        direct(
+          'tsgi-http',
+          tsgi((p) => ['--http-socket', `127.0.0.1:${p}`]),
+        ),
     },
     {
-      id: 'tsgi-http-nolog', group: 'direct', label: 'tsgi --http-socket --disable-logging',
+      id: 'tsgi-http-nolog',
+      group: 'direct',
+      label: 'tsgi --http-socket --disable-logging',
       missing: tsgiMissing,
-      start: () => direct('tsgi-http-nolog', (p) => [...tsgi((pp) => ['--http-socket', `127.0.0.1:${pp}`])(p), '--disable-logging']),
+      start: () =>
+        direct('tsgi-http-nolog', (p) => [
+          ...tsgi((pp) => ['--http-socket', `127.0.0.1:${pp}`])(p),
+          '--disable-logging',
+        ]),
     },
     {
-      id: 'uws', group: 'direct', label: 'uWebSockets.js 20.30 (native, @trufflesuite build)',
+      id: 'uws',
+      group: 'direct',
+      label: 'uWebSockets.js 20.30 (native, @trufflesuite build)',
       missing: () => null,
       start: () => direct('uws', (p) => ['node', 'bench/servers/uws.mjs', `127.0.0.1:${p}`]),
     },
     {
-      id: 'node-http', group: 'direct', label: 'node:http',
+      id: 'node-http',
+      group: 'direct',
+      label: 'node:http',
       missing: () => null,
       start: () => direct('node-http', (p) => ['node', 'bench/servers/node-http.mjs', `127.0.0.1:${p}`]),
     },
     {
-      id: 'nginx-tsgi', group: 'nginx', label: 'nginx → tsgi --socket (uwsgi protocol)',
+      id: 'nginx-tsgi',
+      group: 'nginx',
+      label: 'nginx → tsgi --socket (uwsgi protocol)',
       missing: () => tsgiMissing() ?? nginxMissing(),
-      start: () => viaNginx('nginx-tsgi', (p) => [...tsgi((pp) => ['--socket', `127.0.0.1:${pp}`])(p), '--disable-logging']),
+      start: () =>
+        viaNginx('nginx-tsgi', (p) => [...tsgi((pp) => ['--socket', `127.0.0.1:${pp}`])(p), '--disable-logging']),
     },
     {
-      id: 'nginx-uwsgi', group: 'nginx', label: 'nginx → uWSGI 2.0 --socket (Python WSGI)',
-      missing: () => nginxMissing() ?? (which('uwsgi') ? uwsgiPluginMissing() : 'uwsgi is not installed (apt-get install uwsgi uwsgi-plugin-python3)'),
-      start: () => viaNginx('nginx-uwsgi', (p) => ['uwsgi', '--plugins', 'python3', '--socket', `127.0.0.1:${p}`,
-        '--wsgi-file', 'bench/apps/hello_wsgi.py', '--disable-logging']),
+      id: 'nginx-uwsgi',
+      group: 'nginx',
+      label: 'nginx → uWSGI 2.0 --socket (Python WSGI)',
+      missing: () =>
+        nginxMissing() ??
+        (which('uwsgi') ? uwsgiPluginMissing() : 'uwsgi is not installed (apt-get install uwsgi uwsgi-plugin-python3)'),
+      start: () =>
+        viaNginx('nginx-uwsgi', (p) => [
+          'uwsgi',
+          '--plugins',
+          'python3',
+          '--socket',
+          `127.0.0.1:${p}`,
+          '--wsgi-file',
+          'bench/apps/hello_wsgi.py',
+          '--disable-logging',
+        ]),
     },
     {
       // The HTTP router in front of one worker process, request logging off on both sides.
       // uWSGI's router keeps clients alive only with --http-keepalive (tsgi's does by default).
-      id: 'router-tsgi', group: 'router', label: 'tsgi --http (router process → 1 worker over uwsgi)',
+      id: 'router-tsgi',
+      group: 'router',
+      label: 'tsgi --http (router process → 1 worker over uwsgi)',
       missing: tsgiMissing,
-      start: () => direct('router-tsgi', (p) => [...tsgi((pp) => ['--http', `127.0.0.1:${pp}`])(p), '--disable-logging']),
+      start: () =>
+        direct('router-tsgi', (p) => [...tsgi((pp) => ['--http', `127.0.0.1:${pp}`])(p), '--disable-logging']),
     },
     {
-      id: 'router-uwsgi', group: 'router', label: 'uWSGI 2.0 --http --http-keepalive (router → 1 worker, Python WSGI)',
-      missing: () => (which('uwsgi') ? uwsgiPluginMissing() : 'uwsgi is not installed (apt-get install uwsgi uwsgi-plugin-python3)'),
-      start: () => direct('router-uwsgi', (p) => ['uwsgi', '--plugins', 'http,python3', '--http', `127.0.0.1:${p}`, '--http-keepalive',
-        '--wsgi-file', 'bench/apps/hello_wsgi.py', '--disable-logging']),
+      id: 'router-uwsgi',
+      group: 'router',
+      label: 'uWSGI 2.0 --http --http-keepalive (router → 1 worker, Python WSGI)',
+      missing: () =>
+        which('uwsgi') ? uwsgiPluginMissing() : 'uwsgi is not installed (apt-get install uwsgi uwsgi-plugin-python3)',
+      start: () =>
+        direct('router-uwsgi', (p) => [
+          'uwsgi',
+          '--plugins',
+          'http,python3',
+          '--http',
+          `127.0.0.1:${p}`,
+          '--http-keepalive',
+          '--wsgi-file',
+          'bench/apps/hello_wsgi.py',
+          '--disable-logging',
+        ]),
     },
   ];
 }
-function POINT_IDS() { return POINTS({ cpu: null, tmp: os.tmpdir() }).map((p) => p.id); }
+function POINT_IDS() {
+  return POINTS({ cpu: null, tmp: os.tmpdir() }).map((p) => p.id);
+}
 
 function uwsgiPluginMissing() {
   const dirs = ['/usr/lib/uwsgi/plugins', '/usr/lib/uwsgi'];
   return dirs.some((d) => fs.existsSync(path.join(d, 'python3_plugin.so')))
-    ? null : 'the uWSGI python3 plugin is not installed (apt-get install uwsgi-plugin-python3)';
+    ? null
+    : 'the uWSGI python3 plugin is not installed (apt-get install uwsgi-plugin-python3)';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -207,8 +273,12 @@ function setUp() {
     tmp: fs.mkdtempSync(path.join(os.tmpdir(), 'tsgi-bench-')),
   };
   if (plan.enabled) pinSelf(plan.client);
-  log(`pinning: ${plan.enabled ? `servers on CPU ${plan.server}, client on CPU ${plan.client}` : `off (${plan.reason})`}`);
-  log(`load generator: ${loadgen.tool ?? `none (${loadgen.reason})`}; ${rounds} round(s) x ${durationS} s, warm-up ${warmupS} s, ${connections} connections`);
+  log(
+    `pinning: ${plan.enabled ? `servers on CPU ${plan.server}, client on CPU ${plan.client}` : `off (${plan.reason})`}`,
+  );
+  log(
+    `load generator: ${loadgen.tool ?? `none (${loadgen.reason})`}; ${rounds} round(s) x ${durationS} s, warm-up ${warmupS} s, ${connections} connections`,
+  );
   log(`tsgi app: ${tsgiApp}; scratch dir ${ctx.tmp}`);
   return ctx;
 }
@@ -218,7 +288,8 @@ function selectPoints(ctx) {
   let points = POINTS({ cpu: ctx.serverCpu, tmp: ctx.tmp });
   if (opt.only) {
     const want = new Set(opt.only.split(','));
-    for (const w of want) if (!points.some((p) => p.id === w)) throw new Error(`unknown point ${w} (known: ${POINT_IDS().join(', ')})`);
+    for (const w of want)
+      if (!points.some((p) => p.id === w)) throw new Error(`unknown point ${w} (known: ${POINT_IDS().join(', ')})`);
     points = points.filter((p) => want.has(p.id));
   }
   for (const p of points) Object.assign(p, { runs: [], skipped: null, handles: [], commands: [] });
@@ -251,23 +322,41 @@ function measure(ctx, url, seconds) {
 function clientArgv(ctx, url) {
   const { loadgen, clientCpu } = ctx;
   return loadgen.tool === 'wrk'
-    ? q([...(clientCpu === null ? [] : ['taskset', '-c', String(clientCpu)]), 'wrk', '-t1', `-c${connections}`, `-d${durationS}s`, '--latency', url])
+    ? q([
+        ...(clientCpu === null ? [] : ['taskset', '-c', String(clientCpu)]),
+        'wrk',
+        '-t1',
+        `-c${connections}`,
+        `-d${durationS}s`,
+        '--latency',
+        url,
+      ])
     : `autocannon -c ${connections} -d ${durationS} ${url}   # programmatic, in the bench process${clientCpu === null ? '' : ` (pinned to CPU ${clientCpu})`}`;
 }
 
 /** Start, verify and warm up every point once; a point that fails is skipped with its reason. */
 async function startPoints(ctx, points) {
   for (const p of points) {
-    if (!ctx.loadgen.tool) { p.skipped = ctx.loadgen.reason; continue; }
+    if (!ctx.loadgen.tool) {
+      p.skipped = ctx.loadgen.reason;
+      continue;
+    }
     const missing = p.missing();
-    if (missing) { p.skipped = missing; log(`${p.id}: skipped: ${missing}`); continue; }
+    if (missing) {
+      p.skipped = missing;
+      log(`${p.id}: skipped: ${missing}`);
+      continue;
+    }
     try {
       log(`${p.id}: starting`);
       const s = await p.start();
       Object.assign(p, { url: s.url, handles: s.handles, commands: s.commands, nginxConf: s.nginxConf });
       p.client = clientArgv(ctx, s.url);
       // A --tsgi-app other than the bench's own may answer text/html (examples/foobar.js does).
-      const v = await verifyHello(s.url, p.id.includes('tsgi') && opt['tsgi-app'] ? { contentType: /^text\/(plain|html)\b/ } : {});
+      const v = await verifyHello(
+        s.url,
+        p.id.includes('tsgi') && opt['tsgi-app'] ? { contentType: /^text\/(plain|html)\b/ } : {},
+      );
       p.responseHeaders = v.headers;
       if (warmupS > 0) {
         log(`${p.id}: warm-up ${warmupS} s`);
@@ -316,18 +405,27 @@ async function measureOnce(ctx, p, r) {
     latencyMs: res.latencyMs,
     errors: res.errors,
     clientCpu: res.clientCpu,
-    serverCpu: { total: { seconds: cpuTotal, utilisation: cpuTotal / wall, usPerRequest: res.requests ? (cpuTotal / res.requests) * 1e6 : null }, ...cpu },
+    serverCpu: {
+      total: {
+        seconds: cpuTotal,
+        utilisation: cpuTotal / wall,
+        usPerRequest: res.requests ? (cpuTotal / res.requests) * 1e6 : null,
+      },
+      ...cpu,
+    },
     wallS: wall,
   };
   // CPU used on the machine by anything other than the servers, the load generator and this
   // script (other jobs, kernel work not charged to a process), in CPUs; and hypervisor steal.
   const selfS = (self.user + self.system) / 1e6;
   const clientS = res.tool === 'wrk' && res.clientCpu != null ? res.clientCpu * wall : 0;
-  run.otherCpu = Math.max(0, (sys1.busy - sys0.busy) - cpuTotal - clientS - selfS) / wall;
+  run.otherCpu = Math.max(0, sys1.busy - sys0.busy - cpuTotal - clientS - selfS) / wall;
   run.steal = (sys1.steal - sys0.steal) / wall;
-  log(`${p.id} round ${r + 1}: ${fmtInt(res.rps)} req/s, p50 ${fmtMs(res.latencyMs.p50)} ms, p99 ${fmtMs(res.latencyMs.p99)} ms, `
-    + `server CPU ${fmtPct(run.serverCpu.total.utilisation)}, client CPU ${fmtPct(res.clientCpu)}, other ${fmtPct(run.otherCpu)}, steal ${fmtPct(run.steal)}`
-    + `${Object.values(res.errors).some((x) => x) ? `, errors ${JSON.stringify(res.errors)}` : ''}`);
+  log(
+    `${p.id} round ${r + 1}: ${fmtInt(res.rps)} req/s, p50 ${fmtMs(res.latencyMs.p50)} ms, p99 ${fmtMs(res.latencyMs.p99)} ms, ` +
+      `server CPU ${fmtPct(run.serverCpu.total.utilisation)}, client CPU ${fmtPct(res.clientCpu)}, other ${fmtPct(run.otherCpu)}, steal ${fmtPct(run.steal)}` +
+      `${Object.values(res.errors).some((x) => x) ? `, errors ${JSON.stringify(res.errors)}` : ''}`,
+  );
   return run;
 }
 
@@ -345,8 +443,14 @@ async function waitQuiet() {
     const c = process.cpuUsage(c0);
     const busy = systemCpu().busy - a.busy - (c.user + c.system) / 1e6;
     if (busy <= maxOther) return;
-    if (Date.now() > deadline) { log(`machine still busy (${fmtPct(busy)} of a CPU) after ${quietWaitS} s: measuring anyway`); return; }
-    if (!said) { log(`machine busy (${fmtPct(busy)} of a CPU used by other work): waiting up to ${quietWaitS} s`); said = true; }
+    if (Date.now() > deadline) {
+      log(`machine still busy (${fmtPct(busy)} of a CPU) after ${quietWaitS} s: measuring anyway`);
+      return;
+    }
+    if (!said) {
+      log(`machine busy (${fmtPct(busy)} of a CPU used by other work): waiting up to ${quietWaitS} s`);
+      said = true;
+    }
   }
 }
 
@@ -400,7 +504,9 @@ function summarise(p) {
   const errs = ok.reduce((a, x) => a + Object.values(x.errors).reduce((s, v) => s + v, 0), 0);
   p.summary = {
     runs: ok.length,
-    rpsMedian: median(rps), rpsMin: Math.min(...rps), rpsMax: Math.max(...rps),
+    rpsMedian: median(rps),
+    rpsMin: Math.min(...rps),
+    rpsMax: Math.max(...rps),
     spreadPct: (100 * (Math.max(...rps) - Math.min(...rps))) / median(rps),
     p50MsMedian: median(ok.map((x) => x.latencyMs.p50)),
     p99MsMedian: median(ok.map((x) => x.latencyMs.p99)),
@@ -432,12 +538,19 @@ const RATIOS = [
 function ratiosOf(points) {
   const byId = Object.fromEntries(points.map((p) => [p.id, p]));
   const med = (id) => byId[id]?.summary?.rpsMedian ?? null;
-  return RATIOS
-    .filter(([, a, b]) => byId[a] && byId[b])
-    .map(([name, a, b]) => ({
-      name, a, b, value: fmtRatio(med(a), med(b)),
-      missing: med(a) == null || med(b) == null ? [a, b].filter((x) => med(x) == null).map((x) => `${x} not measured`).join(', ') : null,
-    }));
+  return RATIOS.filter(([, a, b]) => byId[a] && byId[b]).map(([name, a, b]) => ({
+    name,
+    a,
+    b,
+    value: fmtRatio(med(a), med(b)),
+    missing:
+      med(a) == null || med(b) == null
+        ? [a, b]
+            .filter((x) => med(x) == null)
+            .map((x) => `${x} not measured`)
+            .join(', ')
+        : null,
+  }));
 }
 
 /** The JSON report: settings, machine, every point with its runs, the ratios. */
@@ -455,12 +568,34 @@ function buildReport(ctx, startedAt, points) {
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     gitCommit: spawnSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout?.trim() || null,
-    settings: { rounds, durationS, warmupS, connections, maxOther, retries, quietWaitS, quick: opt.quick, tsgiApp, loadgen, pinning: plan },
+    settings: {
+      rounds,
+      durationS,
+      warmupS,
+      connections,
+      maxOther,
+      retries,
+      quietWaitS,
+      quick: opt.quick,
+      tsgiApp,
+      loadgen,
+      pinning: plan,
+    },
     machine,
     points: points.map((p) => ({
-      id: p.id, label: p.label, group: p.group, skipped: p.skipped, skipDetail: p.skipDetail,
-      serverCommands: p.commands, clientCommand: p.client, nginxConf: p.nginxConf, responseHeaders: p.responseHeaders,
-      summary: p.summary ?? null, peakRssKb: p.peakRssKb, runs: p.runs, discardedRuns: p.discarded ?? [],
+      id: p.id,
+      label: p.label,
+      group: p.group,
+      skipped: p.skipped,
+      skipDetail: p.skipDetail,
+      serverCommands: p.commands,
+      clientCommand: p.client,
+      nginxConf: p.nginxConf,
+      responseHeaders: p.responseHeaders,
+      summary: p.summary ?? null,
+      peakRssKb: p.peakRssKb,
+      runs: p.runs,
+      discardedRuns: p.discarded ?? [],
     })),
     ratios: ratiosOf(points),
   };
@@ -469,7 +604,10 @@ function buildReport(ctx, startedAt, points) {
 /** hello-<UTC time>[-quick].json and .md in --out. */
 function writeResults(report, md, startedAt) {
   fs.mkdirSync(opt.out, { recursive: true });
-  const stamp = startedAt.toISOString().replace(/:/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = startedAt
+    .toISOString()
+    .replace(/:/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   const base = path.join(opt.out, `hello-${stamp}${opt.quick ? '-quick' : ''}`);
   fs.writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
   fs.writeFileSync(`${base}.md`, md);
@@ -499,13 +637,23 @@ function renderMarkdown(r) {
   const s = r.settings;
   const m = r.machine;
   const L = [];
-  L.push(`# Hello-world benchmark, ${r.startedAt.slice(0, 16).replace('T', ' ')} UTC${s.quick ? ' (quick run: not for figures)' : ''}`, '');
-  L.push(`Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, kernel ${m.kernel}${m.virtualization ? ` (${m.virtualization})` : ''}; Node ${m.node}; `
-    + `${s.loadgen.tool === 'wrk' ? m.wrk : s.loadgen.tool === 'autocannon' ? `autocannon ${m.autocannon}` : 'no load generator'}; ${m.nginx ?? 'nginx not installed'}; uWSGI ${m.uwsgi ?? 'not installed'}.`);
-  L.push(`Method: ${s.rounds} interleaved round(s) × ${s.durationS} s per point after one ${s.warmupS} s warm-up each, ${s.connections} keep-alive connections, `
-    + `${s.pinning.enabled ? `servers (and nginx) pinned to CPU ${s.pinning.server}, client to CPU ${s.pinning.client}` : `no CPU pinning (${s.pinning.reason})`}; `
-    + `commit ${r.gitCommit?.slice(0, 10) ?? 'unknown'}; tsgi app ${s.tsgiApp}.`, '');
-  L.push('| point | req/s median | min – max (spread) | p50 ms | p99 ms | server CPU µs/req | server CPU | client CPU (max) | peak RSS | notes |');
+  L.push(
+    `# Hello-world benchmark, ${r.startedAt.slice(0, 16).replace('T', ' ')} UTC${s.quick ? ' (quick run: not for figures)' : ''}`,
+    '',
+  );
+  L.push(
+    `Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, kernel ${m.kernel}${m.virtualization ? ` (${m.virtualization})` : ''}; Node ${m.node}; ` +
+      `${s.loadgen.tool === 'wrk' ? m.wrk : s.loadgen.tool === 'autocannon' ? `autocannon ${m.autocannon}` : 'no load generator'}; ${m.nginx ?? 'nginx not installed'}; uWSGI ${m.uwsgi ?? 'not installed'}.`,
+  );
+  L.push(
+    `Method: ${s.rounds} interleaved round(s) × ${s.durationS} s per point after one ${s.warmupS} s warm-up each, ${s.connections} keep-alive connections, ` +
+      `${s.pinning.enabled ? `servers (and nginx) pinned to CPU ${s.pinning.server}, client to CPU ${s.pinning.client}` : `no CPU pinning (${s.pinning.reason})`}; ` +
+      `commit ${r.gitCommit?.slice(0, 10) ?? 'unknown'}; tsgi app ${s.tsgiApp}.`,
+    '',
+  );
+  L.push(
+    '| point | req/s median | min – max (spread) | p50 ms | p99 ms | server CPU µs/req | server CPU | client CPU (max) | peak RSS | notes |',
+  );
   L.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const p of r.points) {
     const x = p.summary;
@@ -519,18 +667,26 @@ function renderMarkdown(r) {
     if (x.errors) notes.push(`${x.errors} socket errors / non-2xx`);
     const nDisc = p.discardedRuns?.length ?? 0;
     if (nDisc) notes.push(`${nDisc} disturbed run(s) discarded and repeated`);
-    if (x.otherCpuMax >= 0.1) notes.push(`other load on the machine up to ${fmtPct(x.otherCpuMax)} of a CPU during a run`);
+    if (x.otherCpuMax >= 0.1)
+      notes.push(`other load on the machine up to ${fmtPct(x.otherCpuMax)} of a CPU during a run`);
     if (x.stealMax >= 0.05) notes.push(`hypervisor steal up to ${fmtPct(x.stealMax)}`);
-    if (p.group === 'nginx') notes.push(`backend ${x.backendUsPerReqMedian?.toFixed(1)} + nginx ${x.nginxUsPerReqMedian?.toFixed(1)} µs/req`);
-    L.push(`| ${p.label} | **${fmtInt(x.rpsMedian)}** | ${fmtK(x.rpsMin)} – ${fmtK(x.rpsMax)} (${x.spreadPct.toFixed(1)} %) | ${fmtMs(x.p50MsMedian)} | ${fmtMs(x.p99MsMedian)} `
-      + `| ${x.serverUsPerReqMedian?.toFixed(1) ?? '–'} | ${fmtPct(x.serverCpuMedian)} | ${fmtPct(x.clientCpuMax)} | ${x.peakRssMiB.toFixed(0)} MiB | ${notes.join('; ')} |`);
+    if (p.group === 'nginx')
+      notes.push(`backend ${x.backendUsPerReqMedian?.toFixed(1)} + nginx ${x.nginxUsPerReqMedian?.toFixed(1)} µs/req`);
+    L.push(
+      `| ${p.label} | **${fmtInt(x.rpsMedian)}** | ${fmtK(x.rpsMin)} – ${fmtK(x.rpsMax)} (${x.spreadPct.toFixed(1)} %) | ${fmtMs(x.p50MsMedian)} | ${fmtMs(x.p99MsMedian)} ` +
+        `| ${x.serverUsPerReqMedian?.toFixed(1) ?? '–'} | ${fmtPct(x.serverCpuMedian)} | ${fmtPct(x.clientCpuMax)} | ${x.peakRssMiB.toFixed(0)} MiB | ${notes.join('; ')} |`,
+    );
   }
   L.push('', '| ratio (of medians) | value |', '|---|---:|');
-  for (const x of r.ratios) L.push(`| ${x.name} | ${x.value == null ? `n/a (${x.missing})` : `${x.value.toFixed(2)}×`} |`);
+  for (const x of r.ratios)
+    L.push(`| ${x.name} | ${x.value == null ? `n/a (${x.missing})` : `${x.value.toFixed(2)}×`} |`);
   const pegged = r.points.filter((p) => p.summary?.clientPegged).map((p) => p.id);
-  L.push('', pegged.length
-    ? `**Client-CPU check:** the load generator used ≥ 90 % of its core for ${pegged.join(', ')}: those figures are bounded by the client, not the server.`
-    : '**Client-CPU check:** the load generator stayed below 90 % of its core for every point.');
+  L.push(
+    '',
+    pegged.length
+      ? `**Client-CPU check:** the load generator used ≥ 90 % of its core for ${pegged.join(', ')}: those figures are bounded by the client, not the server.`
+      : '**Client-CPU check:** the load generator stayed below 90 % of its core for every point.',
+  );
   L.push('', '## Commands', '');
   for (const p of r.points) {
     L.push(`- **${p.id}**${p.skipped ? ` — skipped: ${p.skipped}` : ''}`);

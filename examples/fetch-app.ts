@@ -2,9 +2,7 @@
 // and similar frameworks export. Serve it with:
 //   tsgi --http :9090 --wsgi-file examples/fetch-app.ts --callable app
 
-interface Route {
-  (request: Request, url: URL): Response | Promise<Response>;
-}
+type Route = (request: Request, url: URL) => Response | Promise<Response>;
 
 const routes: Record<string, Route> = {
   '/': () => new Response('Hello from a fetch handler\n', { headers: { 'content-type': 'text/plain' } }),

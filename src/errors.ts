@@ -25,7 +25,10 @@ interface CodeInfo {
 export const ERROR_CODES = {
   // Configuration (src/config): raised while reading argv, ini files and the environment.
   TSGI_ERR_UNKNOWN_OPTION: { exitCode: EXIT_CONFIG, summary: 'an option name that tsgi does not know' },
-  TSGI_ERR_AMBIGUOUS_OPTION: { exitCode: EXIT_CONFIG, summary: 'an abbreviated long option that matches several options' },
+  TSGI_ERR_AMBIGUOUS_OPTION: {
+    exitCode: EXIT_CONFIG,
+    summary: 'an abbreviated long option that matches several options',
+  },
   TSGI_ERR_MISSING_VALUE: { exitCode: EXIT_CONFIG, summary: 'an option that needs a value was given none' },
   TSGI_ERR_UNEXPECTED_VALUE: { exitCode: EXIT_CONFIG, summary: 'a value was given to an option that takes none' },
   TSGI_ERR_INVALID_VALUE: { exitCode: EXIT_CONFIG, summary: 'a value of the wrong type or out of range' },
@@ -37,12 +40,24 @@ export const ERROR_CODES = {
   TSGI_ERR_BAD_CHDIR: { exitCode: EXIT_CONFIG, summary: 'the --chdir directory does not exist or is not a directory' },
   TSGI_ERR_INI_READ_FAILED: { exitCode: EXIT_CONFIG, summary: 'an --ini file cannot be read' },
   TSGI_ERR_INI_RECURSION: { exitCode: EXIT_CONFIG, summary: 'an ini file includes itself, directly or through others' },
-  TSGI_ERR_INI_PLACEHOLDER: { exitCode: EXIT_CONFIG, summary: 'an ini %(name) placeholder that names nothing, or refers to itself' },
-  TSGI_ERR_UNSUPPORTED_OPTION: { exitCode: EXIT_CONFIG, summary: 'an option whose protocol tsgi does not serve yet (--fastcgi-socket, --scgi-socket)' },
+  TSGI_ERR_INI_PLACEHOLDER: {
+    exitCode: EXIT_CONFIG,
+    summary: 'an ini %(name) placeholder that names nothing, or refers to itself',
+  },
+  TSGI_ERR_UNSUPPORTED_OPTION: {
+    exitCode: EXIT_CONFIG,
+    summary: 'an option whose protocol tsgi does not serve yet (--fastcgi-socket, --scgi-socket)',
+  },
   // Application loading (src/app).
   TSGI_ERR_APP_NOT_FOUND: { exitCode: EXIT_APP_LOAD, summary: 'the app file or module does not exist' },
-  TSGI_ERR_CALLABLE_NOT_FOUND: { exitCode: EXIT_APP_LOAD, summary: 'the app has no export named by --callable and no default export' },
-  TSGI_ERR_APP_LOAD_FAILED: { exitCode: EXIT_APP_LOAD, summary: 'importing the app threw, or its export is neither a gateway callable nor a fetch handler' },
+  TSGI_ERR_CALLABLE_NOT_FOUND: {
+    exitCode: EXIT_APP_LOAD,
+    summary: 'the app has no export named by --callable and no default export',
+  },
+  TSGI_ERR_APP_LOAD_FAILED: {
+    exitCode: EXIT_APP_LOAD,
+    summary: 'importing the app threw, or its export is neither a gateway callable nor a fetch handler',
+  },
   // Sockets (master / native).
   TSGI_ERR_ADDRESS_IN_USE: { exitCode: EXIT_CONFIG, summary: 'a listening address is already in use (EADDRINUSE)' },
   TSGI_ERR_BIND_FAILED: { exitCode: EXIT_CONFIG, summary: 'a listening socket cannot be created, bound or chmod-ed' },
@@ -128,7 +143,9 @@ export class SocketError extends TsgiError {
 export function isTsgiError(err: unknown): err is TsgiError {
   return (
     err instanceof TsgiError ||
-    (typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string' &&
+    (typeof err === 'object' &&
+      err !== null &&
+      typeof (err as { code?: unknown }).code === 'string' &&
       Object.hasOwn(ERROR_CODES, (err as { code: string }).code))
   );
 }

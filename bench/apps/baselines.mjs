@@ -40,7 +40,9 @@ export const uwsApps = {
   },
   sleep(res) {
     let aborted = false;
-    res.onAborted(() => { aborted = true; });
+    res.onAborted(() => {
+      aborted = true;
+    });
     setTimeout(() => {
       if (aborted) return;
       res.cork(() => res.writeStatus('200 OK').writeHeader('Content-Type', 'text/plain').end('Hello World'));
@@ -53,12 +55,15 @@ export const uwsApps = {
   echo(res) {
     const chunks = [];
     let aborted = false;
-    res.onAborted(() => { aborted = true; });
+    res.onAborted(() => {
+      aborted = true;
+    });
     res.onData((ab, isLast) => {
       chunks.push(Buffer.from(ab.slice(0))); // uWS reuses the ArrayBuffer after the callback
       if (isLast && !aborted) {
-        res.cork(() => res.writeStatus('200 OK').writeHeader('Content-Type', 'application/octet-stream')
-          .end(Buffer.concat(chunks)));
+        res.cork(() =>
+          res.writeStatus('200 OK').writeHeader('Content-Type', 'application/octet-stream').end(Buffer.concat(chunks)),
+        );
       }
     });
   },

@@ -3,8 +3,8 @@
 // Reports ns per environ (15 vars, a typical HTTP GET), and ns per request through the
 // whole dispatcher for a hello-world gateway callable and a fetch handler (no-op transport).
 
-import { buildEnviron, buildEnvironSlow, createEnvironContext } from '../../src/app/environ';
 import { createDispatcher } from '../../src/app/dispatcher';
+import { buildEnviron, buildEnvironSlow, createEnvironContext } from '../../src/app/environ';
 import { EMPTY_INPUT } from '../../src/app/input';
 import type { Transport } from '../../src/native/types';
 
@@ -98,7 +98,11 @@ bench('onRequest → gateway hello world → respond', 1_000_000, (i) => {
 async function fetchRounds(n: number, handler: (req: Request) => Response): Promise<number> {
   let wake: () => void = noop;
   const counting: Transport = { ...transport, respond: () => wake() };
-  const d = createDispatcher({ kind: 'fetch', handler, thisArg: undefined, file: 'bench', exportName: 'app' }, counting, options);
+  const d = createDispatcher(
+    { kind: 'fetch', handler, thisArg: undefined, file: 'bench', exportName: 'app' },
+    counting,
+    options,
+  );
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < n; i++) {
     const done = new Promise<void>((resolve) => (wake = resolve));

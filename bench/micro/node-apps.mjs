@@ -13,20 +13,35 @@ const app = await loadApp({ wsgiFile: path.join(root, 'bench', 'apps', `${which}
 
 let done = 0;
 const transport = {
-  respond() { done++; },
+  respond() {
+    done++;
+  },
   writeHead() {},
-  write() { return true; },
-  end() { done++; },
+  write() {
+    return true;
+  },
+  end() {
+    done++;
+  },
   abort() {},
   pauseInput() {},
   resumeInput() {},
-  log(line) { console.log(line); },
+  log(line) {
+    console.log(line);
+  },
 };
 // The vars the core builds for `GET / HTTP/1.1` from wrk.
 const vars = [
-  ['REQUEST_METHOD', 'GET'], ['REQUEST_URI', '/'], ['PATH_INFO', '/'], ['QUERY_STRING', ''],
-  ['SERVER_PROTOCOL', 'HTTP/1.1'], ['SERVER_NAME', '127.0.0.1'], ['SERVER_PORT', '8080'],
-  ['REMOTE_ADDR', '127.0.0.1'], ['REMOTE_PORT', '5555'], ['HTTP_HOST', '127.0.0.1:8080'],
+  ['REQUEST_METHOD', 'GET'],
+  ['REQUEST_URI', '/'],
+  ['PATH_INFO', '/'],
+  ['QUERY_STRING', ''],
+  ['SERVER_PROTOCOL', 'HTTP/1.1'],
+  ['SERVER_NAME', '127.0.0.1'],
+  ['SERVER_PORT', '8080'],
+  ['REMOTE_ADDR', '127.0.0.1'],
+  ['REMOTE_PORT', '5555'],
+  ['HTTP_HOST', '127.0.0.1:8080'],
 ];
 let blob = '';
 const meta = new Uint32Array(vars.length * 4);
@@ -37,7 +52,14 @@ vars.forEach(([k, v], i) => {
   blob += v;
   meta[i * 4 + 3] = blob.length;
 });
-const d = createDispatcher(app, transport, { workerId: 1, coreId: 0, multithread: false, multiprocess: false, allowMagicVars: false, meta });
+const d = createDispatcher(app, transport, {
+  workerId: 1,
+  coreId: 0,
+  multithread: false,
+  multiprocess: false,
+  allowMagicVars: false,
+  meta,
+});
 const flags = 1 | 8 | (1 << 16); // BodyDone | KeepAlive | shape id 1
 
 async function turn() {
@@ -50,4 +72,6 @@ const before = done;
 const t0 = process.cpuUsage();
 for (let i = 0; i < 5000; i++) await turn();
 const t = process.cpuUsage(t0);
-console.log(`${which}: ${((t.user + t.system) / (done - before)).toFixed(2)} us of CPU per request (${done - before} requests)`);
+console.log(
+  `${which}: ${((t.user + t.system) / (done - before)).toFixed(2)} us of CPU per request (${done - before} requests)`,
+);

@@ -4,8 +4,8 @@
 // with that many workers sharing the port (the primary only forks and waits).
 import cluster from 'node:cluster';
 import http from 'node:http';
-import { parseAddr } from './addr.mjs';
 import { nodeApps, pickApp } from '../apps/baselines.mjs';
+import { parseAddr } from './addr.mjs';
 
 const { host, port } = parseAddr(process.argv[2]);
 const appName = process.argv[3] ?? 'hello';
@@ -16,7 +16,8 @@ if (processes > 1 && cluster.isPrimary) {
   for (let i = 0; i < processes; i++) cluster.fork();
   let listening = 0;
   cluster.on('listening', () => {
-    if (++listening === processes) console.log(`node:http cluster (${processes} workers, app ${appName}) listening on ${host}:${port}`);
+    if (++listening === processes)
+      console.log(`node:http cluster (${processes} workers, app ${appName}) listening on ${host}:${port}`);
   });
   cluster.on('exit', (w, code, signal) => console.error(`cluster worker ${w.process.pid} exited (${code ?? signal})`));
   for (const sig of ['SIGTERM', 'SIGINT']) {

@@ -21,19 +21,24 @@ const servers = {
   'hono-json': () => honoServe('../apps/hono-json.mjs'),
   // A bare fetch handler's node:http counterpart: the same answer, written for node:http
   // (a Response of a string has Content-Type text/plain;charset=UTF-8 and a known length).
-  fetch: () => new Promise((resolve) => {
-    const server = http.createServer((req, res) => {
-      res.writeHead(200, { 'Content-Type': 'text/plain;charset=UTF-8', 'Content-Length': 11 }).end('Hello World');
-    });
-    server.listen(port, host, () => resolve(server));
-  }),
+  fetch: () =>
+    new Promise((resolve) => {
+      const server = http.createServer((req, res) => {
+        res.writeHead(200, { 'Content-Type': 'text/plain;charset=UTF-8', 'Content-Length': 11 }).end('Hello World');
+      });
+      server.listen(port, host, () => resolve(server));
+    }),
   express: async () => {
     const { app } = await import('../apps/express.mjs');
-    return new Promise((resolve) => { const s = app.listen(port, host, () => resolve(s)); });
+    return new Promise((resolve) => {
+      const s = app.listen(port, host, () => resolve(s));
+    });
   },
   koa: async () => {
     const { app } = await import('../apps/koa.mjs');
-    return new Promise((resolve) => { const s = app.listen(port, host, () => resolve(s)); });
+    return new Promise((resolve) => {
+      const s = app.listen(port, host, () => resolve(s));
+    });
   },
   fastify: async () => {
     const { app } = await import('../apps/fastify.mjs');

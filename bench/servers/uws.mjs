@@ -7,12 +7,13 @@
 // so this file never goes through the package's loader: it requires the .node binary for this
 // platform/ABI directly, then checks that the shared object is really mapped into the process.
 // Any failure exits with status 3 and a clear message.
-import { createRequire } from 'node:module';
+
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parseAddr } from './addr.mjs';
 import { pickApp, uwsApps } from '../apps/baselines.mjs';
+import { parseAddr } from './addr.mjs';
 
 const require = createRequire(import.meta.url);
 const PKG = '@trufflesuite/uws-js-unofficial';
@@ -32,10 +33,15 @@ export function loadNativeUws() {
   } catch (e) {
     fail(`${PKG} is not installed (npm install): ${e.message}`);
   }
-  const binary = path.join(pkgDir, 'binaries',
-    `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`);
+  const binary = path.join(
+    pkgDir,
+    'binaries',
+    `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`,
+  );
   if (!fs.existsSync(binary)) {
-    fail(`no native binary for ${process.platform}/${process.arch}/ABI ${process.versions.modules}: ${binary} is missing`);
+    fail(
+      `no native binary for ${process.platform}/${process.arch}/ABI ${process.versions.modules}: ${binary} is missing`,
+    );
   }
   let uWS;
   try {

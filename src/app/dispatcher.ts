@@ -2,16 +2,16 @@
 // and input of each request, runs the app (gateway callable or fetch handler), and routes
 // body data, drain and abort events to the request they belong to.
 
-import { RequestFlags, type NativeCallbacks, type Transport, PEER_CLOSED, PEER_SHUTDOWN } from '../native/types';
+import { type NativeCallbacks, PEER_CLOSED, PEER_SHUTDOWN, RequestFlags, type Transport } from '../native/types';
 import { buildEnviron, createEnvironContext, type EnvironContext } from './environ';
 import { FetchExchange } from './fetch-exchange';
 import { GatewayExchange } from './gateway';
-import { EMPTY_INPUT, Input, inputErrorFor } from './input';
+import { EMPTY_INPUT, Input, inputErrorFor, type TsgiInput } from './input';
 import type { LoadedApp } from './loader';
-import { gatewayHint, watchGateway } from './node/hint';
 import { NodeExchange, type NodeHandler } from './node/exchange';
 import { rawHeadersFromMeta } from './node/headers';
-import { ExchangeState, type Exchange, type Registry } from './response';
+import { gatewayHint, watchGateway } from './node/hint';
+import { type Exchange, ExchangeState, type Registry } from './response';
 
 export interface DispatcherOptions {
   workerId: number;
@@ -58,14 +58,16 @@ export function createDispatcher(app: LoadedApp, transport: Transport, options: 
       return;
     }
     let input: Input | null = null;
-    let envInput;
+    let envInput: TsgiInput;
     if ((flags & RequestFlags.BodyDone) !== 0) {
       envInput = body === undefined || body.byteLength === 0 ? EMPTY_INPUT : new Input(id, null, body, true);
     } else {
       envInput = input = new Input(id, transport, body, false);
     }
     if (nvars * 4 > meta.length) {
-      transport.log(`tsgi: request ${id}: ${nvars} vars but the meta array holds ${meta.length / 4}; was setMeta() called?`);
+      transport.log(
+        `tsgi: request ${id}: ${nvars} vars but the meta array holds ${meta.length / 4}; was setMeta() called?`,
+      );
       nvars = meta.length >> 2;
     }
     const env = buildEnviron(flags, blob, meta, nvars, envInput, ctx);
@@ -91,7 +93,10 @@ export function createDispatcher(app: LoadedApp, transport: Transport, options: 
   function onNodeRequest(id: number, flags: number, blob: string, nvars: number, body: Uint8Array | undefined): void {
     if (nvars * 4 > meta.length) nvars = meta.length >> 2;
     const env = buildEnviron(flags, blob, meta, nvars, EMPTY_INPUT, ctx);
-    const raw = (flags & RequestFlags.RawHeaders) !== 0 ? rawHeadersFromMeta(blob, meta, nvars, (flags >> RequestFlags.RawCountShift) & 0xff) : null;
+    const raw =
+      (flags & RequestFlags.RawHeaders) !== 0
+        ? rawHeadersFromMeta(blob, meta, nvars, (flags >> RequestFlags.RawCountShift) & 0xff)
+        : null;
     const nx = new NodeExchange(id, transport, registry, env, body, (flags & RequestFlags.BodyDone) !== 0, raw);
     nx.run((flags & RequestFlags.ExpectContinue) !== 0 && runCheckContinue !== null ? runCheckContinue : runNode!);
     if (!nx.released) registry.set(id, nx);

@@ -33,9 +33,18 @@ export type Environ = Record<string, unknown>;
  * and never loads code, sets environment variables or reads files because of them.
  */
 export const MAGIC_VARS: readonly string[] = Object.freeze([
-  'UWSGI_FILE', 'UWSGI_SCRIPT', 'UWSGI_MODULE', 'UWSGI_CALLABLE', 'UWSGI_SETENV',
-  'UWSGI_POSTFILE', 'UWSGI_CHDIR', 'UWSGI_HOME', 'UWSGI_PYHOME', 'UWSGI_TOUCH_RELOAD',
-  'UWSGI_APPID', 'UWSGI_CACHE_GET',
+  'UWSGI_FILE',
+  'UWSGI_SCRIPT',
+  'UWSGI_MODULE',
+  'UWSGI_CALLABLE',
+  'UWSGI_SETENV',
+  'UWSGI_POSTFILE',
+  'UWSGI_CHDIR',
+  'UWSGI_HOME',
+  'UWSGI_PYHOME',
+  'UWSGI_TOUCH_RELOAD',
+  'UWSGI_APPID',
+  'UWSGI_CACHE_GET',
 ]);
 
 /** A `tsgi.errors` sink writing to `transport.log`, one log line per line of text. */

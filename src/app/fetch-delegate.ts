@@ -9,7 +9,7 @@
  */
 export function delegateMissingMembers<T>(target: object, source: object, real: (self: T) => object): void {
   for (const key of Object.getOwnPropertyNames(source)) {
-    if (key === 'constructor' || Object.prototype.hasOwnProperty.call(target, key)) continue;
+    if (key === 'constructor' || Object.hasOwn(target, key)) continue;
     const desc = Object.getOwnPropertyDescriptor(source, key)!;
     if (typeof desc.get === 'function') {
       Object.defineProperty(target, key, {

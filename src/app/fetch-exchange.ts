@@ -11,11 +11,21 @@
 import type { Transport } from '../native/types';
 import { ResponseFlags } from '../native/types';
 import type { Environ } from './environ';
-import { abortRequest, TsgiRequest, type FetchFunction } from './fetch';
-import { renderHeaders, TEXT_PLAIN_UTF8, type RenderedHeaders } from './fetch-headers';
+import { abortRequest, type FetchFunction, TsgiRequest } from './fetch';
+import { type RenderedHeaders, renderHeaders, TEXT_PLAIN_UTF8 } from './fetch-headers';
 import {
-  BodyKind, GlobalResponse, isTsgiResponse, lightBody, lightHeaders, lightInit, lightKind, lightRendered,
-  lightStatus, lightStatusText, realResponse, type TsgiResponse,
+  BodyKind,
+  GlobalResponse,
+  isTsgiResponse,
+  lightBody,
+  lightHeaders,
+  lightInit,
+  lightKind,
+  lightRendered,
+  lightStatus,
+  lightStatusText,
+  realResponse,
+  type TsgiResponse,
 } from './fetch-response';
 import type { Input, TsgiInput } from './input';
 import { Exchange, ExchangeState, type Registry } from './response';
@@ -52,7 +62,12 @@ function isResponseLike(v: unknown): v is ResponseLike {
   if (v instanceof GlobalResponse) return true;
   if (typeof v !== 'object' || v === null) return false;
   const r = v as Partial<ResponseLike>;
-  return typeof r.status === 'number' && typeof r.headers === 'object' && r.headers !== null && typeof r.headers.forEach === 'function';
+  return (
+    typeof r.status === 'number' &&
+    typeof r.headers === 'object' &&
+    r.headers !== null &&
+    typeof r.headers.forEach === 'function'
+  );
 }
 
 /** Status lines by code, built once: '200 OK'. */
@@ -92,7 +107,12 @@ export class FetchExchange extends Exchange {
       this.fail(err);
       return;
     }
-    if (!isTsgiResponse(result) && result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+    if (
+      !isTsgiResponse(result) &&
+      result !== null &&
+      typeof result === 'object' &&
+      typeof (result as PromiseLike<unknown>).then === 'function'
+    ) {
       (result as PromiseLike<unknown>).then(
         (res) => this.send(res),
         (err) => this.fail(err),

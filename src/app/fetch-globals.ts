@@ -18,7 +18,9 @@ type RequestInitLike = RequestInit & { duplex?: 'half' };
 
 export class TsgiRequestClass extends GlobalRequest {
   static override [Symbol.hasInstance](v: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class instanceof was called on
     if (this === TsgiRequestClass) return v instanceof GlobalRequest;
+    // biome-ignore lint/complexity/noThisInStatic: a subclass keeps the ordinary prototype check
     return Function.prototype[Symbol.hasInstance].call(this, v);
   }
 
@@ -26,7 +28,12 @@ export class TsgiRequestClass extends GlobalRequest {
     if (input instanceof TsgiRequest) input = materialize(input);
     if (init instanceof TsgiRequest) init = materialize(init);
     const body = init?.body as { getReader?: unknown } | null | undefined;
-    if (body !== null && body !== undefined && typeof body.getReader === 'function' && (init as RequestInitLike).duplex === undefined) {
+    if (
+      body !== null &&
+      body !== undefined &&
+      typeof body.getReader === 'function' &&
+      (init as RequestInitLike).duplex === undefined
+    ) {
       init = { ...init, duplex: 'half' } as RequestInitLike;
     }
     super(input, init);
@@ -41,6 +48,16 @@ export function fetchGlobalsInstalled(): boolean {
 /** Installs the lightweight Response and the Request subclass as globals (idempotent). */
 export function installFetchGlobals(): void {
   if (fetchGlobalsInstalled() || globalThis.Response !== GlobalResponse) return;
-  Object.defineProperty(globalThis, 'Response', { value: TsgiResponse, writable: true, configurable: true, enumerable: false });
-  Object.defineProperty(globalThis, 'Request', { value: TsgiRequestClass, writable: true, configurable: true, enumerable: false });
+  Object.defineProperty(globalThis, 'Response', {
+    value: TsgiResponse,
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
+  Object.defineProperty(globalThis, 'Request', {
+    value: TsgiRequestClass,
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
 }

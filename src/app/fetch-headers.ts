@@ -128,7 +128,7 @@ export function renderHeaderInit(init: unknown): RenderedHeaders | null {
   } else {
     const rec = init as Record<string, unknown>;
     for (const name in rec) {
-      if (!Object.prototype.hasOwnProperty.call(rec, name)) continue;
+      if (!Object.hasOwn(rec, name)) continue;
       const v = rec[name];
       out.add(name, trimValue(typeof v === 'string' ? v : String(v)));
     }

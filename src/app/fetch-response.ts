@@ -8,8 +8,8 @@
 // rendered header block, so the common answer costs one string concatenation per header.
 
 import { fetchStats } from './fetch';
-import { renderHeaderInit, TEXT_PLAIN_UTF8, type RenderedHeaders } from './fetch-headers';
 import { delegateMissingMembers } from './fetch-delegate';
+import { type RenderedHeaders, renderHeaderInit, TEXT_PLAIN_UTF8 } from './fetch-headers';
 
 /** undici's classes, captured before anything replaces the globals. */
 export const GlobalResponse: typeof Response = globalThis.Response;
@@ -78,7 +78,9 @@ export class TsgiResponse {
 
   static [Symbol.hasInstance](v: unknown): boolean {
     // Real undici Responses (from fetch(), Response.error(), ...) are Responses too.
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class instanceof was called on
     if (this === TsgiResponse) return v instanceof GlobalResponse;
+    // biome-ignore lint/complexity/noThisInStatic: a subclass keeps the ordinary prototype check
     return Function.prototype[Symbol.hasInstance].call(this, v);
   }
 
@@ -99,8 +101,12 @@ export class TsgiResponse {
     let rendered: RenderedHeaders | null = null;
     if (
       kind !== -1 &&
-      typeof status === 'number' && Number.isInteger(status) && status >= 200 && status <= 599 &&
-      typeof text === 'string' && validStatusText(text) &&
+      typeof status === 'number' &&
+      Number.isInteger(status) &&
+      status >= 200 &&
+      status <= 599 &&
+      typeof text === 'string' &&
+      validStatusText(text) &&
       !(kind !== BodyKind.None && nullBodyStatus(status)) &&
       (headers === undefined || headers === null || typeof headers === 'object') &&
       (headers instanceof GlobalHeaders || (rendered = renderHeaderInit(headers)) !== null)
@@ -108,7 +114,8 @@ export class TsgiResponse {
       this[kKind] = kind;
       this[kStatus] = status;
       this[kStatusText] = text;
-      this[kBody] = kind === BodyKind.Bytes ? asBytes(body as ArrayBuffer | ArrayBufferView) : ((body ?? null) as LightBody);
+      this[kBody] =
+        kind === BodyKind.Bytes ? asBytes(body as ArrayBuffer | ArrayBufferView) : ((body ?? null) as LightBody);
       this[kInit] = headers;
       this[kRendered] = rendered;
       this[kHeaders] = undefined;
@@ -187,7 +194,11 @@ export class TsgiResponse {
       if (!h.has('content-type')) h.set('content-type', 'application/json');
       headers = h;
     }
-    return new TsgiResponse(body, { status: init?.status ?? 200, statusText: init?.statusText ?? '', headers }) as unknown as Response;
+    return new TsgiResponse(body, {
+      status: init?.status ?? 200,
+      statusText: init?.statusText ?? '',
+      headers,
+    }) as unknown as Response;
   }
 
   static redirect(url: string | URL, status = 302): Response {
@@ -208,7 +219,12 @@ export class TsgiResponse {
   }
 
   [Symbol.for('nodejs.util.inspect.custom')](): object {
-    return { status: this.status, statusText: this.statusText, headers: this.headers, lightweight: this[kReal] === undefined };
+    return {
+      status: this.status,
+      statusText: this.statusText,
+      headers: this.headers,
+      lightweight: this[kReal] === undefined,
+    };
   }
 }
 

@@ -4,9 +4,9 @@
 // other Request member materialises a real undici Request and delegates to it.
 
 import type { Environ } from './environ';
+import { delegateMissingMembers } from './fetch-delegate';
 import { EMPTY_INPUT, type TsgiInput } from './input';
 import { type Exchange, ExchangeState } from './response';
-import { delegateMissingMembers } from './fetch-delegate';
 
 export interface FetchHandler {
   fetch(request: Request): Response | PromiseLike<Response>;
@@ -74,7 +74,11 @@ export function requestHeaders(env: Environ): Headers {
   for (const key in env) {
     let name: string;
     if (key.length > 5 && key.charCodeAt(0) === 72 && key.startsWith('HTTP_')) {
-      if (key === 'HTTP_CONTENT_TYPE' ? nonEmpty(env['CONTENT_TYPE']) : key === 'HTTP_CONTENT_LENGTH' && nonEmpty(env['CONTENT_LENGTH'])) {
+      if (
+        key === 'HTTP_CONTENT_TYPE'
+          ? nonEmpty(env['CONTENT_TYPE'])
+          : key === 'HTTP_CONTENT_LENGTH' && nonEmpty(env['CONTENT_LENGTH'])
+      ) {
         continue;
       }
       name = key.slice(5).toLowerCase().replaceAll('_', '-');
@@ -177,7 +181,7 @@ export class TsgiRequest {
     const real = this[kReal];
     if (real !== undefined) return real.bodyUsed;
     const body = this[kBody];
-    return this[kUsed] || (body !== undefined && body !== null && body.locked);
+    return this[kUsed] || body?.locked === true;
   }
 
   /** Claims tsgi.input for a whole-body read (the body stream was never touched). */
@@ -232,7 +236,8 @@ export class TsgiRequest {
 /** Fires the request's abort signal (the client went away). */
 export function abortRequest(req: TsgiRequest): void {
   const controller = req[kController];
-  if (controller !== undefined && !controller.signal.aborted) controller.abort(new Error('client closed the connection'));
+  if (controller !== undefined && !controller.signal.aborted)
+    controller.abort(new Error('client closed the connection'));
 }
 
 /** Builds (once) the real undici Request a lazy request stands for. */

@@ -5,7 +5,7 @@
 import type { Transport } from '../native/types';
 import type { Environ } from './environ';
 import type { Input } from './input';
-import { Exchange, ExchangeState, renderHeaders, type HeadSlot, type Registry } from './response';
+import { Exchange, ExchangeState, type HeadSlot, type Registry, renderHeaders } from './response';
 import { normalizeStatus } from './status';
 
 export type Body = string | Uint8Array;
@@ -27,7 +27,9 @@ function badChunk(v: unknown): TypeError {
 function badReturn(v: unknown): TypeError {
   const what = v === null ? 'null' : typeof v;
   return new TypeError(
-    'application returned ' + what + '; expected a string, a Uint8Array, an (async) iterable of them, or a promise of one',
+    'application returned ' +
+      what +
+      '; expected a string, a Uint8Array, an (async) iterable of them, or a promise of one',
   );
 }
 
@@ -56,7 +58,14 @@ export class GatewayExchange extends Exchange implements HeadSlot {
   };
 
   constructor(id: number, transport: Transport, input: Input | null, registry: Registry, env: Environ) {
-    super(id, transport, input, registry, String(env['REQUEST_METHOD'] ?? '-'), String(env['REQUEST_URI'] ?? env['PATH_INFO'] ?? '-'));
+    super(
+      id,
+      transport,
+      input,
+      registry,
+      String(env['REQUEST_METHOD'] ?? '-'),
+      String(env['REQUEST_URI'] ?? env['PATH_INFO'] ?? '-'),
+    );
   }
 
   run(app: GatewayApp, env: Environ): void {
@@ -216,7 +225,9 @@ export class GatewayExchange extends Exchange implements HeadSlot {
       try {
         const r = it.return();
         if (r !== undefined && typeof (r as PromiseLike<unknown>).then === 'function') {
-          (r as Promise<unknown>).then(undefined, (err: unknown) => this.log('tsgi: closing the response iterator failed: ' + String(err)));
+          (r as Promise<unknown>).then(undefined, (err: unknown) =>
+            this.log('tsgi: closing the response iterator failed: ' + String(err)),
+          );
         }
       } catch (err) {
         this.log('tsgi: closing the response iterator failed: ' + String(err));

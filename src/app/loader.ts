@@ -3,6 +3,7 @@
 // so TypeScript needs no build step and nothing is registered globally.
 
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import type { Server as HttpServer } from 'node:http';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -10,7 +11,6 @@ import { AppError } from '../errors';
 import type { FetchFunction } from './fetch';
 import { installFetchGlobals } from './fetch-globals';
 import type { GatewayApp } from './gateway';
-import type { Server as HttpServer } from 'node:http';
 import { recognizeNodeApp, serverHandler } from './node/detect';
 import type { NodeHandler } from './node/exchange';
 import { installListenTakeover, takenServer, takeoverMark, waitForListen } from './node/takeover';
@@ -149,7 +149,11 @@ async function importFile(file: string): Promise<Record<string, unknown>> {
 }
 
 function hasFetch(v: unknown): v is { fetch: FetchFunction } {
-  return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as { fetch?: unknown }).fetch === 'function';
+  return (
+    (typeof v === 'object' || typeof v === 'function') &&
+    v !== null &&
+    typeof (v as { fetch?: unknown }).fetch === 'function'
+  );
 }
 
 /**
@@ -168,7 +172,10 @@ function unwrapDefault(def: unknown): unknown {
 }
 
 /** Picks the export: `callable`, else (CommonJS exports object) its `callable`, else default. */
-function pickExport(ns: Record<string, unknown>, callable: string): { value: unknown; name: string; named: boolean } | null {
+function pickExport(
+  ns: Record<string, unknown>,
+  callable: string,
+): { value: unknown; name: string; named: boolean } | null {
   if (ns[callable] !== undefined) return { value: ns[callable], name: callable, named: true };
   const def = unwrapDefault(ns['default']);
   if (def === undefined || def === null) return null;
@@ -185,7 +192,8 @@ function exportNames(ns: Record<string, unknown>): string {
   if (def !== null && typeof def === 'object') for (const k of Object.keys(def)) names.add(k);
   names.delete('__esModule');
   names.delete('module.exports');
-  if (def === undefined || (def !== null && typeof def === 'object' && Object.keys(def).length === 0)) names.delete('default');
+  if (def === undefined || (def !== null && typeof def === 'object' && Object.keys(def).length === 0))
+    names.delete('default');
   return names.size === 0 ? 'none' : [...names].join(', ');
 }
 
@@ -215,7 +223,13 @@ function userFrames(err: Error): string {
   const frames = (err.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l));
   const mine = frames.filter((l) => !FOREIGN_FRAME.test(l) && !l.includes(OWN_DIST));
   if (mine.length === 0) return '';
-  return '\n' + mine.slice(0, 10).map((l) => l.replace(/\?tsx-namespace=[\w-]+/g, '')).join('\n');
+  return (
+    '\n' +
+    mine
+      .slice(0, 10)
+      .map((l) => l.replace(/\?tsx-namespace=[\w-]+/g, ''))
+      .join('\n')
+  );
 }
 
 export async function loadApp(options: LoadAppOptions): Promise<LoadedApp> {
@@ -230,7 +244,8 @@ export async function loadApp(options: LoadAppOptions): Promise<LoadedApp> {
     const spec = splitModuleSpec(options.module);
     if (spec.callable !== undefined) callable = spec.callable;
     file = resolveModule(spec.name, base);
-    if (file === null) throw new AppError('TSGI_ERR_APP_NOT_FOUND', `app module not found: ${spec.name} (from ${base})`);
+    if (file === null)
+      throw new AppError('TSGI_ERR_APP_NOT_FOUND', `app module not found: ${spec.name} (from ${base})`);
   } else {
     throw new AppError('TSGI_ERR_APP_NOT_FOUND', 'no app given: use --wsgi-file PATH or --module NAME');
   }
@@ -257,7 +272,15 @@ export async function loadApp(options: LoadAppOptions): Promise<LoadedApp> {
   // served through the server it created.
   if (appType === 'auto' || appType === 'node') {
     const server = takenServer(mark) ?? (await waitForListen(options.listenWaitMs ?? 3000, mark));
-    if (server !== null) return { kind: 'node', handler: serverHandler(server), label: 'http.Server from listen()', file, exportName: 'listen()', server };
+    if (server !== null)
+      return {
+        kind: 'node',
+        handler: serverHandler(server),
+        label: 'http.Server from listen()',
+        file,
+        exportName: 'listen()',
+        server,
+      };
   }
   if (picked !== null) throw wrongShape(picked.value, picked.name, appType, file);
   throw new AppError(
@@ -270,14 +293,16 @@ export async function loadApp(options: LoadAppOptions): Promise<LoadedApp> {
 async function shapeApp(value: unknown, appType: AppType, file: string, name: string): Promise<LoadedApp | null> {
   if (appType === 'fetch') {
     if (hasFetch(value)) return { kind: 'fetch', handler: value.fetch, thisArg: value, file, exportName: name };
-    if (typeof value === 'function') return { kind: 'fetch', handler: value as FetchFunction, thisArg: undefined, file, exportName: name };
+    if (typeof value === 'function')
+      return { kind: 'fetch', handler: value as FetchFunction, thisArg: undefined, file, exportName: name };
     return null;
   }
   if (appType === 'gateway') {
     return typeof value === 'function' ? { kind: 'gateway', fn: value as GatewayApp, file, exportName: name } : null;
   }
   const node = await recognizeNodeApp(value, appType === 'node');
-  if (node !== null) return { kind: 'node', handler: node.handler, label: node.label, file, exportName: name, server: node.server };
+  if (node !== null)
+    return { kind: 'node', handler: node.handler, label: node.label, file, exportName: name, server: node.server };
   if (appType === 'node') return null;
   if (typeof value === 'function') return { kind: 'gateway', fn: value as GatewayApp, file, exportName: name };
   if (hasFetch(value)) return { kind: 'fetch', handler: value.fetch, thisArg: value, file, exportName: name };

@@ -33,7 +33,12 @@ export interface AppSpec {
 }
 
 interface Shared {
-  jsonDocument(): unknown; cpuWork(): string; echoBody(): Buffer; SLEEP_MS: number; CPU_ITERATIONS: number; ECHO_BYTES: number;
+  jsonDocument(): unknown;
+  cpuWork(): string;
+  echoBody(): Buffer;
+  SLEEP_MS: number;
+  CPU_ITERATIONS: number;
+  ECHO_BYTES: number;
 }
 
 function shared(): Shared {
@@ -41,7 +46,9 @@ function shared(): Shared {
 }
 
 export function benchAppsMissing(): string | null {
-  return fs.existsSync(path.join(APPS_DIR, 'shared.js')) ? null : `${APPS_DIR} is not present in this installation (bench/ ships with the repository)`;
+  return fs.existsSync(path.join(APPS_DIR, 'shared.js'))
+    ? null
+    : `${APPS_DIR} is not present in this installation (bench/ ships with the repository)`;
 }
 
 const rel = (p: string): string => path.relative(ROOT, p) || '.';
@@ -51,21 +58,46 @@ export function benchApp(name: string): AppSpec {
   const s = shared();
   const file = (f: string): string => rel(path.join(APPS_DIR, f));
   const py = (n: string): string => file(`${n}_wsgi.py`);
-  const base = { tsgiArgs: ['--wsgi-file', file(`${name}.js`)], pythonFile: py(name), baseline: name, method: 'GET' as const };
+  const base = {
+    tsgiArgs: ['--wsgi-file', file(`${name}.js`)],
+    pythonFile: py(name),
+    baseline: name,
+    method: 'GET' as const,
+  };
   switch (name) {
     case 'hello':
       return { ...base, name, description: 'hello world (11 bytes, text/plain)', expect: Buffer.from('Hello World') };
     case 'json':
-      return { ...base, name, description: '~1 KB JSON document built and serialised per request', expect: Buffer.from(JSON.stringify(s.jsonDocument())) };
+      return {
+        ...base,
+        name,
+        description: '~1 KB JSON document built and serialised per request',
+        expect: Buffer.from(JSON.stringify(s.jsonDocument())),
+      };
     case 'sleep':
-      return { ...base, name, description: `awaits a ${s.SLEEP_MS} ms timer, then hello world`, expect: Buffer.from('Hello World') };
+      return {
+        ...base,
+        name,
+        description: `awaits a ${s.SLEEP_MS} ms timer, then hello world`,
+        expect: Buffer.from('Hello World'),
+      };
     case 'cpu':
-      return { ...base, name, description: `~1 ms of CPU per request (PBKDF2-SHA256, ${s.CPU_ITERATIONS} iterations)`, expect: Buffer.from(s.cpuWork()) };
+      return {
+        ...base,
+        name,
+        description: `~1 ms of CPU per request (PBKDF2-SHA256, ${s.CPU_ITERATIONS} iterations)`,
+        expect: Buffer.from(s.cpuWork()),
+      };
     case 'echo': {
       const body = s.echoBody();
       return {
-        ...base, name, description: `POST of ${s.ECHO_BYTES / 1024} KiB, echoed back`, method: 'POST', body,
-        headers: { 'content-type': 'application/octet-stream' }, expect: body,
+        ...base,
+        name,
+        description: `POST of ${s.ECHO_BYTES / 1024} KiB, echoed back`,
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/octet-stream' },
+        expect: body,
       };
     }
     default:
@@ -78,18 +110,48 @@ export function benchApp(name: string): AppSpec {
  * The framework apps (bench/apps/*.mjs): what people write, served by tsgi and by the server
  * they would otherwise run (bench/servers/own.mjs). Keys are the app names.
  */
-const FRAMEWORKS: Record<FrameworkAppName, { description: string; own: string; packages: string[]; callable?: string; json?: boolean }> = {
-  fetch: { description: 'a bare fetch handler, `new Response(\'Hello World\')`', own: 'node:http, the same answer', packages: [] },
-  hono: { description: 'Hono 4 hello world, `c.text(\'Hello World\')`', own: '@hono/node-server', packages: ['hono', '@hono/node-server'] },
-  'hono-json': {
-    description: 'Hono 4, `c.json()` of the `json` app\'s document (989 bytes)', own: '@hono/node-server', packages: ['hono', '@hono/node-server'], json: true,
+const FRAMEWORKS: Record<
+  FrameworkAppName,
+  { description: string; own: string; packages: string[]; callable?: string; json?: boolean }
+> = {
+  fetch: {
+    description: "a bare fetch handler, `new Response('Hello World')`",
+    own: 'node:http, the same answer',
+    packages: [],
   },
-  express: { description: 'Express 5 hello world, `res.send(\'Hello World\')`', own: 'Express app.listen()', packages: ['express'], callable: 'app' },
-  koa: { description: 'Koa 3 hello world, `ctx.body = \'Hello World\'`', own: 'Koa app.listen()', packages: ['koa'], callable: 'app' },
-  fastify: { description: 'Fastify 5 hello world, `async () => \'Hello World\'`', own: 'fastify.listen()', packages: ['fastify'], callable: 'app' },
+  hono: {
+    description: "Hono 4 hello world, `c.text('Hello World')`",
+    own: '@hono/node-server',
+    packages: ['hono', '@hono/node-server'],
+  },
+  'hono-json': {
+    description: "Hono 4, `c.json()` of the `json` app's document (989 bytes)",
+    own: '@hono/node-server',
+    packages: ['hono', '@hono/node-server'],
+    json: true,
+  },
+  express: {
+    description: "Express 5 hello world, `res.send('Hello World')`",
+    own: 'Express app.listen()',
+    packages: ['express'],
+    callable: 'app',
+  },
+  koa: {
+    description: "Koa 3 hello world, `ctx.body = 'Hello World'`",
+    own: 'Koa app.listen()',
+    packages: ['koa'],
+    callable: 'app',
+  },
+  fastify: {
+    description: "Fastify 5 hello world, `async () => 'Hello World'`",
+    own: 'fastify.listen()',
+    packages: ['fastify'],
+    callable: 'app',
+  },
 };
 
-export const isFrameworkApp = (name: string): name is FrameworkAppName => (FRAMEWORK_APPS as readonly string[]).includes(name);
+export const isFrameworkApp = (name: string): name is FrameworkAppName =>
+  (FRAMEWORK_APPS as readonly string[]).includes(name);
 
 /** A framework app: tsgi loads bench/apps/NAME.mjs; its own server is bench/servers/own.mjs NAME. */
 export function frameworkApp(name: string): AppSpec {
@@ -98,9 +160,15 @@ export function frameworkApp(name: string): AppSpec {
   const tsgiArgs = ['--wsgi-file', rel(path.join(APPS_DIR, `${name}.mjs`))];
   if (f.callable) tsgiArgs.push('--callable', f.callable);
   return {
-    name, description: f.description, method: 'GET', tsgiArgs, pythonFile: null, baseline: null,
+    name,
+    description: f.description,
+    method: 'GET',
+    tsgiArgs,
+    pythonFile: null,
+    baseline: null,
     expect: Buffer.from(f.json ? JSON.stringify(shared().jsonDocument()) : 'Hello World'),
-    own: { label: f.own }, packages: f.packages,
+    own: { label: f.own },
+    packages: f.packages,
   };
 }
 
@@ -108,17 +176,34 @@ export function frameworkApp(name: string): AppSpec {
 export function appPackagesMissing(app: AppSpec): string | null {
   const req = createRequire(path.join(APPS_DIR, 'package-probe.js'));
   const absent = (app.packages ?? []).filter((p) => {
-    try { req.resolve(p); return false; } catch { return true; }
+    try {
+      req.resolve(p);
+      return false;
+    } catch {
+      return true;
+    }
   });
   return absent.length ? `${absent.join(', ')} not installed (devDependencies of the repository: npm install)` : null;
 }
 
 /** A user's app: tsgi only, any 2xx answer accepted. */
 export function customApp(tsgiArgs: string[], label: string): AppSpec {
-  return { name: 'custom', description: label, method: 'GET', expect: null, tsgiArgs, pythonFile: null, baseline: null };
+  return {
+    name: 'custom',
+    description: label,
+    method: 'GET',
+    expect: null,
+    tsgiArgs,
+    pythonFile: null,
+    baseline: null,
+  };
 }
 
-export interface Verified { status: number; headers: http.IncomingHttpHeaders; bytes: number }
+export interface Verified {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  bytes: number;
+}
 
 /** One request as the load generator will send it; rejects unless the answer is the expected one. */
 export function verifyApp(url: string, app: AppSpec, timeoutMs = 5000): Promise<Verified> {
@@ -134,7 +219,9 @@ export function verifyApp(url: string, app: AppSpec, timeoutMs = 5000): Promise<
         const problems: string[] = [];
         if (app.expect === null ? status < 200 || status > 299 : status !== 200) problems.push(`status ${status}`);
         if (app.expect !== null && !body.equals(app.expect)) {
-          problems.push(`body of ${body.length} bytes ${JSON.stringify(body.subarray(0, 60).toString('latin1'))} differs from the expected ${app.expect.length} bytes`);
+          problems.push(
+            `body of ${body.length} bytes ${JSON.stringify(body.subarray(0, 60).toString('latin1'))} differs from the expected ${app.expect.length} bytes`,
+          );
         }
         if (problems.length) reject(new Error(`unexpected answer from ${url}: ${problems.join(', ')}`));
         else resolve({ status, headers: res.headers, bytes: body.length });
@@ -147,7 +234,10 @@ export function verifyApp(url: string, app: AppSpec, timeoutMs = 5000): Promise<
 }
 
 /** bench/hello.mjs's check: 200, text/plain (or `contentType`), "Hello World". */
-export async function verifyHello(url: string, { contentType = /^text\/plain\b/ }: { contentType?: RegExp } = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
+export async function verifyHello(
+  url: string,
+  { contentType = /^text\/plain\b/ }: { contentType?: RegExp } = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
   const app = customApp([], 'hello');
   app.expect = Buffer.from('Hello World');
   const v = await verifyApp(url, app);

@@ -2,15 +2,25 @@
 // node:http, node:cluster, uWebSockets.js and uWSGI on the same app logic. See bench/README.md.
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { BENCH_APPS, FRAMEWORK_APPS, MatrixError, defaultMatrix, expandMatrix, formatMatrix, parseMatrix, selectOnly, type Matrix } from './matrix';
-import { benchApp, benchAppsMissing, customApp, type AppSpec } from './apps';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { type AppSpec, benchApp, benchAppsMissing, customApp } from './apps';
 import { comparePoints, loadReport, renderComparison } from './compare';
+import {
+  BENCH_APPS,
+  defaultMatrix,
+  expandMatrix,
+  FRAMEWORK_APPS,
+  formatMatrix,
+  type Matrix,
+  MatrixError,
+  parseMatrix,
+  selectOnly,
+} from './matrix';
 import { nginxMissing } from './nginx';
-import { baselinePoints, tsgiPoint, type PointDef } from './points';
+import { baselinePoints, type PointDef, tsgiPoint } from './points';
 import { Progress } from './progress';
-import { writeReport, renderMarkdown } from './report';
-import { pointFailed, runSession, type RunSettings } from './run';
+import { renderMarkdown, writeReport } from './report';
+import { pointFailed, type RunSettings, runSession } from './run';
 
 export const USAGE = `usage: tsgi bench [options]
        tsgi bench --compare OLD.json NEW.json
@@ -98,7 +108,8 @@ export class UsageError extends Error {
 }
 
 function intArg(name: string, v: string | undefined, min: number, max: number): number {
-  if (v === undefined || !/^\d+$/.test(v)) throw new UsageError(`${name} needs a whole number, got ${JSON.stringify(v ?? '')}`);
+  if (v === undefined || !/^\d+$/.test(v))
+    throw new UsageError(`${name} needs a whole number, got ${JSON.stringify(v ?? '')}`);
   const n = Number(v);
   if (n < min || n > max) throw new UsageError(`${name} ${v}: must be from ${min} to ${max}`);
   return n;
@@ -106,33 +117,79 @@ function intArg(name: string, v: string | undefined, min: number, max: number): 
 
 /** Options that take no value. */
 const FLAGS: Record<string, (o: BenchOptions) => void> = {
-  help: (o) => { o.help = true; },
-  list: (o) => { o.list = true; },
-  standard: (o) => { o.standard = true; },
-  frameworks: (o) => { o.frameworks = true; },
-  quick: (o) => { o.quick = true; },
-  'no-baselines': (o) => { o.baselines = false; },
-  'no-push': (o) => { o.push = false; },
-  'no-wrk-check': (o) => { o.wrkCheck = false; },
-  logging: (o) => { o.logging = true; },
-  'no-write': (o) => { o.write = false; },
+  help: (o) => {
+    o.help = true;
+  },
+  list: (o) => {
+    o.list = true;
+  },
+  standard: (o) => {
+    o.standard = true;
+  },
+  frameworks: (o) => {
+    o.frameworks = true;
+  },
+  quick: (o) => {
+    o.quick = true;
+  },
+  'no-baselines': (o) => {
+    o.baselines = false;
+  },
+  'no-push': (o) => {
+    o.push = false;
+  },
+  'no-wrk-check': (o) => {
+    o.wrkCheck = false;
+  },
+  logging: (o) => {
+    o.logging = true;
+  },
+  'no-write': (o) => {
+    o.write = false;
+  },
 };
 
 /** Options that take one value; `name` is the option as written, for messages. */
 const VALUED: Record<string, (o: BenchOptions, v: string, name: string) => void> = {
-  report: (o, v) => { o.report = v; },
-  app: (o, v) => { o.apps = v.split(',').map((s) => s.trim()); },
-  'wsgi-file': (o, v) => { o.wsgiFile = v; },
-  file: (o, v) => { o.wsgiFile = v; },
-  module: (o, v) => { o.module = v; },
-  callable: (o, v) => { o.callable = v; },
-  only: (o, v) => { o.only = v; },
-  duration: (o, v, n) => { o.duration = intArg(n, v, 1, 3600); },
-  rounds: (o, v, n) => { o.rounds = intArg(n, v, 1, 100); },
-  warmup: (o, v, n) => { o.warmup = intArg(n, v, 0, 600); },
-  connections: (o, v, n) => { o.connections = intArg(n, v, 1, 100_000); },
-  pipelining: (o, v, n) => { o.pipelining = intArg(n, v, 1, 1000); },
-  workers: (o, v, n) => { o.workers = intArg(n, v, 0, 256); },
+  report: (o, v) => {
+    o.report = v;
+  },
+  app: (o, v) => {
+    o.apps = v.split(',').map((s) => s.trim());
+  },
+  'wsgi-file': (o, v) => {
+    o.wsgiFile = v;
+  },
+  file: (o, v) => {
+    o.wsgiFile = v;
+  },
+  module: (o, v) => {
+    o.module = v;
+  },
+  callable: (o, v) => {
+    o.callable = v;
+  },
+  only: (o, v) => {
+    o.only = v;
+  },
+  duration: (o, v, n) => {
+    o.duration = intArg(n, v, 1, 3600);
+  },
+  rounds: (o, v, n) => {
+    o.rounds = intArg(n, v, 1, 100);
+  },
+  warmup: (o, v, n) => {
+    o.warmup = intArg(n, v, 0, 600);
+  },
+  connections: (o, v, n) => {
+    o.connections = intArg(n, v, 1, 100_000);
+  },
+  pipelining: (o, v, n) => {
+    o.pipelining = intArg(n, v, 1, 1000);
+  },
+  workers: (o, v, n) => {
+    o.workers = intArg(n, v, 0, 256);
+  },
   pin: (o, v) => {
     if (v !== 'auto' && v !== 'off') throw new UsageError(`--pin ${v}: auto or off`);
     o.pin = v;
@@ -142,9 +199,15 @@ const VALUED: Record<string, (o: BenchOptions, v: string, name: string) => void>
     if (!Number.isFinite(n) || n < 0) throw new UsageError(`--max-other needs a number of CPUs ≥ 0`);
     o.maxOther = n;
   },
-  retries: (o, v, n) => { o.retries = intArg(n, v, 0, 20); },
-  'quiet-wait': (o, v, n) => { o.quietWait = intArg(n, v, 0, 3600); },
-  out: (o, v) => { o.out = v; },
+  retries: (o, v, n) => {
+    o.retries = intArg(n, v, 0, 20);
+  },
+  'quiet-wait': (o, v, n) => {
+    o.quietWait = intArg(n, v, 0, 3600);
+  },
+  out: (o, v) => {
+    o.out = v;
+  },
 };
 
 /** --matrix takes the NAME=V terms that follow it; --compare the two files that follow it. */
@@ -161,15 +224,42 @@ const PARSE_OPTIONS: ParseArgsConfig['options'] = {
 
 function defaults(): BenchOptions {
   return {
-    help: false, list: false, compare: null, report: null, apps: null, wsgiFile: null, module: null, callable: null, matrixTerms: [], standard: false,
-    frameworks: false, quick: false, only: null, baselines: true, duration: null, rounds: null, warmup: null, connections: 100, pipelining: null,
-    workers: 0, push: true, wrkCheck: true, logging: false, pin: 'auto', maxOther: 0.15, retries: null, quietWait: null, out: null, write: true,
+    help: false,
+    list: false,
+    compare: null,
+    report: null,
+    apps: null,
+    wsgiFile: null,
+    module: null,
+    callable: null,
+    matrixTerms: [],
+    standard: false,
+    frameworks: false,
+    quick: false,
+    only: null,
+    baselines: true,
+    duration: null,
+    rounds: null,
+    warmup: null,
+    connections: 100,
+    pipelining: null,
+    workers: 0,
+    push: true,
+    wrkCheck: true,
+    logging: false,
+    pin: 'auto',
+    maxOther: 0.15,
+    retries: null,
+    quietWait: null,
+    out: null,
+    write: true,
   };
 }
 
 /** The value of a valued option token; a following option (`--x --y`) is not a value. */
 function tokenValue(t: { rawName: string; value?: string; inlineValue?: boolean }): string {
-  if (t.value === undefined || (!t.inlineValue && t.value.startsWith('--'))) throw new UsageError(`${t.rawName} needs a value`);
+  if (t.value === undefined || (!t.inlineValue && t.value.startsWith('--')))
+    throw new UsageError(`${t.rawName} needs a value`);
   return t.value;
 }
 
@@ -180,7 +270,13 @@ function tokenValue(t: { rawName: string; value?: string; inlineValue?: boolean 
  */
 export function parseBenchArgs(argv: string[]): BenchOptions {
   const o = defaults();
-  const { tokens } = parseArgs({ args: argv, options: PARSE_OPTIONS, strict: false, allowPositionals: true, tokens: true });
+  const { tokens } = parseArgs({
+    args: argv,
+    options: PARSE_OPTIONS,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
   let takes: 'matrix' | 'compare' | null = null;
   for (const t of tokens) {
     if (t.kind === 'positional') {
@@ -217,10 +313,12 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   }
   if (takes === 'compare') throw new UsageError('--compare needs two files: OLD.json NEW.json');
   if (o.wsgiFile && o.module) throw new UsageError('give --wsgi-file or --module, not both');
-  if ((o.wsgiFile || o.module) && o.apps) throw new UsageError('--app picks a built-in bench app; it cannot be combined with --wsgi-file/--module');
+  if ((o.wsgiFile || o.module) && o.apps)
+    throw new UsageError('--app picks a built-in bench app; it cannot be combined with --wsgi-file/--module');
   const presets = [o.standard && '--standard', o.quick && '--quick', o.frameworks && '--frameworks'].filter(Boolean);
   if (presets.length > 1) throw new UsageError(`${presets.join(' and ')} exclude each other`);
-  if (o.frameworks && (o.wsgiFile || o.module)) throw new UsageError('--frameworks runs the framework bench apps; it cannot be combined with --wsgi-file/--module');
+  if (o.frameworks && (o.wsgiFile || o.module))
+    throw new UsageError('--frameworks runs the framework bench apps; it cannot be combined with --wsgi-file/--module');
   if (o.callable && !o.wsgiFile && !o.module) throw new UsageError('--callable needs --wsgi-file or --module');
   return o;
 }
@@ -245,7 +343,8 @@ export function planPoints(o: BenchOptions): { matrix: Matrix; points: PointDef[
   if (o.frameworks) base = parseMatrix([FRAMEWORKS_MATRIX]);
   if (o.apps) base = parseMatrix([`app=${o.apps.join(',')}`], base);
   const matrix = o.matrixTerms.length ? parseMatrix(o.matrixTerms, base) : base;
-  if (custom && o.matrixTerms.some((t) => /(^|\s)app=/.test(t))) throw new MatrixError('app= in --matrix picks built-in bench apps; not with --wsgi-file/--module');
+  if (custom && o.matrixTerms.some((t) => /(^|\s)app=/.test(t)))
+    throw new MatrixError('app= in --matrix picks built-in bench apps; not with --wsgi-file/--module');
   let apps: AppSpec[];
   if (custom) {
     const args = o.wsgiFile ? ['--wsgi-file', o.wsgiFile] : ['--module', o.module!];
@@ -259,7 +358,8 @@ export function planPoints(o: BenchOptions): { matrix: Matrix; points: PointDef[
   }
   const points: PointDef[] = [];
   for (const app of apps) {
-    for (const c of expandMatrix({ ...matrix, app: [app.name] })) points.push(tsgiPoint(c, app, { logging: o.logging, nginxMissing }));
+    for (const c of expandMatrix({ ...matrix, app: [app.name] }))
+      points.push(tsgiPoint(c, app, { logging: o.logging, nginxMissing }));
     if (o.baselines) points.push(...baselinePoints(app, matrix, nginxMissing));
   }
   return { matrix, points: selectOnly(points, o.only ?? undefined), apps };
@@ -358,7 +458,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const failed = report.points.filter(pointFailed);
   if (failed.length) {
-    process.stderr.write(`tsgi bench: ${failed.length} point(s) failed: ${failed.map((p) => `${p.id} (${p.reason ?? 'errors during the run'})`).join('; ')}\n`);
+    process.stderr.write(
+      `tsgi bench: ${failed.length} point(s) failed: ${failed.map((p) => `${p.id} (${p.reason ?? 'errors during the run'})`).join('; ')}\n`,
+    );
     return 1;
   }
   return 0;

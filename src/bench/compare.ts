@@ -3,11 +3,23 @@
 // one independent measurement of the point, so n = the number of rounds on each side.
 import * as fs from 'node:fs';
 import { fmtInt } from './format';
-import { validateReport, type PointRecord, type Report } from './schema';
+import { type PointRecord, type Report, validateReport } from './schema';
 import { mean, stddev } from './stats';
 
-interface Stat { valid: boolean; difference: string; pValue: number; significant: string }
-interface CompareResult { requests: Stat; throughput: Stat; latency: Stat; aWins: boolean; bWins: boolean; equal: boolean }
+interface Stat {
+  valid: boolean;
+  difference: string;
+  pValue: number;
+  significant: string;
+}
+interface CompareResult {
+  requests: Stat;
+  throughput: Stat;
+  latency: Stat;
+  aWins: boolean;
+  bWins: boolean;
+  equal: boolean;
+}
 type CompareFn = (a: unknown, b: unknown) => CompareResult;
 
 export interface PointComparison {
@@ -22,7 +34,9 @@ export interface PointComparison {
 }
 
 /** The shape autocannon-compare reads, built from the counted rounds of a point. */
-export function asAutocannonResult(p: PointRecord): { requests: object; throughput: object; latency: object; duration: number } | null {
+export function asAutocannonResult(
+  p: PointRecord,
+): { requests: object; throughput: object; latency: object; duration: number } | null {
   const runs = p.runs.filter((r) => !r.warmup && !r.discarded && !r.error && r.rps !== null);
   if (!runs.length) return null;
   const rps = runs.map((r) => r.rps!);
@@ -47,9 +61,13 @@ export function comparePoints(oldR: Report, newR: Report): PointComparison[] {
     const oldRps = a?.summary?.rps.median ?? null;
     const newRps = b?.summary?.rps.median ?? null;
     const row: PointComparison = {
-      id, label: (b ?? a)!.label, oldRps, newRps,
+      id,
+      label: (b ?? a)!.label,
+      oldRps,
+      newRps,
       medianDiffPct: oldRps && newRps !== null ? ((newRps - oldRps) / oldRps) * 100 : null,
-      test: null, verdict: '',
+      test: null,
+      verdict: '',
     };
     if (!a?.summary || !b?.summary) {
       row.verdict = `only measured in ${a?.summary ? 'old' : b?.summary ? 'new' : 'neither'}`;
@@ -66,7 +84,8 @@ export function comparePoints(oldR: Report, newR: Report): PointComparison[] {
     row.test = compare(ra, rb);
     const t = row.test.requests;
     const sig = !t.valid && Number.isFinite(t.pValue);
-    row.verdict = !sig ? `no significant difference (p = ${fmtP(t.pValue)})`
+    row.verdict = !sig
+      ? `no significant difference (p = ${fmtP(t.pValue)})`
       : `new is ${(row.medianDiffPct ?? 0) >= 0 ? 'faster' : 'slower'} (p = ${fmtP(t.pValue)} ${t.significant})`;
     out.push(row);
   }
@@ -75,21 +94,46 @@ export function comparePoints(oldR: Report, newR: Report): PointComparison[] {
 
 const fmtP = (p: number): string => (Number.isFinite(p) ? (p < 0.001 ? '< 0.001' : p.toFixed(3)) : 'n/a');
 
-export function renderComparison(oldFile: string, newFile: string, oldR: Report, newR: Report, rows: PointComparison[]): string {
+export function renderComparison(
+  oldFile: string,
+  newFile: string,
+  oldR: Report,
+  newR: Report,
+  rows: PointComparison[],
+): string {
   const L: string[] = [];
-  L.push(`# tsgi bench --compare`, '', `old: \`${oldFile}\` (${oldR.startedAt}, commit ${oldR.gitCommit?.slice(0, 10) ?? '?'}, ${oldR.settings.rounds} rounds × ${oldR.settings.durationS} s)`);
-  L.push(`new: \`${newFile}\` (${newR.startedAt}, commit ${newR.gitCommit?.slice(0, 10) ?? '?'}, ${newR.settings.rounds} rounds × ${newR.settings.durationS} s)`, '');
+  L.push(
+    `# tsgi bench --compare`,
+    '',
+    `old: \`${oldFile}\` (${oldR.startedAt}, commit ${oldR.gitCommit?.slice(0, 10) ?? '?'}, ${oldR.settings.rounds} rounds × ${oldR.settings.durationS} s)`,
+  );
+  L.push(
+    `new: \`${newFile}\` (${newR.startedAt}, commit ${newR.gitCommit?.slice(0, 10) ?? '?'}, ${newR.settings.rounds} rounds × ${newR.settings.durationS} s)`,
+    '',
+  );
   if (oldR.machine.cpuModel !== newR.machine.cpuModel || oldR.machine.cores !== newR.machine.cores) {
-    L.push(`**Different machines** (${oldR.machine.cpuModel} × ${oldR.machine.cores} vs ${newR.machine.cpuModel} × ${newR.machine.cores}): differences are not the code's alone.`, '');
+    L.push(
+      `**Different machines** (${oldR.machine.cpuModel} × ${oldR.machine.cores} vs ${newR.machine.cpuModel} × ${newR.machine.cores}): differences are not the code's alone.`,
+      '',
+    );
   }
-  L.push('| point | old req/s | new req/s | difference (medians) | req/s t-test (rounds) | latency (mean) | verdict |', '|---|---:|---:|---:|---:|---:|---|');
+  L.push(
+    '| point | old req/s | new req/s | difference (medians) | req/s t-test (rounds) | latency (mean) | verdict |',
+    '|---|---:|---:|---:|---:|---:|---|',
+  );
   for (const r of rows) {
     const t = r.test;
-    L.push(`| ${r.id} | ${fmtInt(r.oldRps)} | ${fmtInt(r.newRps)} | ${r.medianDiffPct == null ? '–' : `${r.medianDiffPct >= 0 ? '+' : ''}${r.medianDiffPct.toFixed(1)} %`} `
-      + `| ${t ? `${t.requests.difference}, p ${fmtP(t.requests.pValue)} ${t.requests.significant}` : '–'} | ${t ? `${t.latency.difference} ${t.latency.significant}` : '–'} | ${r.verdict} |`);
+    L.push(
+      `| ${r.id} | ${fmtInt(r.oldRps)} | ${fmtInt(r.newRps)} | ${r.medianDiffPct == null ? '–' : `${r.medianDiffPct >= 0 ? '+' : ''}${r.medianDiffPct.toFixed(1)} %`} ` +
+        `| ${t ? `${t.requests.difference}, p ${fmtP(t.requests.pValue)} ${t.requests.significant}` : '–'} | ${t ? `${t.latency.difference} ${t.latency.significant}` : '–'} | ${r.verdict} |`,
+    );
   }
-  L.push('', 'Significance: Welch t-test by autocannon-compare at alpha 0.10 over the per-round figures; * p < 0.05, ** p < 0.01, *** p < 0.001. '
-    + 'With few rounds only large differences can be significant; a difference within the min–max of both runs is not established.', '');
+  L.push(
+    '',
+    'Significance: Welch t-test by autocannon-compare at alpha 0.10 over the per-round figures; * p < 0.05, ** p < 0.01, *** p < 0.001. ' +
+      'With few rounds only large differences can be significant; a difference within the min–max of both runs is not established.',
+    '',
+  );
   return L.join('\n');
 }
 

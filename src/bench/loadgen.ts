@@ -4,8 +4,22 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { cpuSeconds, pinnedArgv, which } from './proc';
 
-export interface Latency { avg: number | null; max: number | null; p50: number | null; p75?: number | null; p90: number | null; p99: number | null; stdev?: number | null }
-export interface LoadErrors { connect: number; read: number; write: number; timeout: number; non2xx: number }
+export interface Latency {
+  avg: number | null;
+  max: number | null;
+  p50: number | null;
+  p75?: number | null;
+  p90: number | null;
+  p99: number | null;
+  stdev?: number | null;
+}
+export interface LoadErrors {
+  connect: number;
+  read: number;
+  write: number;
+  timeout: number;
+  non2xx: number;
+}
 
 export interface LoadResult {
   tool: 'autocannon' | 'wrk';
@@ -44,18 +58,33 @@ export function wrkVersion(): string | null {
 }
 
 export function autocannonVersion(): string | null {
-  try { return (require('autocannon/package.json') as { version: string }).version; } catch { return null; }
+  try {
+    return (require('autocannon/package.json') as { version: string }).version;
+  } catch {
+    return null;
+  }
 }
 
-export interface LoadgenChoice { tool: 'wrk' | 'autocannon' | null; version?: string; reason?: string; note?: string }
+export interface LoadgenChoice {
+  tool: 'wrk' | 'autocannon' | null;
+  version?: string;
+  reason?: string;
+  note?: string;
+}
 
 /** For bench/hello.mjs: wrk when installed, else autocannon, else none (with a reason). */
 export function pickLoadgen(prefer?: string): LoadgenChoice {
   const w = wrkVersion();
   const a = autocannonVersion();
-  if (prefer === 'autocannon') return a ? { tool: 'autocannon', version: a } : { tool: null, reason: 'autocannon not installed (npm install)' };
+  if (prefer === 'autocannon')
+    return a ? { tool: 'autocannon', version: a } : { tool: null, reason: 'autocannon not installed (npm install)' };
   if (w) return { tool: 'wrk', version: w };
-  if (a) return { tool: 'autocannon', version: a, note: 'wrk not installed: autocannon saturates near 25-30k req/s per core, so fast servers are under-measured' };
+  if (a)
+    return {
+      tool: 'autocannon',
+      version: a,
+      note: 'wrk not installed: autocannon saturates near 25-30k req/s per core, so fast servers are under-measured',
+    };
   return { tool: null, reason: 'neither wrk nor autocannon is available' };
 }
 
@@ -73,7 +102,11 @@ export function parseWrk(out: string): Omit<LoadResult, 'tool' | 'argv' | 'clien
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
   const tot = /(\d+) requests in ([\d.]+)(us|ms|s|m)/.exec(out);
   const lat = /Latency\s+([\d.]+\w+)\s+([\d.]+\w+)\s+([\d.]+\w+)/.exec(out);
-  if (lat) { latencyMs.avg = toMs(lat[1]!); latencyMs.stdev = toMs(lat[2]!); latencyMs.max = toMs(lat[3]!); }
+  if (lat) {
+    latencyMs.avg = toMs(lat[1]!);
+    latencyMs.stdev = toMs(lat[2]!);
+    latencyMs.max = toMs(lat[3]!);
+  }
   for (const p of ['50', '75', '90', '99'] as const) {
     const m = new RegExp(`^\\s+${p}%\\s+([\\d.]+\\w+)`, 'm').exec(out);
     if (m) latencyMs[`p${p}`] = toMs(m[1]!);
@@ -94,15 +127,29 @@ export function parseWrk(out: string): Omit<LoadResult, 'tool' | 'argv' | 'clien
 }
 
 /** Run wrk against `url`, pinned to `cpu`, sampling its CPU time from /proc while it runs. */
-export async function runWrk({ url, connections, durationS, threads = 1, cpu = null }: {
-  url: string; connections: number; durationS: number; threads?: number; cpu?: number | number[] | null;
+export async function runWrk({
+  url,
+  connections,
+  durationS,
+  threads = 1,
+  cpu = null,
+}: {
+  url: string;
+  connections: number;
+  durationS: number;
+  threads?: number;
+  cpu?: number | number[] | null;
 }): Promise<LoadResult> {
   const argv = pinnedArgv(['wrk', `-t${threads}`, `-c${connections}`, `-d${durationS}s`, '--latency', url], cpu);
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  child.stdout.on('data', (d: Buffer) => { out += d; });
-  child.stderr.on('data', (d: Buffer) => { err += d; });
+  child.stdout.on('data', (d: Buffer) => {
+    out += d;
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    err += d;
+  });
   // Client CPU: from the first sample 0.5 s in (past connection setup) to the last one.
   const samples: { t: number; cpu: number }[] = [];
   const timer = setInterval(() => {
@@ -134,13 +181,35 @@ export interface AutocannonOptions {
   onTick?: (requestsSoFar: number | null, elapsedS: number) => void;
 }
 
-interface RawHist { average: number; mean: number; stddev: number; min: number; max: number; total: number; p50: number; p90: number; p99: number }
-interface RawAutocannonResult {
-  requests: RawHist; throughput: RawHist; latency: RawHist; duration: number;
-  errors: number; timeouts: number; non2xx: number; mismatches: number; resets: number;
+interface RawHist {
+  average: number;
+  mean: number;
+  stddev: number;
+  min: number;
+  max: number;
+  total: number;
+  p50: number;
+  p90: number;
+  p99: number;
 }
-interface AutocannonInstance { on(ev: 'tick', fn: (c: { counter: number; bytes: number }) => void): void }
-type AutocannonFn = (opts: Record<string, unknown>, cb: (err: Error | null, res: RawAutocannonResult) => void) => AutocannonInstance;
+interface RawAutocannonResult {
+  requests: RawHist;
+  throughput: RawHist;
+  latency: RawHist;
+  duration: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  mismatches: number;
+  resets: number;
+}
+interface AutocannonInstance {
+  on(ev: 'tick', fn: (c: { counter: number; bytes: number }) => void): void;
+}
+type AutocannonFn = (
+  opts: Record<string, unknown>,
+  cb: (err: Error | null, res: RawAutocannonResult) => void,
+) => AutocannonInstance;
 
 /** The autocannon command line equivalent to a programmatic run (for the report). */
 export function autocannonArgv(o: AutocannonOptions): string[] {
@@ -157,7 +226,10 @@ export function autocannonArgv(o: AutocannonOptions): string[] {
 export async function runAutocannon(o: AutocannonOptions): Promise<LoadResult> {
   const autocannon = require('autocannon') as AutocannonFn;
   const opts: Record<string, unknown> = {
-    url: o.url, connections: o.connections, duration: o.durationS, pipelining: o.pipelining ?? 1,
+    url: o.url,
+    connections: o.connections,
+    duration: o.durationS,
+    pipelining: o.pipelining ?? 1,
   };
   if (o.workers) opts['workers'] = o.workers;
   if (o.method) opts['method'] = o.method;
@@ -168,7 +240,8 @@ export async function runAutocannon(o: AutocannonOptions): Promise<LoadResult> {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let done = 0;
-  const timer = o.workers && o.onTick ? setInterval(() => o.onTick!(null, (performance.now() - t0) / 1000), 1000) : undefined;
+  const timer =
+    o.workers && o.onTick ? setInterval(() => o.onTick!(null, (performance.now() - t0) / 1000), 1000) : undefined;
   const r = await new Promise<RawAutocannonResult>((resolve, reject) => {
     const inst = autocannon(opts, (err, res) => (err ? reject(err) : resolve(res)));
     inst.on('tick', (c) => {
@@ -186,7 +259,13 @@ export async function runAutocannon(o: AutocannonOptions): Promise<LoadResult> {
     requests: total,
     durationS: r.duration,
     bytesPerS: r.duration > 0 ? r.throughput.total / r.duration : null,
-    latencyMs: { avg: r.latency.average, max: r.latency.max, p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99 },
+    latencyMs: {
+      avg: r.latency.average,
+      max: r.latency.max,
+      p50: r.latency.p50,
+      p90: r.latency.p90,
+      p99: r.latency.p99,
+    },
     // autocannon counts connection errors (refused, reset, parse) in `errors`.
     errors: { connect: 0, read: r.errors, write: 0, timeout: r.timeouts, non2xx: r.non2xx },
     clientCpu: (cpu.user + cpu.system) / 1e6 / dt,
@@ -194,7 +273,12 @@ export async function runAutocannon(o: AutocannonOptions): Promise<LoadResult> {
       requests: pick(r.requests, ['mean', 'stddev', 'min', 'max', 'total', 'p50']),
       throughput: pick(r.throughput, ['mean', 'stddev', 'total']),
       latency: pick(r.latency, ['mean', 'stddev', 'p50', 'p90', 'p99', 'max']),
-      duration: r.duration, errors: r.errors, timeouts: r.timeouts, non2xx: r.non2xx, mismatches: r.mismatches, resets: r.resets,
+      duration: r.duration,
+      errors: r.errors,
+      timeouts: r.timeouts,
+      non2xx: r.non2xx,
+      mismatches: r.mismatches,
+      resets: r.resets,
     },
   };
 }

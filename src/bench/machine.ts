@@ -4,7 +4,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 
 function read(p: string): string | null {
-  try { return fs.readFileSync(p, 'utf8').trim(); } catch { return null; }
+  try {
+    return fs.readFileSync(p, 'utf8').trim();
+  } catch {
+    return null;
+  }
 }
 
 export interface MachineInfo {

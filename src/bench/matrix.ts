@@ -22,7 +22,13 @@ export interface Matrix {
   protocol: Protocol[];
 }
 
-export interface TsgiConfig { app: string; processes: number; threads: number; async: number; protocol: Protocol }
+export interface TsgiConfig {
+  app: string;
+  processes: number;
+  threads: number;
+  async: number;
+  protocol: Protocol;
+}
 
 export const DIMENSIONS = ['app', 'processes', 'threads', 'async', 'protocol'] as const;
 type Dimension = (typeof DIMENSIONS)[number];
@@ -71,7 +77,9 @@ export function parseMatrix(tokens: string[], base: Matrix = defaultMatrix()): M
     } else if (dim === 'app') {
       for (const v of values) {
         if (!KNOWN_APPS.includes(v)) {
-          throw new MatrixError(`app=${v}: unknown bench app (known: ${KNOWN_APPS.join(', ')}; use --wsgi-file for your own)`);
+          throw new MatrixError(
+            `app=${v}: unknown bench app (known: ${KNOWN_APPS.join(', ')}; use --wsgi-file for your own)`,
+          );
         }
       }
       out.app = values;
@@ -118,7 +126,10 @@ export function formatMatrix(m: Matrix): string {
  */
 export function selectOnly<T extends { id: string }>(points: T[], only: string | undefined): T[] {
   if (!only) return points;
-  const terms = only.split(',').map((t) => t.trim()).filter(Boolean);
+  const terms = only
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
   for (const t of terms) {
     if (!points.some((p) => p.id.includes(t))) {
       throw new MatrixError(`--only ${t}: matches no point (points: ${points.map((p) => p.id).join(', ')})`);

@@ -3,10 +3,10 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ROOT, SERVERS_DIR, appPackagesMissing, type AppSpec } from './apps';
-import { tsgiPointId, type Matrix, type Protocol, type TsgiConfig } from './matrix';
+import { type AppSpec, appPackagesMissing, ROOT, SERVERS_DIR } from './apps';
+import { type Matrix, type Protocol, type TsgiConfig, tsgiPointId } from './matrix';
 import { startNginx } from './nginx';
-import { freePort, groupPids, sleep, startServer, which, type ServerHandle } from './proc';
+import { freePort, groupPids, type ServerHandle, sleep, startServer, which } from './proc';
 
 export type PointKind = 'tsgi' | 'node-http' | 'node-cluster' | 'uws' | 'uwsgi' | 'own';
 
@@ -17,7 +17,10 @@ export interface Started {
   nginxConf?: string;
 }
 
-export interface StartContext { cpu: number[] | null; scratch: string }
+export interface StartContext {
+  cpu: number[] | null;
+  scratch: string;
+}
 
 export interface PointDef {
   id: string;
@@ -36,7 +39,8 @@ export interface PointDef {
 }
 
 /** Shell-quoted command line for the report. */
-export const shellQuote = (a: string[]): string => a.map((s) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`)).join(' ');
+export const shellQuote = (a: string[]): string =>
+  a.map((s) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`)).join(' ');
 
 const TSGI_BIN = path.join(ROOT, 'bin', 'tsgi.js');
 const NODE = 'node';
@@ -50,7 +54,11 @@ function scratchDir(ctx: StartContext, id: string): string {
 async function direct(ctx: StartContext, id: string, argvOf: (port: number) => string[]): Promise<Started> {
   const port = await freePort();
   const h = await startServer({
-    argv: argvOf(port), cwd: ROOT, cpu: ctx.cpu, logFile: path.join(scratchDir(ctx, id), 'server.log'), ready: { host: '127.0.0.1', port },
+    argv: argvOf(port),
+    cwd: ROOT,
+    cpu: ctx.cpu,
+    logFile: path.join(scratchDir(ctx, id), 'server.log'),
+    ready: { host: '127.0.0.1', port },
   });
   return { url: `http://127.0.0.1:${port}/`, handles: [{ name: 'server', handle: h }], commands: [shellQuote(h.argv)] };
 }
@@ -59,13 +67,20 @@ async function viaNginx(ctx: StartContext, id: string, argvOf: (port: number) =>
   const port = await freePort();
   const dir = scratchDir(ctx, id);
   const backend = await startServer({
-    argv: argvOf(port), cwd: ROOT, cpu: ctx.cpu, logFile: path.join(dir, 'backend.log'), ready: { host: '127.0.0.1', port },
+    argv: argvOf(port),
+    cwd: ROOT,
+    cpu: ctx.cpu,
+    logFile: path.join(dir, 'backend.log'),
+    ready: { host: '127.0.0.1', port },
   });
   try {
     const nginx = await startNginx({ prefix: path.join(dir, 'nginx'), upstream: `127.0.0.1:${port}`, cpu: ctx.cpu });
     return {
       url: `http://127.0.0.1:${nginx.port}/`,
-      handles: [{ name: 'backend', handle: backend }, { name: 'nginx', handle: nginx }],
+      handles: [
+        { name: 'backend', handle: backend },
+        { name: 'nginx', handle: nginx },
+      ],
       commands: [shellQuote(backend.argv), `${shellQuote(nginx.argv)}   # config: nginxConf in the JSON`],
       nginxConf: fs.readFileSync(nginx.confPath, 'utf8'),
     };
@@ -114,16 +129,26 @@ export function checkSpawnLog(log: string, c: Pick<TsgiConfig, 'processes' | 'th
   return null;
 }
 
-export function tsgiPoint(c: TsgiConfig, app: AppSpec, opts: { logging: boolean; nginxMissing: () => string | null }): PointDef {
+export function tsgiPoint(
+  c: TsgiConfig,
+  app: AppSpec,
+  opts: { logging: boolean; nginxMissing: () => string | null },
+): PointDef {
   const id = tsgiPointId(c);
   const conf = `${c.processes} proc × ${c.threads} thr × async ${c.async}`;
   return {
-    id, kind: 'tsgi', ...c, app,
-    label: { http: `tsgi ${conf}, HTTP`, uwsgi: `nginx → tsgi ${conf}, uwsgi`, router: `tsgi --http router → ${conf}` }[c.protocol],
+    id,
+    kind: 'tsgi',
+    ...c,
+    app,
+    label: { http: `tsgi ${conf}, HTTP`, uwsgi: `nginx → tsgi ${conf}, uwsgi`, router: `tsgi --http router → ${conf}` }[
+      c.protocol
+    ],
     missing: () => tsgiMissing() ?? appPackagesMissing(app) ?? (c.protocol === 'uwsgi' ? opts.nginxMissing() : null),
-    start: (ctx) => (c.protocol === 'uwsgi'
-      ? viaNginx(ctx, id, (p) => tsgiArgv(c, app, p, opts.logging))
-      : direct(ctx, id, (p) => tsgiArgv(c, app, p, opts.logging))),
+    start: (ctx) =>
+      c.protocol === 'uwsgi'
+        ? viaNginx(ctx, id, (p) => tsgiArgv(c, app, p, opts.logging))
+        : direct(ctx, id, (p) => tsgiArgv(c, app, p, opts.logging)),
     async honoured(s) {
       const h = s.handles[0]!.handle;
       let why: string | null = 'no log';
@@ -141,7 +166,8 @@ export function tsgiPoint(c: TsgiConfig, app: AppSpec, opts: { logging: boolean;
 function uwsgiPluginMissing(): string | null {
   const dirs = ['/usr/lib/uwsgi/plugins', '/usr/lib/uwsgi'];
   return dirs.some((d) => fs.existsSync(path.join(d, 'python3_plugin.so')))
-    ? null : 'the uWSGI python3 plugin is not installed (apt-get install uwsgi-plugin-python3)';
+    ? null
+    : 'the uWSGI python3 plugin is not installed (apt-get install uwsgi-plugin-python3)';
 }
 
 export function uwsgiVersion(): string | null {
@@ -153,30 +179,60 @@ export function uwsgiVersion(): string | null {
 export function ownPoint(app: AppSpec): PointDef {
   const launcher = path.join(SERVERS_DIR, 'own.mjs');
   return {
-    id: `own/${app.name}`, kind: 'own', label: app.own!.label, app, processes: 1, threads: 1, async: 1, protocol: 'http',
-    missing: () => (fs.existsSync(launcher) ? appPackagesMissing(app) : `${launcher} is not present in this installation`),
-    start: (ctx) => direct(ctx, `own-${app.name}`, (port) => [NODE, path.relative(ROOT, launcher), `127.0.0.1:${port}`, app.name]),
+    id: `own/${app.name}`,
+    kind: 'own',
+    label: app.own!.label,
+    app,
+    processes: 1,
+    threads: 1,
+    async: 1,
+    protocol: 'http',
+    missing: () =>
+      fs.existsSync(launcher) ? appPackagesMissing(app) : `${launcher} is not present in this installation`,
+    start: (ctx) =>
+      direct(ctx, `own-${app.name}`, (port) => [NODE, path.relative(ROOT, launcher), `127.0.0.1:${port}`, app.name]),
   };
 }
 
 /** The baseline points for one app. `processes` lists the process counts of the matrix. */
-export function baselinePoints(app: AppSpec, m: Pick<Matrix, 'processes' | 'protocol'>, nginxMissing: () => string | null): PointDef[] {
+export function baselinePoints(
+  app: AppSpec,
+  m: Pick<Matrix, 'processes' | 'protocol'>,
+  nginxMissing: () => string | null,
+): PointDef[] {
   const out: PointDef[] = [];
   // A framework app's baseline is its own server, over HTTP like its users run it.
   if (app.own) return m.protocol.includes('http') ? [ownPoint(app)] : [];
   const common = { app, threads: 1, async: 1 };
-  const serversMissing = (): string | null => (fs.existsSync(path.join(SERVERS_DIR, 'node-http.mjs')) ? null : `${SERVERS_DIR} is not present in this installation`);
-  const nodeHttp = (p: number): ((port: number) => string[]) => (port) => [NODE, 'bench/servers/node-http.mjs', `127.0.0.1:${port}`, app.baseline!, String(p)];
+  const serversMissing = (): string | null =>
+    fs.existsSync(path.join(SERVERS_DIR, 'node-http.mjs'))
+      ? null
+      : `${SERVERS_DIR} is not present in this installation`;
+  const nodeHttp =
+    (p: number): ((port: number) => string[]) =>
+    (port) => [NODE, 'bench/servers/node-http.mjs', `127.0.0.1:${port}`, app.baseline!, String(p)];
   if (!app.baseline) return out;
   if (m.protocol.includes('http')) {
     out.push({
-      ...common, id: `node-http/${app.name}`, kind: 'node-http', label: 'node:http, 1 process', processes: 1, protocol: 'http',
-      missing: serversMissing, start: (ctx) => direct(ctx, `node-http-${app.name}`, nodeHttp(1)),
+      ...common,
+      id: `node-http/${app.name}`,
+      kind: 'node-http',
+      label: 'node:http, 1 process',
+      processes: 1,
+      protocol: 'http',
+      missing: serversMissing,
+      start: (ctx) => direct(ctx, `node-http-${app.name}`, nodeHttp(1)),
     });
     for (const p of m.processes.filter((n) => n > 1)) {
       out.push({
-        ...common, id: `node-cluster/${app.name}/p${p}`, kind: 'node-cluster', label: `node:http cluster, ${p} processes`, processes: p, protocol: 'http',
-        missing: serversMissing, start: (ctx) => direct(ctx, `node-cluster-${app.name}-${p}`, nodeHttp(p)),
+        ...common,
+        id: `node-cluster/${app.name}/p${p}`,
+        kind: 'node-cluster',
+        label: `node:http cluster, ${p} processes`,
+        processes: p,
+        protocol: 'http',
+        missing: serversMissing,
+        start: (ctx) => direct(ctx, `node-cluster-${app.name}-${p}`, nodeHttp(p)),
         async honoured(s) {
           // The primary plus p workers.
           await sleep(300);
@@ -186,21 +242,43 @@ export function baselinePoints(app: AppSpec, m: Pick<Matrix, 'processes' | 'prot
       });
     }
     out.push({
-      ...common, id: `uws/${app.name}`, kind: 'uws', label: 'uWebSockets.js (native), 1 process', processes: 1, protocol: 'http',
+      ...common,
+      id: `uws/${app.name}`,
+      kind: 'uws',
+      label: 'uWebSockets.js (native), 1 process',
+      processes: 1,
+      protocol: 'http',
       missing: serversMissing,
-      start: (ctx) => direct(ctx, `uws-${app.name}`, (port) => [NODE, 'bench/servers/uws.mjs', `127.0.0.1:${port}`, app.baseline!]),
+      start: (ctx) =>
+        direct(ctx, `uws-${app.name}`, (port) => [NODE, 'bench/servers/uws.mjs', `127.0.0.1:${port}`, app.baseline!]),
     });
   }
   if (m.protocol.includes('uwsgi') && app.pythonFile) {
     for (const p of m.processes) {
       out.push({
-        ...common, id: `uwsgi/${app.name}/p${p}`, kind: 'uwsgi', label: `nginx → uWSGI 2.0 (Python), ${p} process${p > 1 ? 'es' : ''}`,
-        processes: p, protocol: 'uwsgi',
-        missing: () => nginxMissing() ?? (which('uwsgi') ? uwsgiPluginMissing() : 'uwsgi is not installed (apt-get install uwsgi uwsgi-plugin-python3)'),
-        start: (ctx) => viaNginx(ctx, `uwsgi-${app.name}-${p}`, (port) => [
-          'uwsgi', '--plugins', 'python3', '--socket', `127.0.0.1:${port}`, '--wsgi-file', app.pythonFile!, '--disable-logging',
-          ...(p > 1 ? ['--master', '--processes', String(p)] : []),
-        ]),
+        ...common,
+        id: `uwsgi/${app.name}/p${p}`,
+        kind: 'uwsgi',
+        label: `nginx → uWSGI 2.0 (Python), ${p} process${p > 1 ? 'es' : ''}`,
+        processes: p,
+        protocol: 'uwsgi',
+        missing: () =>
+          nginxMissing() ??
+          (which('uwsgi')
+            ? uwsgiPluginMissing()
+            : 'uwsgi is not installed (apt-get install uwsgi uwsgi-plugin-python3)'),
+        start: (ctx) =>
+          viaNginx(ctx, `uwsgi-${app.name}-${p}`, (port) => [
+            'uwsgi',
+            '--plugins',
+            'python3',
+            '--socket',
+            `127.0.0.1:${port}`,
+            '--wsgi-file',
+            app.pythonFile!,
+            '--disable-logging',
+            ...(p > 1 ? ['--master', '--processes', String(p)] : []),
+          ]),
       });
     }
   }
@@ -208,13 +286,27 @@ export function baselinePoints(app: AppSpec, m: Pick<Matrix, 'processes' | 'prot
     // uWSGI's router keeps clients alive only with --http-keepalive (tsgi's does by default).
     for (const p of m.processes) {
       out.push({
-        ...common, id: `uwsgi-router/${app.name}/p${p}`, kind: 'uwsgi', label: `uWSGI 2.0 --http router (Python), ${p} process${p > 1 ? 'es' : ''}`,
-        processes: p, protocol: 'router',
-        missing: () => (which('uwsgi') ? uwsgiPluginMissing() : 'uwsgi is not installed (apt-get install uwsgi uwsgi-plugin-python3)'),
-        start: (ctx) => direct(ctx, `uwsgi-router-${app.name}-${p}`, (port) => [
-          'uwsgi', '--plugins', 'http,python3', '--http', `127.0.0.1:${port}`, '--http-keepalive', '--wsgi-file', app.pythonFile!,
-          '--disable-logging', ...(p > 1 ? ['--master', '--processes', String(p)] : []),
-        ]),
+        ...common,
+        id: `uwsgi-router/${app.name}/p${p}`,
+        kind: 'uwsgi',
+        label: `uWSGI 2.0 --http router (Python), ${p} process${p > 1 ? 'es' : ''}`,
+        processes: p,
+        protocol: 'router',
+        missing: () =>
+          which('uwsgi') ? uwsgiPluginMissing() : 'uwsgi is not installed (apt-get install uwsgi uwsgi-plugin-python3)',
+        start: (ctx) =>
+          direct(ctx, `uwsgi-router-${app.name}-${p}`, (port) => [
+            'uwsgi',
+            '--plugins',
+            'http,python3',
+            '--http',
+            `127.0.0.1:${port}`,
+            '--http-keepalive',
+            '--wsgi-file',
+            app.pythonFile!,
+            '--disable-logging',
+            ...(p > 1 ? ['--master', '--processes', String(p)] : []),
+          ]),
       });
     }
   }

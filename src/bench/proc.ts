@@ -18,11 +18,21 @@ export function clockTicks(): number {
 /** The path of `cmd` when it is on PATH (or is an executable path), else null. */
 export function which(cmd: string): string | null {
   if (cmd.includes('/')) {
-    try { fs.accessSync(cmd, fs.constants.X_OK); return cmd; } catch { return null; }
+    try {
+      fs.accessSync(cmd, fs.constants.X_OK);
+      return cmd;
+    } catch {
+      return null;
+    }
   }
   for (const dir of (process.env['PATH'] ?? '').split(':')) {
     const p = `${dir || '.'}/${cmd}`;
-    try { fs.accessSync(p, fs.constants.X_OK); if (fs.statSync(p).isFile()) return p; } catch { /* next */ }
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      if (fs.statSync(p).isFile()) return p;
+    } catch {
+      /* next */
+    }
   }
   return null;
 }
@@ -85,7 +95,11 @@ export type ReadyTarget = string | { host: string; port: number };
 /** Poll a TCP connect to host:port (or a UNIX socket path) until it succeeds or `timeoutMs` passes. */
 export async function waitForPort(
   target: ReadyTarget,
-  { timeoutMs = 10_000, intervalMs = 50, isAlive = () => true }: { timeoutMs?: number; intervalMs?: number; isAlive?: () => boolean } = {},
+  {
+    timeoutMs = 10_000,
+    intervalMs = 50,
+    isAlive = () => true,
+  }: { timeoutMs?: number; intervalMs?: number; isAlive?: () => boolean } = {},
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastErr = 'never tried';
@@ -94,8 +108,14 @@ export async function waitForPort(
     try {
       await new Promise<void>((resolve, reject) => {
         const s = typeof target === 'string' ? net.connect(target) : net.connect(target.port, target.host);
-        s.setTimeout(1000, () => { s.destroy(); reject(new Error('connect timeout')); });
-        s.once('connect', () => { s.destroy(); resolve(); });
+        s.setTimeout(1000, () => {
+          s.destroy();
+          reject(new Error('connect timeout'));
+        });
+        s.once('connect', () => {
+          s.destroy();
+          resolve();
+        });
         s.once('error', reject);
       });
       return;
@@ -120,7 +140,11 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-export interface ExitInfo { code: number | null; signal: string | null; error?: string }
+export interface ExitInfo {
+  code: number | null;
+  signal: string | null;
+  error?: string;
+}
 
 export interface ServerHandle {
   pid: number;
@@ -144,7 +168,10 @@ export interface StartOptions {
 
 /** An error from startServer: `short` is the one line a report shows. */
 export class StartError extends Error {
-  constructor(message: string, readonly short: string) {
+  constructor(
+    message: string,
+    readonly short: string,
+  ) {
     super(message);
   }
 }
@@ -154,15 +181,34 @@ export class StartError extends Error {
  * wait until `ready` accepts connections. Throws a StartError (after cleaning up) with the log
  * tail when the server exits or does not open its port in time.
  */
-export async function startServer({ argv, cwd, env, cpu = null, logFile, ready, timeoutMs = 15_000 }: StartOptions): Promise<ServerHandle> {
+export async function startServer({
+  argv,
+  cwd,
+  env,
+  cpu = null,
+  logFile,
+  ready,
+  timeoutMs = 15_000,
+}: StartOptions): Promise<ServerHandle> {
   const full = pinnedArgv(argv, cpu);
   const fd = fs.openSync(logFile, 'a');
-  const child = spawn(full[0]!, full.slice(1), { cwd, env: { ...process.env, ...env }, detached: true, stdio: ['ignore', fd, fd] });
+  const child = spawn(full[0]!, full.slice(1), {
+    cwd,
+    env: { ...process.env, ...env },
+    detached: true,
+    stdio: ['ignore', fd, fd],
+  });
   fs.closeSync(fd);
   let exit: ExitInfo | null = null;
   const exited = new Promise<ExitInfo>((resolve) => {
-    child.once('exit', (code, signal) => { exit = { code, signal }; resolve(exit); });
-    child.once('error', (err) => { exit = { code: null, signal: null, error: err.message }; resolve(exit); });
+    child.once('exit', (code, signal) => {
+      exit = { code, signal };
+      resolve(exit);
+    });
+    child.once('error', (err) => {
+      exit = { code: null, signal: null, error: err.message };
+      resolve(exit);
+    });
   });
   const pid = child.pid ?? -1;
   const handle: ServerHandle = {
@@ -176,9 +222,17 @@ export async function startServer({ argv, cwd, env, cpu = null, logFile, ready, 
       if (exit === null && pid > 0) {
         killGroup(pid, 'SIGTERM');
         let timer: NodeJS.Timeout | undefined;
-        const t = await Promise.race([exited, new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), graceMs); })]);
+        const t = await Promise.race([
+          exited,
+          new Promise<'timeout'>((r) => {
+            timer = setTimeout(() => r('timeout'), graceMs);
+          }),
+        ]);
         clearTimeout(timer);
-        if (t === 'timeout') { killGroup(pid, 'SIGKILL'); await exited; }
+        if (t === 'timeout') {
+          killGroup(pid, 'SIGKILL');
+          await exited;
+        }
       }
       // Leftover processes of the group (nginx workers, cluster workers) go too.
       if (pid > 0 && groupPids(pid).length) killGroup(pid, 'SIGKILL');
@@ -191,17 +245,27 @@ export async function startServer({ argv, cwd, env, cpu = null, logFile, ready, 
     await sleep(100);
     const ex = handle.exitInfo();
     await handle.stop(500);
-    const why = ex ? `exited (code ${ex.code}, signal ${ex.signal}${ex.error ? `, ${ex.error}` : ''})` : (e as Error).message;
+    const why = ex
+      ? `exited (code ${ex.code}, signal ${ex.signal}${ex.error ? `, ${ex.error}` : ''})`
+      : (e as Error).message;
     const logTail = handle.logTail(40);
-    const lines = logTail.split('\n').map((l) => l.trim()).filter(Boolean);
-    const key = lines.find((l) => /^(\w*Error\b|error:|fatal|\*\*\*)|cannot|can't|failed/i.test(l)) ?? lines[lines.length - 1];
+    const lines = logTail
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
+    const key =
+      lines.find((l) => /^(\w*Error\b|error:|fatal|\*\*\*)|cannot|can't|failed/i.test(l)) ?? lines[lines.length - 1];
     throw new StartError(`${full.join(' ')}: ${why}\n${logTail}`, key ? `${why}: ${key.slice(0, 300)}` : why);
   }
   return handle;
 }
 
 export function killGroup(pgid: number, sig: NodeJS.Signals): void {
-  try { process.kill(-pgid, sig); } catch { /* gone */ }
+  try {
+    process.kill(-pgid, sig);
+  } catch {
+    /* gone */
+  }
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -214,22 +278,42 @@ function tail(file: string, n: number): string {
   }
 }
 
-export interface ProcStat { state: string; ppid: number; pgrp: number; utime: number; stime: number }
+export interface ProcStat {
+  state: string;
+  ppid: number;
+  pgrp: number;
+  utime: number;
+  stime: number;
+}
 
 /** Parse /proc/<pid>/stat (ticks), or null when the process is gone. */
 export function readStat(pid: number | string): ProcStat | null {
   let s: string;
-  try { s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8'); } catch { return null; }
+  try {
+    s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
   // comm may contain spaces and parentheses: the fields start after the last ')'.
   const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
   // rest[0] = state (field 3), ppid 4, pgrp 5, utime 14, stime 15
-  return { state: rest[0]!, ppid: Number(rest[1]), pgrp: Number(rest[2]), utime: Number(rest[11]), stime: Number(rest[12]) };
+  return {
+    state: rest[0]!,
+    ppid: Number(rest[1]),
+    pgrp: Number(rest[2]),
+    utime: Number(rest[11]),
+    stime: Number(rest[12]),
+  };
 }
 
 function allStats(): Map<number, ProcStat> {
   const out = new Map<number, ProcStat>();
   let names: string[] = [];
-  try { names = fs.readdirSync('/proc'); } catch { return out; }
+  try {
+    names = fs.readdirSync('/proc');
+  } catch {
+    return out;
+  }
   for (const d of names) {
     if (!/^\d+$/.test(d)) continue;
     const st = readStat(d);
@@ -252,7 +336,10 @@ export function treePids(root: number): number[] {
   while (grew) {
     grew = false;
     for (const [pid, st] of stats) {
-      if (!set.has(pid) && set.has(st.ppid)) { set.add(pid); grew = true; }
+      if (!set.has(pid) && set.has(st.ppid)) {
+        set.add(pid);
+        grew = true;
+      }
     }
   }
   return [...set];
@@ -264,7 +351,11 @@ export function cpuSeconds(pid: number): number | null {
   return st ? (st.utime + st.stime) / clockTicks() : null;
 }
 
-export interface GroupUsage { cpu: number; hwmKb: number; pids: number[] }
+export interface GroupUsage {
+  cpu: number;
+  hwmKb: number;
+  pids: number[];
+}
 
 /** CPU seconds and peak RSS (VmHWM, kB) summed over a server's process group and tree. */
 export function groupUsage(pgid: number): GroupUsage {
@@ -276,7 +367,9 @@ export function groupUsage(pgid: number): GroupUsage {
     try {
       const m = /VmHWM:\s+(\d+)\s*kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
       if (m) hwmKb += Number(m[1]);
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return { cpu, hwmKb, pids };
 }
@@ -284,7 +377,11 @@ export function groupUsage(pgid: number): GroupUsage {
 /** Whole-machine CPU accounting from /proc/stat: busy and steal seconds summed over all CPUs. */
 export function systemCpu(): { busy: number; steal: number } {
   let first = '';
-  try { first = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? ''; } catch { return { busy: 0, steal: 0 }; }
+  try {
+    first = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+  } catch {
+    return { busy: 0, steal: 0 };
+  }
   const f = first.trim().split(/\s+/).slice(1).map(Number);
   // user nice system idle iowait irq softirq steal
   const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;

@@ -3,7 +3,10 @@
 export class Progress {
   private last = '';
   private lastPrint = 0;
-  constructor(private readonly out: NodeJS.WriteStream = process.stderr, private readonly quiet = false) {}
+  constructor(
+    private readonly out: NodeJS.WriteStream = process.stderr,
+    private readonly quiet = false,
+  ) {}
 
   private get tty(): boolean {
     return Boolean(this.out.isTTY);
@@ -25,7 +28,8 @@ export class Progress {
   /** A permanent line above the status line. */
   log(text: string): void {
     if (this.quiet) return;
-    if (this.tty) this.out.write(`\r\x1b[K${text}\n${this.last ? this.last.slice(0, (this.out.columns || 100) - 1) : ''}`);
+    if (this.tty)
+      this.out.write(`\r\x1b[K${text}\n${this.last ? this.last.slice(0, (this.out.columns || 100) - 1) : ''}`);
     else this.out.write(`tsgi bench: ${text}\n`);
   }
 

@@ -5,16 +5,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ROOT, verifyApp } from './apps';
-import { autocannonArgv, autocannonVersion, runAutocannon, runWrk, wrkVersion, type LoadResult } from './loadgen';
+import { fmtInt, fmtK, fmtMs, fmtPct } from './format';
+import { autocannonArgv, autocannonVersion, type LoadResult, runAutocannon, runWrk, wrkVersion } from './loadgen';
 import { machineInfo } from './machine';
 import { nginxVersion } from './nginx';
 import type { PointDef, Started } from './points';
 import { uwsgiVersion } from './points';
-import { groupUsage, pinSelf, pinningPlan, sleep, systemCpu, StartError, which } from './proc';
-import { SCHEMA, type CrossCheck, type PointRecord, type Report, type RunRecord, type Summary } from './schema';
-import { detectSaturation, median, spreadPct } from './stats';
+import { groupUsage, pinningPlan, pinSelf, StartError, sleep, systemCpu, which } from './proc';
 import type { Progress } from './progress';
-import { fmtInt, fmtK, fmtMs, fmtPct } from './format';
+import { type CrossCheck, type PointRecord, type Report, type RunRecord, SCHEMA, type Summary } from './schema';
+import { detectSaturation, median, spreadPct } from './stats';
 
 export interface RunSettings {
   quick: boolean;
@@ -72,22 +72,41 @@ export async function runSession(defs: PointDef[], s: RunSettings, progress: Pro
   const clientCapacity = Math.min(clientCpus?.length ?? cores, Math.max(1, s.workers));
   const serverCapacity = serverCpus?.length ?? cores;
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgi-bench-'));
-  progress.log(`pinning: ${plan.enabled ? `servers on CPU ${serverCpus!.join(',')}, client on CPU ${clientCpus!.join(',')}` : `off (${plan.reason})`}`);
-  progress.log(`${defs.length} point(s); ${s.rounds} round(s) × ${s.durationS} s after a ${s.warmupS} s warm-up; ${s.connections} connections`
-    + `${s.pipelining > 1 ? `, pipelining ${s.pipelining}` : ''}${s.workers ? `, ${s.workers} autocannon workers` : ''}`);
+  progress.log(
+    `pinning: ${plan.enabled ? `servers on CPU ${serverCpus!.join(',')}, client on CPU ${clientCpus!.join(',')}` : `off (${plan.reason})`}`,
+  );
+  progress.log(
+    `${defs.length} point(s); ${s.rounds} round(s) × ${s.durationS} s after a ${s.warmupS} s warm-up; ${s.connections} connections` +
+      `${s.pipelining > 1 ? `, pipelining ${s.pipelining}` : ''}${s.workers ? `, ${s.workers} autocannon workers` : ''}`,
+  );
 
   const live: Live[] = defs.map((def) => ({
     def,
     started: null,
     rec: {
-      id: def.id, kind: def.kind, label: def.label, app: def.app.name, processes: def.processes, threads: def.threads,
-      async: def.async, protocol: def.protocol, status: 'ok', reason: null, serverCommands: [], clientCommand: null,
-      load: { connections: s.connections, pipelining: s.pipelining, workers: s.workers }, notes: [], peakRssKb: {}, runs: [], summary: null,
+      id: def.id,
+      kind: def.kind,
+      label: def.label,
+      app: def.app.name,
+      processes: def.processes,
+      threads: def.threads,
+      async: def.async,
+      protocol: def.protocol,
+      status: 'ok',
+      reason: null,
+      serverCommands: [],
+      clientCommand: null,
+      load: { connections: s.connections, pipelining: s.pipelining, workers: s.workers },
+      notes: [],
+      peakRssKb: {},
+      runs: [],
+      summary: null,
     },
   }));
 
   const stopAll = async (): Promise<void> => {
-    for (const p of live) if (!p.twinOf) for (const { handle } of p.started?.handles ?? []) await handle.stop().catch(() => undefined);
+    for (const p of live)
+      if (!p.twinOf) for (const { handle } of p.started?.handles ?? []) await handle.stop().catch(() => undefined);
   };
   const onSignal = (sig: NodeJS.Signals): void => {
     progress.done();
@@ -100,11 +119,21 @@ export async function runSession(defs: PointDef[], s: RunSettings, progress: Pro
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
-  const load = (p: Live, seconds: number, label: string): Promise<LoadResult> => runAutocannon({
-    url: p.started!.url, connections: s.connections, durationS: seconds, pipelining: p.rec.load.pipelining,
-    workers: s.workers || undefined, method: p.def.app.method, body: p.def.app.body, headers: p.def.app.headers,
-    onTick: (n, t) => progress.update(`${label} ${p.rec.id}: ${t.toFixed(0)}/${seconds} s${n === null ? '' : `, ${fmtK(n / Math.max(t, 0.001))} req/s`}`),
-  });
+  const load = (p: Live, seconds: number, label: string): Promise<LoadResult> =>
+    runAutocannon({
+      url: p.started!.url,
+      connections: s.connections,
+      durationS: seconds,
+      pipelining: p.rec.load.pipelining,
+      workers: s.workers || undefined,
+      method: p.def.app.method,
+      body: p.def.app.body,
+      headers: p.def.app.headers,
+      onTick: (n, t) =>
+        progress.update(
+          `${label} ${p.rec.id}: ${t.toFixed(0)}/${seconds} s${n === null ? '' : `, ${fmtK(n / Math.max(t, 0.001))} req/s`}`,
+        ),
+    });
 
   const measure = async (p: Live, round: number, seconds: number, label: string): Promise<RunRecord> => {
     const handles = p.started!.handles;
@@ -130,11 +159,23 @@ export async function runSession(defs: PointDef[], s: RunSettings, progress: Pro
       total += d;
       serverCpu[h.name] = { seconds: d, cpus: d / wallS, usPerRequest: res.requests ? (d / res.requests) * 1e6 : null };
     });
-    serverCpu['total'] = { seconds: total, cpus: total / wallS, usPerRequest: res.requests ? (total / res.requests) * 1e6 : null };
+    serverCpu['total'] = {
+      seconds: total,
+      cpus: total / wallS,
+      usPerRequest: res.requests ? (total / res.requests) * 1e6 : null,
+    };
     const selfS = (self.user + self.system) / 1e6;
     return {
-      round, rps: res.rps, requests: res.requests, durationS: res.durationS, bytesPerS: res.bytesPerS, latencyMs: res.latencyMs,
-      errors: res.errors, clientCpu: res.clientCpu, serverCpu, wallS,
+      round,
+      rps: res.rps,
+      requests: res.requests,
+      durationS: res.durationS,
+      bytesPerS: res.bytesPerS,
+      latencyMs: res.latencyMs,
+      errors: res.errors,
+      clientCpu: res.clientCpu,
+      serverCpu,
+      wallS,
       otherCpu: Math.max(0, sys1.busy - sys0.busy - total - selfS) / wallS,
       steal: (sys1.steal - sys0.steal) / wallS,
       autocannon: res.autocannon,
@@ -154,8 +195,14 @@ export async function runSession(defs: PointDef[], s: RunSettings, progress: Pro
       const c = process.cpuUsage(c0);
       const busy = systemCpu().busy - a.busy - (c.user + c.system) / 1e6;
       if (busy <= s.maxOther) return;
-      if (Date.now() > deadline) { progress.log(`machine still busy (${fmtPct(busy)} of a CPU) after ${s.quietWaitS} s: measuring anyway`); return; }
-      if (!said) { progress.update(`machine busy (${fmtPct(busy)} of a CPU used by other work): waiting up to ${s.quietWaitS} s`); said = true; }
+      if (Date.now() > deadline) {
+        progress.log(`machine still busy (${fmtPct(busy)} of a CPU) after ${s.quietWaitS} s: measuring anyway`);
+        return;
+      }
+      if (!said) {
+        progress.update(`machine busy (${fmtPct(busy)} of a CPU used by other work): waiting up to ${s.quietWaitS} s`);
+        said = true;
+      }
     }
   };
 
@@ -184,14 +231,24 @@ export async function runSession(defs: PointDef[], s: RunSettings, progress: Pro
         continue;
       }
       p.rec.clientCommand = autocannonArgv({
-        url: p.started.url, connections: s.connections, durationS: s.durationS, pipelining: p.rec.load.pipelining,
-        workers: s.workers || undefined, method: p.def.app.method, body: p.def.app.body,
+        url: p.started.url,
+        connections: s.connections,
+        durationS: s.durationS,
+        pipelining: p.rec.load.pipelining,
+        workers: s.workers || undefined,
+        method: p.def.app.method,
+        body: p.def.app.body,
       }).join(' ');
       if (s.warmupS > 0) {
         const w = await measure(p, 0, s.warmupS, 'warm-up');
         w.warmup = true;
         p.rec.runs.push(w);
-        const sat = detectSaturation({ clientCpu: [w.clientCpu], clientCapacity, serverCpu: [w.serverCpu['total']?.cpus ?? null], serverCapacity });
+        const sat = detectSaturation({
+          clientCpu: [w.clientCpu],
+          clientCapacity,
+          serverCpu: [w.serverCpu['total']?.cpus ?? null],
+          serverCapacity,
+        });
         if (s.push && !s.pipeliningGiven && sat.limit === 'client' && p.def.app.method === 'GET') {
           // The point keeps its load (comparable with the others); a twin on the same server
           // with pipelining 10 shows how much further the server goes.
@@ -201,13 +258,20 @@ export async function runSession(defs: PointDef[], s: RunSettings, progress: Pro
             twinOf: p,
             rec: {
               ...structuredClone({ ...p.rec, runs: [] }),
-              id: `${p.rec.id}+p10`, label: `${p.rec.label}, pipelining 10`,
+              id: `${p.rec.id}+p10`,
+              label: `${p.rec.label}, pipelining 10`,
               load: { ...p.rec.load, pipelining: 10 },
-              notes: [`same server as ${p.rec.id}, whose warm-up pegged the client (${Math.round((sat.clientShare ?? 0) * 100)} % of its CPU)`],
+              notes: [
+                `same server as ${p.rec.id}, whose warm-up pegged the client (${Math.round((sat.clientShare ?? 0) * 100)} % of its CPU)`,
+              ],
             },
           };
           twin.rec.clientCommand = autocannonArgv({
-            url: p.started.url, connections: s.connections, durationS: s.durationS, pipelining: 10, workers: s.workers || undefined,
+            url: p.started.url,
+            connections: s.connections,
+            durationS: s.durationS,
+            pipelining: 10,
+            workers: s.workers || undefined,
           }).join(' ');
           twins.push([p, twin]);
           progress.log(`${p.def.id}: client-bound in the warm-up: adding ${twin.rec.id}`);
@@ -246,15 +310,23 @@ export async function runSession(defs: PointDef[], s: RunSettings, progress: Pro
         if (!run.error && run.otherCpu > s.maxOther && attempt < s.retries) {
           run.discarded = true;
           p.rec.runs.push(run);
-          progress.log(`${p.def.id} round ${r}: other work used ${fmtPct(run.otherCpu)} of a CPU: discarded, repeating`);
+          progress.log(
+            `${p.def.id} round ${r}: other work used ${fmtPct(run.otherCpu)} of a CPU: discarded, repeating`,
+          );
           await sleep(2000);
           continue;
         }
         break;
       }
       p.rec.runs.push(run);
-      progress.log(`${p.def.id} round ${r}: ${run.error ? `error: ${run.error}` : `${fmtInt(run.rps)} req/s, p99 ${fmtMs(run.latencyMs.p99)} ms, `
-        + `server ${fmtPct(run.serverCpu['total']?.cpus)} CPU, client ${fmtPct(run.clientCpu)}`}${errorsText(run)}`);
+      progress.log(
+        `${p.def.id} round ${r}: ${
+          run.error
+            ? `error: ${run.error}`
+            : `${fmtInt(run.rps)} req/s, p99 ${fmtMs(run.latencyMs.p99)} ms, ` +
+              `server ${fmtPct(run.serverCpu['total']?.cpus)} CPU, client ${fmtPct(run.clientCpu)}`
+        }${errorsText(run)}`,
+      );
     }
   }
 
@@ -262,22 +334,42 @@ export async function runSession(defs: PointDef[], s: RunSettings, progress: Pro
   let crossCheck: CrossCheck | null = null;
   const target = active().find((p) => p.def.kind === 'tsgi' && p.def.app.method === 'GET');
   if (s.wrkCheck && target) {
-    const autocannonMedian = median(target.rec.runs.filter((x) => !x.warmup && !x.discarded && x.rps !== null).map((x) => x.rps!));
+    const autocannonMedian = median(
+      target.rec.runs.filter((x) => !x.warmup && !x.discarded && x.rps !== null).map((x) => x.rps!),
+    );
     if (!wrkVersion()) {
-      crossCheck = { point: target.def.id, wrk: null, autocannonMedian, ratio: null, note: 'wrk is not installed (apt-get install wrk)' };
+      crossCheck = {
+        point: target.def.id,
+        wrk: null,
+        autocannonMedian,
+        ratio: null,
+        note: 'wrk is not installed (apt-get install wrk)',
+      };
     } else {
       progress.update(`wrk cross-check on ${target.def.id}`);
       try {
-        const w = await runWrk({ url: target.started!.url, connections: s.connections, durationS: s.durationS, cpu: clientCpus });
+        const w = await runWrk({
+          url: target.started!.url,
+          connections: s.connections,
+          durationS: s.durationS,
+          cpu: clientCpus,
+        });
         const ratio = w.rps !== null && autocannonMedian ? w.rps / autocannonMedian : null;
         crossCheck = {
           point: target.def.id,
           wrk: { rps: w.rps, p99Ms: w.latencyMs.p99, clientCpu: w.clientCpu, command: w.argv.join(' ') },
-          autocannonMedian, ratio,
+          autocannonMedian,
+          ratio,
           note: crossCheckNote(ratio),
         };
       } catch (e) {
-        crossCheck = { point: target.def.id, wrk: null, autocannonMedian, ratio: null, note: `wrk failed: ${(e as Error).message}` };
+        crossCheck = {
+          point: target.def.id,
+          wrk: null,
+          autocannonMedian,
+          ratio: null,
+          note: `wrk failed: ${(e as Error).message}`,
+        };
       }
     }
   }
@@ -299,15 +391,25 @@ export async function runSession(defs: PointDef[], s: RunSettings, progress: Pro
     const sum = summarise(p.rec, clientCapacity, serverCapacity);
     if (!sum) {
       p.rec.status = 'error';
-      p.rec.reason = `no successful run: ${p.rec.runs.map((x) => x.error).filter(Boolean).join('; ') || 'no runs'}`;
+      p.rec.reason = `no successful run: ${
+        p.rec.runs
+          .map((x) => x.error)
+          .filter(Boolean)
+          .join('; ') || 'no runs'
+      }`;
       continue;
     }
     p.rec.summary = sum;
   }
   // Ratios only between points measured under the same load (connections, pipelining).
   for (const p of live) {
-    const base = live.find((q) => q.def.kind === 'node-http' && q.def.app.name === p.def.app.name && !q.twinOf
-      && q.rec.load.pipelining === p.rec.load.pipelining)?.rec.summary?.rps.median;
+    const base = live.find(
+      (q) =>
+        q.def.kind === 'node-http' &&
+        q.def.app.name === p.def.app.name &&
+        !q.twinOf &&
+        q.rec.load.pipelining === p.rec.load.pipelining,
+    )?.rec.summary?.rps.median;
     if (p.rec.summary && base) p.rec.summary.vsNodeHttp = p.rec.summary.rps.median / base;
   }
 
@@ -318,13 +420,28 @@ export async function runSession(defs: PointDef[], s: RunSettings, progress: Pro
     gitCommit: git.status === 0 ? git.stdout.trim() : null,
     command: s.command,
     settings: {
-      quick: s.quick, rounds: s.rounds, durationS: s.durationS, warmupS: s.warmupS, connections: s.connections,
-      pipelining: s.pipelining, workers: s.workers, push: s.push, logging: s.logging, matrix: s.matrix, only: s.only,
-      maxOther: s.maxOther, retries: s.retries, quietWaitS: s.quietWaitS,
+      quick: s.quick,
+      rounds: s.rounds,
+      durationS: s.durationS,
+      warmupS: s.warmupS,
+      connections: s.connections,
+      pipelining: s.pipelining,
+      workers: s.workers,
+      push: s.push,
+      logging: s.logging,
+      matrix: s.matrix,
+      only: s.only,
+      maxOther: s.maxOther,
+      retries: s.retries,
+      quietWaitS: s.quietWaitS,
     },
     machine: machineInfo(),
     tools: {
-      autocannon: autocannonVersion(), wrk: wrkVersion(), nginx: nginxVersion(), uwsgi: uwsgiVersion(), taskset: which('taskset'),
+      autocannon: autocannonVersion(),
+      wrk: wrkVersion(),
+      nginx: nginxVersion(),
+      uwsgi: uwsgiVersion(),
+      taskset: which('taskset'),
     },
     pinning: { ...plan, clientCapacity, serverCapacity },
     apps: s.apps,
@@ -338,8 +455,10 @@ export function crossCheckNote(ratio: number | null): string {
   if (ratio === null) return 'no figure';
   if (ratio > 1.1) return `wrk measured ${ratio.toFixed(2)}× autocannon's median: autocannon under-measures this point`;
   if (ratio < 0.9) {
-    return `wrk measured ${ratio.toFixed(2)}× autocannon's median, less: the runs differ by more than the client `
-      + '(other load on the machine, or how the server meets wrk\'s load)';
+    return (
+      `wrk measured ${ratio.toFixed(2)}× autocannon's median, less: the runs differ by more than the client ` +
+      "(other load on the machine, or how the server meets wrk's load)"
+    );
   }
   return `wrk and autocannon agree within ${Math.abs((ratio - 1) * 100).toFixed(0)} %`;
 }
@@ -356,8 +475,19 @@ async function stopPoint(p: Live): Promise<void> {
 
 function errorRun(round: number, error: string): RunRecord {
   return {
-    round, rps: null, requests: 0, durationS: 0, bytesPerS: null, latencyMs: { avg: null, max: null, p50: null, p90: null, p99: null },
-    errors: { connect: 0, read: 0, write: 0, timeout: 0, non2xx: 0 }, clientCpu: null, serverCpu: {}, wallS: 0, otherCpu: 0, steal: 0, error,
+    round,
+    rps: null,
+    requests: 0,
+    durationS: 0,
+    bytesPerS: null,
+    latencyMs: { avg: null, max: null, p50: null, p90: null, p99: null },
+    errors: { connect: 0, read: 0, write: 0, timeout: 0, non2xx: 0 },
+    clientCpu: null,
+    serverCpu: {},
+    wallS: 0,
+    otherCpu: 0,
+    steal: 0,
+    error,
   };
 }
 
@@ -366,7 +496,8 @@ export function summarise(p: PointRecord, clientCapacity: number, serverCapacity
   const ok = p.runs.filter((x) => !x.warmup && !x.discarded && !x.error && x.rps !== null);
   if (!ok.length) return null;
   const rps = ok.map((x) => x.rps!);
-  const med = (f: (r: RunRecord) => number | null | undefined): number | null => median(ok.map(f).filter((v): v is number => typeof v === 'number'));
+  const med = (f: (r: RunRecord) => number | null | undefined): number | null =>
+    median(ok.map(f).filter((v): v is number => typeof v === 'number'));
   const partNames = Object.keys(ok[0]!.serverCpu).filter((k) => k !== 'total');
   const parts: Record<string, number | null> = {};
   if (partNames.length > 1) for (const n of partNames) parts[n] = med((r) => r.serverCpu[n]?.usPerRequest);
@@ -375,7 +506,12 @@ export function summarise(p: PointRecord, clientCapacity: number, serverCapacity
   return {
     runs: ok.length,
     rps: { median: median(rps)!, min: Math.min(...rps), max: Math.max(...rps), spreadPct: spreadPct(rps) },
-    latencyMs: { p50: med((r) => r.latencyMs.p50), p90: med((r) => r.latencyMs.p90), p99: med((r) => r.latencyMs.p99), max: med((r) => r.latencyMs.max) },
+    latencyMs: {
+      p50: med((r) => r.latencyMs.p50),
+      p90: med((r) => r.latencyMs.p90),
+      p99: med((r) => r.latencyMs.p99),
+      max: med((r) => r.latencyMs.max),
+    },
     bytesPerS: med((r) => r.bytesPerS),
     errors: {
       errors: ok.reduce((a, r) => a + r.errors.connect + r.errors.read + r.errors.write, 0),
@@ -385,9 +521,15 @@ export function summarise(p: PointRecord, clientCapacity: number, serverCapacity
     serverUsPerRequest: med((r) => r.serverCpu['total']?.usPerRequest),
     serverUsPerRequestParts: parts,
     serverCpu: med((r) => r.serverCpu['total']?.cpus),
-    clientCpuMax: clientCpus.some((c) => c !== null) ? Math.max(...clientCpus.filter((c): c is number => c !== null)) : null,
+    clientCpuMax: clientCpus.some((c) => c !== null)
+      ? Math.max(...clientCpus.filter((c): c is number => c !== null))
+      : null,
     saturation: detectSaturation({
-      clientCpu: clientCpus, clientCapacity, serverCpu: ok.map((x) => x.serverCpu['total']?.cpus ?? null), serverCapacity, otherCpu: ok.map((x) => x.otherCpu),
+      clientCpu: clientCpus,
+      clientCapacity,
+      serverCpu: ok.map((x) => x.serverCpu['total']?.cpus ?? null),
+      serverCapacity,
+      otherCpu: ok.map((x) => x.otherCpu),
     }),
     peakRssMiB: rss.length ? rss.reduce((a, b) => a + b, 0) / 1024 : null,
     vsNodeHttp: null,
@@ -397,6 +539,8 @@ export function summarise(p: PointRecord, clientCapacity: number, serverCapacity
 function errorsText(r: RunRecord): string {
   const e = r.errors;
   const n = e.connect + e.read + e.write;
-  const parts = [n && `${n} errors`, e.timeout && `${e.timeout} timeouts`, e.non2xx && `${e.non2xx} non-2xx`].filter(Boolean);
+  const parts = [n && `${n} errors`, e.timeout && `${e.timeout} timeouts`, e.non2xx && `${e.non2xx} non-2xx`].filter(
+    Boolean,
+  );
   return parts.length ? `, ${parts.join(', ')}` : '';
 }

@@ -1,13 +1,17 @@
 // The results file of `tsgi bench` (bench/results/bench-*.json): types and a validator, used
 // by the report writer's tests and by `--compare` before it trusts a file.
-import type { LoadErrors, Latency, AutocannonSummary } from './loadgen';
+import type { AutocannonSummary, Latency, LoadErrors } from './loadgen';
 import type { MachineInfo } from './machine';
 import type { PinningPlan } from './proc';
 import type { Saturation } from './stats';
 
 export const SCHEMA = 'tsgi-bench/1';
 
-export interface CpuShare { seconds: number; cpus: number; usPerRequest: number | null }
+export interface CpuShare {
+  seconds: number;
+  cpus: number;
+  usPerRequest: number | null;
+}
 
 export interface RunRecord {
   round: number;
@@ -88,9 +92,20 @@ export interface Report {
   /** The exact command that produced this file. */
   command: string;
   settings: {
-    quick: boolean; rounds: number; durationS: number; warmupS: number; connections: number;
-    pipelining: number; workers: number; push: boolean; logging: boolean; matrix: string; only: string | null;
-    maxOther: number; retries: number; quietWaitS: number;
+    quick: boolean;
+    rounds: number;
+    durationS: number;
+    warmupS: number;
+    connections: number;
+    pipelining: number;
+    workers: number;
+    push: boolean;
+    logging: boolean;
+    matrix: string;
+    only: string | null;
+    maxOther: number;
+    retries: number;
+    quietWaitS: number;
   };
   machine: MachineInfo;
   tools: Record<string, string | null>;
@@ -116,18 +131,30 @@ export function validateReport(x: unknown): string[] {
   if (!Array.isArray(x['points'])) return [...errs, 'points: not an array'];
   x['points'].forEach((p: unknown, i: number) => {
     const at = `points[${i}]`;
-    if (!isObj(p)) { errs.push(`${at}: not an object`); return; }
-    for (const k of ['id', 'kind', 'label', 'app', 'protocol']) if (typeof p[k] !== 'string') errs.push(`${at}.${k}: not a string`);
-    for (const k of ['processes', 'threads', 'async']) if (!Number.isInteger(p[k])) errs.push(`${at}.${k}: not an integer`);
-    if (!['ok', 'skipped', 'error'].includes(p['status'] as string)) errs.push(`${at}.status: ${JSON.stringify(p['status'])}`);
-    if (p['status'] !== 'ok' && typeof p['reason'] !== 'string') errs.push(`${at}.reason: a ${String(p['status'])} point needs a reason`);
+    if (!isObj(p)) {
+      errs.push(`${at}: not an object`);
+      return;
+    }
+    for (const k of ['id', 'kind', 'label', 'app', 'protocol'])
+      if (typeof p[k] !== 'string') errs.push(`${at}.${k}: not a string`);
+    for (const k of ['processes', 'threads', 'async'])
+      if (!Number.isInteger(p[k])) errs.push(`${at}.${k}: not an integer`);
+    if (!['ok', 'skipped', 'error'].includes(p['status'] as string))
+      errs.push(`${at}.status: ${JSON.stringify(p['status'])}`);
+    if (p['status'] !== 'ok' && typeof p['reason'] !== 'string')
+      errs.push(`${at}.reason: a ${String(p['status'])} point needs a reason`);
     if (!Array.isArray(p['runs'])) errs.push(`${at}.runs: not an array`);
     if (!Array.isArray(p['serverCommands'])) errs.push(`${at}.serverCommands: not an array`);
     const s = p['summary'];
     if (p['status'] === 'ok' && !isObj(s)) errs.push(`${at}.summary: missing for an ok point`);
     if (isObj(s)) {
       const r = s['rps'];
-      if (!isObj(r) || typeof r['median'] !== 'number' || typeof r['min'] !== 'number' || typeof r['max'] !== 'number') {
+      if (
+        !isObj(r) ||
+        typeof r['median'] !== 'number' ||
+        typeof r['min'] !== 'number' ||
+        typeof r['max'] !== 'number'
+      ) {
         errs.push(`${at}.summary.rps: needs median, min, max`);
       }
       if (!isObj(s['latencyMs'])) errs.push(`${at}.summary.latencyMs: not an object`);

@@ -62,26 +62,39 @@ export function detectSaturation(i: SaturationInput): Saturation {
   const clientShare = c.length && i.clientCapacity > 0 ? Math.max(...c) / i.clientCapacity : null;
   const serverShare = s.length && i.serverCapacity > 0 ? Math.max(...s) / i.serverCapacity : null;
   const pct = (x: number): string => `${Math.round(x * 100)} %`;
-  if (clientShare === null && serverShare === null) return { limit: 'unknown', clientShare, serverShare, note: 'no CPU figures' };
+  if (clientShare === null && serverShare === null)
+    return { limit: 'unknown', clientShare, serverShare, note: 'no CPU figures' };
   if (clientShare !== null && clientShare >= SATURATED) {
     return {
-      limit: 'client', clientShare, serverShare,
+      limit: 'client',
+      clientShare,
+      serverShare,
       note: `client-bound: the load generator used ${pct(clientShare)} of its ${i.clientCapacity} CPU(s); the server may be faster than shown`,
     };
   }
   if (serverShare !== null && serverShare >= SATURATED) {
-    return { limit: 'server', clientShare, serverShare, note: `server-bound (${pct(serverShare)} of its ${i.serverCapacity} CPU(s))` };
+    return {
+      limit: 'server',
+      clientShare,
+      serverShare,
+      note: `server-bound (${pct(serverShare)} of its ${i.serverCapacity} CPU(s))`,
+    };
   }
   const other = Math.max(0, ...(i.otherCpu ?? []));
   if (other >= CONTENDED) {
     return {
-      limit: 'contended', clientShare, serverShare,
+      limit: 'contended',
+      clientShare,
+      serverShare,
       note: `neither side saturated while other work used up to ${pct(other)} of a CPU: the machine was contended, the figure is a floor`,
     };
   }
   return {
-    limit: 'neither', clientShare, serverShare,
-    note: `neither side saturated (client ${clientShare === null ? '?' : pct(clientShare)}, server ${serverShare === null ? '?' : pct(serverShare)}): `
-      + 'latency- or concurrency-bound',
+    limit: 'neither',
+    clientShare,
+    serverShare,
+    note:
+      `neither side saturated (client ${clientShare === null ? '?' : pct(clientShare)}, server ${serverShare === null ? '?' : pct(serverShare)}): ` +
+      'latency- or concurrency-bound',
   };
 }

@@ -2,11 +2,17 @@
 // an app that has an own point, compared by server CPU per request — the figure that does not
 // depend on the load generator keeping up. Requests/s is shown too, but a point whose client
 // was the limit only gives a floor, so its req/s never reads as a slower server.
+
+import { fmtInt } from './format';
 import type { PointRecord, Report, RunRecord } from './schema';
 import { median, spreadPct } from './stats';
-import { fmtInt } from './format';
 
-export interface Figure { median: number; min: number; max: number; spreadPct: number | null }
+export interface Figure {
+  median: number;
+  min: number;
+  max: number;
+  spreadPct: number | null;
+}
 
 export interface Side {
   id: string;
@@ -36,23 +42,31 @@ export interface VersusRow {
   verdict: string;
 }
 
-const counted = (p: PointRecord): RunRecord[] => p.runs.filter((r) => !r.warmup && !r.discarded && !r.error && r.rps !== null);
+const counted = (p: PointRecord): RunRecord[] =>
+  p.runs.filter((r) => !r.warmup && !r.discarded && !r.error && r.rps !== null);
 
 function usFigure(runs: RunRecord[]): Figure | null {
-  const xs = runs.map((r) => r.serverCpu['total']?.usPerRequest).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+  const xs = runs
+    .map((r) => r.serverCpu['total']?.usPerRequest)
+    .filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
   const m = median(xs);
   return m === null ? null : { median: m, min: Math.min(...xs), max: Math.max(...xs), spreadPct: spreadPct(xs) };
 }
 
 function failuresOf(p: PointRecord): string {
   const e = p.summary!.errors;
-  return [e.errors && `${e.errors} errors`, e.timeouts && `${e.timeouts} timeouts`, e.non2xx && `${e.non2xx} non-2xx`].filter(Boolean).join(', ');
+  return [e.errors && `${e.errors} errors`, e.timeouts && `${e.timeouts} timeouts`, e.non2xx && `${e.non2xx} non-2xx`]
+    .filter(Boolean)
+    .join(', ');
 }
 
 function side(p: PointRecord): Side {
   const ok = p.status === 'ok' && p.summary !== null;
   return {
-    id: p.id, label: p.label, status: p.status, reason: p.reason,
+    id: p.id,
+    label: p.label,
+    status: p.status,
+    reason: p.reason,
     us: ok ? usFigure(counted(p)) : null,
     rps: ok ? p.summary!.rps.median : null,
     clientBound: ok && p.summary!.saturation.limit === 'client',
@@ -80,7 +94,8 @@ function verdictOf(row: Omit<VersusRow, 'verdict'>, rounds: number): string {
   if (row.cpuRatio === null) return 'no CPU figures';
   const r = row.cpuRatioRounds;
   let v: string;
-  if (rounds < 2 || !r) v = `${row.cpuRatio < 1 ? 'tsgi cheaper' : 'tsgi costlier'} per request (one round: not established)`;
+  if (rounds < 2 || !r)
+    v = `${row.cpuRatio < 1 ? 'tsgi cheaper' : 'tsgi costlier'} per request (one round: not established)`;
   else if (r.max < 1) v = '**tsgi cheaper** per request in every round';
   else if (r.min > 1) v = '**tsgi costlier** per request in every round';
   else v = 'not distinguishable: the rounds disagree';
@@ -98,7 +113,9 @@ function verdictOf(row: Omit<VersusRow, 'verdict'>, rounds: number): string {
 export function versusRows(r: Report): VersusRow[] {
   const rows: VersusRow[] = [];
   for (const o of r.points.filter((p) => p.kind === 'own')) {
-    for (const t of r.points.filter((p) => p.kind === 'tsgi' && p.app === o.app && p.load.pipelining === o.load.pipelining)) {
+    for (const t of r.points.filter(
+      (p) => p.kind === 'tsgi' && p.app === o.app && p.load.pipelining === o.load.pipelining,
+    )) {
       const ts = side(t);
       const os = side(o);
       const cpuRatio = ts.us && os.us ? ts.us.median / os.us.median : null;
@@ -107,9 +124,15 @@ export function versusRows(r: Report): VersusRow[] {
       // A client-bound (or contended) point served at least its req/s: its side is a floor.
       const tFloor = ts.clientBound || ts.contended;
       const oFloor = os.clientBound || os.contended;
-      const rpsBound = rpsRatio === null || (tFloor && oFloor) ? 'none' : tFloor ? 'floor' : oFloor ? 'ceiling' : 'exact';
+      const rpsBound =
+        rpsRatio === null || (tFloor && oFloor) ? 'none' : tFloor ? 'floor' : oFloor ? 'ceiling' : 'exact';
       const row = {
-        app: o.app, tsgi: ts, own: os, cpuRatio, rpsRatio, rpsBound,
+        app: o.app,
+        tsgi: ts,
+        own: os,
+        cpuRatio,
+        rpsRatio,
+        rpsBound,
         cpuRatioRounds: rr.length ? { min: Math.min(...rr), max: Math.max(...rr) } : null,
       } as const;
       rows.push({ ...row, verdict: verdictOf(row, r.settings.rounds) });
@@ -118,7 +141,8 @@ export function versusRows(r: Report): VersusRow[] {
   return rows;
 }
 
-const fig = (f: Figure | null): string => (f === null ? '–' : `**${f.median.toFixed(1)}** (${f.min.toFixed(1)} – ${f.max.toFixed(1)})`);
+const fig = (f: Figure | null): string =>
+  f === null ? '–' : `**${f.median.toFixed(1)}** (${f.min.toFixed(1)} – ${f.max.toFixed(1)})`;
 
 function sideRps(s: Side): string {
   if (s.status !== 'ok') return s.status;
@@ -138,17 +162,26 @@ export function renderVersus(r: Report): string[] {
   if (!rows.length) return [];
   const L: string[] = [];
   L.push('## Real apps against their own servers', '');
-  L.push('Server CPU per request (µs, the whole process tree; median of the rounds, min – max beside it), tsgi against the server '
-    + 'the app\'s users run without it, measured in the same interleaved rounds. **CPU ÷** is tsgi\'s median over the own server\'s '
-    + '(< 1: tsgi costs less per request), with the per-round ratios\' range; req/s marked ≥ come from a client-bound (or contended) '
-    + 'point and are floors, so a lower req/s there is not a slower server.', '');
-  L.push('| app | tsgi point | tsgi µs/req | own server | own µs/req | CPU ÷ (rounds) | tsgi req/s | own req/s | req/s × | verdict |');
+  L.push(
+    'Server CPU per request (µs, the whole process tree; median of the rounds, min – max beside it), tsgi against the server ' +
+      "the app's users run without it, measured in the same interleaved rounds. **CPU ÷** is tsgi's median over the own server's " +
+      "(< 1: tsgi costs less per request), with the per-round ratios' range; req/s marked ≥ come from a client-bound (or contended) " +
+      'point and are floors, so a lower req/s there is not a slower server.',
+    '',
+  );
+  L.push(
+    '| app | tsgi point | tsgi µs/req | own server | own µs/req | CPU ÷ (rounds) | tsgi req/s | own req/s | req/s × | verdict |',
+  );
   L.push('|---|---|---:|---|---:|---:|---:|---:|---:|---|');
   for (const x of rows) {
-    const ratio = x.cpuRatio === null ? '–'
-      : `**${x.cpuRatio.toFixed(2)}**${x.cpuRatioRounds ? ` (${x.cpuRatioRounds.min.toFixed(2)} – ${x.cpuRatioRounds.max.toFixed(2)})` : ''}`;
-    L.push(`| \`${x.app}\` | ${x.tsgi.id} | ${fig(x.tsgi.us)} | ${x.own.label} | ${fig(x.own.us)} | ${ratio} | ${sideRps(x.tsgi)} | ${sideRps(x.own)} `
-      + `| ${rpsRatioText(x)} | ${x.verdict.replaceAll('|', '\\|')} |`);
+    const ratio =
+      x.cpuRatio === null
+        ? '–'
+        : `**${x.cpuRatio.toFixed(2)}**${x.cpuRatioRounds ? ` (${x.cpuRatioRounds.min.toFixed(2)} – ${x.cpuRatioRounds.max.toFixed(2)})` : ''}`;
+    L.push(
+      `| \`${x.app}\` | ${x.tsgi.id} | ${fig(x.tsgi.us)} | ${x.own.label} | ${fig(x.own.us)} | ${ratio} | ${sideRps(x.tsgi)} | ${sideRps(x.own)} ` +
+        `| ${rpsRatioText(x)} | ${x.verdict.replaceAll('|', '\\|')} |`,
+    );
   }
   L.push('');
   return L;

@@ -1,14 +1,14 @@
 // The tsgi command: configuration → sockets → app → serve, with uWSGI's startup log lines
 // and one clear line plus a non-zero exit code for every startup failure.
 
-import { isConfig, loadConfig, versionText, type Config } from '../config';
+import { type Config, isConfig, loadConfig, versionText } from '../config';
 import { isTsgiError } from '../errors';
-import { currentLogFd, logLine, openLogFile } from '../process/log';
-import { loadTheApp } from '../process/startup';
-import { startServingUnit, type ServingUnit } from '../process/unit';
 import { Master, needsMaster } from '../master/master';
-import { bindAll, bindRouterSockets, bindRouterWorkerSocket, closeAll, type BoundSocket } from '../process/sockets';
+import { currentLogFd, logLine, openLogFile } from '../process/log';
 import { dropPrivileges } from '../process/privileges';
+import { type BoundSocket, bindAll, bindRouterSockets, bindRouterWorkerSocket, closeAll } from '../process/sockets';
+import { loadTheApp } from '../process/startup';
+import { type ServingUnit, startServingUnit } from '../process/unit';
 
 function fail(err: unknown): never {
   if (isTsgiError(err)) {
@@ -46,7 +46,9 @@ function installSignals(serving: ServingUnit, sockets: BoundSocket[], config: Co
   process.on('SIGQUIT', fast('SIGQUIT'));
   process.on('SIGUSR1', async () => {
     const c = await serving.counters();
-    logLine(`tsgi stats: requests=${c.requests} inflight=${c.inflight} open=${c.open} connections=${c.connections} tx=${c.tx} bad_requests=${c.badRequests}`);
+    logLine(
+      `tsgi stats: requests=${c.requests} inflight=${c.inflight} open=${c.open} connections=${c.connections} tx=${c.tx} bad_requests=${c.badRequests}`,
+    );
   });
 }
 
@@ -70,12 +72,17 @@ function bindRouterOrClose(config: Config, sockets: BoundSocket[]): BoundSocket[
  * on these sockets (src/process/threads.ts); this thread only supervises them.
  */
 async function serveHere(config: Config, sockets: BoundSocket[]): Promise<void> {
-  const unit = await startServingUnit(config, sockets, { workerId: 1, logFd: currentLogFd(), multiprocess: false }).catch((err) => {
+  const unit = await startServingUnit(config, sockets, {
+    workerId: 1,
+    logFd: currentLogFd(),
+    multiprocess: false,
+  }).catch((err) => {
     closeAll(sockets, config.vacuum);
     throw err;
   });
   if (unit.threads > 1) {
-    const kind = unit.app.kind === 'fetch' ? 'fetch handler' : unit.app.kind === 'node' ? 'node:http app' : 'gateway callable';
+    const kind =
+      unit.app.kind === 'fetch' ? 'fetch handler' : unit.app.kind === 'node' ? 'node:http app' : 'gateway callable';
     logLine(
       `tsgi app 0 (mountpoint='') ready in ${Math.round(unit.app.loadMs / 1000)} seconds on interpreter node ${process.version} ` +
         `(${kind} '${config.callable}') pid: ${process.pid} (default app, loaded in each of ${unit.threads} threads)`,
@@ -83,7 +90,9 @@ async function serveHere(config: Config, sockets: BoundSocket[]): Promise<void> 
   }
   installSignals(unit, sockets, config);
   const threads = unit.threads > 1 ? `, threads: ${unit.threads}` : '';
-  logLine(`spawned tsgi worker 1 (and the only) (pid: ${process.pid}, cores: ${unit.threads * config.async}${threads})`);
+  logLine(
+    `spawned tsgi worker 1 (and the only) (pid: ${process.pid}, cores: ${unit.threads * config.async}${threads})`,
+  );
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -94,7 +103,7 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = await bench.main(argv.slice(1));
     return;
   }
-  let result;
+  let result: ReturnType<typeof loadConfig>;
   try {
     result = loadConfig(argv, process.env, process.cwd());
   } catch (err) {
@@ -110,7 +119,9 @@ export async function main(argv: string[]): Promise<void> {
     logLine(`*** Starting ${versionText()} ***`);
     for (const w of config.warnings) logLine(`tsgi: warning: ${w}`);
     if (config.plugins.length > 0) {
-      logLine(`tsgi: --plugins ${config.plugins.join(',')} accepted for compatibility; tsgi has one app language and needs no plugins`);
+      logLine(
+        `tsgi: --plugins ${config.plugins.join(',')} accepted for compatibility; tsgi has one app language and needs no plugins`,
+      );
     }
     const startCwd = process.cwd();
     if (config.chdir) {
@@ -144,4 +155,3 @@ export async function main(argv: string[]): Promise<void> {
 if (require.main === module) {
   void main(process.argv.slice(2));
 }
-

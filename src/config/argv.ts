@@ -89,7 +89,10 @@ function shortCluster(argv: readonly string[], i: number, sink: ArgvSink): numbe
     const letter = arg[j];
     const spec = findShort(letter);
     if (spec === undefined) {
-      throw new ConfigError('TSGI_ERR_UNKNOWN_OPTION', `unknown option -${letter}${j === 1 && arg.length > 2 ? ` in "${arg}"` : ''}`);
+      throw new ConfigError(
+        'TSGI_ERR_UNKNOWN_OPTION',
+        `unknown option -${letter}${j === 1 && arg.length > 2 ? ` in "${arg}"` : ''}`,
+      );
     }
     const label = `-${letter}`;
     const last = j === arg.length - 1;

@@ -7,7 +7,7 @@
 import { ConfigError } from '../errors';
 import { readIni, splitIniSpec } from './ini';
 import { didYouMean, findOption } from './options';
-import type { Origin, OptionSpec } from './types';
+import type { OptionSpec, Origin } from './types';
 import { convertValue, type OptionValue } from './values';
 
 /** Nested --ini files deeper than this are taken for an include loop. */
@@ -96,7 +96,10 @@ export class Collector {
 
   private expandIni(spec: string, origin: Origin): void {
     if (this.iniStack.length >= MAX_INI_DEPTH) {
-      throw new ConfigError('TSGI_ERR_INI_RECURSION', `--ini ${spec}: ini files nested deeper than ${MAX_INI_DEPTH} (${this.iniStack.join(' -> ')})`);
+      throw new ConfigError(
+        'TSGI_ERR_INI_RECURSION',
+        `--ini ${spec}: ini files nested deeper than ${MAX_INI_DEPTH} (${this.iniStack.join(' -> ')})`,
+      );
     }
     const result = readIni(spec, {
       cwd: this.cwd,
@@ -107,7 +110,10 @@ export class Collector {
     const section = splitIniSpec(spec).section;
     const key = section === undefined ? result.file : `${result.file}:${section}`;
     if (this.iniStack.includes(key)) {
-      throw new ConfigError('TSGI_ERR_INI_RECURSION', `--ini ${spec} includes itself (${[...this.iniStack, key].join(' -> ')})`);
+      throw new ConfigError(
+        'TSGI_ERR_INI_RECURSION',
+        `--ini ${spec} includes itself (${[...this.iniStack, key].join(' -> ')})`,
+      );
     }
     this.lastIni = result.file;
     this.iniFiles.push(key);

@@ -2,9 +2,9 @@
 
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { formatAddress } from './address';
 import { OPTIONS } from './options';
 import type { Address, OptionGroup, OptionSpec } from './types';
-import { formatAddress } from './address';
 
 const COLUMN = 38;
 const WIDTH = 100;
@@ -45,7 +45,7 @@ export function helpText(): string {
   const out: string[] = [
     'Usage: tsgi [options] [file.ini[:section]]',
     '',
-    'An application server for JavaScript and TypeScript apps, with uWSGI\'s options.',
+    "An application server for JavaScript and TypeScript apps, with uWSGI's options.",
     'Options are also read from --ini files ([uwsgi] then [tsgi] sections) and from UWSGI_* and',
     'TSGI_* environment variables (UWSGI_HTTP_SOCKET=:8080 is --http-socket :8080).',
     'Long options may be abbreviated to any unambiguous prefix. ADDR is host:port, :port,',
@@ -90,7 +90,10 @@ export function packageVersion(): string {
   for (let i = 0; i < 5; i++) {
     dir = path.dirname(dir);
     try {
-      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
       if (pkg.name === 'tsgi' && typeof pkg.version === 'string') {
         cachedVersion = pkg.version;
         return pkg.version;

@@ -13,10 +13,19 @@ import { optionByName } from './options';
 import type { Config, HelpResult, VersionResult } from './types';
 import { validate } from './validate';
 
-export type { Address, AbstractAddress, Config, HelpResult, OptionSpec, TcpAddress, UnixAddress, VersionResult } from './types';
-export { OPTIONS, findOption } from './options';
 export { formatAddress, parseAddress } from './address';
 export { helpText, packageVersion, versionText } from './help';
+export { findOption, OPTIONS } from './options';
+export type {
+  AbstractAddress,
+  Address,
+  Config,
+  HelpResult,
+  OptionSpec,
+  TcpAddress,
+  UnixAddress,
+  VersionResult,
+} from './types';
 
 /**
  * Reads the configuration. `argv` excludes the node binary and script
@@ -24,7 +33,11 @@ export { helpText, packageVersion, versionText } from './help';
  * Returns {help} or {version} when --help / --version is given (options after it are not
  * read, as uWSGI's immediate options). Throws ConfigError for anything invalid.
  */
-export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): Config | HelpResult | VersionResult {
+export function loadConfig(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): Config | HelpResult | VersionResult {
   const c = new Collector(cwd, env);
   for (const e of envEntries(env)) {
     // uWSGI keeps unknown UWSGI_* names as placeholders without a word (the environment is
@@ -33,12 +46,16 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv, cwd:
     if (c.stopped) break;
   }
   if (!c.stopped) {
-    parseArgv(argv, {
-      option: (spec, raw, label) => c.apply(spec, raw, label, 'command line'),
-      get stopped() {
-        return c.stopped;
+    parseArgv(
+      argv,
+      {
+        option: (spec, raw, label) => c.apply(spec, raw, label, 'command line'),
+        get stopped() {
+          return c.stopped;
+        },
       },
-    }, optionByName('ini'));
+      optionByName('ini'),
+    );
   }
   if (c.immediate === 'help') return { help: helpText() };
   if (c.immediate === 'version') return { version: versionText() };

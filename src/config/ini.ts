@@ -76,13 +76,15 @@ function magicTable(file: string, section: string): Record<string, () => string>
   const dir = path.dirname(file);
   const base = path.basename(file);
   const ext = path.extname(base);
-  const safe = (f: () => string): (() => string) => () => {
-    try {
-      return f();
-    } catch {
-      return '';
-    }
-  };
+  const safe =
+    (f: () => string): (() => string) =>
+    () => {
+      try {
+        return f();
+      } catch {
+        return '';
+      }
+    };
   return {
     d: () => (dir.endsWith('/') ? dir : dir + '/'),
     p: () => file,
@@ -108,7 +110,10 @@ export function readIni(spec: string, ctx: IniContext): IniResult {
   let fileArg = parts.file;
   if (fileArg === '') {
     if (ctx.lastFile === undefined) {
-      throw new ConfigError('TSGI_ERR_INI_READ_FAILED', `--ini ${spec}: no earlier ini file to take section "${parts.section}" from`);
+      throw new ConfigError(
+        'TSGI_ERR_INI_READ_FAILED',
+        `--ini ${spec}: no earlier ini file to take section "${parts.section}" from`,
+      );
     }
     fileArg = ctx.lastFile;
   }
@@ -138,28 +143,34 @@ export function readIni(spec: string, ctx: IniContext): IniResult {
 
   const expand = (l: RawLine, stack: string[]): string => {
     const magic = magicTable(file, l.section);
-    return l.value.replace(/\$\(([^)]*)\)|%\(([^)]*)\)|%([A-Za-z])/g, (all, envName?: string, ph?: string, letter?: string) => {
-      if (envName !== undefined) {
-        const v = ctx.env[envName];
-        if (v === undefined) {
-          warnings.push(`${where(l)}: environment variable ${envName} is not set; $(${envName}) expands to ""`);
-          return '';
+    return l.value.replace(
+      /\$\(([^)]*)\)|%\(([^)]*)\)|%([A-Za-z])/g,
+      (all, envName?: string, ph?: string, letter?: string) => {
+        if (envName !== undefined) {
+          const v = ctx.env[envName];
+          if (v === undefined) {
+            warnings.push(`${where(l)}: environment variable ${envName} is not set; $(${envName}) expands to ""`);
+            return '';
+          }
+          return v;
         }
-        return v;
-      }
-      if (ph !== undefined) {
-        if (stack.includes(ph)) {
-          throw new ConfigError('TSGI_ERR_INI_PLACEHOLDER', `${where(l)}: placeholder %(${ph}) refers to itself`);
+        if (ph !== undefined) {
+          if (stack.includes(ph)) {
+            throw new ConfigError('TSGI_ERR_INI_PLACEHOLDER', `${where(l)}: placeholder %(${ph}) refers to itself`);
+          }
+          const target = local.get(ph);
+          if (target !== undefined) return expand(target, [...stack, ph]);
+          const outer = ctx.lookup(ph);
+          if (outer !== undefined) return outer;
+          throw new ConfigError(
+            'TSGI_ERR_INI_PLACEHOLDER',
+            `${where(l)}: placeholder %(${ph}) names no key of this file and no option set before it`,
+          );
         }
-        const target = local.get(ph);
-        if (target !== undefined) return expand(target, [...stack, ph]);
-        const outer = ctx.lookup(ph);
-        if (outer !== undefined) return outer;
-        throw new ConfigError('TSGI_ERR_INI_PLACEHOLDER', `${where(l)}: placeholder %(${ph}) names no key of this file and no option set before it`);
-      }
-      const fn = letter !== undefined ? magic[letter] : undefined;
-      return fn !== undefined ? fn() : all;
-    });
+        const fn = letter !== undefined ? magic[letter] : undefined;
+        return fn !== undefined ? fn() : all;
+      },
+    );
   };
 
   const entries = chosen

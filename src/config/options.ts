@@ -2,7 +2,7 @@
 // Names, aliases and short letters follow uWSGI 2.0's option table (core/uwsgi.c) so that
 // uWSGI command lines and ini files work unchanged. docs/config.md describes each option.
 
-import type { OptionSpec, OptionType, OptionGroup } from './types';
+import type { OptionGroup, OptionSpec, OptionType } from './types';
 
 interface Def {
   aliases?: string[];
@@ -63,115 +63,264 @@ const I: OptionGroup = 'Information';
 /** Every option, in --help order. */
 export const OPTIONS: readonly OptionSpec[] = [
   // Sockets
-  opt('http-socket', 'list-address', S, 'serve HTTP/1.1 directly from the workers on ADDR (repeatable)', { arg: 'ADDR' }),
-  opt('socket', 'list-address', S, 'serve the uwsgi protocol on ADDR, e.g. for nginx uwsgi_pass (repeatable)', {
-    aliases: ['uwsgi-socket'], short: 's', arg: 'ADDR',
+  opt('http-socket', 'list-address', S, 'serve HTTP/1.1 directly from the workers on ADDR (repeatable)', {
+    arg: 'ADDR',
   }),
-  opt('fastcgi-socket', 'list-address', S, 'FastCGI for nginx fastcgi_pass: not served yet, refused at start-up', { arg: 'ADDR' }),
-  opt('scgi-socket', 'list-address', S, 'SCGI for nginx scgi_pass: not served yet, refused at start-up', { arg: 'ADDR' }),
+  opt('socket', 'list-address', S, 'serve the uwsgi protocol on ADDR, e.g. for nginx uwsgi_pass (repeatable)', {
+    aliases: ['uwsgi-socket'],
+    short: 's',
+    arg: 'ADDR',
+  }),
+  opt('fastcgi-socket', 'list-address', S, 'FastCGI for nginx fastcgi_pass: not served yet, refused at start-up', {
+    arg: 'ADDR',
+  }),
+  opt('scgi-socket', 'list-address', S, 'SCGI for nginx scgi_pass: not served yet, refused at start-up', {
+    arg: 'ADDR',
+  }),
   opt('listen', 'int', S, 'listen queue (backlog) of every socket, clamped to net.core.somaxconn', {
-    short: 'l', default: 1024, min: 1, arg: 'N',
+    short: 'l',
+    default: 1024,
+    min: 1,
+    arg: 'N',
   }),
   opt('chmod-socket', 'mode', S, 'chmod UNIX sockets after bind; a bare flag means 666', {
-    aliases: ['chmod'], short: 'C', arg: 'NNN',
+    aliases: ['chmod'],
+    short: 'C',
+    arg: 'NNN',
   }),
   opt('vacuum', 'bool', S, 'remove UNIX socket files (and the pidfile) on exit'),
   // Application
   opt('wsgi-file', 'string', A, 'load the app from this .js/.mjs/.cjs/.ts/.mts file', {
-    aliases: ['file', 'app'], arg: 'FILE',
+    aliases: ['file', 'app'],
+    arg: 'FILE',
   }),
   opt('module', 'module', A, 'load the app from a module name or path, optionally with its callable', {
-    short: 'w', arg: 'NAME[:CALLABLE]',
+    short: 'w',
+    arg: 'NAME[:CALLABLE]',
   }),
   opt('callable', 'string', A, 'name of the export to serve (falls back to the default export)', {
-    default: 'application', arg: 'NAME',
+    default: 'application',
+    arg: 'NAME',
   }),
   opt('chdir', 'string', A, 'change to DIR before loading the app', { arg: 'DIR' }),
-  opt('app-type', 'enum', A, 'how to call the export: auto-detect, gateway callable, fetch handler or node:http (req, res) handler', {
-    default: 'auto', choices: ['auto', 'gateway', 'fetch', 'node'], arg: 'TYPE',
-  }),
+  opt(
+    'app-type',
+    'enum',
+    A,
+    'how to call the export: auto-detect, gateway callable, fetch handler or node:http (req, res) handler',
+    {
+      default: 'auto',
+      choices: ['auto', 'gateway', 'fetch', 'node'],
+      arg: 'TYPE',
+    },
+  ),
   opt('need-app', 'bool', A, 'exit with status 22 if the app cannot be loaded'),
-  opt('allow-magic-vars', 'bool', A, 'accepted for compatibility: uwsgi magic vars (UWSGI_FILE, UWSGI_SETENV, ...) are never acted on'),
+  opt(
+    'allow-magic-vars',
+    'bool',
+    A,
+    'accepted for compatibility: uwsgi magic vars (UWSGI_FILE, UWSGI_SETENV, ...) are never acted on',
+  ),
   opt('plugins', 'list', A, 'accepted for uWSGI compatibility and only logged (comma-separated, repeatable)', {
-    aliases: ['plugin'], split: true, arg: 'LIST',
+    aliases: ['plugin'],
+    split: true,
+    arg: 'LIST',
   }),
   // Processes and concurrency
   opt('master', 'bool', P, 'run a master process that supervises, respawns and reloads workers', { short: 'M' }),
   opt('processes', 'int', P, 'number of worker processes', {
-    aliases: ['workers'], short: 'p', default: 1, min: 1, arg: 'N',
+    aliases: ['workers'],
+    short: 'p',
+    default: 1,
+    min: 1,
+    arg: 'N',
   }),
   opt('threads', 'int', P, 'app threads per worker process', { default: 1, min: 1, arg: 'N' }),
   opt('async', 'int', P, 'requests each app thread may hold in flight at once', {
-    aliases: ['coroae'], default: 1, min: 1, arg: 'N',
+    aliases: ['coroae'],
+    default: 1,
+    min: 1,
+    arg: 'N',
   }),
   opt('lazy-apps', 'bool', P, 'load the app in each worker instead of once in the master'),
   // Timeouts and limits
   opt('buffer-size', 'int', T, 'largest request head / uwsgi vars block in bytes (values above 65535 are clamped)', {
-    short: 'b', default: 8192, min: 1, max: 65535, clampMax: true, arg: 'BYTES',
+    short: 'b',
+    default: 8192,
+    min: 1,
+    max: 65535,
+    clampMax: true,
+    arg: 'BYTES',
   }),
   opt('limit-post', 'size', T, 'largest request body in bytes (k/m/g suffixes allowed); 0 = unlimited', {
-    default: 0, arg: 'BYTES',
+    default: 0,
+    arg: 'BYTES',
   }),
-  opt('post-buffering', 'size', T, 'read a request body up to BYTES (and the first BYTES of a longer one) before the app is called; 0 = call it at the head', {
-    default: 8192, arg: 'BYTES',
-  }),
-  opt('min-body-rate', 'int', T, 'bytes per second a request body must average once --socket-timeout has passed (408 otherwise); 0 = no minimum', {
-    default: 240, arg: 'BYTES',
-  }),
-  opt('max-connections', 'int', T, 'open client connections per serving thread; at the cap the oldest idle keep-alive one is closed for a new one; 0 = derived from the open-files limit', {
-    default: 0, arg: 'N',
-  }),
+  opt(
+    'post-buffering',
+    'size',
+    T,
+    'read a request body up to BYTES (and the first BYTES of a longer one) before the app is called; 0 = call it at the head',
+    {
+      default: 8192,
+      arg: 'BYTES',
+    },
+  ),
+  opt(
+    'min-body-rate',
+    'int',
+    T,
+    'bytes per second a request body must average once --socket-timeout has passed (408 otherwise); 0 = no minimum',
+    {
+      default: 240,
+      arg: 'BYTES',
+    },
+  ),
+  opt(
+    'max-connections',
+    'int',
+    T,
+    'open client connections per serving thread; at the cap the oldest idle keep-alive one is closed for a new one; 0 = derived from the open-files limit',
+    {
+      default: 0,
+      arg: 'N',
+    },
+  ),
   opt('socket-timeout', 'int', T, 'seconds to wait for request bytes and for each write', {
-    short: 'z', default: 4, min: 1, arg: 'SECS',
+    short: 'z',
+    default: 4,
+    min: 1,
+    arg: 'SECS',
   }),
-  opt('http-keepalive-timeout', 'int', T, 'seconds an idle keep-alive connection on --http-socket is kept; 0 = close after each response', {
-    default: 65, arg: 'SECS',
-  }),
+  opt(
+    'http-keepalive-timeout',
+    'int',
+    T,
+    'seconds an idle keep-alive connection on --http-socket is kept; 0 = close after each response',
+    {
+      default: 65,
+      arg: 'SECS',
+    },
+  ),
   opt('max-vars', 'int', T, 'most uwsgi vars / HTTP headers accepted in one request', {
-    short: 'v', default: 256, min: 1, arg: 'N',
+    short: 'v',
+    default: 256,
+    min: 1,
+    arg: 'N',
   }),
-  opt('harakiri', 'int', T, 'answer 504 and kill the worker (or thread) whose request runs longer than SECS; 0 = off (implies --master)', {
-    short: 't', default: 0, arg: 'SECS', implies: ['master'],
-  }),
+  opt(
+    'harakiri',
+    'int',
+    T,
+    'answer 504 and kill the worker (or thread) whose request runs longer than SECS; 0 = off (implies --master)',
+    {
+      short: 't',
+      default: 0,
+      arg: 'SECS',
+      implies: ['master'],
+    },
+  ),
   // Recycling and reloading
   opt('max-requests', 'int', R, 'recycle a worker after N requests; 0 = never', { short: 'R', default: 0, arg: 'N' }),
-  opt('reload-on-rss', 'int', R, 'recycle a worker whose RSS exceeds MB megabytes; 0 = never', { default: 0, arg: 'MB' }),
-  opt('worker-reload-mercy', 'int', R, 'seconds a worker may take to finish during reload or recycle before it is killed', {
-    default: 60, arg: 'SECS',
+  opt('reload-on-rss', 'int', R, 'recycle a worker whose RSS exceeds MB megabytes; 0 = never', {
+    default: 0,
+    arg: 'MB',
   }),
-  opt('min-worker-lifetime', 'int', R, 'seconds a worker must live before max-requests / reload-on-rss may recycle it', {
-    default: 10, arg: 'SECS',
-  }),
+  opt(
+    'worker-reload-mercy',
+    'int',
+    R,
+    'seconds a worker may take to finish during reload or recycle before it is killed',
+    {
+      default: 60,
+      arg: 'SECS',
+    },
+  ),
+  opt(
+    'min-worker-lifetime',
+    'int',
+    R,
+    'seconds a worker must live before max-requests / reload-on-rss may recycle it',
+    {
+      default: 10,
+      arg: 'SECS',
+    },
+  ),
   opt('touch-reload', 'list', R, 'gracefully reload when FILE is modified (repeatable; implies --master)', {
-    arg: 'FILE', implies: ['master'],
+    arg: 'FILE',
+    implies: ['master'],
   }),
-  opt('touch-chain-reload', 'list', R, 'chain-reload workers when FILE is modified (repeatable; implies --master, --lazy-apps)', {
-    arg: 'FILE', implies: ['master', 'lazy-apps'],
-  }),
+  opt(
+    'touch-chain-reload',
+    'list',
+    R,
+    'chain-reload workers when FILE is modified (repeatable; implies --master, --lazy-apps)',
+    {
+      arg: 'FILE',
+      implies: ['master', 'lazy-apps'],
+    },
+  ),
   // Logging
   opt('disable-logging', 'bool', L, 'do not write request log lines', { short: 'L' }),
   opt('logto', 'string', L, 'write the log to FILE instead of stderr', { arg: 'FILE' }),
   opt('log-micros', 'bool', L, 'report request times in microseconds in log lines'),
   // Stats
   opt('stats', 'address', ST, 'serve the stats JSON on ADDR (implies --master)', {
-    aliases: ['stats-server'], arg: 'ADDR', implies: ['master'],
+    aliases: ['stats-server'],
+    arg: 'ADDR',
+    implies: ['master'],
   }),
   opt('stats-http', 'bool', ST, 'prefix the stats JSON with an HTTP response head'),
   opt('stats-minified', 'bool', ST, 'serve the stats JSON without whitespace'),
-  opt('stats-show-credentials', 'bool', ST, 'show Authorization and Cookie request vars in the stats JSON (redacted by default)'),
+  opt(
+    'stats-show-credentials',
+    'bool',
+    ST,
+    'show Authorization and Cookie request vars in the stats JSON (redacted by default)',
+  ),
   // HTTP router
-  opt('http', 'list-address', H, 'run the HTTP router on ADDR, forwarding to the workers over uwsgi (repeatable; implies --master)', {
-    arg: 'ADDR', implies: ['master'],
-  }),
-  opt('http-timeout', 'int', H, 'seconds the router waits on a silent client or worker (504 when the worker is silent)', {
-    default: 60, min: 1, arg: 'SECS',
-  }),
-  opt('http-keepalive', 'int', H, 'keep router client connections open between requests; 0 = close after each response', {
-    default: 1, arg: 'N',
-  }),
-  opt('http-max-chunked-body', 'int', H, 'largest chunked request body the router buffers before forwarding (413 above)', {
-    default: 1048576, min: 0, arg: 'BYTES',
-  }),
+  opt(
+    'http',
+    'list-address',
+    H,
+    'run the HTTP router on ADDR, forwarding to the workers over uwsgi (repeatable; implies --master)',
+    {
+      arg: 'ADDR',
+      implies: ['master'],
+    },
+  ),
+  opt(
+    'http-timeout',
+    'int',
+    H,
+    'seconds the router waits on a silent client or worker (504 when the worker is silent)',
+    {
+      default: 60,
+      min: 1,
+      arg: 'SECS',
+    },
+  ),
+  opt(
+    'http-keepalive',
+    'int',
+    H,
+    'keep router client connections open between requests; 0 = close after each response',
+    {
+      default: 1,
+      arg: 'N',
+    },
+  ),
+  opt(
+    'http-max-chunked-body',
+    'int',
+    H,
+    'largest chunked request body the router buffers before forwarding (413 above)',
+    {
+      default: 1048576,
+      min: 0,
+      arg: 'BYTES',
+    },
+  ),
   opt('http-modifier1', 'int', H, 'modifier1 the router puts in every packet', { default: 0, max: 255, arg: 'N' }),
   opt('http-modifier2', 'int', H, 'modifier2 the router puts in every packet', { default: 0, max: 255, arg: 'N' }),
   // Process management

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { ConfigError } from '../errors';
 import type { Collector } from './collect';
 import { NOT_AVAILABLE_YET } from './compat';
-import { optionByName, OPTIONS } from './options';
+import { OPTIONS, optionByName } from './options';
 import type { Config } from './types';
 
 /** Options that give tsgi something to listen on. */
@@ -83,14 +83,14 @@ export function validate(c: Collector, cwd: string): Config {
     );
   }
   if (config.wsgiFile === undefined && config.module === undefined) {
-    throw new ConfigError('TSGI_ERR_NO_APP', 'no app to load: pass --wsgi-file FILE or --module NAME (see tsgi --help)');
+    throw new ConfigError(
+      'TSGI_ERR_NO_APP',
+      'no app to load: pass --wsgi-file FILE or --module NAME (see tsgi --help)',
+    );
   }
   const serving = SERVING.some((name) => (config[optionByName(name).key as keyof Config] as unknown[]).length > 0);
   if (!serving) {
-    throw new ConfigError(
-      'TSGI_ERR_NO_SOCKET',
-      'nothing to serve: pass --http-socket, --socket or --http',
-    );
+    throw new ConfigError('TSGI_ERR_NO_SOCKET', 'nothing to serve: pass --http-socket, --socket or --http');
   }
   let base = cwd;
   if (config.chdir !== undefined) {

@@ -4,7 +4,7 @@
 
 import { ConfigError } from '../errors';
 import { AddressSyntaxError, parseAddress } from './address';
-import type { Address, Origin, OptionSpec } from './types';
+import type { Address, OptionSpec, Origin } from './types';
 
 const TRUE_WORDS = new Set(['true', 'yes', 'on', '1']);
 const FALSE_WORDS = new Set(['false', 'no', 'off', '0']);
@@ -28,7 +28,10 @@ export interface ValueContext {
 }
 
 function invalid(ctx: ValueContext, raw: string, why: string): ConfigError {
-  return new ConfigError('TSGI_ERR_INVALID_VALUE', `invalid value "${raw}" for ${ctx.label}: ${why}${fromWhere(ctx.origin)}`);
+  return new ConfigError(
+    'TSGI_ERR_INVALID_VALUE',
+    `invalid value "${raw}" for ${ctx.label}: ${why}${fromWhere(ctx.origin)}`,
+  );
 }
 
 function parseIntValue(spec: OptionSpec, raw: string, ctx: ValueContext, multiplier = 1): number {
@@ -100,7 +103,14 @@ function parseModule(raw: string, ctx: ValueContext): { name: string; callable?:
 }
 
 /** The typed value(s) of one occurrence of an option. Lists return an array to append. */
-export type OptionValue = string | number | boolean | Address | string[] | Address[] | { name: string; callable?: string };
+export type OptionValue =
+  | string
+  | number
+  | boolean
+  | Address
+  | string[]
+  | Address[]
+  | { name: string; callable?: string };
 
 export function convertValue(spec: OptionSpec, raw: string | undefined, ctx: ValueContext): OptionValue {
   if (spec.type === 'bool') return parseBool(raw, ctx);
@@ -109,7 +119,10 @@ export function convertValue(spec: OptionSpec, raw: string | undefined, ctx: Val
     throw new ConfigError('TSGI_ERR_MISSING_VALUE', `option ${ctx.label} requires a value${fromWhere(ctx.origin)}`);
   }
   if (raw.trim() === '') {
-    throw new ConfigError('TSGI_ERR_MISSING_VALUE', `option ${ctx.label} requires a value, got an empty one${fromWhere(ctx.origin)}`);
+    throw new ConfigError(
+      'TSGI_ERR_MISSING_VALUE',
+      `option ${ctx.label} requires a value, got an empty one${fromWhere(ctx.origin)}`,
+    );
   }
   switch (spec.type) {
     case 'string':
@@ -128,7 +141,10 @@ export function convertValue(spec: OptionSpec, raw: string | undefined, ctx: Val
       return [parseAddr(raw, ctx)];
     case 'list':
       if (!spec.split) return [raw.trim()];
-      return raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      return raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
     case 'module':
       return parseModule(raw, ctx);
   }

@@ -10,15 +10,15 @@
 
 import type { ChildProcess } from 'node:child_process';
 import type { Config } from '../config';
-import { closeAll, type BoundSocket } from '../process/sockets';
-import { logLine } from '../process/log';
 import { addon } from '../native';
-import { readProcessMemory, startStatsFor } from '../stats';
 import type { WorkerMessage } from '../process/handoff';
-import { curse, livePids, newSlot, promote, reap, spawnWorker, type Slot, type SpawnContext } from './slots';
+import { logLine } from '../process/log';
 import { dropPrivileges, removePidfile, writePidfile } from '../process/privileges';
-import { watchTouchFiles } from './touch';
+import { type BoundSocket, closeAll } from '../process/sockets';
+import { readProcessMemory, startStatsFor } from '../stats';
 import { RouterProcess } from './router';
+import { curse, livePids, newSlot, promote, reap, type Slot, type SpawnContext, spawnWorker } from './slots';
+import { watchTouchFiles } from './touch';
 
 /** uWSGI: more respawns than --processes within one second means "respawning too fast". */
 const FORKBOMB_DELAY_MS = 2000;
@@ -171,7 +171,9 @@ export class Master {
       logLine(`DAMN ! tsgi worker ${slot.id} (pid: ${child.pid}) ${how} before it served :( ${keeps}trying again ...`);
       this.respawnGuarded(slot, true);
     } else if (slot.next !== null) {
-      logLine(`DAMN ! tsgi worker ${slot.id} (pid: ${child.pid}) ${how} :( its replacement (pid: ${slot.next.pid}) is starting`);
+      logLine(
+        `DAMN ! tsgi worker ${slot.id} (pid: ${child.pid}) ${how} :( its replacement (pid: ${slot.next.pid}) is starting`,
+      );
     } else {
       logLine(`DAMN ! tsgi worker ${slot.id} (pid: ${child.pid}) ${how} :( trying respawn ...`);
       this.respawnGuarded(slot, false);
@@ -323,4 +325,3 @@ export class Master {
 export function needsMaster(config: Config): boolean {
   return config.master || config.processes > 1;
 }
-

@@ -3,7 +3,7 @@
 // when it dies. Reloads never touch it (docs/router.md, "Processes"); on a graceful shutdown it is
 // stopped first, so every request it accepted still reaches a worker before they go.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import type { Config } from '../config';
 import { logLine } from '../process/log';

@@ -3,10 +3,10 @@
 // says it serves), and any older ones still finishing their requests ("cursed", uWSGI's
 // word), each with a deadline after which it is killed (--worker-reload-mercy).
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
-import type { BoundSocket } from '../process/sockets';
 import { encodeHandoff, FIRST_INHERITED_FD, HANDOFF_ENV, type WorkerMessage } from '../process/handoff';
+import type { BoundSocket } from '../process/sockets';
 
 export interface Slot {
   id: number;
@@ -41,7 +41,16 @@ export interface SpawnContext {
 const WORKER_ENTRY = path.join(__dirname, '..', 'worker', 'main.js');
 
 export function newSlot(id: number): Slot {
-  return { id, current: null, ready: false, next: null, reloadAgain: false, lastSpawn: 0, respawnCount: 0, cursed: new Map() };
+  return {
+    id,
+    current: null,
+    ready: false,
+    next: null,
+    reloadAgain: false,
+    lastSpawn: 0,
+    respawnCount: 0,
+    cursed: new Map(),
+  };
 }
 
 /** Starts a worker process for `slot`: its current process, or with `asNext` the
@@ -51,7 +60,12 @@ export function spawnWorker(slot: Slot, ctx: SpawnContext, asNext = false): Chil
     id: slot.id,
     argv: ctx.argv,
     cwd: ctx.cwd,
-    sockets: ctx.sockets.map((s, i) => ({ address: s.address, protocol: s.protocol, port: s.port, fd: FIRST_INHERITED_FD + i })),
+    sockets: ctx.sockets.map((s, i) => ({
+      address: s.address,
+      protocol: s.protocol,
+      port: s.port,
+      fd: FIRST_INHERITED_FD + i,
+    })),
     scoreboardFd: FIRST_INHERITED_FD + ctx.sockets.length,
   });
   // The listening fds are close-on-exec in the master; mapping them into the child's stdio

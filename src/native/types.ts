@@ -30,6 +30,7 @@ export const enum RequestFlags {
    */
   ExpectContinue = 64,
   /** modifier1 of a uwsgi packet lives in bits 8..15: `(flags >> 8) & 0xff`. */
+  // biome-ignore lint/suspicious/noDuplicateEnumValues: bits 8..15 carry the raw line count for HTTP requests (RawCountShift)
   ModifierShift = 8,
   /** With RawHeaders (HTTP requests, never uwsgi): bits 8..15 hold the raw line count. */
   RawCountShift = 8,

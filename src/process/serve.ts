@@ -1,12 +1,12 @@
 // Serving on the current thread: one native Server over the bound sockets, whose request
 // callbacks go straight into the app dispatcher (no hop between threads or processes).
 
-import type { Config } from '../config';
-import { createDispatcher, type LoadedApp } from '../app';
 import { threadId } from 'node:worker_threads';
+import { createDispatcher, type LoadedApp } from '../app';
+import type { Config } from '../config';
 import { addon, type NativeServer, type ScoreboardHandle } from '../native';
 import type { Transport } from '../native/types';
-import { listenerOptions, type BoundSocket } from './sockets';
+import { type BoundSocket, listenerOptions } from './sockets';
 
 export interface ServeOptions {
   workerId: number;
@@ -61,12 +61,16 @@ function transportFor(get: () => NativeServer): Transport {
 export function serve(config: Config, app: LoadedApp, sockets: BoundSocket[], opts: ServeOptions): ThreadServer {
   let onClosed: (() => void) | null = null;
   let server: NativeServer | null = null;
-  const dispatcher = createDispatcher(app, transportFor(() => server!), {
-    workerId: opts.workerId,
-    coreId: opts.coreId,
-    multithread: opts.multithread,
-    multiprocess: opts.multiprocess,
-  });
+  const dispatcher = createDispatcher(
+    app,
+    transportFor(() => server!),
+    {
+      workerId: opts.workerId,
+      coreId: opts.coreId,
+      multithread: opts.multithread,
+      multiprocess: opts.multiprocess,
+    },
+  );
   // The dispatcher's callbacks are plain closures, handed to native code as they are so a
   // request costs one JS call.
   const started = new addon.Server(

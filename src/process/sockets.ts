@@ -22,11 +22,23 @@ export interface BoundSocket {
 }
 
 /** `index` numbers worker sockets in the log; null marks a router socket (logged as uWSGI does). */
-function bindOne(address: Address, protocol: 'http' | 'uwsgi', config: Config, index: number | null, cwd: string): BoundSocket {
+function bindOne(
+  address: Address,
+  protocol: 'http' | 'uwsgi',
+  config: Config,
+  index: number | null,
+  cwd: string,
+): BoundSocket {
   const unixPath = address.kind === 'unix' ? path.resolve(cwd, address.path) : undefined;
   const r = addon.bindSocket(
     address.kind === 'tcp'
-      ? { unix: false, host: address.host, port: address.port, backlog: config.listen, deferAccept: config.socketTimeout }
+      ? {
+          unix: false,
+          host: address.host,
+          port: address.port,
+          backlog: config.listen,
+          deferAccept: config.socketTimeout,
+        }
       : {
           unix: true,
           path: address.kind === 'unix' ? unixPath : '@' + address.name,
@@ -45,14 +57,22 @@ function bindOne(address: Address, protocol: 'http' | 'uwsgi', config: Config, i
     logLine(`tsgi: --listen ${config.listen} is above net.core.somaxconn (${r.somaxconn}); using ${r.backlog}`);
   }
   const kind = address.kind === 'tcp' ? 'TCP' : 'UNIX';
-  const shown = address.kind === 'tcp' ? `${address.host.includes(':') ? `[${address.host}]` : address.host}:${r.port}` : formatAddress(address);
+  const shown =
+    address.kind === 'tcp'
+      ? `${address.host.includes(':') ? `[${address.host}]` : address.host}:${r.port}`
+      : formatAddress(address);
   if (index === null) logLine(`tsgi http bound on ${shown} fd ${r.fd}`);
   else logLine(`tsgi socket ${index} bound to ${kind} address ${shown} (${protocol}) fd ${r.fd}`);
   return { address, protocol, fd: r.fd, port: r.port, unixPath };
 }
 
 /** Binds each address in order, closing what was bound if one fails. */
-function bindList(items: Array<[Address, 'http' | 'uwsgi']>, router: boolean, config: Config, cwd: string): BoundSocket[] {
+function bindList(
+  items: Array<[Address, 'http' | 'uwsgi']>,
+  router: boolean,
+  config: Config,
+  cwd: string,
+): BoundSocket[] {
   const bound: BoundSocket[] = [];
   try {
     for (const [a, protocol] of items) bound.push(bindOne(a, protocol, config, router ? null : bound.length, cwd));
@@ -74,7 +94,12 @@ export function bindAll(config: Config, cwd: string): BoundSocket[] {
 
 /** Binds every --http (router) address. Throws SocketError on failure. */
 export function bindRouterSockets(config: Config, cwd: string): BoundSocket[] {
-  return bindList(config.http.map((a): [Address, 'http'] => [a, 'http']), true, config, cwd);
+  return bindList(
+    config.http.map((a): [Address, 'http'] => [a, 'http']),
+    true,
+    config,
+    cwd,
+  );
 }
 
 /**

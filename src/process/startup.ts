@@ -1,8 +1,8 @@
 // Startup steps shared by the single-process CLI, the master (fail-fast app load) and the
 // worker processes: loading the app with uWSGI's log line, and the crash guards.
 
+import { type LoadedApp, loadApp } from '../app';
 import type { Config } from '../config';
-import { loadApp, type LoadedApp } from '../app';
 import { logLine } from './log';
 
 /** Loads the app named by the config and logs uWSGI's "app 0 ... ready" line. */

@@ -22,12 +22,12 @@
 // thread keeps serving, as in the single-thread worker (src/cli/main.ts).
 
 import * as fs from 'node:fs';
-import { threadId, type MessagePort } from 'node:worker_threads';
+import { type MessagePort, threadId } from 'node:worker_threads';
+import { type LoadedApp, loadApp } from '../app';
 import type { Config } from '../config';
-import { loadApp } from '../app';
 import type { ServerCounters } from '../native';
 import { addon } from '../native';
-import { serve, type ServeOptions, type ThreadServer } from './serve';
+import { type ServeOptions, serve, type ThreadServer } from './serve';
 import type { BoundSocket } from './sockets';
 
 export interface ThreadTask {
@@ -77,7 +77,10 @@ export default async function runThread(task: ThreadTask): Promise<ThreadResult>
   if (!guardsInstalled) {
     guardsInstalled = true;
     process.on('unhandledRejection', (reason) => {
-      writeLog(logFd, `tsgi: unhandled promise rejection in app code (thread ${coreId} of worker ${workerId}): ${(reason as Error)?.stack ?? String(reason)}`);
+      writeLog(
+        logFd,
+        `tsgi: unhandled promise rejection in app code (thread ${coreId} of worker ${workerId}): ${(reason as Error)?.stack ?? String(reason)}`,
+      );
     });
   }
 
@@ -96,11 +99,12 @@ export default async function runThread(task: ThreadTask): Promise<ThreadResult>
   };
   control.on('message', (m: ControlMessage) => {
     if (m.type === 'stop') requestStop();
-    else if (m.type === 'counters') post({ type: 'counters', counters: serving !== null ? serving.server.counters() : null });
+    else if (m.type === 'counters')
+      post({ type: 'counters', counters: serving !== null ? serving.server.counters() : null });
   });
 
   const started = process.hrtime.bigint();
-  let app;
+  let app: LoadedApp;
   try {
     app = await loadApp({
       wsgiFile: config.appPath ?? config.wsgiFile,

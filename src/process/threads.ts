@@ -51,12 +51,19 @@ import * as path from 'node:path';
 import { MessageChannel, type MessagePort, type ResourceLimits, type Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { Config } from '../config';
-import { ERROR_CODES, TsgiError, type ErrorCode } from '../errors';
+import { ERROR_CODES, type ErrorCode, TsgiError } from '../errors';
 import type { ServerCounters } from '../native';
 import { logLine } from './log';
 import type { BoundSocket } from './sockets';
+import {
+  type ControlMessage,
+  LOAD_FAILED_PREFIX,
+  type LoadFailure,
+  type ThreadMessage,
+  type ThreadResult,
+  type ThreadTask,
+} from './thread-entry';
 import type { ServingUnit } from './unit';
-import { LOAD_FAILED_PREFIX, type ControlMessage, type LoadFailure, type ThreadMessage, type ThreadResult, type ThreadTask } from './thread-entry';
 
 export interface StartThreadsOptions {
   config: Config;
@@ -230,7 +237,8 @@ class PiscinaGroup implements ThreadGroup {
     // A worker that fails with no task running (after its task settled) is reported here; an
     // EventEmitter 'error' without a listener would throw in the main thread.
     this.pool.on('error', (err: Error) => {
-      if (!this.stopping) logLine(`tsgi: a thread of worker ${opts.workerId} failed outside its task: ${err?.message ?? String(err)}`);
+      if (!this.stopping)
+        logLine(`tsgi: a thread of worker ${opts.workerId} failed outside its task: ${err?.message ?? String(err)}`);
     });
     this.cores = Array.from({ length: this.threads }, (_, index) => ({
       index,
@@ -344,7 +352,10 @@ class PiscinaGroup implements ThreadGroup {
     const respawned = core.everReady;
     core.everReady = true;
     if (this.firstApp === null) this.firstApp = { kind: m.kind, loadMs: m.loadMs };
-    if (respawned) logLine(`tsgi: ${this.who(core.index)} serves again (thread id ${m.threadId}, app loaded in ${Math.round(m.loadMs)} ms)`);
+    if (respawned)
+      logLine(
+        `tsgi: ${this.who(core.index)} serves again (thread id ${m.threadId}, app loaded in ${Math.round(m.loadMs)} ms)`,
+      );
     this.onThreadReady?.({ core: core.index, threadId: m.threadId, loadMs: m.loadMs, respawned });
     if (!this.startupDone && !respawned && ++this.readyCount === this.threads) {
       this.startupDone = true;
@@ -388,11 +399,21 @@ class PiscinaGroup implements ThreadGroup {
     const fast = readyAt === 0 || Date.now() - readyAt < STABLE_MS;
     core.fastFailures = fast ? core.fastFailures + 1 : 0;
     const delay = respawnDelay(core.fastFailures, load !== null, this.backoff);
-    const why = load !== null ? '' : core.fastFailures > FAST_FAILURES_ALLOWED ? ` (${core.fastFailures} failures in a row within ${STABLE_MS} ms of serving)` : '';
+    const why =
+      load !== null
+        ? ''
+        : core.fastFailures > FAST_FAILURES_ALLOWED
+          ? ` (${core.fastFailures} failures in a row within ${STABLE_MS} ms of serving)`
+          : '';
     logLine(`tsgi: ${this.who(core.index)} died: ${cause}; replacing it${delay > 0 ? ` in ${delay} ms${why}` : ''}`);
     const stack = load?.stack ?? error.stack;
     if (stack && err !== null && (load !== null || /^uncaught /.test(cause))) {
-      logLine(stack.split('\n').map((l) => `tsgi:   ${l}`).join('\n'));
+      logLine(
+        stack
+          .split('\n')
+          .map((l) => `tsgi:   ${l}`)
+          .join('\n'),
+      );
     }
     this.onThreadExit?.({ core: core.index, error, cause, respawnInMs: delay });
     if (delay > 0) core.timer = setTimeout(() => this.launch(core), delay);

@@ -3,8 +3,8 @@
 // Server on the same listening fds, supervised by Piscina (src/process/threads.ts). The CLI
 // without a master and every worker process start it with the same call, so both serve alike.
 
-import type { Config } from '../config';
 import type { LoadedApp } from '../app';
+import type { Config } from '../config';
 import { addon, type ServerCounters } from '../native';
 import { logLine } from './log';
 import { serve } from './serve';

@@ -6,7 +6,7 @@ import type { Config } from '../config';
 import { SocketError } from '../errors';
 import type { RouterBackendOptions, RouterOptions } from '../native';
 import { FIRST_INHERITED_FD } from '../process/handoff';
-import { listenerOptions, type BoundSocket } from '../process/sockets';
+import { type BoundSocket, listenerOptions } from '../process/sockets';
 
 export const ROUTER_HANDOFF_ENV = 'TSGI_INTERNAL_ROUTER';
 

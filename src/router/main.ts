@@ -30,7 +30,7 @@ function run(): void {
     }, POLL_MS);
   };
   process.on('message', (msg: { type?: string }) => {
-    if (msg?.type === 'stop') stop('stopping on the master\'s request');
+    if (msg?.type === 'stop') stop("stopping on the master's request");
   });
   process.on('disconnect', () => {
     router.destroy();

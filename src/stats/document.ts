@@ -14,7 +14,16 @@ export function statsVersion(packageVersion: string): string {
 }
 
 /** uWSGI's default lock names, in registration order (`user 0` is the one --locks default). */
-export const DEFAULT_LOCKS: readonly string[] = ['user 0', 'signal', 'filemon', 'timer', 'rbtimer', 'cron', 'rpc', 'snmp'];
+export const DEFAULT_LOCKS: readonly string[] = [
+  'user 0',
+  'signal',
+  'filemon',
+  'timer',
+  'rbtimer',
+  'cron',
+  'rpc',
+  'snmp',
+];
 
 /** Worker status bits in the scoreboard (native ScoreboardStatus). */
 export const WORKER_CHEAP = 1;

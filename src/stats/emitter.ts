@@ -59,7 +59,8 @@ class Emitter {
     for (let i = 0; i < items.length; i++) {
       if (i > 0) this.out += ',' + this.nl;
       const item = items[i]!;
-      if (typeof item === 'string') this.out += quote(item); // str(): column 0
+      if (typeof item === 'string')
+        this.out += quote(item); // str(): column 0
       else if (typeof item === 'number') this.out += integer(item);
       else if (Array.isArray(item)) this.list(item);
       else this.object(item as StatsObject);

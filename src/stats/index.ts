@@ -5,15 +5,23 @@
 import type { Config } from '../config';
 import { formatAddress, packageVersion } from '../config';
 import { addon, type ScoreboardHandle } from '../native';
-import type { BoundSocket } from '../process/sockets';
-import { buildStatsDocument, statsVersion, type StatsSocket } from './document';
-import { startStatsServer, type StatsServer } from './server';
 import { logLine } from '../process/log';
+import type { BoundSocket } from '../process/sockets';
+import { buildStatsDocument, type StatsSocket, statsVersion } from './document';
+import { type StatsServer, startStatsServer } from './server';
 
+export {
+  buildStatsDocument,
+  DEFAULT_LOCKS,
+  type StatsContext,
+  type StatsSocket,
+  statsVersion,
+  WORKER_CHEAP,
+  WORKER_PAUSE,
+} from './document';
 export { emitStats, type StatsObject, type StatsValue } from './emitter';
-export { buildStatsDocument, statsVersion, DEFAULT_LOCKS, WORKER_CHEAP, WORKER_PAUSE, type StatsContext, type StatsSocket } from './document';
-export { readProcessMemory, type ProcessMemory } from './memory';
-export { startStatsServer, STATS_HTTP_HEAD, type StatsServer, type StatsServerOptions } from './server';
+export { type ProcessMemory, readProcessMemory } from './memory';
+export { STATS_HTTP_HEAD, type StatsServer, type StatsServerOptions, startStatsServer } from './server';
 
 export interface StatsSources {
   /** The instance's scoreboard (the master's, or the single process's own). */
@@ -50,7 +58,8 @@ export async function startStatsFor(config: Config, sources: StatsSources): Prom
   // (uWSGI binds every interface; 0.0.0.0:P still asks for that.)
   const a = config.stats;
   const address = a.kind === 'tcp' && a.raw.startsWith(':') ? { ...a, host: '127.0.0.1' } : a;
-  if (address !== a) logLine(`tsgi: --stats ${a.raw} has no host: bound to 127.0.0.1 only (give 0.0.0.0${a.raw} for every interface)`);
+  if (address !== a)
+    logLine(`tsgi: --stats ${a.raw} has no host: bound to 127.0.0.1 only (give 0.0.0.0${a.raw} for every interface)`);
   return startStatsServer({
     address,
     http: config.statsHttp,

@@ -3,11 +3,17 @@
 // IPC channel: "stop" = finish in-flight requests, then exit; a closed channel = the master
 // is gone, so exit at once (no orphans). A SIGHUP asks the master for a replacement.
 
-import { isConfig, loadConfig, type Config } from '../config';
+import { type Config, isConfig, loadConfig } from '../config';
 import { isTsgiError } from '../errors';
+import {
+  decodeHandoff,
+  HANDOFF_ENV,
+  inheritedSockets,
+  type MasterMessage,
+  type WorkerMessage,
+} from '../process/handoff';
 import { logLine } from '../process/log';
-import { startServingUnit, type ServingUnit } from '../process/unit';
-import { decodeHandoff, HANDOFF_ENV, inheritedSockets, type MasterMessage, type WorkerMessage } from '../process/handoff';
+import { type ServingUnit, startServingUnit } from '../process/unit';
 
 function send(msg: WorkerMessage): void {
   if (process.connected && process.send) process.send(msg);
@@ -40,7 +46,7 @@ async function run(): Promise<void> {
     void unit.stop().then(() => process.exit(0));
   };
   process.on('message', (msg: MasterMessage) => {
-    if (msg?.type === 'stop') stop('stopping on the master\'s request');
+    if (msg?.type === 'stop') stop("stopping on the master's request");
   });
   process.on('disconnect', () => {
     logLine(`tsgi worker ${handoff.id} (pid: ${process.pid}): the master disconnected; exiting`);
@@ -95,7 +101,8 @@ function watchRecycling(config: Config, unit: ServingUnit, id: number): void {
       reason = `max requests reached (${served} >= ${config.maxRequests})`;
     } else if (config.reloadOnRss > 0) {
       const rssMb = process.memoryUsage.rss() / (1024 * 1024);
-      if (rssMb > config.reloadOnRss) reason = `rss ${rssMb.toFixed(0)} MB above reload-on-rss ${config.reloadOnRss} MB`;
+      if (rssMb > config.reloadOnRss)
+        reason = `rss ${rssMb.toFixed(0)} MB above reload-on-rss ${config.reloadOnRss} MB`;
     }
     if (reason === '') return;
     clearInterval(timer);

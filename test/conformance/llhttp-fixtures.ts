@@ -46,7 +46,7 @@ const HPE_PAUSED_H2_UPGRADE = 23;
 
 // Escapes become single characters first and the whole string is then encoded as UTF-8, which
 // is what llhttp's runner hands its parser: "\\xff" arrives as the two bytes C3 BF.
-function unescape(text: string): string {
+function unescapeFixture(text: string): string {
   return text
     .replace(/\\r/g, '\r')
     .replace(/\\n/g, '\n')
@@ -60,7 +60,7 @@ export function decodeHttpBlock(lines: string[]): Buffer {
   let text = lines.join('\n');
   text = text.replace(/\\(\r\n|\r|\n)/g, '');
   text = text.replace(/\r\n|\r|\n/g, '\r\n');
-  return Buffer.from(unescape(text), 'utf8');
+  return Buffer.from(unescapeFixture(text), 'utf8');
 }
 
 // Span values in the log are the raw bytes printed as UTF-8 between quotes (inner quotes and

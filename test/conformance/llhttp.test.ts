@@ -32,7 +32,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 
-import { ExpectedMessage, ExpectedOutcome, LlhttpCase, readFixtures, readLog } from './llhttp-fixtures';
+import { type ExpectedMessage, type ExpectedOutcome, type LlhttpCase, readFixtures, readLog } from './llhttp-fixtures';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const fixtureDir = path.join(__dirname, '..', 'fixtures', 'llhttp', 'request');
@@ -70,9 +70,10 @@ interface Override {
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const native = require(path.join(repoRoot, 'build', 'Release', 'tsgi_native.node')) as Native;
-const overrides = JSON.parse(
-  fs.readFileSync(path.join(__dirname, 'llhttp-overrides.json'), 'utf8'),
-) as Record<string, Override>;
+const overrides = JSON.parse(fs.readFileSync(path.join(__dirname, 'llhttp-overrides.json'), 'utf8')) as Record<
+  string,
+  Override
+>;
 
 const parseOpts = { requireHost: false, maxHeadSize: 1 << 20, maxTargetLen: 1 << 20 };
 
@@ -154,7 +155,9 @@ function agreeWithLlhttp(ours: OurOutcome, expected: ExpectedOutcome): void {
     if (partial && expected.end === 'ok') assert.equal(ours.end, 'incomplete', 'input ends mid-message');
   }
   assert.equal(ours.messages.length, complete.length, 'number of complete messages');
-  ours.messages.forEach((m, i) => sameMessage(m, complete[i], `message ${i + 1}`));
+  ours.messages.forEach((m, i) => {
+    sameMessage(m, complete[i], `message ${i + 1}`);
+  });
 }
 
 function agreeWithOverride(ours: OurOutcome, o: Override): void {

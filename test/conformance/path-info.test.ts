@@ -38,8 +38,11 @@ const cases: [string, string | { error: string }, string][] = [
   ['/a/.../b', '/a/.../b', 'three dots are an ordinary segment'],
   ['/a/..b/.c', '/a/..b/.c', 'segments that merely start with dots are ordinary'],
   ['/f%2e%2e/x', '/f../x', 'an encoded ".." inside a longer segment is ordinary'],
-  ['/a%20b/c%2Fd/./e/../x/%2e%2e/f%2e%2e/%7Euser', '/a b/c/d/f../~user',
-    'the same result nginx 1.22 sent as PATH_INFO (test/fixtures/uwsgi/nginx-captures.md)'],
+  [
+    '/a%20b/c%2Fd/./e/../x/%2e%2e/f%2e%2e/%7Euser',
+    '/a b/c/d/f../~user',
+    'the same result nginx 1.22 sent as PATH_INFO (test/fixtures/uwsgi/nginx-captures.md)',
+  ],
   ['/caf%C3%A9', '/caf\u00c3\u00a9', 'non-ASCII bytes come back as latin1 chars, one per byte'],
   ['/%25', '/%', '"%25" decodes to a literal percent sign'],
   ['/%252e%252e/', '/%2e%2e/', 'decoding happens once: "%252e" is "%2e", not "."'],

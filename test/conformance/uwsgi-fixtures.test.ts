@@ -93,7 +93,7 @@ function parseHex(lines: string[]): Uint8Array {
 }
 
 /** `\xNN`, `\xNN{N}` and `\\` escapes into a latin1 string (one char per byte). */
-function unescape(s: string): string {
+function unescapeFixture(s: string): string {
   let out = '';
   for (let i = 0; i < s.length; i++) {
     if (s[i] !== '\\') {
@@ -126,7 +126,7 @@ function parseExpect(lines: string[]): Expect {
   const vars = rows.slice(1, -1).map((row): [string, string] => {
     const eq = row.indexOf('=');
     if (eq <= 0) throw new Error(`bad var line ${JSON.stringify(row)}`);
-    return [unescape(row.slice(0, eq)), unescape(row.slice(eq + 1))];
+    return [unescapeFixture(row.slice(0, eq)), unescapeFixture(row.slice(eq + 1))];
   });
   return {
     kind: 'vars',

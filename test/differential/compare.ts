@@ -32,7 +32,10 @@ function show(values: string[] | undefined): string {
 
 function showBody(b: Buffer): string {
   if (b.length === 0) return '0 bytes';
-  const head = b.subarray(0, 48).toString('latin1').replace(/[^\x20-\x7e]/g, '.');
+  const head = b
+    .subarray(0, 48)
+    .toString('latin1')
+    .replace(/[^\x20-\x7e]/g, '.');
   const hash = createHash('sha256').update(b).digest('hex').slice(0, 12);
   return `${b.length} bytes sha256:${hash} "${head}${b.length > 48 ? '…' : ''}"`;
 }
@@ -50,14 +53,16 @@ export function compare(request: string, own: Observed, tsgi: Observed): Differe
     if (IGNORED_HEADERS.has(name)) continue;
     add(`header ${name}`, show(own.headers[name]), show(tsgi.headers[name]));
   }
-  if (!own.body.equals(tsgi.body)) out.push({ request, field: 'body', own: showBody(own.body), tsgi: showBody(tsgi.body) });
+  if (!own.body.equals(tsgi.body))
+    out.push({ request, field: 'body', own: showBody(own.body), tsgi: showBody(tsgi.body) });
   add('first part before ack', String(own.firstPartBeforeAck ?? '-'), String(tsgi.firstPartBeforeAck ?? '-'));
   add('next request on the connection', own.nextOnConnection ?? '-', tsgi.nextOnConnection ?? '-');
   return out;
 }
 
 export function isAllowed(d: Difference, allow: Allowed[]): Allowed | undefined {
-  const covers = (a: Allowed): boolean => (Array.isArray(a.request) ? a.request.includes(d.request) : a.request === '*' || a.request === d.request);
+  const covers = (a: Allowed): boolean =>
+    Array.isArray(a.request) ? a.request.includes(d.request) : a.request === '*' || a.request === d.request;
   return allow.find((a) => covers(a) && a.field === d.field);
 }
 

@@ -8,11 +8,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ROOT, type TsgiHandle } from '../integration/helpers/tsgi';
-import { DEADLINE_ERROR, send, type Observed } from './client';
-import { compare, formatDifference, isAllowed, type Allowed, type Difference } from './compare';
+import { DEADLINE_ERROR, type Observed, send } from './client';
+import { type Allowed, compare, type Difference, formatDifference, isAllowed } from './compare';
 import { nextOnConnection, probesKeepAlive } from './keep-alive';
-import { REQUESTS, type DiffRequest } from './requests';
-import { startOwnServer, startTsgiFor, type OwnServer } from './servers';
+import { type DiffRequest, REQUESTS } from './requests';
+import { type OwnServer, startOwnServer, startTsgiFor } from './servers';
 
 export interface FrameworkSpec {
   /** Short name used in every report line ("express5"). */
@@ -82,7 +82,8 @@ export function describeFramework(spec: FrameworkSpec): void {
       await Promise.all([own?.stop(), tsgi?.stop()]);
       if (tsgiError !== undefined) reported.unshift(`${spec.name} | (startup) | tsgi did not start | ${tsgiError}`);
       if (tsgiGaveUp !== undefined) reported.push(`${spec.name} | (the rest) | not sent | ${tsgiGaveUp}`);
-      if (reported.length > 0) console.log(`\n${spec.name}: differences that are not allow-listed\n${reported.join('\n')}\n`);
+      if (reported.length > 0)
+        console.log(`\n${spec.name}: differences that are not allow-listed\n${reported.join('\n')}\n`);
     });
 
     it('the app under its own server answers every request as written (the fixture works)', () => {
@@ -90,8 +91,10 @@ export function describeFramework(spec: FrameworkSpec): void {
       for (const r of REQUESTS) {
         const a = answers.get(r.name)!.own;
         if (a.error !== undefined) wrong.push(`${r.name}: client error ${a.error}`);
-        if (r.expect !== undefined && a.status !== r.expect) wrong.push(`${r.name}: status ${a.status}, expected ${r.expect}`);
-        if (r.gateId !== undefined && a.firstPartBeforeAck !== true) wrong.push(`${r.name}: first part did not arrive before the ack`);
+        if (r.expect !== undefined && a.status !== r.expect)
+          wrong.push(`${r.name}: status ${a.status}, expected ${r.expect}`);
+        if (r.gateId !== undefined && a.firstPartBeforeAck !== true)
+          wrong.push(`${r.name}: first part did not arrive before the ack`);
       }
       assert.deepEqual(wrong, [], `${spec.name} own server:\n${wrong.join('\n')}\n${own?.output() ?? ''}`);
     });
@@ -111,7 +114,8 @@ export function describeFramework(spec: FrameworkSpec): void {
     for (const r of REQUESTS) {
       it(`${r.name} gets the same answer from tsgi`, () => {
         const a = answers.get(r.name)!;
-        if (a.tsgi === undefined) assert.fail(`${spec.name} | ${r.name} | not sent: ${tsgiGaveUp ?? 'tsgi did not start'}`);
+        if (a.tsgi === undefined)
+          assert.fail(`${spec.name} | ${r.name} | not sent: ${tsgiGaveUp ?? 'tsgi did not start'}`);
         const bad: Difference[] = [];
         for (const d of compare(r.name, a.own, a.tsgi)) {
           const ok = isAllowed(d, spec.allow);

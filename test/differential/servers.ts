@@ -1,7 +1,7 @@
 // Starts a real-app fixture under its own server (test/fixtures/real-apps/own-server.mjs) and
 // under tsgi (the real CLI, through the integration helpers), both on 127.0.0.1 port 0.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { ROOT, startTsgi, type TsgiHandle } from '../integration/helpers/tsgi';
 

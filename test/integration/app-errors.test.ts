@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { httpRequest, PROBE, rawRequest, sleep, waitForText } from './helpers/exchange';
 import { APPS, rawExchange, startTsgi, type TsgiHandle } from './helpers/tsgi';
-import { PROBE, httpRequest, rawRequest, sleep, waitForText } from './helpers/exchange';
 
 let t: TsgiHandle;
 let port: number;
@@ -30,13 +30,20 @@ async function assertServes(p = '/next'): Promise<void> {
 }
 
 /** Reads a response slowly: stalls `stallMs` first, then takes one chunk per `gapMs`. */
-function slowRead(p: string, opts: { stallMs: number; gapMs: number; timeoutMs: number; onStallEnd?: () => void }): Promise<{ data: Buffer; closed: boolean }> {
+function slowRead(
+  p: string,
+  opts: { stallMs: number; gapMs: number; timeoutMs: number; onStallEnd?: () => void },
+): Promise<{ data: Buffer; closed: boolean }> {
   return new Promise((resolve, reject) => {
     const sock = net.connect(port, '127.0.0.1');
     const parts: Buffer[] = [];
     const timer = setTimeout(() => {
       sock.destroy();
-      reject(new Error(`slow read of ${p} did not finish within ${opts.timeoutMs} ms (${parts.reduce((n, b) => n + b.length, 0)} bytes)`));
+      reject(
+        new Error(
+          `slow read of ${p} did not finish within ${opts.timeoutMs} ms (${parts.reduce((n, b) => n + b.length, 0)} bytes)`,
+        ),
+      );
     }, opts.timeoutMs);
     sock.on('connect', () => {
       sock.write(httpRequest('GET', p));
@@ -87,7 +94,8 @@ describe('gateway app errors', () => {
   });
 
   test('a throw on a keep-alive connection gives 500 and the same connection serves the next request', async () => {
-    const pipelined = 'GET /throw HTTP/1.1\r\nHost: x\r\n\r\nGET /same-conn HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n';
+    const pipelined =
+      'GET /throw HTTP/1.1\r\nHost: x\r\n\r\nGET /same-conn HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n';
     const out = await rawExchange({ port }, [pipelined]);
     const text = out.data.toString('latin1');
     assert.match(text, /^HTTP\/1\.1 500 Internal Server Error\r\n/);
@@ -118,7 +126,10 @@ describe('gateway app errors', () => {
     const raw = r.data.toString('latin1');
     assert.doesNotMatch(raw, /X-Bad|X-Injected|should never be sent/i);
     assert.equal(r.count, 1);
-    await waitForText(() => logSince(mark), /^tsgi: GET \/crlf: app error before the response started; answered 500\n\w*Error: [^\n]*header/m);
+    await waitForText(
+      () => logSince(mark),
+      /^tsgi: GET \/crlf: app error before the response started; answered 500\n\w*Error: [^\n]*header/m,
+    );
     await assertServes();
   });
 
@@ -157,10 +168,15 @@ describe('streaming with back-pressure', () => {
   });
 
   test('a chunked async generator body arrives whole over keep-alive', async () => {
-    const out = await rawExchange({ port }, ['GET /stream HTTP/1.1\r\nHost: x\r\n\r\nGET /after-stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n']);
+    const out = await rawExchange({ port }, [
+      'GET /stream HTTP/1.1\r\nHost: x\r\n\r\nGET /after-stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    ]);
     const text = out.data.toString('latin1');
     assert.match(text, /transfer-encoding: chunked/i);
-    assert.ok(text.includes('\r\n0\r\n\r\nHTTP/1.1 200 OK\r\n'), 'the streamed body ends with the 0-chunk, then the next response');
+    assert.ok(
+      text.includes('\r\n0\r\n\r\nHTTP/1.1 200 OK\r\n'),
+      'the streamed body ends with the 0-chunk, then the next response',
+    );
     assert.match(text, /hello GET \/after-stream$/);
   });
 });
@@ -168,7 +184,14 @@ describe('streaming with back-pressure', () => {
 describe('fetch handler errors', () => {
   let f: TsgiHandle;
   before(async () => {
-    f = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', path.join(APPS, 'fetch-throws.mjs'), '--callable', 'app']);
+    f = await startTsgi([
+      '--http-socket',
+      '127.0.0.1:0',
+      '--wsgi-file',
+      path.join(APPS, 'fetch-throws.mjs'),
+      '--callable',
+      'app',
+    ]);
   });
   after(async () => {
     await f.stop();
@@ -178,7 +201,10 @@ describe('fetch handler errors', () => {
     const mark = f.output().length;
     const r = await rawRequest({ port: f.ports[0]! }, [httpRequest('GET', '/throw')]);
     assert.equal(r.statusLine, 'HTTP/1.1 500 Internal Server Error');
-    await waitForText(() => f.output().slice(mark), /^tsgi: GET \/throw: app error before the response started; answered 500\nError: fetch handler failed on purpose\n {4}at /m);
+    await waitForText(
+      () => f.output().slice(mark),
+      /^tsgi: GET \/throw: app error before the response started; answered 500\nError: fetch handler failed on purpose\n {4}at /m,
+    );
     const ok = await rawRequest({ port: f.ports[0]! }, [httpRequest('GET', '/fine')]);
     assert.equal(ok.status, 200);
     assert.equal(ok.body, 'fetch ok');

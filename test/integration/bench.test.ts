@@ -7,27 +7,58 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { CLI, ROOT } from './helpers/tsgi';
-import { validateReport, type Report } from '../../src/bench/schema';
 import { renderMarkdown } from '../../src/bench/report';
+import { type Report, validateReport } from '../../src/bench/schema';
+import { CLI, ROOT } from './helpers/tsgi';
 
-function tsgiBench(args: string[], timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function tsgiBench(
+  args: string[],
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, [CLI, 'bench', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    p.stdout.on('data', (d: Buffer) => { stdout += d; });
-    p.stderr.on('data', (d: Buffer) => { stderr += d; });
-    const timer = setTimeout(() => { p.kill('SIGTERM'); reject(new Error(`tsgi bench timed out\n${stderr}`)); }, timeoutMs);
-    p.on('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+    p.stdout.on('data', (d: Buffer) => {
+      stdout += d;
+    });
+    p.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => {
+      p.kill('SIGTERM');
+      reject(new Error(`tsgi bench timed out\n${stderr}`));
+    }, timeoutMs);
+    p.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
 test('a 2-point run with 1 s rounds measures both points and writes JSON, Markdown and SVG', async () => {
   const out = mkdtempSync(path.join(tmpdir(), 'tsgi-bench-it-'));
   const r = await tsgiBench([
-    '--app', 'hello', '--only', 'tsgi,node-http', '--rounds', '2', '--duration', '1', '--warmup', '1',
-    '--connections', '10', '--no-wrk-check', '--no-push', '--quiet-wait', '0', '--retries', '0', '--out', out,
+    '--app',
+    'hello',
+    '--only',
+    'tsgi,node-http',
+    '--rounds',
+    '2',
+    '--duration',
+    '1',
+    '--warmup',
+    '1',
+    '--connections',
+    '10',
+    '--no-wrk-check',
+    '--no-push',
+    '--quiet-wait',
+    '0',
+    '--retries',
+    '0',
+    '--out',
+    out,
   ]);
   assert.equal(r.code, 0, r.stderr);
   const files = readdirSync(out).sort();
@@ -35,7 +66,13 @@ test('a 2-point run with 1 s rounds measures both points and writes JSON, Markdo
   const json = files.find((f) => f.endsWith('.json'))!;
   const report = JSON.parse(readFileSync(path.join(out, json), 'utf8')) as Report;
   assert.deepEqual(validateReport(report), []);
-  assert.deepEqual(report.points.map((p) => [p.id, p.status]), [['tsgi/hello/p1-t1-a1/http', 'ok'], ['node-http/hello', 'ok']]);
+  assert.deepEqual(
+    report.points.map((p) => [p.id, p.status]),
+    [
+      ['tsgi/hello/p1-t1-a1/http', 'ok'],
+      ['node-http/hello', 'ok'],
+    ],
+  );
   for (const p of report.points) {
     const s = p.summary!;
     assert.equal(s.runs, 2);
@@ -46,7 +83,10 @@ test('a 2-point run with 1 s rounds measures both points and writes JSON, Markdo
     assert.equal(p.runs.filter((x) => x.warmup).length, 1);
     assert.match(p.serverCommands[0]!, /node /);
   }
-  assert.match(report.points[0]!.serverCommands[0]!, /bin\/tsgi\.js --http-socket 127\.0\.0\.1:\d+ --wsgi-file bench\/apps\/hello\.js --disable-logging/);
+  assert.match(
+    report.points[0]!.serverCommands[0]!,
+    /bin\/tsgi\.js --http-socket 127\.0\.0\.1:\d+ --wsgi-file bench\/apps\/hello\.js --disable-logging/,
+  );
   assert.match(r.stdout, /## `hello`: hello world/);
   assert.match(r.stdout, /\| tsgi 1 proc × 1 thr × async 1, HTTP \| \*\*[\d,]+\*\* \|/);
   assert.match(readFileSync(path.join(out, files.find((f) => f.endsWith('.svg'))!), 'utf8'), /^<svg /);
@@ -60,19 +100,48 @@ test('a 2-point run with 1 s rounds measures both points and writes JSON, Markdo
 test('--frameworks measures the fetch app under tsgi and on node:http, and prints the tsgi ÷ own-server row', async () => {
   const out = mkdtempSync(path.join(tmpdir(), 'tsgi-bench-it-'));
   const r = await tsgiBench([
-    '--frameworks', '--only', '/fetch', '--rounds', '2', '--duration', '1', '--warmup', '1',
-    '--connections', '10', '--no-wrk-check', '--no-push', '--quiet-wait', '0', '--retries', '0', '--out', out,
+    '--frameworks',
+    '--only',
+    '/fetch',
+    '--rounds',
+    '2',
+    '--duration',
+    '1',
+    '--warmup',
+    '1',
+    '--connections',
+    '10',
+    '--no-wrk-check',
+    '--no-push',
+    '--quiet-wait',
+    '0',
+    '--retries',
+    '0',
+    '--out',
+    out,
   ]);
   assert.equal(r.code, 0, r.stderr);
   const json = readdirSync(out).find((f) => f.endsWith('.json'))!;
   const report = JSON.parse(readFileSync(path.join(out, json), 'utf8')) as Report;
   assert.deepEqual(validateReport(report), []);
-  assert.deepEqual(report.points.map((p) => [p.id, p.status]), [['tsgi/fetch/p1-t1-a1/http', 'ok'], ['own/fetch', 'ok']]);
+  assert.deepEqual(
+    report.points.map((p) => [p.id, p.status]),
+    [
+      ['tsgi/fetch/p1-t1-a1/http', 'ok'],
+      ['own/fetch', 'ok'],
+    ],
+  );
   for (const p of report.points) assert.ok(p.summary!.serverUsPerRequest! > 0, `${p.id}: server CPU per request`);
-  assert.match(report.points[0]!.serverCommands[0]!, /bin\/tsgi\.js --http-socket 127\.0\.0\.1:\d+ --wsgi-file bench\/apps\/fetch\.mjs --disable-logging/);
+  assert.match(
+    report.points[0]!.serverCommands[0]!,
+    /bin\/tsgi\.js --http-socket 127\.0\.0\.1:\d+ --wsgi-file bench\/apps\/fetch\.mjs --disable-logging/,
+  );
   assert.match(report.points[1]!.serverCommands[0]!, /node bench\/servers\/own\.mjs 127\.0\.0\.1:\d+ fetch$/);
   assert.match(r.stdout, /## Real apps against their own servers/);
-  assert.match(r.stdout, /\| `fetch` \| tsgi\/fetch\/p1-t1-a1\/http \| \*\*[\d.]+\*\* \([\d.]+ – [\d.]+\) \| node:http, the same answer \| \*\*[\d.]+\*\* .* \| \*\*[\d.]+\*\* \(/);
+  assert.match(
+    r.stdout,
+    /\| `fetch` \| tsgi\/fetch\/p1-t1-a1\/http \| \*\*[\d.]+\*\* \([\d.]+ – [\d.]+\) \| node:http, the same answer \| \*\*[\d.]+\*\* .* \| \*\*[\d.]+\*\* \(/,
+  );
   // --report prints the same report again from the JSON (how RESULTS.md tables are regenerated).
   const again = await tsgiBench(['--report', path.join(out, json)]);
   assert.equal(again.code, 0, again.stderr);

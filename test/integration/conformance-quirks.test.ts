@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { APPS, parseResponses, rawExchange, startTsgi, uwsgiPacket, type TsgiHandle } from './helpers/tsgi';
+import { APPS, parseResponses, rawExchange, startTsgi, type TsgiHandle, uwsgiPacket } from './helpers/tsgi';
 
 const APP = path.join(APPS, 'router.js');
 
@@ -23,8 +23,14 @@ describe('conformance quirks, the same on --http-socket and through --http', () 
   before(async () => {
     // One worker serves all three sockets; the router forwards to the --socket given.
     tsgi = await startTsgi([
-      '--http', '127.0.0.1:0', '--socket', '127.0.0.1:0', '--http-socket', '127.0.0.1:0',
-      '--wsgi-file', APP,
+      '--http',
+      '127.0.0.1:0',
+      '--socket',
+      '127.0.0.1:0',
+      '--http-socket',
+      '127.0.0.1:0',
+      '--wsgi-file',
+      APP,
     ]);
     await tsgi.waitFor(/spawned tsgi http 1 \(pid: \d+\)/);
     const m = /tsgi http bound on 127\.0\.0\.1:(\d+)/.exec(tsgi.output());
@@ -57,7 +63,9 @@ describe('conformance quirks, the same on --http-socket and through --http', () 
   const sum = (s: string): number => [...s].reduce((a, c) => a + c.charCodeAt(0), 0);
 
   test('an absolute-form target is served: PATH_INFO and REQUEST_URI are its path, HTTP_HOST its authority', async () => {
-    const answers = await onBoth('GET http://example.test:8080/vars?x=1 HTTP/1.1\r\nHost: other.test\r\nConnection: close\r\n\r\n');
+    const answers = await onBoth(
+      'GET http://example.test:8080/vars?x=1 HTTP/1.1\r\nHost: other.test\r\nConnection: close\r\n\r\n',
+    );
     sameStatus(answers, 200, 'GET http://example.test:8080/vars?x=1');
     for (const [name, a] of Object.entries(answers)) {
       const vars = JSON.parse(a.body) as Record<string, string>;
@@ -70,7 +78,9 @@ describe('conformance quirks, the same on --http-socket and through --http', () 
   });
 
   test('an absolute-form target without a path is the root, and one with userinfo is refused', async () => {
-    const root = await onBoth('OPTIONS http://example.test?q HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n');
+    const root = await onBoth(
+      'OPTIONS http://example.test?q HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n',
+    );
     sameStatus(root, 200, 'OPTIONS http://example.test?q');
     for (const [name, a] of Object.entries(root)) {
       const vars = JSON.parse(a.body) as Record<string, string>;
@@ -78,7 +88,11 @@ describe('conformance quirks, the same on --http-socket and through --http', () 
       assert.equal(vars.REQUEST_URI, '/?q', name);
       assert.equal(vars.QUERY_STRING, 'q', name);
     }
-    sameStatus(await onBoth('GET http://u@example.test/ HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n'), 400, 'userinfo');
+    sameStatus(
+      await onBoth('GET http://u@example.test/ HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n'),
+      400,
+      'userinfo',
+    );
   });
 
   test('OPTIONS * is passed to the app with an empty PATH_INFO and REQUEST_URI "*"; GET * is refused', async () => {
@@ -94,26 +108,48 @@ describe('conformance quirks, the same on --http-socket and through --http', () 
   });
 
   test('leading zeros in a chunk size do not count toward its overflow', async () => {
-    const answers = await onBoth('POST /count HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n' +
-      '000000000000000005\r\nhello\r\n0000000000000000000000\r\n\r\n');
+    const answers = await onBoth(
+      'POST /count HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n' +
+        '000000000000000005\r\nhello\r\n0000000000000000000000\r\n\r\n',
+    );
     sameStatus(answers, 200, 'chunk size 000000000000000005');
     for (const a of Object.values(answers)) assert.equal(a.body, `5 ${sum('hello')}`);
-    sameStatus(await onBoth('POST /count HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n' +
-      '10000000000000000\r\n'), 413, 'a chunk size over 64 bits');
+    sameStatus(
+      await onBoth(
+        'POST /count HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n' +
+          '10000000000000000\r\n',
+      ),
+      413,
+      'a chunk size over 64 bits',
+    );
   });
 
   test('Content-Length with leading zeros is its value; one over 64 bits is refused', async () => {
-    const answers = await onBoth('POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 00000000000000000005\r\nConnection: close\r\n\r\nhello');
+    const answers = await onBoth(
+      'POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 00000000000000000005\r\nConnection: close\r\n\r\nhello',
+    );
     sameStatus(answers, 200, 'Content-Length: 00000000000000000005');
     for (const a of Object.values(answers)) assert.equal(a.body, `5 ${sum('hello')}`);
-    sameStatus(await onBoth('POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 18446744073709551616\r\nConnection: close\r\n\r\n'), 400, 'Content-Length 2^64');
+    sameStatus(
+      await onBoth(
+        'POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 18446744073709551616\r\nConnection: close\r\n\r\n',
+      ),
+      400,
+      'Content-Length 2^64',
+    );
   });
 
   test('a uwsgi CONTENT_LENGTH with leading zeros is its value too', async () => {
-    const pkt = uwsgiPacket([
-      ['REQUEST_METHOD', 'POST'], ['REQUEST_URI', '/count'], ['PATH_INFO', '/count'],
-      ['CONTENT_LENGTH', '00000000000000000005'], ['SERVER_PROTOCOL', 'HTTP/1.1'],
-    ], 'hello');
+    const pkt = uwsgiPacket(
+      [
+        ['REQUEST_METHOD', 'POST'],
+        ['REQUEST_URI', '/count'],
+        ['PATH_INFO', '/count'],
+        ['CONTENT_LENGTH', '00000000000000000005'],
+        ['SERVER_PROTOCOL', 'HTTP/1.1'],
+      ],
+      'hello',
+    );
     const r = await rawExchange({ port: uwsgiPort }, [pkt], { timeoutMs: 10000 });
     const [res] = parseResponses(r.data);
     assert.equal(res?.status, 200);
@@ -121,7 +157,15 @@ describe('conformance quirks, the same on --http-socket and through --http', () 
   });
 
   test('a request line longer than the buffer is 414, a header section longer than it 431', async () => {
-    sameStatus(await onBoth(`GET /${'a'.repeat(8200)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`), 414, 'an 8,200-byte URI');
-    sameStatus(await onBoth(`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(8200)}\r\nConnection: close\r\n\r\n`), 431, 'an 8,200-byte header');
+    sameStatus(
+      await onBoth(`GET /${'a'.repeat(8200)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`),
+      414,
+      'an 8,200-byte URI',
+    );
+    sameStatus(
+      await onBoth(`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(8200)}\r\nConnection: close\r\n\r\n`),
+      431,
+      'an 8,200-byte header',
+    );
   });
 });

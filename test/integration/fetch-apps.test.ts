@@ -1,10 +1,11 @@
 // A Hono app served by the real CLI: the answers @hono/node-server gives for the same routes
 // (test/fixtures/apps/fetch-hono.mjs), framing included.
-import { after, before, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import { after, before, test } from 'node:test';
 import { APPS, startTsgi, type TsgiHandle } from './helpers/tsgi';
 
 let tsgi: TsgiHandle;
@@ -15,8 +16,15 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 before(async () => {
   // --async 8: the SSE and abort routes wait for a second request while holding their own.
   tsgi = await startTsgi([
-    '--http-socket', '127.0.0.1:0', '--wsgi-file', path.join(APPS, 'fetch-hono.mjs'), '--callable', 'app',
-    '--async', '8', '--disable-logging',
+    '--http-socket',
+    '127.0.0.1:0',
+    '--wsgi-file',
+    path.join(APPS, 'fetch-hono.mjs'),
+    '--callable',
+    'app',
+    '--async',
+    '8',
+    '--disable-logging',
   ]);
   port = tsgi.ports[0]!;
 });
@@ -34,7 +42,12 @@ interface Answer {
 }
 
 /** One request through node's own client, whose parser refuses invalid framing. */
-function request(method: string, urlPath: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<Answer> {
+function request(
+  method: string,
+  urlPath: string,
+  body?: string | Buffer,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, method, path: urlPath, headers, agent }, (res) => {
       let text = '';
@@ -48,7 +61,7 @@ function request(method: string, urlPath: string, body?: string | Buffer, header
   });
 }
 
-test("c.text() sends Content-Type exactly as @hono/node-server does", async () => {
+test('c.text() sends Content-Type exactly as @hono/node-server does', async () => {
   const r = await request('GET', '/');
   assert.equal(r.status, 200);
   assert.equal(r.headers['content-type'], 'text/plain; charset=UTF-8');
@@ -70,7 +83,9 @@ test('the request carries Content-Type and Content-Length once, so validator("js
   assert.equal(seen['content-type'], 'application/json');
   assert.equal(seen['content-length'], '0');
 
-  const form = await request('POST', '/form', 'a=1&b=two+words', { 'content-type': 'application/x-www-form-urlencoded' });
+  const form = await request('POST', '/form', 'a=1&b=two+words', {
+    'content-type': 'application/x-www-form-urlencoded',
+  });
   assert.deepEqual(JSON.parse(form.body), { a: '1', b: 'two words' });
 });
 
@@ -86,7 +101,7 @@ test('request.formData() reads a multipart body', async () => {
   assert.deepEqual(JSON.parse(r.body), { name: 'tsgi', file: ['notes.txt', 'file contents'] });
 });
 
-test('streamText() gets valid chunked framing, without the app\'s own Transfer-Encoding doubled', async () => {
+test("streamText() gets valid chunked framing, without the app's own Transfer-Encoding doubled", async () => {
   const r = await request('GET', '/stream-text');
   assert.equal(r.body, 'one two');
   const te = r.raw.filter((_, i) => i % 2 === 0 && r.raw[i]!.toLowerCase() === 'transfer-encoding');

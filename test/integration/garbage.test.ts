@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { APPS, rawExchange, startTsgi, uwsgiPacket, type TsgiHandle } from './helpers/tsgi';
+import { APPS, rawExchange, startTsgi, type TsgiHandle, uwsgiPacket } from './helpers/tsgi';
 
 // xorshift32: the same cases on every run, so a failure reproduces.
 function rng(seed: number): () => number {
@@ -55,8 +55,17 @@ function httpBatch(r: () => number, port: number): Promise<unknown[]> {
   const cases: Promise<unknown>[] = [];
   for (let i = 0; i < 16; i++) {
     const seed = Buffer.from(SEEDS[Math.floor(r() * SEEDS.length)]!, 'latin1');
-    const input = r() < 0.2 ? Buffer.from(Array.from({ length: Math.floor(r() * 300) }, () => Math.floor(r() * 256))) : mutate(r, seed);
-    cases.push(rawExchange({ port }, splitRandomly(r, input), { timeoutMs: 1500, gapMs: r() < 0.3 ? 2 : 0, endInput: r() < 0.5 }));
+    const input =
+      r() < 0.2
+        ? Buffer.from(Array.from({ length: Math.floor(r() * 300) }, () => Math.floor(r() * 256)))
+        : mutate(r, seed);
+    cases.push(
+      rawExchange({ port }, splitRandomly(r, input), {
+        timeoutMs: 1500,
+        gapMs: r() < 0.3 ? 2 : 0,
+        endInput: r() < 0.5,
+      }),
+    );
   }
   return Promise.all(cases);
 }
@@ -65,8 +74,18 @@ describe('garbage input', () => {
   let tsgi: TsgiHandle;
   before(async () => {
     tsgi = await startTsgi([
-      '--http-socket', '127.0.0.1:0', '--socket', '127.0.0.1:0', '--wsgi-file', path.join(APPS, 'http-behaviour.js'),
-      '--socket-timeout', '1', '--buffer-size', '1024', '--async', '8',
+      '--http-socket',
+      '127.0.0.1:0',
+      '--socket',
+      '127.0.0.1:0',
+      '--wsgi-file',
+      path.join(APPS, 'http-behaviour.js'),
+      '--socket-timeout',
+      '1',
+      '--buffer-size',
+      '1024',
+      '--async',
+      '8',
     ]);
   });
   after(async () => {
@@ -88,12 +107,25 @@ describe('garbage input', () => {
 
   test('mutated and random uwsgi packets never take the worker down', async () => {
     const r = rng(0x5eed);
-    const good = uwsgiPacket([['REQUEST_METHOD', 'POST'], ['PATH_INFO', '/echo'], ['CONTENT_LENGTH', '3'], ['SERVER_PROTOCOL', 'HTTP/1.1']], 'abc');
+    const good = uwsgiPacket(
+      [
+        ['REQUEST_METHOD', 'POST'],
+        ['PATH_INFO', '/echo'],
+        ['CONTENT_LENGTH', '3'],
+        ['SERVER_PROTOCOL', 'HTTP/1.1'],
+      ],
+      'abc',
+    );
     for (let batch = 0; batch < 12; batch++) {
       const cases: Promise<unknown>[] = [];
       for (let i = 0; i < 16; i++) {
-        const input = r() < 0.2 ? Buffer.from(Array.from({ length: Math.floor(r() * 200) }, () => Math.floor(r() * 256))) : mutate(r, good);
-        cases.push(rawExchange({ port: tsgi.ports[1]! }, splitRandomly(r, input), { timeoutMs: 1500, endInput: r() < 0.5 }));
+        const input =
+          r() < 0.2
+            ? Buffer.from(Array.from({ length: Math.floor(r() * 200) }, () => Math.floor(r() * 256)))
+            : mutate(r, good);
+        cases.push(
+          rawExchange({ port: tsgi.ports[1]! }, splitRandomly(r, input), { timeoutMs: 1500, endInput: r() < 0.5 }),
+        );
       }
       await Promise.all(cases);
       await stillServes();
@@ -106,8 +138,18 @@ describe('garbage input through the --http router', () => {
   let port = 0;
   before(async () => {
     tsgi = await startTsgi([
-      '--http', '127.0.0.1:0', '--wsgi-file', path.join(APPS, 'http-behaviour.js'),
-      '--http-timeout', '1', '--http-max-chunked-body', '4096', '--buffer-size', '1024', '--async', '8',
+      '--http',
+      '127.0.0.1:0',
+      '--wsgi-file',
+      path.join(APPS, 'http-behaviour.js'),
+      '--http-timeout',
+      '1',
+      '--http-max-chunked-body',
+      '4096',
+      '--buffer-size',
+      '1024',
+      '--async',
+      '8',
     ]);
     await tsgi.waitFor(/spawned tsgi http 1 \(pid: \d+\)/);
     port = Number(/tsgi http bound on 127\.0\.0\.1:(\d+)/.exec(tsgi.output())![1]);

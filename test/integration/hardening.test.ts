@@ -47,15 +47,6 @@ function nonReader(port: number, head: string): Promise<net.Socket> {
   });
 }
 
-/** Resolves when the server closes `s` (readable end seen after resuming, or a reset). */
-function closedByServer(s: net.Socket): Promise<void> {
-  return new Promise((resolve) => {
-    s.on('close', () => resolve());
-    s.on('error', () => resolve());
-    s.resume();
-  });
-}
-
 describe('a client that stops reading a streamed response', () => {
   let tsgi: TsgiHandle;
   before(async () => {
@@ -68,7 +59,10 @@ describe('a client that stops reading a streamed response', () => {
   test('is disconnected after --socket-timeout without progress, the app stops and others are served', async () => {
     const port = tsgi.ports[0];
     const stalled = await nonReader(port, 'GET /big HTTP/1.1\r\nHost: x\r\n\r\n');
-    await tsgi.waitFor(/closing connection from 127\.0\.0\.1: client did not read the response within socket-timeout \(IO_WRITE_TIMEOUT\)/, 20000);
+    await tsgi.waitFor(
+      /closing connection from 127\.0\.0\.1: client did not read the response within socket-timeout \(IO_WRITE_TIMEOUT\)/,
+      20000,
+    );
     await tsgi.waitFor(/hardening: stream stopped/, 10000);
     // The only app slot (--async 1) is free again: the next clients are answered.
     assert.deepEqual(await Promise.all([get(port, '/'), get(port, '/'), get(port, '/')]), [200, 200, 200]);
@@ -110,7 +104,10 @@ describe('pipelined requests from a client that never reads', () => {
     const stalled = await nonReader(port, 'GET /mb HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(400));
     await tsgi.waitFor(/closing connection from 127\.0\.0\.1: client did not read the response/, 20000);
     const served = [...tsgi.output().matchAll(/GET \/mb => generated/g)].length;
-    assert.ok(served < 40, `only the answers the socket buffers could take were produced (${served}, before ${before})`);
+    assert.ok(
+      served < 40,
+      `only the answers the socket buffers could take were produced (${served}, before ${before})`,
+    );
     assert.equal(await get(port, '/'), 200);
     stalled.destroy();
   });
@@ -121,7 +118,9 @@ describe('pipelined requests from a client that never reads', () => {
       const parts: Buffer[] = [];
       const s = connect(port).on('connect', () => {
         s.pause();
-        s.write('GET /mb HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(7) + 'GET /mb HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+        s.write(
+          'GET /mb HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(7) + 'GET /mb HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+        );
         setTimeout(() => s.resume(), 300);
       });
       s.on('data', (d: Buffer) => parts.push(d));
@@ -134,11 +133,21 @@ describe('pipelined requests from a client that never reads', () => {
   });
 });
 
-for (const [kind, file] of [['fetch', 'hardening-fetch.mjs'], ['node:http', 'hardening-node.cjs']]) {
+for (const [kind, file] of [
+  ['fetch', 'hardening-fetch.mjs'],
+  ['node:http', 'hardening-node.cjs'],
+]) {
   describe(`a ${kind} app`, () => {
     let tsgi: TsgiHandle;
     before(async () => {
-      tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', path.join(APPS, file), '--socket-timeout', '2']);
+      tsgi = await startTsgi([
+        '--http-socket',
+        '127.0.0.1:0',
+        '--wsgi-file',
+        path.join(APPS, file),
+        '--socket-timeout',
+        '2',
+      ]);
     });
     after(async () => {
       assert.equal(await tsgi.stop(), 0);
@@ -153,10 +162,11 @@ for (const [kind, file] of [['fetch', 'hardening-fetch.mjs'], ['node:http', 'har
     });
 
     test('a longer body is cut to it and the kept-alive connection is closed', async () => {
-      const r = await rawExchange({ port: tsgi.ports[0] }, [
-        'GET /length?d=5&a=23 HTTP/1.1\r\nHost: x\r\n\r\n',
-        'GET / HTTP/1.1\r\nHost: x\r\n\r\n',
-      ], { gapMs: 200, timeoutMs: 5000 });
+      const r = await rawExchange(
+        { port: tsgi.ports[0] },
+        ['GET /length?d=5&a=23 HTTP/1.1\r\nHost: x\r\n\r\n', 'GET / HTTP/1.1\r\nHost: x\r\n\r\n'],
+        { gapMs: 200, timeoutMs: 5000 },
+      );
       const text = r.data.toString('latin1');
       assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
       assert.equal(text.slice(text.indexOf('\r\n\r\n') + 4), 'zzzzz');
@@ -165,7 +175,9 @@ for (const [kind, file] of [['fetch', 'hardening-fetch.mjs'], ['node:http', 'har
     });
 
     test('a shorter body closes the connection after it', async () => {
-      const r = await rawExchange({ port: tsgi.ports[0] }, ['GET /length?d=50&a=7 HTTP/1.1\r\nHost: x\r\n\r\n'], { timeoutMs: 5000 });
+      const r = await rawExchange({ port: tsgi.ports[0] }, ['GET /length?d=50&a=7 HTTP/1.1\r\nHost: x\r\n\r\n'], {
+        timeoutMs: 5000,
+      });
       const text = r.data.toString('latin1');
       assert.equal(text.slice(text.indexOf('\r\n\r\n') + 4), 'zzzzzzz');
       assert.equal(r.closed, true);
@@ -185,19 +197,29 @@ describe("the app's own Content-Length", () => {
   for (const streamed of [false, true]) {
     const how = streamed ? 'streamed' : 'whole';
     test(`a longer ${how} body is cut to it and the kept-alive connection is closed, so the next request is not answered with the rest`, async () => {
-      const r = await rawExchange({ port: tsgi.ports[0] }, [
-        `GET /length?d=5&a=23${streamed ? '&s' : ''} HTTP/1.1\r\nHost: x\r\n\r\n`,
-        'GET / HTTP/1.1\r\nHost: x\r\n\r\n',
-      ], { gapMs: 200, timeoutMs: 5000 });
+      const r = await rawExchange(
+        { port: tsgi.ports[0] },
+        [
+          `GET /length?d=5&a=23${streamed ? '&s' : ''} HTTP/1.1\r\nHost: x\r\n\r\n`,
+          'GET / HTTP/1.1\r\nHost: x\r\n\r\n',
+        ],
+        { gapMs: 200, timeoutMs: 5000 },
+      );
       const text = r.data.toString('latin1');
       assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
       assert.equal(text.slice(text.indexOf('\r\n\r\n') + 4), 'zzzzz', 'exactly the declared 5 bytes, then nothing');
       assert.equal(r.closed, true);
-      await tsgi.waitFor(/the app sent more than 5 body bytes with Content-Length: 5; connection closed \(APP_LENGTH_MISMATCH\)/);
+      await tsgi.waitFor(
+        /the app sent more than 5 body bytes with Content-Length: 5; connection closed \(APP_LENGTH_MISMATCH\)/,
+      );
     });
 
     test(`a shorter ${how} body closes the connection after it`, async () => {
-      const r = await rawExchange({ port: tsgi.ports[0] }, [`GET /length?d=50&a=7${streamed ? '&s' : ''} HTTP/1.1\r\nHost: x\r\n\r\n`], { timeoutMs: 5000 });
+      const r = await rawExchange(
+        { port: tsgi.ports[0] },
+        [`GET /length?d=50&a=7${streamed ? '&s' : ''} HTTP/1.1\r\nHost: x\r\n\r\n`],
+        { timeoutMs: 5000 },
+      );
       const text = r.data.toString('latin1');
       assert.match(text, /Content-Length: 50\r\n/);
       assert.equal(text.slice(text.indexOf('\r\n\r\n') + 4), 'zzzzzzz');
@@ -207,11 +229,15 @@ describe("the app's own Content-Length", () => {
   }
 
   test('a body of exactly the declared length keeps the connection alive', async () => {
-    const r = await rawExchange({ port: tsgi.ports[0] }, [
-      'GET /length?d=4&a=4 HTTP/1.1\r\nHost: x\r\n\r\n',
-      'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
-    ], { gapMs: 100, timeoutMs: 5000 });
-    assert.deepEqual(parseResponses(r.data).map((x) => x.body), ['zzzz', 'ok']);
+    const r = await rawExchange(
+      { port: tsgi.ports[0] },
+      ['GET /length?d=4&a=4 HTTP/1.1\r\nHost: x\r\n\r\n', 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'],
+      { gapMs: 100, timeoutMs: 5000 },
+    );
+    assert.deepEqual(
+      parseResponses(r.data).map((x) => x.body),
+      ['zzzz', 'ok'],
+    );
   });
 });
 
@@ -272,7 +298,16 @@ describe('clients that drip their request head', () => {
 describe('--max-connections', () => {
   let tsgi: TsgiHandle;
   before(async () => {
-    tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--socket-timeout', '2', '--max-connections', '6']);
+    tsgi = await startTsgi([
+      '--http-socket',
+      '127.0.0.1:0',
+      '--wsgi-file',
+      APP,
+      '--socket-timeout',
+      '2',
+      '--max-connections',
+      '6',
+    ]);
   });
   after(async () => {
     assert.equal(await tsgi.stop(), 0);
@@ -352,7 +387,8 @@ describe('a request body that drips through the --http router', () => {
 
   test('holds no app slot in the worker, and others are served meanwhile', async () => {
     const drips = Array.from({ length: 10 }, () =>
-      drip(port, ['POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 60\r\n\r\n', ...Array(60).fill('b')], 300));
+      drip(port, ['POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 60\r\n\r\n', ...Array(60).fill('b')], 300),
+    );
     await new Promise((r) => setTimeout(r, 200));
     const others: number[] = [];
     for (let i = 0; i < 10; i++) others.push(await get(port, '/'));
@@ -367,7 +403,16 @@ describe('a request body that drips through the --http router', () => {
 describe('a request body that drips with --post-buffering 0', () => {
   let tsgi: TsgiHandle;
   before(async () => {
-    tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--socket-timeout', '1', '--post-buffering', '0']);
+    tsgi = await startTsgi([
+      '--http-socket',
+      '127.0.0.1:0',
+      '--wsgi-file',
+      APP,
+      '--socket-timeout',
+      '1',
+      '--post-buffering',
+      '0',
+    ]);
   });
   after(async () => {
     assert.equal(await tsgi.stop(), 0);
@@ -375,7 +420,11 @@ describe('a request body that drips with --post-buffering 0', () => {
 
   test('is cut off by --min-body-rate, which frees the app slot for the next client', async () => {
     const port = tsgi.ports[0];
-    const r = await drip(port, ['POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 60\r\n\r\n', ...Array(60).fill('b')], 300);
+    const r = await drip(
+      port,
+      ['POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 60\r\n\r\n', ...Array(60).fill('b')],
+      300,
+    );
     assert.match(r.data, /^HTTP\/1\.1 408 /);
     assert.ok(r.sent < 61);
     assert.equal(await get(port, '/'), 200);
@@ -395,11 +444,17 @@ function cpuTicks(pid: number): number {
  * uses TCP_DEFER_ACCEPT.)
  */
 async function openPartial(port: number, n: number): Promise<net.Socket[]> {
-  return Promise.all(Array.from({ length: n }, () => new Promise<net.Socket>((resolve) => {
-    const s = connect(port);
-    s.on('connect', () => s.write('GET / HTTP/1.1\r\n', () => resolve(s)));
-    s.on('error', () => resolve(s));
-  })));
+  return Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<net.Socket>((resolve) => {
+          const s = connect(port);
+          s.on('connect', () => s.write('GET / HTTP/1.1\r\n', () => resolve(s)));
+          s.on('error', () => resolve(s));
+        }),
+    ),
+  );
 }
 
 describe('running out of file descriptors', () => {
@@ -407,7 +462,17 @@ describe('running out of file descriptors', () => {
   before(async () => {
     // --max-connections far above the descriptor limit, so accept() itself fails.
     tsgi = await startTsgi(
-      ['--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--socket-timeout', '30', '--max-connections', '10000', '--disable-logging'],
+      [
+        '--http-socket',
+        '127.0.0.1:0',
+        '--wsgi-file',
+        APP,
+        '--socket-timeout',
+        '30',
+        '--max-connections',
+        '10000',
+        '--disable-logging',
+      ],
       { prefix: ['prlimit', '--nofile=96:96'] },
     );
   });
@@ -448,7 +513,9 @@ describe('running out of file descriptors', () => {
 describe('the default --max-connections under a low descriptor limit', () => {
   let tsgi: TsgiHandle;
   before(async () => {
-    tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--socket-timeout', '2'], { prefix: ['prlimit', '--nofile=96:96'] });
+    tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--socket-timeout', '2'], {
+      prefix: ['prlimit', '--nofile=96:96'],
+    });
   });
   after(async () => {
     assert.equal(await tsgi.stop(), 0);
@@ -484,10 +551,12 @@ describe('accepting under kept-alive load', () => {
     const load = Array.from({ length: 8 }, async () => {
       while (!stop && Date.now() < deadline) {
         await new Promise<void>((resolve) => {
-          http.get({ host: '127.0.0.1', port, path: '/wait?ms=5', agent }, (res) => {
-            res.resume();
-            res.on('end', () => resolve());
-          }).on('error', () => resolve());
+          http
+            .get({ host: '127.0.0.1', port, path: '/wait?ms=5', agent }, (res) => {
+              res.resume();
+              res.on('end', () => resolve());
+            })
+            .on('error', () => resolve());
         });
         loadRequests++;
       }

@@ -4,9 +4,9 @@
 // bad input").
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
 import path from 'node:path';
-import { APPS, ROOT, parseResponses, rawExchange, startTsgi, type TsgiHandle } from './helpers/tsgi';
+import { after, before, describe, test } from 'node:test';
+import { APPS, parseResponses, ROOT, rawExchange, startTsgi, type TsgiHandle } from './helpers/tsgi';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const autocannon = require('autocannon') as (
@@ -22,9 +22,20 @@ describe('--http-socket', () => {
 
   before(async () => {
     tsgi = await startTsgi([
-      '--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--async', '10',
-      '--buffer-size', '2048', '--limit-post', '100000', '--socket-timeout', '1',
-      '--http-keepalive-timeout', '2',
+      '--http-socket',
+      '127.0.0.1:0',
+      '--wsgi-file',
+      APP,
+      '--async',
+      '10',
+      '--buffer-size',
+      '2048',
+      '--limit-post',
+      '100000',
+      '--socket-timeout',
+      '1',
+      '--http-keepalive-timeout',
+      '2',
     ]);
     port = tsgi.ports[0];
   });
@@ -32,8 +43,10 @@ describe('--http-socket', () => {
     assert.equal(await tsgi.stop(), 0);
   });
 
-  const send = (chunks: Array<string | Buffer>, opts: { timeoutMs?: number; gapMs?: number; endInput?: boolean } = {}) =>
-    rawExchange({ port }, chunks, { timeoutMs: 3000, ...opts });
+  const send = (
+    chunks: Array<string | Buffer>,
+    opts: { timeoutMs?: number; gapMs?: number; endInput?: boolean } = {},
+  ) => rawExchange({ port }, chunks, { timeoutMs: 3000, ...opts });
 
   test('serves the hello world of the quick-start --http-socket command through fetch()', async () => {
     const res = await fetch(`http://127.0.0.1:${port}/`);
@@ -42,17 +55,26 @@ describe('--http-socket', () => {
   });
 
   test('keeps an HTTP/1.1 connection open and answers several requests on it', async () => {
-    const r = await send(['GET /a HTTP/1.1\r\nHost: x\r\n\r\n', 'GET /b HTTP/1.1\r\nHost: x\r\n\r\n'], { gapMs: 50, timeoutMs: 500 });
+    const r = await send(['GET /a HTTP/1.1\r\nHost: x\r\n\r\n', 'GET /b HTTP/1.1\r\nHost: x\r\n\r\n'], {
+      gapMs: 50,
+      timeoutMs: 500,
+    });
     const rs = parseResponses(r.data);
-    assert.deepEqual(rs.map((x) => x.body), ['hello /a', 'hello /b']);
+    assert.deepEqual(
+      rs.map((x) => x.body),
+      ['hello /a', 'hello /b'],
+    );
     assert.equal(r.closed, false, 'the connection stays open after both responses');
   });
 
   test('answers pipelined requests strictly in order, even when the first is slower', async () => {
-    const r = await send(
-      ['GET /slow?80 HTTP/1.1\r\nHost: x\r\n\r\nGET /fast HTTP/1.1\r\nHost: x\r\n\r\nGET /slow?10 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'],
+    const r = await send([
+      'GET /slow?80 HTTP/1.1\r\nHost: x\r\n\r\nGET /fast HTTP/1.1\r\nHost: x\r\n\r\nGET /slow?10 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    ]);
+    assert.deepEqual(
+      parseResponses(r.data).map((x) => x.body),
+      ['slow 80', 'hello /fast', 'slow 10'],
     );
-    assert.deepEqual(parseResponses(r.data).map((x) => x.body), ['slow 80', 'hello /fast', 'slow 10']);
     assert.equal(r.closed, true);
   });
 
@@ -68,7 +90,10 @@ describe('--http-socket', () => {
 
   test('sends 100 Continue before reading a body announced with Expect', async () => {
     const r = await send(
-      ['POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n', 'hello'],
+      [
+        'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n',
+        'hello',
+      ],
       { gapMs: 100 },
     );
     const text = r.data.toString();
@@ -108,7 +133,8 @@ describe('--http-socket', () => {
   });
 
   test('de-chunks a chunked request body, also when every byte arrives alone', async () => {
-    const req = 'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nTrailer: x\r\n\r\n';
+    const req =
+      'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nTrailer: x\r\n\r\n';
     const whole = await send([req]);
     assert.match(parseResponses(whole.data)[0].body, /^POST \/echo 11 hello world$/);
     const split = await send(req.split(''), { gapMs: 1 });
@@ -116,7 +142,9 @@ describe('--http-socket', () => {
   });
 
   test('a request without a body never sees the body of an earlier request', async () => {
-    const first = await send(['POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\nConnection: close\r\n\r\nsecret']);
+    const first = await send([
+      'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\nConnection: close\r\n\r\nsecret',
+    ]);
     assert.equal(parseResponses(first.data)[0].body, 'POST /echo 6 secret');
     const second = await send(['GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n']);
     assert.equal(parseResponses(second.data)[0].body, 'GET /echo 0 ');
@@ -124,14 +152,18 @@ describe('--http-socket', () => {
 
   test('streams a large body to the app without buffering it whole', async () => {
     const size = 90000;
-    const chunks: Buffer[] = [Buffer.from(`POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\nConnection: close\r\n\r\n`)];
+    const chunks: Buffer[] = [
+      Buffer.from(`POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\nConnection: close\r\n\r\n`),
+    ];
     for (let i = 0; i < size; i += 10000) chunks.push(Buffer.alloc(10000, 97));
     const r = await send(chunks, { gapMs: 5 });
     assert.equal(parseResponses(r.data)[0].body, String(size));
   });
 
   test('builds the environ nginx uwsgi_params would send', async () => {
-    const r = await send(['GET /env?a=1&b=%20 HTTP/1.1\r\nHost: example.org:8080\r\nX-Dup: 1\r\nx-dup: 2\r\nConnection: close\r\n\r\n']);
+    const r = await send([
+      'GET /env?a=1&b=%20 HTTP/1.1\r\nHost: example.org:8080\r\nX-Dup: 1\r\nx-dup: 2\r\nConnection: close\r\n\r\n',
+    ]);
     const env = JSON.parse(parseResponses(r.data)[0].body);
     assert.equal(env.REQUEST_METHOD, 'GET');
     assert.equal(env.REQUEST_URI, '/env?a=1&b=%20');
@@ -158,11 +190,27 @@ describe('--http-socket', () => {
     ['a head larger than --buffer-size', `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(2100)}\r\n\r\n`, 431],
     ['a request target longer than --buffer-size', `GET /${'a'.repeat(2100)} HTTP/1.1\r\nHost: x\r\n\r\n`, 414],
     ['a body larger than --limit-post', 'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100001\r\n\r\n', 413],
-    ['Content-Length together with Transfer-Encoding', 'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400],
-    ['conflicting Content-Length headers', 'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd', 400],
+    [
+      'Content-Length together with Transfer-Encoding',
+      'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+      400,
+    ],
+    [
+      'conflicting Content-Length headers',
+      'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd',
+      400,
+    ],
     ['a signed Content-Length', 'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: +3\r\n\r\nabc', 400],
-    ['an overflowing Content-Length', 'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n', 400],
-    ['a final transfer coding other than chunked', 'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n', 400],
+    [
+      'an overflowing Content-Length',
+      'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n',
+      400,
+    ],
+    [
+      'a final transfer coding other than chunked',
+      'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n',
+      400,
+    ],
     ['an unknown transfer coding', 'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: foo, chunked\r\n\r\n', 501],
     ['a malformed chunk size', 'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 400],
     ['obs-fold', 'GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n  b\r\n\r\n', 400],
@@ -194,7 +242,7 @@ describe('--http-socket', () => {
     assert.equal(r.closed, true);
   });
 
-  test('rejects the app\'s read and answers 408 when a body stalls longer than --socket-timeout', async () => {
+  test("rejects the app's read and answers 408 when a body stalls longer than --socket-timeout", async () => {
     const r = await send(['POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc'], { timeoutMs: 4000 });
     assert.match(r.data.toString(), /^HTTP\/1\.1 408 /);
     await tsgi.waitFor(/request body stalled/);
@@ -209,7 +257,9 @@ describe('--http-socket', () => {
   });
 
   test('logs one line naming the cause of every refused request', async () => {
-    await tsgi.waitFor(/tsgi: HTTP request from 127\.0\.0\.1: Content-Length together with Transfer-Encoding \(HTTP_CL_AND_TE\) -> 400/);
+    await tsgi.waitFor(
+      /tsgi: HTTP request from 127\.0\.0\.1: Content-Length together with Transfer-Encoding \(HTTP_CL_AND_TE\) -> 400/,
+    );
   });
 });
 
@@ -222,15 +272,30 @@ describe('--http-socket with one app slot (sync, the default)', () => {
     // and bodies half sent. A connection that saw its peer's FIN while it could not read must
     // still read what is left (and the EOF) once it can, or the request it dispatches holds
     // the only slot until --socket-timeout (30 s here).
-    const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', ECHO_APP, '--socket-timeout', '30', '--disable-logging']);
+    const tsgi = await startTsgi([
+      '--http-socket',
+      '127.0.0.1:0',
+      '--wsgi-file',
+      ECHO_APP,
+      '--socket-timeout',
+      '30',
+      '--disable-logging',
+    ]);
     try {
       const url = `http://127.0.0.1:${tsgi.ports[0]}/`;
       const burst = await new Promise<{ requests: { total: number } }>((resolve, reject) => {
-        autocannon({ url, connections: 100, duration: 1, method: 'POST', body: Buffer.alloc(64 * 1024, 'x') }, (err, res) => (err ? reject(err) : resolve(res)));
+        autocannon(
+          { url, connections: 100, duration: 1, method: 'POST', body: Buffer.alloc(64 * 1024, 'x') },
+          (err, res) => (err ? reject(err) : resolve(res)),
+        );
       });
       assert.ok(burst.requests.total > 0);
       for (let i = 0; i < 3; i++) {
-        const r = await rawExchange({ port: tsgi.ports[0]! }, ['POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello'], { timeoutMs: 10000 });
+        const r = await rawExchange(
+          { port: tsgi.ports[0]! },
+          ['POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello'],
+          { timeoutMs: 10000 },
+        );
         assert.equal(parseResponses(r.data)[0]?.body, 'hello', `request ${i + 1} after the burst`);
       }
     } finally {
@@ -238,7 +303,7 @@ describe('--http-socket with one app slot (sync, the default)', () => {
     }
   });
 
-  test('SIGINT while the server idles exits 0 (the signal handler runs inside the loop iteration\'s JS scope)', async () => {
+  test("SIGINT while the server idles exits 0 (the signal handler runs inside the loop iteration's JS scope)", async () => {
     for (let i = 0; i < 3; i++) {
       const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', ROUTER_APP]);
       await new Promise((r) => setTimeout(r, 400)); // the 250 ms server timer has run

@@ -7,8 +7,18 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import {
+  getVars,
+  httpRequest,
+  PROBE,
+  portOf,
+  rawRequest,
+  sleep,
+  tempDir,
+  uwsgiRequest,
+  waitForText,
+} from './helpers/exchange';
 import { CLI, ROOT, startTsgi, type TsgiHandle } from './helpers/tsgi';
-import { PROBE, getVars, httpRequest, portOf, rawRequest, sleep, tempDir, uwsgiRequest, waitForText } from './helpers/exchange';
 
 const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
 const MONTH = '(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)';
@@ -34,7 +44,7 @@ describe('the default request line', () => {
     await t.stop();
   });
 
-  test('matches uWSGI\'s format exactly, every field', async () => {
+  test("matches uWSGI's format exactly, every field", async () => {
     const mark = t.output().length;
     const startedAt = Date.now();
     const r = await rawRequest({ port: portOf(t.output(), 'http') }, [httpRequest('GET', '/path?q')]);
@@ -99,7 +109,7 @@ describe('the default request line', () => {
     assert.equal(re.exec(t.output().slice(mark))![9], '500');
   });
 
-  test('an app error\'s stack goes to the log', async () => {
+  test("an app error's stack goes to the log", async () => {
     const mark = t.output().length;
     await rawRequest({ port: portOf(t.output(), 'http') }, [httpRequest('GET', '/throw')]);
     const text = await waitForText(
@@ -145,10 +155,14 @@ test('--log-micros reports request times in micros', async () => {
 test('--logto FILE puts the startup lines and the request lines in FILE', async () => {
   const tmp = tempDir();
   const logFile = path.join(tmp.dir, 'tsgi.log');
-  const proc = spawn(process.execPath, [CLI, '--http-socket', '127.0.0.1:0', '--wsgi-file', PROBE, '--logto', logFile], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(
+    process.execPath,
+    [CLI, '--http-socket', '127.0.0.1:0', '--wsgi-file', PROBE, '--logto', logFile],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let console = '';
   proc.stdout.on('data', (d: Buffer) => (console += d.toString()));
   proc.stderr.on('data', (d: Buffer) => (console += d.toString()));
@@ -178,7 +192,11 @@ test('--logto appends to an existing file', async () => {
   const tmp = tempDir();
   const logFile = path.join(tmp.dir, 'tsgi.log');
   fs.writeFileSync(logFile, 'earlier line\n');
-  const proc = spawn(process.execPath, [CLI, '--http-socket', '127.0.0.1:0', '--wsgi-file', PROBE, '--logto', logFile], { cwd: ROOT, stdio: 'ignore' });
+  const proc = spawn(
+    process.execPath,
+    [CLI, '--http-socket', '127.0.0.1:0', '--wsgi-file', PROBE, '--logto', logFile],
+    { cwd: ROOT, stdio: 'ignore' },
+  );
   const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
   try {
     await waitForText(() => fs.readFileSync(logFile, 'latin1'), /^spawned tsgi worker 1 /m, 10000);

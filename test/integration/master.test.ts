@@ -2,11 +2,11 @@
 // prefork workers sharing the sockets, respawn, graceful reload and shutdown, recycling.
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { spawn } from 'node:child_process';
 import { APPS, CLI, runTsgi, startTsgi, type TsgiHandle } from './helpers/tsgi';
 
 const APP = path.join(APPS, 'master-pid.js');
@@ -14,12 +14,15 @@ const APP = path.join(APPS, 'master-pid.js');
 /** One request on a new connection (no keep-alive), so each may reach any worker. */
 function get(port: number, p = '/'): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: p, agent: false, headers: { Connection: 'close' } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const req = http.get(
+      { host: '127.0.0.1', port, path: p, agent: false, headers: { Connection: 'close' } },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on('error', reject);
     req.setTimeout(10000, () => req.destroy(new Error('request timed out')));
   });
@@ -126,7 +129,16 @@ describe('master and worker processes', () => {
 
   test('--max-requests recycles workers with zero failed requests', async () => {
     const tsgi = await startTsgi([
-      '--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--processes', '2', '--max-requests', '25', '--min-worker-lifetime', '0',
+      '--http-socket',
+      '127.0.0.1:0',
+      '--wsgi-file',
+      APP,
+      '--processes',
+      '2',
+      '--max-requests',
+      '25',
+      '--min-worker-lifetime',
+      '0',
     ]);
     try {
       await tsgi.waitFor(/(ready in [^\n]*\n[\s\S]*){3}/);
@@ -139,21 +151,39 @@ describe('master and worker processes', () => {
       const more = await load(tsgi.ports[0]!, 60, 4);
       assert.deepEqual(more.failures, []);
       const served = new Set([...bodies, ...more.bodies].map(Number));
-      assert.ok([...served].some((p) => !first.includes(p)), 'recycled workers were replaced by new processes that serve');
+      assert.ok(
+        [...served].some((p) => !first.includes(p)),
+        'recycled workers were replaced by new processes that serve',
+      );
     } finally {
       assert.equal(await tsgi.stop(), 0);
     }
   });
 
   test('without --lazy-apps a broken app stops the master at startup with exit 22, before any worker', async () => {
-    const r = await runTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', path.join(APPS, 'broken-on-load.js'), '--processes', '2']);
+    const r = await runTsgi([
+      '--http-socket',
+      '127.0.0.1:0',
+      '--wsgi-file',
+      path.join(APPS, 'broken-on-load.js'),
+      '--processes',
+      '2',
+    ]);
     assert.equal(r.code, 22, r.output);
     assert.match(r.output, /this app cannot load/);
     assert.doesNotMatch(r.output, /spawned tsgi worker/);
   });
 
   test('with --lazy-apps only workers load the app (uWSGI quick-start --lazy-apps)', async () => {
-    const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--processes', '2', '--lazy-apps']);
+    const tsgi = await startTsgi([
+      '--http-socket',
+      '127.0.0.1:0',
+      '--wsgi-file',
+      APP,
+      '--processes',
+      '2',
+      '--lazy-apps',
+    ]);
     try {
       await tsgi.waitFor(/(ready in [^\n]*\n[\s\S]*){2}/);
       const loads = [...tsgi.output().matchAll(/ready in \d+ seconds [^\n]* pid: (\d+)/g)].map((m) => Number(m[1]));
@@ -167,7 +197,14 @@ describe('master and worker processes', () => {
 
   test('--lazy-apps --need-app with a broken app shuts the instance down with exit 22', async () => {
     const r = await runTsgi([
-      '--http-socket', '127.0.0.1:0', '--wsgi-file', path.join(APPS, 'broken-on-load.js'), '--processes', '2', '--lazy-apps', '--need-app',
+      '--http-socket',
+      '127.0.0.1:0',
+      '--wsgi-file',
+      path.join(APPS, 'broken-on-load.js'),
+      '--processes',
+      '2',
+      '--lazy-apps',
+      '--need-app',
     ]);
     assert.equal(r.code, 22, r.output);
   });
@@ -191,7 +228,16 @@ describe('master and worker processes', () => {
   });
 
   test('--harakiri answers 504 to a stuck request, logs it, and the respawned worker serves', async () => {
-    const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', path.join(APPS, 'harakiri.js'), '--processes', '1', '--harakiri', '1']);
+    const tsgi = await startTsgi([
+      '--http-socket',
+      '127.0.0.1:0',
+      '--wsgi-file',
+      path.join(APPS, 'harakiri.js'),
+      '--processes',
+      '1',
+      '--harakiri',
+      '1',
+    ]);
     try {
       await tsgi.waitFor(/(ready in [^\n]*\n[\s\S]*){2}/);
       const [stuck] = workerPids(tsgi);
@@ -212,7 +258,17 @@ describe('master and worker processes', () => {
   test('--pidfile holds the master pid and --vacuum removes it', async () => {
     const dir = fs.mkdtempSync('/tmp/tsgi-pid-');
     const file = path.join(dir, 'tsgi.pid');
-    const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--processes', '2', '--pidfile', file, '--vacuum']);
+    const tsgi = await startTsgi([
+      '--http-socket',
+      '127.0.0.1:0',
+      '--wsgi-file',
+      APP,
+      '--processes',
+      '2',
+      '--pidfile',
+      file,
+      '--vacuum',
+    ]);
     assert.equal(fs.readFileSync(file, 'utf8').trim(), String(tsgi.proc.pid));
     assert.equal(await tsgi.stop(), 0);
     assert.equal(fs.existsSync(file), false);
@@ -223,8 +279,19 @@ describe('master and worker processes', () => {
 describe('the quick-start commands with the master', () => {
   test('command 6 and 8: --processes 2 --threads 2 --master with --stats serves uWSGI stats for every worker and core', async () => {
     const tsgi = await startTsgi([
-      '--socket', '127.0.0.1:0', '--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--master', '--processes', '2', '--threads', '2',
-      '--stats', '127.0.0.1:0',
+      '--socket',
+      '127.0.0.1:0',
+      '--http-socket',
+      '127.0.0.1:0',
+      '--wsgi-file',
+      APP,
+      '--master',
+      '--processes',
+      '2',
+      '--threads',
+      '2',
+      '--stats',
+      '127.0.0.1:0',
     ]);
     try {
       const statsLine = await tsgi.waitFor(/\*\*\* Stats server enabled on 127\.0\.0\.1:(\d+) fd: \d+ \*\*\*/);
@@ -243,16 +310,36 @@ describe('the quick-start commands with the master', () => {
       });
       const doc = JSON.parse(raw) as {
         pid: number;
-        workers: Array<{ id: number; pid: number; requests: number; exceptions: number; cores: Array<{ id: number; requests: number }> }>;
+        workers: Array<{
+          id: number;
+          pid: number;
+          requests: number;
+          exceptions: number;
+          cores: Array<{ id: number; requests: number }>;
+        }>;
       };
       assert.equal(doc.pid, tsgi.proc.pid);
-      assert.deepEqual(doc.workers.map((w) => w.id), [1, 2]);
-      assert.deepEqual(doc.workers.map((w) => w.cores.length), [2, 2]);
+      assert.deepEqual(
+        doc.workers.map((w) => w.id),
+        [1, 2],
+      );
+      assert.deepEqual(
+        doc.workers.map((w) => w.cores.length),
+        [2, 2],
+      );
       assert.deepEqual(doc.workers.map((w) => w.pid).sort(), workerPids(tsgi).sort());
       const total = doc.workers.reduce((n, w) => n + w.requests, 0);
       assert.equal(total, 41, 'every request is counted once');
-      assert.equal(doc.workers.reduce((n, w) => n + w.exceptions, 0), 1, 'the app exception is counted');
-      for (const w of doc.workers) assert.equal(w.requests, w.cores.reduce((n, c) => n + c.requests, 0));
+      assert.equal(
+        doc.workers.reduce((n, w) => n + w.exceptions, 0),
+        1,
+        'the app exception is counted',
+      );
+      for (const w of doc.workers)
+        assert.equal(
+          w.requests,
+          w.cores.reduce((n, c) => n + c.requests, 0),
+        );
     } finally {
       assert.equal(await tsgi.stop(), 0);
     }
@@ -264,7 +351,16 @@ describe('reload triggers, memory recycling, privileges, thread harakiri', () =>
     const dir = fs.mkdtempSync('/tmp/tsgi-touch-');
     const touch = path.join(dir, 'reload');
     fs.writeFileSync(touch, '1');
-    const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--processes', '2', '--touch-chain-reload', touch]);
+    const tsgi = await startTsgi([
+      '--http-socket',
+      '127.0.0.1:0',
+      '--wsgi-file',
+      APP,
+      '--processes',
+      '2',
+      '--touch-chain-reload',
+      touch,
+    ]);
     try {
       await tsgi.waitFor(/(ready in [^\n]*\n[\s\S]*){2}/);
       const before = workerPids(tsgi);
@@ -289,7 +385,16 @@ describe('reload triggers, memory recycling, privileges, thread harakiri', () =>
     const dir = fs.mkdtempSync('/tmp/tsgi-touch-');
     const touch = path.join(dir, 'reload');
     fs.writeFileSync(touch, '1');
-    const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--processes', '2', '--touch-reload', touch]);
+    const tsgi = await startTsgi([
+      '--http-socket',
+      '127.0.0.1:0',
+      '--wsgi-file',
+      APP,
+      '--processes',
+      '2',
+      '--touch-reload',
+      touch,
+    ]);
     try {
       await tsgi.waitFor(/(ready in [^\n]*\n[\s\S]*){3}/);
       const later = new Date(Date.now() + 5000);
@@ -303,7 +408,19 @@ describe('reload triggers, memory recycling, privileges, thread harakiri', () =>
   });
 
   test('--reload-on-rss recycles a worker above the limit', async () => {
-    const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--master', '--processes', '1', '--reload-on-rss', '1', '--min-worker-lifetime', '0']);
+    const tsgi = await startTsgi([
+      '--http-socket',
+      '127.0.0.1:0',
+      '--wsgi-file',
+      APP,
+      '--master',
+      '--processes',
+      '1',
+      '--reload-on-rss',
+      '1',
+      '--min-worker-lifetime',
+      '0',
+    ]);
     try {
       await tsgi.waitFor(/recycles: rss \d+ MB above reload-on-rss 1 MB/, 5000);
     } finally {
@@ -311,8 +428,20 @@ describe('reload triggers, memory recycling, privileges, thread harakiri', () =>
     }
   });
 
-  test('--uid and --gid drop the workers\' privileges after binding (CI runs as root)', async () => {
-    const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--master', '--processes', '1', '--uid', 'nobody', '--gid', 'nogroup']);
+  test("--uid and --gid drop the workers' privileges after binding (CI runs as root)", async () => {
+    const tsgi = await startTsgi([
+      '--http-socket',
+      '127.0.0.1:0',
+      '--wsgi-file',
+      APP,
+      '--master',
+      '--processes',
+      '1',
+      '--uid',
+      'nobody',
+      '--gid',
+      'nogroup',
+    ]);
     try {
       await tsgi.waitFor(/(ready in [^\n]*\n[\s\S]*){2}/);
       const [pid] = workerPids(tsgi);
@@ -330,7 +459,19 @@ describe('reload triggers, memory recycling, privileges, thread harakiri', () =>
   // of an admin would: none of them may survive the drop (uWSGI calls setgroups() too).
   for (const mode of [[], ['--master', '--processes', '1'], ['--threads', '2']]) {
     test(`--uid and --gid drop privileges and every supplementary group ${mode.length ? 'with ' + mode.join(' ') : 'without a master'} (CI runs as root)`, async () => {
-      const args = [process.execPath, CLI, '--http-socket', '127.0.0.1:0', '--wsgi-file', APP, ...mode, '--uid', 'nobody', '--gid', 'nogroup'];
+      const args = [
+        process.execPath,
+        CLI,
+        '--http-socket',
+        '127.0.0.1:0',
+        '--wsgi-file',
+        APP,
+        ...mode,
+        '--uid',
+        'nobody',
+        '--gid',
+        'nogroup',
+      ];
       const proc = spawn('setpriv', ['--groups', '0,4,27', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       const spawned = new Promise<number>((resolve, reject) => {
@@ -366,11 +507,20 @@ describe('reload triggers, memory recycling, privileges, thread harakiri', () =>
     try {
       const line = await tsgi.waitFor(/\*\*\* Stats server enabled on 127\.0\.0\.1:(\d+) fd/);
       const port = Number(/127\.0\.0\.1:(\d+)/.exec(line)![1]);
-      assert.match(tsgi.output(), /^tsgi: --stats :0 has no host: bound to 127\.0\.0\.1 only \(give 0\.0\.0\.0:0 for every interface\)$/m);
+      assert.match(
+        tsgi.output(),
+        /^tsgi: --stats :0 has no host: bound to 127\.0\.0\.1 only \(give 0\.0\.0\.0:0 for every interface\)$/m,
+      );
       // The kernel's own table of listening sockets: local address 127.0.0.1 (0100007F), state LISTEN (0A).
       const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
-      const rows = fs.readFileSync('/proc/net/tcp', 'utf8').split('\n').filter((l) => l.includes(`:${hexPort} `) && / 0A /.test(l));
-      assert.ok(rows.length > 0 && rows.every((l) => l.trim().split(/\s+/)[1] === `0100007F:${hexPort}`), rows.join('\n'));
+      const rows = fs
+        .readFileSync('/proc/net/tcp', 'utf8')
+        .split('\n')
+        .filter((l) => l.includes(`:${hexPort} `) && / 0A /.test(l));
+      assert.ok(
+        rows.length > 0 && rows.every((l) => l.trim().split(/\s+/)[1] === `0100007F:${hexPort}`),
+        rows.join('\n'),
+      );
     } finally {
       await tsgi.stop();
     }
@@ -379,14 +529,28 @@ describe('reload triggers, memory recycling, privileges, thread harakiri', () =>
   test('without --uid, running as root says so at start-up (CI runs as root)', async () => {
     const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', APP]);
     try {
-      assert.match(tsgi.output(), /^tsgi: \*\*\* WARNING: you are running tsgi as root !!! \(use the --uid flag\) \*\*\*$/m);
+      assert.match(
+        tsgi.output(),
+        /^tsgi: \*\*\* WARNING: you are running tsgi as root !!! \(use the --uid flag\) \*\*\*$/m,
+      );
     } finally {
       await tsgi.stop();
     }
   });
 
   test('--harakiri with --threads stops only the stuck thread: 504, replacement, the process lives', async () => {
-    const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', path.join(APPS, 'harakiri.js'), '--processes', '1', '--threads', '2', '--harakiri', '1']);
+    const tsgi = await startTsgi([
+      '--http-socket',
+      '127.0.0.1:0',
+      '--wsgi-file',
+      path.join(APPS, 'harakiri.js'),
+      '--processes',
+      '1',
+      '--threads',
+      '2',
+      '--harakiri',
+      '1',
+    ]);
     try {
       await tsgi.waitFor(/spawned tsgi worker 1/);
       const [pid] = workerPids(tsgi);

@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { httpRequest, type OneResponse, PROBE, portOf, rawRequest, tempDir, waitForText } from './helpers/exchange';
+import { type NginxHandle, startNginx } from './helpers/nginx';
 import { startTsgi, type TsgiHandle } from './helpers/tsgi';
-import { startNginx, type NginxHandle } from './helpers/nginx';
-import { PROBE, httpRequest, portOf, rawRequest, tempDir, waitForText, type OneResponse } from './helpers/exchange';
 
 let tsgi: TsgiHandle;
 let nginxTcp: NginxHandle;
@@ -19,7 +19,16 @@ let tmp: { dir: string; remove(): void };
 before(async () => {
   tmp = tempDir('tsgi-nginx-it-');
   const sock = path.join(tmp.dir, 'app.sock');
-  tsgi = await startTsgi(['--socket', '127.0.0.1:0', '--socket', sock, '--http-socket', '127.0.0.1:0', '--wsgi-file', PROBE]);
+  tsgi = await startTsgi([
+    '--socket',
+    '127.0.0.1:0',
+    '--socket',
+    sock,
+    '--http-socket',
+    '127.0.0.1:0',
+    '--wsgi-file',
+    PROBE,
+  ]);
   const uwsgiPort = portOf(tsgi.output(), 'uwsgi');
   httpPort = portOf(tsgi.output(), 'http');
   nginxTcp = await startNginx({ upstream: `127.0.0.1:${uwsgiPort}`, httpExtra: 'client_max_body_size 10m;' });
@@ -39,12 +48,27 @@ const direct = (req: string | Buffer | Array<string | Buffer>): Promise<OneRespo
   rawRequest({ port: httpPort }, Array.isArray(req) ? req : [req]);
 
 function echoed(r: OneResponse): { vars: Record<string, string>; body: string; bodyLength: number } {
-  assert.equal(r.status, 200, `expected 200, got:\n${r.data.toString('latin1')}\nnginx error log:\n${nginxTcp.errorLog()}`);
+  assert.equal(
+    r.status,
+    200,
+    `expected 200, got:\n${r.data.toString('latin1')}\nnginx error log:\n${nginxTcp.errorLog()}`,
+  );
   return JSON.parse(Buffer.from(r.body, 'latin1').toString('utf8'));
 }
 
 /** The vars both paths must agree on for the same request. */
-const SHARED = ['QUERY_STRING', 'REQUEST_METHOD', 'CONTENT_TYPE', 'CONTENT_LENGTH', 'REQUEST_URI', 'PATH_INFO', 'SERVER_PROTOCOL', 'REQUEST_SCHEME', 'REMOTE_ADDR', 'HTTP_HOST'];
+const SHARED = [
+  'QUERY_STRING',
+  'REQUEST_METHOD',
+  'CONTENT_TYPE',
+  'CONTENT_LENGTH',
+  'REQUEST_URI',
+  'PATH_INFO',
+  'SERVER_PROTOCOL',
+  'REQUEST_SCHEME',
+  'REMOTE_ADDR',
+  'HTTP_HOST',
+];
 function pick(vars: Record<string, string>, keys = SHARED): Record<string, string | undefined> {
   return Object.fromEntries(keys.map((k) => [k, vars[k]]));
 }
@@ -102,7 +126,12 @@ describe('nginx uwsgi_pass in front of tsgi --socket', () => {
   });
 
   test('repeated request headers: nginx 1.22 sends duplicate vars and the last one wins', async () => {
-    const req = httpRequest('GET', '/echo', [['X-Dup', 'first'], ['X-Dup', 'second'], ['Cookie', 'a=1'], ['Cookie', 'b=2']]);
+    const req = httpRequest('GET', '/echo', [
+      ['X-Dup', 'first'],
+      ['X-Dup', 'second'],
+      ['Cookie', 'a=1'],
+      ['Cookie', 'b=2'],
+    ]);
     const e = echoed(await viaNginx(req));
     assert.equal(e.vars.HTTP_X_DUP, 'second');
     assert.equal(e.vars.HTTP_COOKIE, 'b=2');
@@ -190,7 +219,10 @@ describe('nginx uwsgi_pass in front of tsgi --socket', () => {
     const mark = tsgi.output().length;
     const r = await viaNginx(httpRequest('GET', '/throw'));
     assert.equal(r.status, 500);
-    await waitForText(() => tsgi.output().slice(mark), /GET \/throw: app error before the response started; answered 500\nError: probe: thrown before the response\n\s+at .*probe\.mjs/);
+    await waitForText(
+      () => tsgi.output().slice(mark),
+      /GET \/throw: app error before the response started; answered 500\nError: probe: thrown before the response\n\s+at .*probe\.mjs/,
+    );
     const d = await direct(httpRequest('GET', '/throw'));
     assert.equal(d.status, 500);
     const ok = await viaNginx(httpRequest('GET', '/after-throw'));
@@ -201,7 +233,10 @@ describe('nginx uwsgi_pass in front of tsgi --socket', () => {
   test('a request over uwsgi_pass is logged with the vars nginx sent', async () => {
     const mark = tsgi.output().length;
     await viaNginx(httpRequest('GET', '/logged?x=1'));
-    const line = await waitForText(() => tsgi.output().slice(mark), /^\[pid: \d+\|app: 0\|req: \d+\/\d+\] 127\.0\.0\.1 \(\) \{\d+ vars in \d+ bytes\} \[[^\]]+\] GET \/logged\?x=1 => generated 17 bytes in \d+ msecs \(HTTP\/1\.1 200\) 2 headers in \d+ bytes \(1 switches on core 0\)$/m);
+    const line = await waitForText(
+      () => tsgi.output().slice(mark),
+      /^\[pid: \d+\|app: 0\|req: \d+\/\d+\] 127\.0\.0\.1 \(\) \{\d+ vars in \d+ bytes\} \[[^\]]+\] GET \/logged\?x=1 => generated 17 bytes in \d+ msecs \(HTTP\/1\.1 200\) 2 headers in \d+ bytes \(1 switches on core 0\)$/m,
+    );
     assert.ok(line);
   });
 });
@@ -212,7 +247,9 @@ describe('nginx uwsgi_pass unix:/path in front of tsgi --socket /path', () => {
     const ge = echoed(g);
     assert.equal(ge.vars.QUERY_STRING, 'via=unix');
     assert.equal(ge.vars.REMOTE_ADDR, '127.0.0.1');
-    const p = await rawRequest({ port: nginxUnix.port }, [httpRequest('POST', '/echo', [['Content-Type', 'text/plain']], 'over a unix socket')]);
+    const p = await rawRequest({ port: nginxUnix.port }, [
+      httpRequest('POST', '/echo', [['Content-Type', 'text/plain']], 'over a unix socket'),
+    ]);
     const pe = echoed(p);
     assert.equal(pe.body, 'over a unix socket');
     assert.equal(pe.vars.CONTENT_LENGTH, '18');

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { rawRequest, httpRequest, uwsgiRequest, getVars, type OneResponse } from './helpers/exchange';
+import { getVars, httpRequest, type OneResponse, rawRequest, uwsgiRequest } from './helpers/exchange';
 import { APPS, startTsgi, type TsgiHandle } from './helpers/tsgi';
 
 interface Fixture {
@@ -23,14 +23,38 @@ interface Fixture {
 }
 
 const FIXTURES: Fixture[] = [
-  { name: 'Express 5', file: 'node-express5.cjs', args: ['--callable', 'app'], hello: 'hello from express', full: true },
+  {
+    name: 'Express 5',
+    file: 'node-express5.cjs',
+    args: ['--callable', 'app'],
+    hello: 'hello from express',
+    full: true,
+  },
   { name: 'Express 4', file: 'node-express4.cjs', args: [], hello: 'hello from express4', full: true },
   { name: 'Connect', file: 'node-connect.cjs', args: ['--callable', 'app'], hello: 'hello from connect', full: true },
   { name: 'Koa', file: 'node-koa.mjs', args: ['--callable', 'app'], hello: 'hello from koa', full: true },
   { name: 'Fastify', file: 'node-fastify.mjs', args: ['--callable', 'app'], hello: 'hello from fastify', full: true },
-  { name: 'http.createServer', file: 'node-http-server.cjs', args: ['--callable', 'server'], hello: 'hello from http.Server', full: false },
-  { name: 'app.listen(3000) at import', file: 'node-listen-at-import.cjs', args: [], hello: 'hello from a listening app', full: false },
-  { name: 'fastify.listen() after setup', file: 'node-fastify-listen.cjs', args: [], hello: 'hello from a listening fastify', full: false },
+  {
+    name: 'http.createServer',
+    file: 'node-http-server.cjs',
+    args: ['--callable', 'server'],
+    hello: 'hello from http.Server',
+    full: false,
+  },
+  {
+    name: 'app.listen(3000) at import',
+    file: 'node-listen-at-import.cjs',
+    args: [],
+    hello: 'hello from a listening app',
+    full: false,
+  },
+  {
+    name: 'fastify.listen() after setup',
+    file: 'node-fastify-listen.cjs',
+    args: [],
+    hello: 'hello from a listening fastify',
+    full: false,
+  },
 ];
 
 const STREAM_BYTES = 64 * 16384;
@@ -44,7 +68,8 @@ function expectedStream(): string {
 type Send = (method: string, target: string, headers?: Array<[string, string]>, body?: string) => Promise<OneResponse>;
 
 function overHttp(port: number): Send {
-  return (method, target, headers = [], body = '') => rawRequest({ port }, [httpRequest(method, target, headers, body)]);
+  return (method, target, headers = [], body = '') =>
+    rawRequest({ port }, [httpRequest(method, target, headers, body)]);
 }
 
 function overUwsgi(port: number): Send {
@@ -120,7 +145,15 @@ for (const fx of FIXTURES) {
   describe(`node:http app: ${fx.name}`, () => {
     let tsgi: TsgiHandle;
     before(async () => {
-      tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--socket', '127.0.0.1:0', '--wsgi-file', path.join(APPS, fx.file), ...fx.args]);
+      tsgi = await startTsgi([
+        '--http-socket',
+        '127.0.0.1:0',
+        '--socket',
+        '127.0.0.1:0',
+        '--wsgi-file',
+        path.join(APPS, fx.file),
+        ...fx.args,
+      ]);
     });
     after(async () => {
       await tsgi.stop();
@@ -132,7 +165,16 @@ for (const fx of FIXTURES) {
 
 describe('node:http app: the client goes away', () => {
   it("fires req 'close' at the client's FIN while the app has not answered (as node:http does)", async () => {
-    const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--async', '4', '--wsgi-file', path.join(APPS, 'node-express5.cjs'), '--callable', 'app']);
+    const tsgi = await startTsgi([
+      '--http-socket',
+      '127.0.0.1:0',
+      '--async',
+      '4',
+      '--wsgi-file',
+      path.join(APPS, 'node-express5.cjs'),
+      '--callable',
+      'app',
+    ]);
     try {
       const port = tsgi.ports[0]!;
       const sock = net.connect(port, '127.0.0.1');
@@ -155,7 +197,10 @@ describe('node:http app: through the --http router', () => {
       startTsgi(['--http', '127.0.0.1:0', '--wsgi-file', path.join(APPS, 'node-fastify.mjs'), '--callable', 'app']),
     ]);
     try {
-      for (const [t, hello] of [[express, 'hello from express'], [fastify, 'hello from fastify']] as const) {
+      for (const [t, hello] of [
+        [express, 'hello from express'],
+        [fastify, 'hello from fastify'],
+      ] as const) {
         const bound = /tsgi http bound on 127\.0\.0\.1:(\d+)/.exec(t.output());
         assert.ok(bound, t.output());
         const send = overHttp(Number(bound[1]));
@@ -172,9 +217,17 @@ describe('node:http app: through the --http router', () => {
 
 describe('node:http app: listen() at import', () => {
   it('logs the takeover and answers server.address() with the port the app asked for', async () => {
-    const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', path.join(APPS, 'node-listen-at-import.cjs')]);
+    const tsgi = await startTsgi([
+      '--http-socket',
+      '127.0.0.1:0',
+      '--wsgi-file',
+      path.join(APPS, 'node-listen-at-import.cjs'),
+    ]);
     try {
-      assert.match(tsgi.output(), /tsgi: took over server\.listen\(3000\); serving on tsgi's sockets, the port the app asked for is ignored/);
+      assert.match(
+        tsgi.output(),
+        /tsgi: took over server\.listen\(3000\); serving on tsgi's sockets, the port the app asked for is ignored/,
+      );
       const r = await overHttp(tsgi.ports[0]!)('GET', '/address');
       assert.deepEqual(JSON.parse(r.body), { port: 3000, listening: true });
       await tsgi.waitFor(/app says: listening on 3000/);
@@ -184,14 +237,31 @@ describe('node:http app: listen() at import', () => {
   });
 });
 
-for (const mode of [['--threads', '2'], ['--processes', '2', '--master']]) {
+for (const mode of [
+  ['--threads', '2'],
+  ['--processes', '2', '--master'],
+]) {
   describe(`node:http apps under ${mode.join(' ')}`, () => {
     let express: TsgiHandle;
     let fastify: TsgiHandle;
     before(async () => {
       [express, fastify] = await Promise.all([
-        startTsgi(['--http-socket', '127.0.0.1:0', ...mode, '--wsgi-file', path.join(APPS, 'node-listen-at-import.cjs')]),
-        startTsgi(['--http-socket', '127.0.0.1:0', ...mode, '--wsgi-file', path.join(APPS, 'node-fastify.mjs'), '--callable', 'app']),
+        startTsgi([
+          '--http-socket',
+          '127.0.0.1:0',
+          ...mode,
+          '--wsgi-file',
+          path.join(APPS, 'node-listen-at-import.cjs'),
+        ]),
+        startTsgi([
+          '--http-socket',
+          '127.0.0.1:0',
+          ...mode,
+          '--wsgi-file',
+          path.join(APPS, 'node-fastify.mjs'),
+          '--callable',
+          'app',
+        ]),
       ]);
     });
     after(async () => {
@@ -200,7 +270,9 @@ for (const mode of [['--threads', '2'], ['--processes', '2', '--master']]) {
 
     it('serves an app that called listen() at import from every core', async () => {
       const send = overHttp(express.ports[0]!);
-      const results = await Promise.all(Array.from({ length: 16 }, () => send('POST', '/echo', [['Content-Type', 'application/json']], '{"n":1}')));
+      const results = await Promise.all(
+        Array.from({ length: 16 }, () => send('POST', '/echo', [['Content-Type', 'application/json']], '{"n":1}')),
+      );
       for (const r of results) assert.deepEqual(JSON.parse(r.body), { got: { n: 1 } });
     });
 
@@ -215,7 +287,16 @@ for (const mode of [['--threads', '2'], ['--processes', '2', '--master']]) {
 
 describe('node:http app: a plain (req, res) function', () => {
   it('runs with --app-type node', async () => {
-    const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', path.join(APPS, 'node-plain-handler.cjs'), '--callable', 'handler', '--app-type', 'node']);
+    const tsgi = await startTsgi([
+      '--http-socket',
+      '127.0.0.1:0',
+      '--wsgi-file',
+      path.join(APPS, 'node-plain-handler.cjs'),
+      '--callable',
+      'handler',
+      '--app-type',
+      'node',
+    ]);
     try {
       const r = await overHttp(tsgi.ports[0]!)('GET', '/x?y=1');
       assert.equal(r.body, 'plain GET /x?y=1');
@@ -225,7 +306,14 @@ describe('node:http app: a plain (req, res) function', () => {
   });
 
   it('is a gateway callable by default, and its 500 suggests --app-type node', async () => {
-    const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', path.join(APPS, 'node-plain-handler.cjs'), '--callable', 'handler']);
+    const tsgi = await startTsgi([
+      '--http-socket',
+      '127.0.0.1:0',
+      '--wsgi-file',
+      path.join(APPS, 'node-plain-handler.cjs'),
+      '--callable',
+      'handler',
+    ]);
     try {
       const r = await overHttp(tsgi.ports[0]!)('GET', '/');
       assert.equal(r.status, 500);

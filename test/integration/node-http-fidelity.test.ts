@@ -10,7 +10,7 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { rawRequest, getVars, uwsgiRequest, type OneResponse } from './helpers/exchange';
+import { getVars, type OneResponse, rawRequest, uwsgiRequest } from './helpers/exchange';
 import { APPS, startTsgi, type TsgiHandle } from './helpers/tsgi';
 
 const FIXTURE = path.join(APPS, 'node-fidelity.cjs');
@@ -27,7 +27,16 @@ describe('node:http app: request headers as node:http gives them', () => {
   let own: http.Server;
   let ownPort = 0;
   before(async () => {
-    tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--socket', '127.0.0.1:0', '--wsgi-file', FIXTURE, '--callable', 'server']);
+    tsgi = await startTsgi([
+      '--http-socket',
+      '127.0.0.1:0',
+      '--socket',
+      '127.0.0.1:0',
+      '--wsgi-file',
+      FIXTURE,
+      '--callable',
+      'server',
+    ]);
     own = http.createServer(handler);
     await new Promise<void>((resolve) => own.listen(0, '127.0.0.1', resolve));
     ownPort = (own.address() as AddressInfo).port;
@@ -62,13 +71,18 @@ describe('node:http app: request headers as node:http gives them', () => {
   });
 
   it("gives the same headers as node's own server for a POST with Content-Type and Content-Length", async () => {
-    const req = 'GET /headers HTTP/1.1\r\nhost: h\r\nCONTENT-TYPE: text/plain\r\nContent-Length: 0\r\nX-Empty:\r\nconnection: close\r\n\r\n';
+    const req =
+      'GET /headers HTTP/1.1\r\nhost: h\r\nCONTENT-TYPE: text/plain\r\nContent-Length: 0\r\nX-Empty:\r\nconnection: close\r\n\r\n';
     const [t, o] = await both(req);
     assert.deepEqual(JSON.parse(t.body), JSON.parse(o.body));
   });
 
   it('keeps the rebuilt lower-case names over uwsgi, where the client names never reach tsgi', async () => {
-    const vars = getVars('/headers', [['HTTP_HOST', 'example.test'], ['HTTP_X_FOO', 'a, b'], ['CONTENT_TYPE', 'text/plain']]);
+    const vars = getVars('/headers', [
+      ['HTTP_HOST', 'example.test'],
+      ['HTTP_X_FOO', 'a, b'],
+      ['CONTENT_TYPE', 'text/plain'],
+    ]);
     const r = await uwsgiRequest({ port: tsgi.ports[1]! }, vars);
     const seen = JSON.parse(r.body) as { raw: string[]; headers: Record<string, string> };
     assert.deepEqual(seen.raw, ['host', 'example.test', 'x-foo', 'a, b', 'content-type', 'text/plain']);
@@ -91,7 +105,8 @@ function get(port: number, target: string): Promise<Got> {
       res.setEncoding('latin1');
       res.on('data', (d: string) => (body += d));
       res.on('end', () => {
-        const framing = res.headers['transfer-encoding'] ?? (res.headers['content-length'] !== undefined ? 'length' : 'close');
+        const framing =
+          res.headers['transfer-encoding'] ?? (res.headers['content-length'] !== undefined ? 'length' : 'close');
         resolve({ status: res.statusCode!, framing, body, rawTrailers: res.rawTrailers });
       });
       res.on('error', reject);
@@ -105,7 +120,16 @@ describe('node:http app: response trailers (res.addTrailers)', () => {
   let own: http.Server;
   let ownPort = 0;
   before(async () => {
-    tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--socket', '127.0.0.1:0', '--wsgi-file', FIXTURE, '--callable', 'server']);
+    tsgi = await startTsgi([
+      '--http-socket',
+      '127.0.0.1:0',
+      '--socket',
+      '127.0.0.1:0',
+      '--wsgi-file',
+      FIXTURE,
+      '--callable',
+      'server',
+    ]);
     own = http.createServer(handler);
     await new Promise<void>((resolve) => own.listen(0, '127.0.0.1', resolve));
     ownPort = (own.address() as AddressInfo).port;
@@ -116,7 +140,9 @@ describe('node:http app: response trailers (res.addTrailers)', () => {
   });
 
   it('sends the trailer fields after the last chunk of a chunked response (RFC 9112 section 7.1.2)', async () => {
-    const r = await rawRequest({ port: tsgi.ports[0]! }, ['GET /trailers HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n']);
+    const r = await rawRequest({ port: tsgi.ports[0]! }, [
+      'GET /trailers HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n',
+    ]);
     const text = r.data.toString('latin1');
     assert.match(text, /\r\nTransfer-Encoding: chunked\r\n/);
     assert.ok(text.endsWith('\r\n0\r\nX-Checksum: abc123\r\nX-Count: 2\r\n\r\n'), JSON.stringify(text.slice(-80)));
@@ -216,7 +242,10 @@ describe("node:http app: Expect: 100-continue with 'checkContinue' listeners", (
   const head = (allow: boolean): string =>
     `POST /up HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\n${allow ? 'X-Allow: yes\r\n' : ''}Connection: close\r\n\r\n`;
 
-  for (const [name, port] of [['tsgi', (): number => tsgi.ports[0]!], ["node's own server", (): number => ownPort]] as const) {
+  for (const [name, port] of [
+    ['tsgi', (): number => tsgi.ports[0]!],
+    ["node's own server", (): number => ownPort],
+  ] as const) {
     it(`sends the 100 only when the app calls res.writeContinue(), then serves the body (${name})`, async () => {
       const c = conversation(port());
       try {
@@ -248,7 +277,9 @@ describe("node:http app: Expect: 100-continue with 'checkContinue' listeners", (
     const other = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', FIXTURE, '--callable', 'server']);
     const c = conversation(other.ports[0]!);
     try {
-      c.send('POST /headers HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\nConnection: close\r\n\r\n');
+      c.send(
+        'POST /headers HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\nConnection: close\r\n\r\n',
+      );
       // The 100 comes first; the body (5 bytes, under --post-buffering) is then read before
       // the app runs.
       const first = await c.until(/100 Continue\r\n\r\n/);

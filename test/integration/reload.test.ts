@@ -44,8 +44,14 @@ async function startInOwnGroup(args: string[], env: NodeJS.ProcessEnv = {}): Pro
   const wake = (): void => {
     for (const w of [...waiters]) w();
   };
-  proc.stdout!.on('data', (d: Buffer) => ((out += d.toString('latin1')), wake()));
-  proc.stderr!.on('data', (d: Buffer) => ((out += d.toString('latin1')), wake()));
+  proc.stdout!.on('data', (d: Buffer) => {
+    out += d.toString('latin1');
+    wake();
+  });
+  proc.stderr!.on('data', (d: Buffer) => {
+    out += d.toString('latin1');
+    wake();
+  });
   const exit = new Promise<number | null>((resolve) =>
     proc.on('exit', (code) => {
       exited = true;
@@ -117,7 +123,10 @@ function steadyLoad(port: number, connections: number, max = 500000) {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (d: string) => (body += d));
-        res.on('error', (e) => (result.failures.push(e.message), resolve()));
+        res.on('error', (e) => {
+          result.failures.push(e.message);
+          resolve();
+        });
         res.on('end', () => {
           result.slowestMs = Math.max(result.slowestMs, performance.now() - t0);
           if (res.statusCode !== 200) result.failures.push(`status ${res.statusCode}`);
@@ -127,7 +136,10 @@ function steadyLoad(port: number, connections: number, max = 500000) {
           resolve();
         });
       });
-      req.on('error', (e) => (result.failures.push(e.message), resolve()));
+      req.on('error', (e) => {
+        result.failures.push(e.message);
+        resolve();
+      });
       req.setTimeout(20000, () => req.destroy(new Error('no answer within 20 s')));
     });
   const loops = Array.from({ length: connections }, async () => {
@@ -174,7 +186,9 @@ function pidOf(port: number): Promise<number> {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (d: string) => (body += d));
-        res.on('end', () => (res.statusCode === 200 ? resolve(Number(body)) : reject(new Error(`status ${res.statusCode}`))));
+        res.on('end', () =>
+          res.statusCode === 200 ? resolve(Number(body)) : reject(new Error(`status ${res.statusCode}`)),
+        );
       })
       .on('error', reject);
   });
@@ -184,7 +198,10 @@ describe('reloads in process mode', () => {
   test('a SIGHUP to the whole process group keeps the old workers accepting until their replacements serve: no request waits for the app to load', async () => {
     // The app takes 3 s to load: a request left to wait for a loading worker waits that long.
     const tsgi = await startInOwnGroup(['--wsgi-file', APP, '--processes', '2'], { TSGI_TEST_LOAD_MS: '3000' });
-    await tsgi.waitCount(/ready in/, 3, 40000).catch(async (err) => (await tsgi.stop(), Promise.reject(err))); // the master's load, then both workers
+    await tsgi.waitCount(/ready in/, 3, 40000).catch(async (err) => {
+      await tsgi.stop();
+      throw err;
+    }); // the master's load, then both workers
     const load = steadyLoad(tsgi.port, 4);
     try {
       await load.more(200);
@@ -208,7 +225,10 @@ describe('reloads in process mode', () => {
 
   test('a SIGHUP sent to one worker replaces that worker, the new process serving before the old one stops', async () => {
     const tsgi = await startInOwnGroup(['--wsgi-file', APP, '--processes', '2']);
-    await tsgi.waitCount(/ready in/, 3).catch(async (err) => (await tsgi.stop(), Promise.reject(err)));
+    await tsgi.waitCount(/ready in/, 3).catch(async (err) => {
+      await tsgi.stop();
+      throw err;
+    });
     const load = steadyLoad(tsgi.port, 4);
     try {
       const [victim] = spawnedPids(tsgi.output());
@@ -224,7 +244,10 @@ describe('reloads in process mode', () => {
       const replacement = spawnedPids(tsgi.output())[2]!;
       const ready = tsgi.output().indexOf(`pid: ${replacement} (default app)`);
       const stopping = tsgi.output().indexOf(`(pid: ${victim}): stopping on the master's request`);
-      assert.ok(ready >= 0 && stopping > ready, `the replacement (pid ${replacement}) served before worker ${victim} was stopped`);
+      assert.ok(
+        ready >= 0 && stopping > ready,
+        `the replacement (pid ${replacement}) served before worker ${victim} was stopped`,
+      );
       assert.equal(spawnedPids(tsgi.output()).length, 3, 'only that worker was replaced');
       assert.equal(await tsgi.stop(), 0, 'the master exits 0 on SIGTERM');
     } finally {
@@ -247,7 +270,8 @@ describe('reloads in process mode', () => {
       fs.rmSync(broken);
       await tsgi.waitCount(/ready in/, 5);
       await tsgi.waitCount(/exited with code 0 \(graceful stop\)/, 2);
-      for (const pid of old) assert.match(tsgi.output(), new RegExp(`\\(pid: ${pid}\\) exited with code 0 \\(graceful stop\\)`));
+      for (const pid of old)
+        assert.match(tsgi.output(), new RegExp(`\\(pid: ${pid}\\) exited with code 0 \\(graceful stop\\)`));
       for (let i = 0; i < 20; i++) assert.ok(!old.includes(await pidOf(tsgi.port)), 'only new workers answer');
       assert.equal(await tsgi.stop(), 0, 'the master exits 0 on SIGTERM');
     } finally {
@@ -269,12 +293,18 @@ describe('reloads in process mode', () => {
       const pids = spawnedPids(out);
       assert.equal(pids.length, 6, 'two replacements per worker');
       for (const slot of ['1', '2']) {
-        const [, second, third] = [...out.matchAll(new RegExp(`spawned tsgi worker ${slot} \\(pid: (\\d+)`, 'g'))].map((m) => m[1]);
+        const [, second, third] = [...out.matchAll(new RegExp(`spawned tsgi worker ${slot} \\(pid: (\\d+)`, 'g'))].map(
+          (m) => m[1],
+        );
         const secondServes = out.indexOf(`pid: ${second} (default app)`);
         const thirdStarts = out.indexOf(`(pid: ${third}, cores`);
-        assert.ok(secondServes >= 0 && secondServes < thirdStarts, `worker ${slot}: pid ${third} started after pid ${second} served`);
+        assert.ok(
+          secondServes >= 0 && secondServes < thirdStarts,
+          `worker ${slot}: pid ${third} started after pid ${second} served`,
+        );
       }
-      for (let i = 0; i < 10; i++) assert.ok(pids.slice(4).includes(await pidOf(tsgi.port)), 'the last replacements serve');
+      for (let i = 0; i < 10; i++)
+        assert.ok(pids.slice(4).includes(await pidOf(tsgi.port)), 'the last replacements serve');
       assert.equal(await tsgi.stop(), 0, 'the master exits 0 on SIGTERM');
     } finally {
       await tsgi.stop();

@@ -83,7 +83,7 @@ function cpuTicks(pid: number): number {
 const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 
 describe('the --http router against clients that misbehave', () => {
-  test('a client that stops reading a streamed answer is dropped after --http-timeout with a log line, and the worker\'s slot is freed', async () => {
+  test("a client that stops reading a streamed answer is dropped after --http-timeout with a log line, and the worker's slot is freed", async () => {
     // One process, two slots: the stuck answer holds one, the other serves meanwhile; once the
     // router drops the client, both slots hold a request at once again.
     await withRouter(['--http-timeout', '2', '--processes', '1', '--async', '2'], async ({ tsgi, port }) => {
@@ -92,13 +92,22 @@ describe('the --http router against clients that misbehave', () => {
       stuck.write(`GET /big?${1024 * 1024 * 1024} HTTP/1.1\r\nHost: x\r\n\r\n`);
       const ended = collect(stuck, 60000);
       assert.equal((await get(port)).status, 200, 'another request is served meanwhile');
-      const line = await tsgi.waitFor(/tsgi http router: closed the connection of 127\.0\.0\.1 \(GET \/big\?\d+\): client did not read the response within http-timeout.*/, 30000);
+      const line = await tsgi.waitFor(
+        /tsgi http router: closed the connection of 127\.0\.0\.1 \(GET \/big\?\d+\): client did not read the response within http-timeout.*/,
+        30000,
+      );
       assert.match(line, /\(2 s; \d+ response bytes from the worker, \d+ unsent\)/);
       stuck.resume();
       assert.equal((await ended).closed, true, 'the router closed the client connection');
       const both = await Promise.all([get(port, '/peak?1500'), get(port, '/peak?1500')]);
-      assert.deepEqual(both.map((r) => r.status), [200, 200]);
-      assert.ok(both.some((r) => r.body.endsWith(' 2')), `both slots served at once (${both.map((r) => r.body).join(', ')})`);
+      assert.deepEqual(
+        both.map((r) => r.status),
+        [200, 200],
+      );
+      assert.ok(
+        both.some((r) => r.body.endsWith(' 2')),
+        `both slots served at once (${both.map((r) => r.body).join(', ')})`,
+      );
       assert.equal(tsgi.output().match(/client did not read the response/g)?.length, 1, 'one log line');
     });
   });
@@ -164,7 +173,10 @@ describe('the --http router against clients that misbehave', () => {
         assert.ok(byServer && sent < 40, `the router closed before the client was done (${sent} lines sent)`);
         sock.destroy();
       }
-      assert.equal(tsgi.output().match(/tsgi http router: 408 for 127\.0\.0\.1: request head not received/g)?.length, 2);
+      assert.equal(
+        tsgi.output().match(/tsgi http router: 408 for 127\.0\.0\.1: request head not received/g)?.length,
+        2,
+      );
       assert.equal((await get(port)).status, 200);
     });
   });
@@ -190,11 +202,20 @@ describe('the --http router against clients that misbehave', () => {
       await sleep(2000);
       const wallTicks = ((Date.now() - t0) / 1000) * TICKS_PER_SECOND;
       const used = cpuTicks(pid) - cpu0;
-      assert.ok(used < wallTicks * 0.5, `the router is not spinning (${used} ticks of CPU in ${wallTicks.toFixed(0)} ticks)`);
-      const lines = tsgi.output().split('\n').filter((l) => l.includes('accept() failed'));
+      assert.ok(
+        used < wallTicks * 0.5,
+        `the router is not spinning (${used} ticks of CPU in ${wallTicks.toFixed(0)} ticks)`,
+      );
+      const lines = tsgi
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('accept() failed'));
       assert.ok(lines.length >= 1 && lines.length <= 3, `a bounded number of log lines:\n${lines.join('\n')}`);
       assert.match(lines[0]!, /; \d+ client connections open; new connections wait in the backlog/);
-      assert.ok(idle.every((s) => !s.destroyed && s.readyState === 'open'), 'no connection was reset to make room');
+      assert.ok(
+        idle.every((s) => !s.destroyed && s.readyState === 'open'),
+        'no connection was reset to make room',
+      );
       for (const s of idle) s.destroy();
       const r = await waiting;
       assert.equal(r.status, 200, 'the request that waited is served');

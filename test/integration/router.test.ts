@@ -38,7 +38,11 @@ async function withRouter(extra: string[], fn: (r: Router) => Promise<void>, app
 }
 
 /** One request on its own connection. */
-function get(port: number, p = '/', headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+function get(
+  port: number,
+  p = '/',
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = http.get({ host: '127.0.0.1', port, path: p, agent: false, headers }, (res) => {
       let body = '';
@@ -60,7 +64,7 @@ const workerPids = (t: TsgiHandle): number[] => pidsOf(t, /spawned tsgi worker \
 const alive = (pid: number): boolean => fs.existsSync(`/proc/${pid}`);
 
 describe('the --http router', () => {
-  test('the quick-start --http :9090: serves the app through a worker, with the client\'s own address and port in the vars', async () => {
+  test("the quick-start --http :9090: serves the app through a worker, with the client's own address and port in the vars", async () => {
     await withRouter([], async ({ tsgi, port }) => {
       const sock = net.connect(port, '127.0.0.1');
       await new Promise((r) => sock.once('connect', r));
@@ -79,7 +83,10 @@ describe('the --http router', () => {
       assert.equal(vars.QUERY_STRING, 'x=1');
       assert.equal(vars.HTTP_X_CUSTOM, 'yes');
       const [routerPid] = routerPids(tsgi);
-      assert.equal(fs.readFileSync(`/proc/${routerPid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim(), 'tsgi http router');
+      assert.equal(
+        fs.readFileSync(`/proc/${routerPid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim(),
+        'tsgi http router',
+      );
       assert.equal(workerPids(tsgi).length, 1, 'one worker process');
     });
   });
@@ -89,7 +96,12 @@ describe('the --http router', () => {
     try {
       for (const sock of ['127.0.0.1:0', path.join(dir, 'w.sock'), `@tsgi-router-it-${process.pid}`]) {
         await withRouter(['--socket', sock], async ({ tsgi, port }) => {
-          assert.match(tsgi.output(), new RegExp(`tsgi socket 0 bound to \\S+ address ${sock === '127.0.0.1:0' ? '127\\.0\\.0\\.1:\\d+' : sock.replace(/[.]/g, '\\.')} \\(uwsgi\\)`));
+          assert.match(
+            tsgi.output(),
+            new RegExp(
+              `tsgi socket 0 bound to \\S+ address ${sock === '127.0.0.1:0' ? '127\\.0\\.0\\.1:\\d+' : sock.replace(/[.]/g, '\\.')} \\(uwsgi\\)`,
+            ),
+          );
           assert.equal((await get(port)).status, 200);
         });
       }
@@ -101,7 +113,10 @@ describe('the --http router', () => {
   test('the quick-start --http with --async 100 --processes 4 holds many requests in flight per process behind the router', async () => {
     await withRouter(['--async', '100', '--processes', '4'], async ({ port }) => {
       const answers = await Promise.all(Array.from({ length: 40 }, () => get(port, '/peak?400')));
-      assert.ok(answers.every((a) => a.status === 200), 'every request answered 200');
+      assert.ok(
+        answers.every((a) => a.status === 200),
+        'every request answered 200',
+      );
       const pids = new Set(answers.map((a) => a.body.split(' ')[0]));
       const peaks = answers.map((a) => Number(a.body.split(' ')[1]));
       assert.ok(pids.size <= 4);
@@ -129,17 +144,26 @@ describe('the --http router', () => {
       const complete = (n: number): boolean => {
         const rs = parseResponses(data);
         const last = rs[n - 1];
-        return rs.length >= n && last !== undefined && last.raw.endsWith(last.headers['transfer-encoding'] === 'chunked' ? '0\r\n\r\n' : last.body) &&
-          (last.headers['content-length'] === undefined || last.body.length === Number(last.headers['content-length']));
+        return (
+          rs.length >= n &&
+          last !== undefined &&
+          last.raw.endsWith(last.headers['transfer-encoding'] === 'chunked' ? '0\r\n\r\n' : last.body) &&
+          (last.headers['content-length'] === undefined || last.body.length === Number(last.headers['content-length']))
+        );
       };
       const answered = async (n: number): Promise<void> => {
         while (!complete(n) && !closed) await new Promise<void>((resolve) => arrived.push(resolve));
       };
-      sock.write('GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /stream HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n');
+      sock.write(
+        'GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /stream HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n',
+      );
       await answered(3);
       const rs = parseResponses(data);
       assert.equal(rs.length, 3);
-      assert.deepEqual(rs.map((r) => r.status), [200, 200, 200]);
+      assert.deepEqual(
+        rs.map((r) => r.status),
+        [200, 200, 200],
+      );
       assert.equal(rs[1]!.headers['transfer-encoding'], 'chunked', 'a body without Content-Length is re-chunked');
       assert.equal(rs[1]!.body, 'one two three');
       sock.write('GET /a HTTP/1.1\r\nHost: x\r\n\r\n');
@@ -159,14 +183,33 @@ describe('the --http router', () => {
       for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 0xff;
       let sum = 0;
       for (const b of big) sum = (sum + b) >>> 0;
-      const sized = await rawExchange({ port }, [`POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: ${big.length}\r\nConnection: close\r\n\r\n`, big], { timeoutMs: 10000 });
+      const sized = await rawExchange(
+        { port },
+        [`POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: ${big.length}\r\nConnection: close\r\n\r\n`, big],
+        { timeoutMs: 10000 },
+      );
       assert.equal(parseResponses(sized.data)[0]!.body, `${big.length} ${sum}`);
 
-      const chunked = await rawExchange({ port }, ['POST /vars HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n', '5\r\nhello\r\n', '6\r\n world\r\n0\r\n\r\n'], { gapMs: 50 });
+      const chunked = await rawExchange(
+        { port },
+        [
+          'POST /vars HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n',
+          '5\r\nhello\r\n',
+          '6\r\n world\r\n0\r\n\r\n',
+        ],
+        { gapMs: 50 },
+      );
       const vars = JSON.parse(parseResponses(chunked.data)[0]!.body) as Record<string, string>;
       assert.equal(vars.CONTENT_LENGTH, '11');
 
-      const expect = await rawExchange({ port }, ['POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n', 'abc'], { gapMs: 200 });
+      const expect = await rawExchange(
+        { port },
+        [
+          'POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n',
+          'abc',
+        ],
+        { gapMs: 200 },
+      );
       const rs = parseResponses(expect.data);
       assert.equal(rs[0]!.status, 100);
       assert.equal(rs[1]!.body, `3 ${97 + 98 + 99}`);
@@ -180,7 +223,10 @@ describe('the --http router', () => {
         ['GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n', 400],
         [`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(70 * 1024)}\r\n\r\n`, 431], // head over 64 KiB
         [`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(9000)}\r\n\r\n`, 431], // vars over --buffer-size
-        ['POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n20\r\n' + 'a'.repeat(32) + '\r\n0\r\n\r\n', 413],
+        [
+          'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n20\r\n' + 'a'.repeat(32) + '\r\n0\r\n\r\n',
+          413,
+        ],
         ['POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 400],
         ['GET / HTTP/9.9\r\nHost: x\r\n\r\n', 505],
       ];
@@ -189,7 +235,10 @@ describe('the --http router', () => {
         assert.equal(parseResponses(r.data)[0]?.status, status, `answer to ${String(bytes).slice(0, 40)}`);
         assert.equal(r.closed, true, 'and the connection is closed');
       }
-      const lines = tsgi.output().split('\n').filter((l) => l.startsWith('tsgi http router: '));
+      const lines = tsgi
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('tsgi http router: '));
       assert.equal(lines.length, cases.length, lines.join('\n'));
       assert.match(lines[3]!, /431 for 127\.0\.0\.1 \(GET \/\): request vars larger than the workers' buffer-size/);
       assert.equal((await get(port)).status, 200);
@@ -198,7 +247,9 @@ describe('the --http router', () => {
 
   test('a POST whose client half-closes after the body still gets its answer', async () => {
     await withRouter([], async ({ port }) => {
-      const r = await rawExchange({ port }, ['POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello'], { endInput: true });
+      const r = await rawExchange({ port }, ['POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello'], {
+        endInput: true,
+      });
       assert.equal(parseResponses(r.data)[0]?.body, `5 ${[...'hello'].reduce((a, c) => a + c.charCodeAt(0), 0)}`);
     });
   });
@@ -210,14 +261,18 @@ describe('the --http router', () => {
       assert.equal((await get(port)).status, 200);
       await sleep(200);
       const baseline = fds();
-      const reset = Array.from({ length: 20 }, () => new Promise<void>((resolve) => {
-        const sock = net.connect(port, '127.0.0.1', () => {
-          sock.write('POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n');
-          sock.resetAndDestroy();
-          resolve();
-        });
-        sock.on('error', () => resolve());
-      }));
+      const reset = Array.from(
+        { length: 20 },
+        () =>
+          new Promise<void>((resolve) => {
+            const sock = net.connect(port, '127.0.0.1', () => {
+              sock.write('POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n');
+              sock.resetAndDestroy();
+              resolve();
+            });
+            sock.on('error', () => resolve());
+          }),
+      );
       await Promise.all(reset);
       // Clients that pipeline a large answer and a slow one, then never read.
       const stuck: net.Socket[] = [];
@@ -239,7 +294,10 @@ describe('the --http router', () => {
       const until = Date.now() + 30000;
       while (Date.now() < until && statuses.at(-1) !== 200) statuses.push((await get(port)).status);
       assert.equal(statuses.at(-1), 200, `statuses: ${statuses.join(',')}`);
-      assert.ok(statuses.every((x) => x === 200 || x === 504), `only the worker's own wait is seen: ${statuses.join(',')}`);
+      assert.ok(
+        statuses.every((x) => x === 200 || x === 504),
+        `only the worker's own wait is seen: ${statuses.join(',')}`,
+      );
     });
   });
 
@@ -266,7 +324,10 @@ describe('the --http router', () => {
     // serves a 300 ms request; the other connects are refused with EAGAIN and retried.
     await withRouter(['--listen', '2'], async ({ port }) => {
       const answers = await Promise.all(Array.from({ length: 8 }, () => get(port, '/peak?300')));
-      assert.deepEqual(answers.map((a) => a.status), Array(8).fill(200));
+      assert.deepEqual(
+        answers.map((a) => a.status),
+        Array(8).fill(200),
+      );
     });
   });
 
@@ -274,7 +335,10 @@ describe('the --http router', () => {
     await withRouter(['--http-timeout', '1'], async ({ tsgi, port }) => {
       const r = await get(port, '/slow?3000');
       assert.equal(r.status, 504);
-      assert.match(tsgi.output(), /tsgi http router: 504 for 127\.0\.0\.1 \(GET \/slow\?3000\): worker did not answer within http-timeout @tsgi-router-\d+-[0-9a-f]+/);
+      assert.match(
+        tsgi.output(),
+        /tsgi http router: 504 for 127\.0\.0\.1 \(GET \/slow\?3000\): worker did not answer within http-timeout @tsgi-router-\d+-[0-9a-f]+/,
+      );
     });
   });
 
@@ -286,7 +350,10 @@ describe('the --http router', () => {
       process.kill(first!, 'SIGKILL');
       const r = await pending;
       assert.equal(r.status, 502);
-      assert.match(tsgi.output(), /502 for 127\.0\.0\.1 \(GET \/slow\?5000\): worker closed the connection without a response/);
+      assert.match(
+        tsgi.output(),
+        /502 for 127\.0\.0\.1 \(GET \/slow\?5000\): worker closed the connection without a response/,
+      );
       await tsgi.waitFor(/spawned tsgi worker 1 \(pid[\s\S]*spawned tsgi worker 1 \(pid/, 5000);
       const next = await get(port);
       assert.equal(next.status, 200);
@@ -339,7 +406,7 @@ describe('the --http router', () => {
     for (const pid of [...routerPids(tsgi), ...workerPids(tsgi)]) assert.ok(!alive(pid), `process ${pid} is gone`);
   });
 
-  test('a killed router is respawned and serves again; the master\'s death takes the router with it', async () => {
+  test("a killed router is respawned and serves again; the master's death takes the router with it", async () => {
     const { tsgi, port } = await startRouter([]);
     try {
       const [first] = routerPids(tsgi);
@@ -352,7 +419,8 @@ describe('the --http router', () => {
       tsgi.proc.kill('SIGKILL');
       const deadline = Date.now() + 5000;
       while (Date.now() < deadline && [...routers, ...workerPids(tsgi)].some(alive)) await sleep(50);
-      for (const pid of [...routers, ...workerPids(tsgi)]) assert.ok(!alive(pid), `process ${pid} exited with the master`);
+      for (const pid of [...routers, ...workerPids(tsgi)])
+        assert.ok(!alive(pid), `process ${pid} exited with the master`);
     } finally {
       await tsgi.stop('SIGKILL');
     }

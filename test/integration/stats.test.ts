@@ -2,15 +2,16 @@
 // app served by the native core into a scoreboard, the document read over TCP, UNIX and
 // --stats-http while a slow request is in flight, and checked field by field against the
 // schema of uWSGI's captured sample (same keys, same order, same types).
-import { test, after } from 'node:test';
+
 import * as assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { after, test } from 'node:test';
 import { STATS_HTTP_HEAD } from '../../src/stats';
-import { assertSameKeys, shapeOf, type Json } from '../unit/helpers/stats-schema';
+import { assertSameKeys, type Json, shapeOf } from '../unit/helpers/stats-schema';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const RUNNER = path.join(ROOT, 'test', 'fixtures', 'stats', 'single-process.ts');
@@ -29,10 +30,14 @@ after(() => {
 });
 
 function startInstance(extra: string[]): Promise<Instance> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', RUNNER, '--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--disable-logging', ...extra], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', RUNNER, '--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--disable-logging', ...extra],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   running.push(proc);
   let out = '';
   return new Promise((resolve, reject) => {
@@ -75,7 +80,10 @@ function request(port: number, pathAndQuery: string, headers = ''): Promise<stri
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Doc = { [k: string]: Json };
-const sample = (): Doc => JSON.parse(readFileSync(path.join(__dirname, '..', 'fixtures', 'uwsgi-stats', 'uwsgi-stats-sample.json'), 'utf8')) as Doc;
+const sample = (): Doc =>
+  JSON.parse(
+    readFileSync(path.join(__dirname, '..', 'fixtures', 'uwsgi-stats', 'uwsgi-stats-sample.json'), 'utf8'),
+  ) as Doc;
 
 /** Same keys, order and types as the sample, level by level; cores match a sample core in the same state. */
 function assertSampleSchema(got: Doc, want: Doc): void {
@@ -95,14 +103,20 @@ function assertSampleSchema(got: Doc, want: Doc): void {
       return;
     }
     assert.ok(g.length > 0, `${where}: empty`);
-    g.forEach((item, i) => assertSameKeys(item, (g.length === w.length ? w[i] : w[0])!, `${where}[${i}]`, lists));
+    g.forEach((item, i) => {
+      assertSameKeys(item, (g.length === w.length ? w[i] : w[0])!, `${where}[${i}]`, lists);
+    });
   };
   assertSameKeys(got, want, 'doc', lists);
 }
 
 test('plain --stats over TCP: the document while a request is in flight, then after it', async () => {
   const inst = await startInstance(['--stats', '127.0.0.1:0']);
-  const slow = request(inst.httpPort, '/slow?1500', 'X-Req: inflight\r\nAuthorization: Bearer s3cret\r\nCookie: session=abc\r\n');
+  const slow = request(
+    inst.httpPort,
+    '/slow?1500',
+    'X-Req: inflight\r\nAuthorization: Bearer s3cret\r\nCookie: session=abc\r\n',
+  );
   await sleep(300);
   const text = await readAll({ port: inst.statsPort });
   assert.ok(text.startsWith('{\n\t"version":"2.0.21-tsgi-'), text.slice(0, 40));
@@ -136,7 +150,13 @@ test('plain --stats over TCP: the document while a request is in flight, then af
   assert.equal(core.in_request, 1);
   const vars = core.vars as string[];
   assert.equal(vars.at(-1), '');
-  for (const v of ['REQUEST_METHOD=GET', 'REQUEST_URI=/slow?1500', 'QUERY_STRING=1500', 'PATH_INFO=/slow', 'HTTP_X_REQ=inflight']) {
+  for (const v of [
+    'REQUEST_METHOD=GET',
+    'REQUEST_URI=/slow?1500',
+    'QUERY_STRING=1500',
+    'PATH_INFO=/slow',
+    'HTTP_X_REQ=inflight',
+  ]) {
     assert.ok(vars.includes(v), `vars has ${v}: ${JSON.stringify(vars)}`);
   }
   // Credentials and cookies of the request in flight are not shown to whoever reads the stats.

@@ -10,12 +10,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { isConfig, loadConfig, type Config } from '../../src/config';
+import { type Config, isConfig, loadConfig } from '../../src/config';
 import { isTsgiError } from '../../src/errors';
-import { bindAll, closeAll, type BoundSocket } from '../../src/process/sockets';
+import { type BoundSocket, bindAll, closeAll } from '../../src/process/sockets';
 import { startThreads, type ThreadExitInfo, type ThreadGroup, type ThreadReadyInfo } from '../../src/process/threads';
+import { httpRequest, type OneResponse, rawRequest, sleep, tempDir, waitForText } from './helpers/exchange';
 import { APPS, rawExchange, runTsgi, startTsgi, type TsgiHandle } from './helpers/tsgi';
-import { httpRequest, rawRequest, sleep, tempDir, waitForText, type OneResponse } from './helpers/exchange';
 
 const PROBE = path.join(APPS, 'threads-probe.mjs');
 const SLEEP_MS = 200;
@@ -34,7 +34,12 @@ async function get(port: number, p: string, timeoutMs = 5000): Promise<OneRespon
  * within the same microseconds can therefore queue behind a busy thread while another is
  * idle. A few ms between arrivals let the first thread take its slot and stop accepting.
  */
-async function concurrently(port: number, p: string, n: number, staggerMs = 0): Promise<{ total: number; each: Array<{ ms: number; r: OneResponse }> }> {
+async function concurrently(
+  port: number,
+  p: string,
+  n: number,
+  staggerMs = 0,
+): Promise<{ total: number; each: Array<{ ms: number; r: OneResponse }> }> {
   const t0 = performance.now();
   const each = await Promise.all(
     Array.from({ length: n }, async (_, i) => {
@@ -48,7 +53,11 @@ async function concurrently(port: number, p: string, n: number, staggerMs = 0): 
 
 const coreOf = (body: string): number => Number(/^core (\d+)/.exec(body)?.[1] ?? NaN);
 
-async function withTsgi(args: string[], fn: (t: TsgiHandle) => Promise<void>, env: NodeJS.ProcessEnv = {}): Promise<void> {
+async function withTsgi(
+  args: string[],
+  fn: (t: TsgiHandle) => Promise<void>,
+  env: NodeJS.ProcessEnv = {},
+): Promise<void> {
   const t = await startTsgi(args, { env });
   try {
     await fn(t);
@@ -72,8 +81,14 @@ async function waitForCore(port: number, core: number, timeoutMs = 8000): Promis
 describe('--threads through the CLI', () => {
   test('command 4: --threads 3 serves, and concurrent requests are spread over the cores', async () => {
     await withTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', PROBE, '--threads', '3'], async (t) => {
-      assert.match(t.output(), new RegExp(`^spawned tsgi worker 1 \\(and the only\\) \\(pid: ${t.proc.pid}, cores: 3, threads: 3\\)$`, 'm'));
-      assert.match(t.output(), /^tsgi app 0 \(mountpoint=''\) ready in \d+ seconds .*\(default app, loaded in each of 3 threads\)$/m);
+      assert.match(
+        t.output(),
+        new RegExp(`^spawned tsgi worker 1 \\(and the only\\) \\(pid: ${t.proc.pid}, cores: 3, threads: 3\\)$`, 'm'),
+      );
+      assert.match(
+        t.output(),
+        /^tsgi app 0 \(mountpoint=''\) ready in \d+ seconds .*\(default app, loaded in each of 3 threads\)$/m,
+      );
       const one = await get(t.ports[0]!, '/core');
       assert.equal(one.status, 200);
       assert.match(one.body, /^core [012] worker 1 multithread true$/);
@@ -94,23 +109,32 @@ describe('--threads through the CLI', () => {
     await withTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', PROBE, '--threads', '2'], async (t) => {
       const two = await concurrently(t.ports[0]!, `/sleep?ms=${SLEEP_MS}`, 2, STAGGER_MS);
       for (const { r } of two.each) assert.equal(r.status, 200);
-      assert.ok(two.total < 2 * SLEEP_MS, `2 requests on 2 threads took ${two.total.toFixed(0)} ms (serialised would be >= ${2 * SLEEP_MS})`);
+      assert.ok(
+        two.total < 2 * SLEEP_MS,
+        `2 requests on 2 threads took ${two.total.toFixed(0)} ms (serialised would be >= ${2 * SLEEP_MS})`,
+      );
       assert.deepEqual(new Set(two.each.map(({ r }) => coreOf(r.body))), new Set([0, 1]));
 
       const three = await concurrently(t.ports[0]!, `/sleep?ms=${SLEEP_MS}`, 3, STAGGER_MS);
       for (const { r } of three.each) assert.equal(r.status, 200);
       const times = three.each.map((e) => e.ms).sort((a, b) => a - b);
       assert.ok(times[0]! < 2 * SLEEP_MS, `the first answer took ${times[0]!.toFixed(0)} ms`);
-      assert.ok(times[2]! >= 2 * SLEEP_MS - 5, `the third request did not wait for a thread: ${times.map((x) => x.toFixed(0)).join(', ')} ms`);
+      assert.ok(
+        times[2]! >= 2 * SLEEP_MS - 5,
+        `the third request did not wait for a thread: ${times.map((x) => x.toFixed(0)).join(', ')} ms`,
+      );
     });
   });
 
   test('--async 10 --threads 1: ten concurrent sleeping requests run at once on one thread', async () => {
-    await withTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', PROBE, '--threads', '1', '--async', '10'], async (t) => {
-      const ten = await concurrently(t.ports[0]!, `/sleep?ms=${SLEEP_MS}`, 10);
-      for (const { r } of ten.each) assert.equal(r.body, `core 0 slept ${SLEEP_MS}`);
-      assert.ok(ten.total < 2 * SLEEP_MS, `10 requests took ${ten.total.toFixed(0)} ms`);
-    });
+    await withTsgi(
+      ['--http-socket', '127.0.0.1:0', '--wsgi-file', PROBE, '--threads', '1', '--async', '10'],
+      async (t) => {
+        const ten = await concurrently(t.ports[0]!, `/sleep?ms=${SLEEP_MS}`, 10);
+        for (const { r } of ten.each) assert.equal(r.body, `core 0 slept ${SLEEP_MS}`);
+        assert.ok(ten.total < 2 * SLEEP_MS, `10 requests took ${ten.total.toFixed(0)} ms`);
+      },
+    );
   });
 
   test('--threads 1 without --async serialises two sleeping requests (the contrast to the above)', async () => {
@@ -122,15 +146,18 @@ describe('--threads through the CLI', () => {
   });
 
   test('--async 3 --threads 2: six concurrent sleeping requests run at once, on both threads', async () => {
-    await withTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', PROBE, '--threads', '2', '--async', '3'], async (t) => {
-      assert.match(t.output(), /cores: 6, threads: 2\)/);
-      const six = await concurrently(t.ports[0]!, `/sleep?ms=${SLEEP_MS}`, 6, STAGGER_MS);
-      for (const { r } of six.each) assert.equal(r.status, 200);
-      assert.ok(six.total < 2 * SLEEP_MS, `6 requests took ${six.total.toFixed(0)} ms`);
-      const perCore = [0, 0];
-      for (const { r } of six.each) perCore[coreOf(r.body)]!++;
-      assert.deepEqual(perCore, [3, 3], 'each thread holds at most --async 3 requests');
-    });
+    await withTsgi(
+      ['--http-socket', '127.0.0.1:0', '--wsgi-file', PROBE, '--threads', '2', '--async', '3'],
+      async (t) => {
+        assert.match(t.output(), /cores: 6, threads: 2\)/);
+        const six = await concurrently(t.ports[0]!, `/sleep?ms=${SLEEP_MS}`, 6, STAGGER_MS);
+        for (const { r } of six.each) assert.equal(r.status, 200);
+        assert.ok(six.total < 2 * SLEEP_MS, `6 requests took ${six.total.toFixed(0)} ms`);
+        const perCore = [0, 0];
+        for (const { r } of six.each) perCore[coreOf(r.body)]!++;
+        assert.deepEqual(perCore, [3, 3], 'each thread holds at most --async 3 requests');
+      },
+    );
   });
 
   test('a thread killed by an uncaught exception from a timer is replaced; requests on the other threads never fail', async () => {
@@ -157,37 +184,53 @@ describe('--threads through the CLI', () => {
       assert.ok(d.closed, 'its connection was closed when the thread died');
       assert.deepEqual(failures, [], `${failures.length} failed requests among ${ok + failures.length}`);
       assert.ok(ok > 10, `only ${ok} requests served during the crash`);
-      const line = await t.waitFor(/^tsgi: thread (\d) of worker 1 died: uncaught Error: threads-probe: boom from a timer on core (\d); replacing it$/m);
+      const line = await t.waitFor(
+        /^tsgi: thread (\d) of worker 1 died: uncaught Error: threads-probe: boom from a timer on core (\d); replacing it$/m,
+      );
       const [, dead, inApp] = /thread (\d) .* on core (\d)/.exec(line)!;
       assert.equal(dead, inApp, 'the log names the core the app ran on');
-      await t.waitFor(new RegExp(`^tsgi: thread ${dead} of worker 1 serves again \\(thread id \\d+, app loaded in \\d+ ms\\)$`, 'm'));
+      await t.waitFor(
+        new RegExp(`^tsgi: thread ${dead} of worker 1 serves again \\(thread id \\d+, app loaded in \\d+ ms\\)$`, 'm'),
+      );
       await waitForCore(port, Number(dead));
       assert.equal(t.proc.exitCode, null, 'the process is still running');
     });
   });
 
   test('a thread dying while it owns connections with requests in flight does not take the process down', async () => {
-    await withTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', PROBE, '--threads', '2', '--async', '5'], async (t) => {
-      const port = t.ports[0]!;
-      // Sleeping requests on both threads (at most 5 each), one of which throws from a timer 150 ms later.
-      const sleepers = Array.from({ length: 8 }, () => get(port, '/sleep?ms=600'));
-      await sleep(50);
-      const crash = await get(port, '/crash-soon?ms=150');
-      assert.equal(crash.status, 200);
-      const crashed = coreOf(crash.body);
-      const results = await Promise.all(sleepers);
-      await t.waitFor(new RegExp(`^tsgi: thread ${crashed} of worker 1 died: uncaught Error: threads-probe: boom from a timer on core ${crashed}; replacing it$`, 'm'));
-      // Requests the surviving thread held finish normally; those of the dead one are cut.
-      for (const r of results) {
-        if (r.status === 200) assert.notEqual(coreOf(r.body), crashed, 'a request on the dead thread cannot have finished');
-        else assert.ok(r.closed && r.status === 0, 'a cut request sees its connection closed');
-      }
-      assert.ok(results.some((r) => r.status === 200), 'the surviving thread finished its requests');
-      await t.waitFor(new RegExp(`^tsgi: thread ${crashed} of worker 1 serves again`, 'm'));
-      await waitForCore(port, crashed);
-      assert.equal(t.proc.exitCode, null);
-      assert.doesNotMatch(t.output(), /Assertion|Aborted|FATAL|core dumped/);
-    });
+    await withTsgi(
+      ['--http-socket', '127.0.0.1:0', '--wsgi-file', PROBE, '--threads', '2', '--async', '5'],
+      async (t) => {
+        const port = t.ports[0]!;
+        // Sleeping requests on both threads (at most 5 each), one of which throws from a timer 150 ms later.
+        const sleepers = Array.from({ length: 8 }, () => get(port, '/sleep?ms=600'));
+        await sleep(50);
+        const crash = await get(port, '/crash-soon?ms=150');
+        assert.equal(crash.status, 200);
+        const crashed = coreOf(crash.body);
+        const results = await Promise.all(sleepers);
+        await t.waitFor(
+          new RegExp(
+            `^tsgi: thread ${crashed} of worker 1 died: uncaught Error: threads-probe: boom from a timer on core ${crashed}; replacing it$`,
+            'm',
+          ),
+        );
+        // Requests the surviving thread held finish normally; those of the dead one are cut.
+        for (const r of results) {
+          if (r.status === 200)
+            assert.notEqual(coreOf(r.body), crashed, 'a request on the dead thread cannot have finished');
+          else assert.ok(r.closed && r.status === 0, 'a cut request sees its connection closed');
+        }
+        assert.ok(
+          results.some((r) => r.status === 200),
+          'the surviving thread finished its requests',
+        );
+        await t.waitFor(new RegExp(`^tsgi: thread ${crashed} of worker 1 serves again`, 'm'));
+        await waitForCore(port, crashed);
+        assert.equal(t.proc.exitCode, null);
+        assert.doesNotMatch(t.output(), /Assertion|Aborted|FATAL|core dumped/);
+      },
+    );
   });
 
   test('a thread that exits (process.exit in app code) in the middle of a response does not abort the process', async () => {
@@ -202,7 +245,12 @@ describe('--threads through the CLI', () => {
       const core = coreOf(/\r\n\r\n(?:[0-9a-f]+\r\n)?(core \d+)/.exec(text)?.[1] ?? '');
       assert.ok(core === 0 || core === 1, `first piece came from core ${core}: ${JSON.stringify(text)}`);
       assert.doesNotMatch(text, /\r\n0\r\n\r\n$/, 'the chunked body was cut, not finished');
-      await t.waitFor(new RegExp(`^tsgi: thread ${core} of worker 1 died: the thread exited with code 3 \\(process\\.exit\\(\\) in app code, or terminated\\); replacing it$`, 'm'));
+      await t.waitFor(
+        new RegExp(
+          `^tsgi: thread ${core} of worker 1 died: the thread exited with code 3 \\(process\\.exit\\(\\) in app code, or terminated\\); replacing it$`,
+          'm',
+        ),
+      );
       await t.waitFor(new RegExp(`^tsgi: thread ${core} of worker 1 serves again`, 'm'));
       await waitForCore(port, core);
       assert.equal(t.proc.exitCode, null);
@@ -228,9 +276,24 @@ describe('--threads through the CLI', () => {
   });
 
   test('an app that cannot load exits 22 with one line and the frames in the app file, as with one thread', async () => {
-    const r = await runTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', path.join(APPS, 'throws-on-load.mjs'), '--threads', '3']);
+    const r = await runTsgi([
+      '--http-socket',
+      '127.0.0.1:0',
+      '--wsgi-file',
+      path.join(APPS, 'throws-on-load.mjs'),
+      '--threads',
+      '3',
+    ]);
     assert.equal(r.code, 22, r.output);
-    const lines = r.output.split('\n').filter((l) => l.length > 0 && !/^\*\*\* Starting tsgi /.test(l) && !/^tsgi socket \d+ bound to /.test(l) && !/^tsgi: \*\*\* WARNING: you are running tsgi as root/.test(l));
+    const lines = r.output
+      .split('\n')
+      .filter(
+        (l) =>
+          l.length > 0 &&
+          !/^\*\*\* Starting tsgi /.test(l) &&
+          !/^tsgi socket \d+ bound to /.test(l) &&
+          !/^tsgi: \*\*\* WARNING: you are running tsgi as root/.test(l),
+      );
     assert.match(lines[0]!, /^tsgi: loading .*throws-on-load\.mjs failed: Error: boom while loading$/);
     assert.deepEqual(lines.slice(1), ['    at file://' + path.join(APPS, 'throws-on-load.mjs') + ':1:7'], r.output);
   });
@@ -248,7 +311,10 @@ describe('--threads through the CLI', () => {
           const crash = await get(port, '/crash-soon?ms=50');
           const core = coreOf(crash.body);
           const re = (ms: number): RegExp =>
-            new RegExp(`^tsgi: thread ${core} of worker 1 died: the app could not be loaded: .*refusing to load \\(marker file present\\); replacing it in ${ms} ms$`, 'm');
+            new RegExp(
+              `^tsgi: thread ${core} of worker 1 died: the app could not be loaded: .*refusing to load \\(marker file present\\); replacing it in ${ms} ms$`,
+              'm',
+            );
           await t.waitFor(re(1000), 5000);
           await t.waitFor(re(2000), 5000);
           // Meanwhile the other thread serves.
@@ -364,7 +430,10 @@ describe('startThreads() in this process', () => {
         await until(() => exits.length >= 5, '5 exits', 10000);
         // The first failure came after a long enough life; then two fast ones are respawned
         // at once, and from the third fast failure in a row the delay doubles up to the cap.
-        assert.deepEqual(exits.slice(0, 5).map((e) => e.respawnInMs), [0, 0, 0, 150, 300]);
+        assert.deepEqual(
+          exits.slice(0, 5).map((e) => e.respawnInMs),
+          [0, 0, 0, 150, 300],
+        );
         for (const e of exits) assert.equal(e.core, 0);
         fs.rmSync(marker);
         await waitForCore(port, 0);
@@ -398,15 +467,22 @@ describe('startThreads() in this process', () => {
   });
 
   test('startThreads() rejects with the TsgiError when the app cannot load', async () => {
-    const c = loadConfig(['--http-socket', '127.0.0.1:0', '--wsgi-file', path.join(APPS, 'throws-on-load.mjs')], process.env, process.cwd());
+    const c = loadConfig(
+      ['--http-socket', '127.0.0.1:0', '--wsgi-file', path.join(APPS, 'throws-on-load.mjs')],
+      process.env,
+      process.cwd(),
+    );
     assert.ok(isConfig(c));
-    await assert.rejects(startThreads({ config: c, sockets, workerId: 1, threads: 2, logFd, multiprocess: false }), (err: unknown) => {
-      assert.ok(isTsgiError(err), String(err));
-      assert.equal(err.code, 'TSGI_ERR_APP_LOAD_FAILED');
-      assert.equal(err.exitCode, 22);
-      assert.match(err.message, /boom while loading/);
-      return true;
-    });
+    await assert.rejects(
+      startThreads({ config: c, sockets, workerId: 1, threads: 2, logFd, multiprocess: false }),
+      (err: unknown) => {
+        assert.ok(isTsgiError(err), String(err));
+        assert.equal(err.code, 'TSGI_ERR_APP_LOAD_FAILED');
+        assert.equal(err.exitCode, 22);
+        assert.match(err.message, /boom while loading/);
+        return true;
+      },
+    );
   });
 
   test('request log lines from every thread go to the given log fd with their core', async () => {

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
+import { getVars, httpRequest, PROBE, portOf, rawRequest, tempDir, uwsgiRequest } from './helpers/exchange';
 import { startTsgi, type TsgiHandle } from './helpers/tsgi';
-import { PROBE, getVars, httpRequest, portOf, rawRequest, tempDir, uwsgiRequest } from './helpers/exchange';
 
 let tmp: { dir: string; remove(): void };
 let running: TsgiHandle[] = [];
@@ -106,7 +106,16 @@ describe('UNIX sockets', () => {
   test('several sockets in one instance all serve: HTTP TCP, uwsgi UNIX, uwsgi TCP, HTTP UNIX', async () => {
     const u = path.join(tmp.dir, 'u.sock');
     const h = path.join(tmp.dir, 'h.sock');
-    const t = await start(['--http-socket', '127.0.0.1:0', '--socket', u, '--socket', '127.0.0.1:0', '--http-socket', h]);
+    const t = await start([
+      '--http-socket',
+      '127.0.0.1:0',
+      '--socket',
+      u,
+      '--socket',
+      '127.0.0.1:0',
+      '--http-socket',
+      h,
+    ]);
     const httpPort = portOf(t.output(), 'http');
     const uwsgiPort = portOf(t.output(), 'uwsgi');
     const viaTcp = await rawRequest({ port: httpPort }, [httpRequest('GET', '/tcp-http')]);

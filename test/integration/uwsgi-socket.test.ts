@@ -5,14 +5,25 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { startTsgi, rawExchange, uwsgiPacket, type TsgiHandle } from './helpers/tsgi';
-import { PROBE, getVars, uwsgiRequest, waitForText } from './helpers/exchange';
+import { getVars, PROBE, uwsgiRequest, waitForText } from './helpers/exchange';
+import { rawExchange, startTsgi, type TsgiHandle, uwsgiPacket } from './helpers/tsgi';
 
 let tsgi: TsgiHandle;
 let port: number;
 
 before(async () => {
-  tsgi = await startTsgi(['--socket', '127.0.0.1:0', '--wsgi-file', PROBE, '--buffer-size', '512', '--limit-post', '1000', '--post-buffering', '100']);
+  tsgi = await startTsgi([
+    '--socket',
+    '127.0.0.1:0',
+    '--wsgi-file',
+    PROBE,
+    '--buffer-size',
+    '512',
+    '--limit-post',
+    '1000',
+    '--post-buffering',
+    '100',
+  ]);
   port = tsgi.ports[0]!;
 });
 
@@ -47,14 +58,21 @@ describe('uwsgi socket: responses', () => {
   });
 
   test('the status line is HTTP/1.0 when SERVER_PROTOCOL is absent', async () => {
-    const r = await uwsgiRequest({ port }, [['REQUEST_METHOD', 'GET'], ['PATH_INFO', '/noproto']]);
+    const r = await uwsgiRequest({ port }, [
+      ['REQUEST_METHOD', 'GET'],
+      ['PATH_INFO', '/noproto'],
+    ]);
     assert.equal(r.statusLine, 'HTTP/1.0 200 OK');
     assert.equal(r.body, 'hello GET /noproto');
     assert.equal(r.closed, true);
   });
 
   test('SERVER_PROTOCOL HTTP/1.0 is echoed as sent', async () => {
-    const r = await uwsgiRequest({ port }, [['REQUEST_METHOD', 'GET'], ['PATH_INFO', '/ten'], ['SERVER_PROTOCOL', 'HTTP/1.0']]);
+    const r = await uwsgiRequest({ port }, [
+      ['REQUEST_METHOD', 'GET'],
+      ['PATH_INFO', '/ten'],
+      ['SERVER_PROTOCOL', 'HTTP/1.0'],
+    ]);
     assert.equal(r.statusLine, 'HTTP/1.0 200 OK');
     assert.equal(r.body, 'hello GET /ten');
   });
@@ -84,7 +102,15 @@ describe('uwsgi socket: environ', () => {
   });
 
   test('a duplicated var: the last one wins', async () => {
-    const r = await uwsgiRequest({ port }, getVars('/echo', [['HTTP_X_DUP', '1'], ['HTTP_COOKIE', 'a=1'], ['HTTP_X_DUP', '2'], ['HTTP_COOKIE', 'b=2']]));
+    const r = await uwsgiRequest(
+      { port },
+      getVars('/echo', [
+        ['HTTP_X_DUP', '1'],
+        ['HTTP_COOKIE', 'a=1'],
+        ['HTTP_X_DUP', '2'],
+        ['HTTP_COOKIE', 'b=2'],
+      ]),
+    );
     const e = echoed(r.body);
     assert.equal(e.vars.HTTP_X_DUP, '2');
     assert.equal(e.vars.HTTP_COOKIE, 'b=2');
@@ -93,7 +119,13 @@ describe('uwsgi socket: environ', () => {
 
   test('the magic var UWSGI_FILE is passed as a plain string and loads no code', async () => {
     const other = PROBE.replace(/probe\.mjs$/, 'hello.js');
-    const r = await uwsgiRequest({ port }, getVars('/echo', [['UWSGI_FILE', other], ['UWSGI_SETENV', 'TSGI_PROBE=1']]));
+    const r = await uwsgiRequest(
+      { port },
+      getVars('/echo', [
+        ['UWSGI_FILE', other],
+        ['UWSGI_SETENV', 'TSGI_PROBE=1'],
+      ]),
+    );
     assert.equal(r.status, 200);
     const e = echoed(r.body);
     assert.equal(e.vars.UWSGI_FILE, other);
@@ -107,7 +139,14 @@ describe('uwsgi socket: environ', () => {
 
 describe('uwsgi socket: body', () => {
   test('the body is exactly CONTENT_LENGTH bytes; bytes beyond are ignored', async () => {
-    const r = await uwsgiRequest({ port }, getVars('/echo', [['REQUEST_METHOD', 'POST'], ['CONTENT_LENGTH', '5']]), 'helloEXTRA-BYTES');
+    const r = await uwsgiRequest(
+      { port },
+      getVars('/echo', [
+        ['REQUEST_METHOD', 'POST'],
+        ['CONTENT_LENGTH', '5'],
+      ]),
+      'helloEXTRA-BYTES',
+    );
     assert.equal(r.status, 200);
     const e = echoed(r.body);
     assert.equal(e.body, 'hello');
@@ -118,8 +157,16 @@ describe('uwsgi socket: body', () => {
 
   test('a body sent in pieces after the vars arrives whole', async () => {
     const body = Buffer.alloc(900, 0x7a);
-    const packet = uwsgiPacket(getVars('/echo', [['REQUEST_METHOD', 'POST'], ['CONTENT_LENGTH', '900']]), body);
-    const out = await rawExchange({ port }, [packet.subarray(0, 10), packet.subarray(10, 200), packet.subarray(200)], { gapMs: 20 });
+    const packet = uwsgiPacket(
+      getVars('/echo', [
+        ['REQUEST_METHOD', 'POST'],
+        ['CONTENT_LENGTH', '900'],
+      ]),
+      body,
+    );
+    const out = await rawExchange({ port }, [packet.subarray(0, 10), packet.subarray(10, 200), packet.subarray(200)], {
+      gapMs: 20,
+    });
     const text = out.data.toString('latin1');
     const e = echoed(text.slice(text.indexOf('\r\n\r\n') + 4));
     assert.equal(e.bodyLength, 900);
@@ -130,7 +177,11 @@ describe('uwsgi socket: body', () => {
     const chunked = '5\r\nhello\r\n0\r\n\r\n';
     const r = await uwsgiRequest(
       { port },
-      getVars('/echo', [['REQUEST_METHOD', 'POST'], ['CONTENT_LENGTH', String(chunked.length)], ['HTTP_TRANSFER_ENCODING', 'chunked']]),
+      getVars('/echo', [
+        ['REQUEST_METHOD', 'POST'],
+        ['CONTENT_LENGTH', String(chunked.length)],
+        ['HTTP_TRANSFER_ENCODING', 'chunked'],
+      ]),
       chunked,
     );
     assert.equal(r.status, 200);
@@ -140,7 +191,14 @@ describe('uwsgi socket: body', () => {
   });
 
   test('a packet without CONTENT_LENGTH never sees the body of an earlier request', async () => {
-    const first = await uwsgiRequest({ port }, getVars('/echo', [['REQUEST_METHOD', 'POST'], ['CONTENT_LENGTH', '6']]), 'secret');
+    const first = await uwsgiRequest(
+      { port },
+      getVars('/echo', [
+        ['REQUEST_METHOD', 'POST'],
+        ['CONTENT_LENGTH', '6'],
+      ]),
+      'secret',
+    );
     assert.equal(echoed(first.body).body, 'secret');
     const r = await uwsgiRequest({ port }, getVars('/echo'));
     const e = echoed(r.body);
@@ -148,23 +206,41 @@ describe('uwsgi socket: body', () => {
     assert.equal(e.bodyLength, 0);
   });
 
-  test('a body that ends early (the client closes) makes the app\'s read reject', async () => {
+  test("a body that ends early (the client closes) makes the app's read reject", async () => {
     const mark = tsgi.output().length;
     // Under --limit-post 1000 and longer than what is sent: with --post-buffering 100 the app
     // gets the request after 100 bytes, before the body stops.
-    const packet = uwsgiPacket(getVars('/echo', [['REQUEST_METHOD', 'POST'], ['CONTENT_LENGTH', '900']]), 'x'.repeat(200));
+    const packet = uwsgiPacket(
+      getVars('/echo', [
+        ['REQUEST_METHOD', 'POST'],
+        ['CONTENT_LENGTH', '900'],
+      ]),
+      'x'.repeat(200),
+    );
     await rawExchange({ port }, [packet], { endInput: true, timeoutMs: 2000 });
     const line = await waitForText(() => logSince(mark), /^probe: body read failed: .*$/m);
-    assert.match(line, /^probe: body read failed: request body truncated: connection closed before the request body ended \((HTTP_TRUNCATED_BODY|IO_PEER_CLOSED)\)$/);
+    assert.match(
+      line,
+      /^probe: body read failed: request body truncated: connection closed before the request body ended \((HTTP_TRUNCATED_BODY|IO_PEER_CLOSED)\)$/,
+    );
     await assertStillServes();
   });
 
   test('a body that ends early while it is buffered never reaches the app, and the log says so', async () => {
     const mark = tsgi.output().length;
-    const packet = uwsgiPacket(getVars('/echo', [['REQUEST_METHOD', 'POST'], ['CONTENT_LENGTH', '100']]), 'only 16 bytes...');
+    const packet = uwsgiPacket(
+      getVars('/echo', [
+        ['REQUEST_METHOD', 'POST'],
+        ['CONTENT_LENGTH', '100'],
+      ]),
+      'only 16 bytes...',
+    );
     const r = await rawExchange({ port }, [packet], { endInput: true, timeoutMs: 2000 });
     assert.match(r.data.toString('latin1'), /^HTTP\/1\.1 400 /);
-    await waitForText(() => logSince(mark), /uwsgi packet from .*: connection closed before the request body ended \(HTTP_TRUNCATED_BODY\) -> 400/);
+    await waitForText(
+      () => logSince(mark),
+      /uwsgi packet from .*: connection closed before the request body ended \(HTTP_TRUNCATED_BODY\) -> 400/,
+    );
     assert.doesNotMatch(logSince(mark), /probe: body read failed/);
     await assertStillServes();
   });
@@ -253,10 +329,16 @@ describe('uwsgi socket: refused packets', () => {
 
   test('a zero-length key gets 400 and a log line', async () => {
     const mark = tsgi.output().length;
-    const r = await uwsgiRequest({ port }, [['REQUEST_METHOD', 'GET'], ['', 'value']]);
+    const r = await uwsgiRequest({ port }, [
+      ['REQUEST_METHOD', 'GET'],
+      ['', 'value'],
+    ]);
     assert.equal(r.statusLine, 'HTTP/1.1 400 Bad Request');
     assert.equal(r.closed, true);
-    await waitForText(() => logSince(mark), /^tsgi: uwsgi packet from 127\.0\.0\.1: uwsgi key cannot be empty \(UWSGI_EMPTY_KEY\)[^\n]*-> 400$/m);
+    await waitForText(
+      () => logSince(mark),
+      /^tsgi: uwsgi packet from 127\.0\.0\.1: uwsgi key cannot be empty \(UWSGI_EMPTY_KEY\)[^\n]*-> 400$/m,
+    );
     await assertStillServes();
   });
 
@@ -266,7 +348,10 @@ describe('uwsgi socket: refused packets', () => {
     const out = await rawExchange({ port }, [Buffer.from([0x00, 0x04, 0x00, 0x00, 0x03, 0x00, 0x41, 0x42])]);
     assert.match(out.data.toString('latin1'), /^HTTP\/1\.1 400 Bad Request\r\n/);
     assert.equal(out.closed, true);
-    await waitForText(() => logSince(mark), /^tsgi: uwsgi packet from 127\.0\.0\.1: uwsgi var overruns the vars block \(UWSGI_TRUNCATED_VAR\)[^\n]*-> 400$/m);
+    await waitForText(
+      () => logSince(mark),
+      /^tsgi: uwsgi packet from 127\.0\.0\.1: uwsgi var overruns the vars block \(UWSGI_TRUNCATED_VAR\)[^\n]*-> 400$/m,
+    );
     await assertStillServes();
   });
 
@@ -283,7 +368,14 @@ describe('uwsgi socket: refused packets', () => {
 
   test('CONTENT_LENGTH over --limit-post gets 413 and a log line, and the app is not called', async () => {
     const mark = tsgi.output().length;
-    const r = await uwsgiRequest({ port }, getVars('/echo', [['REQUEST_METHOD', 'POST'], ['CONTENT_LENGTH', '1001']]), 'x'.repeat(1001));
+    const r = await uwsgiRequest(
+      { port },
+      getVars('/echo', [
+        ['REQUEST_METHOD', 'POST'],
+        ['CONTENT_LENGTH', '1001'],
+      ]),
+      'x'.repeat(1001),
+    );
     assert.equal(r.statusLine, 'HTTP/1.1 413 Content Too Large');
     assert.equal(r.closed, true);
     await waitForText(
@@ -295,14 +387,28 @@ describe('uwsgi socket: refused packets', () => {
   });
 
   test('CONTENT_LENGTH equal to --limit-post is accepted', async () => {
-    const r = await uwsgiRequest({ port }, getVars('/count', [['REQUEST_METHOD', 'POST'], ['CONTENT_LENGTH', '1000']]), Buffer.alloc(1000, 1));
+    const r = await uwsgiRequest(
+      { port },
+      getVars('/count', [
+        ['REQUEST_METHOD', 'POST'],
+        ['CONTENT_LENGTH', '1000'],
+      ]),
+      Buffer.alloc(1000, 1),
+    );
     assert.equal(r.status, 200);
     assert.equal(r.body, '1000 1000');
   });
 
   test('a malformed CONTENT_LENGTH gets 400 and a log line', async () => {
     const mark = tsgi.output().length;
-    const r = await uwsgiRequest({ port }, getVars('/echo', [['REQUEST_METHOD', 'POST'], ['CONTENT_LENGTH', '12abc']]), '12abc');
+    const r = await uwsgiRequest(
+      { port },
+      getVars('/echo', [
+        ['REQUEST_METHOD', 'POST'],
+        ['CONTENT_LENGTH', '12abc'],
+      ]),
+      '12abc',
+    );
     assert.equal(r.status, 400);
     await waitForText(() => logSince(mark), /\(UWSGI_BAD_CONTENT_LENGTH\)[^\n]*-> 400$/m);
     await assertStillServes();

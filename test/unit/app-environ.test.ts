@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { buildEnviron, buildEnvironSlow, createEnvironContext, uwsgiScheme } from '../../src/app/environ';
 import { EMPTY_INPUT } from '../../src/app/input';
 import { FakeServer, FakeTransport, httpVars, packVars, Uwsgi } from './helpers/fake-native';
@@ -16,12 +16,24 @@ function capture(vars: Array<[string, string]>, flags = 0, options = {}) {
 }
 
 test('the environ holds every var, then the tsgi.* keys in a fixed order', () => {
-  const { env } = capture(httpVars('GET', '/a?b=c'), 0, { workerId: 3, coreId: 2, multithread: true, multiprocess: true });
+  const { env } = capture(httpVars('GET', '/a?b=c'), 0, {
+    workerId: 3,
+    coreId: 2,
+    multithread: true,
+    multiprocess: true,
+  });
   const keys = Object.keys(env);
   assert.deepEqual(keys.slice(0, 4), ['REQUEST_METHOD', 'REQUEST_URI', 'PATH_INFO', 'QUERY_STRING']);
   assert.deepEqual(keys.slice(-9), [
-    'tsgi.input', 'tsgi.url_scheme', 'tsgi.errors', 'tsgi.version', 'tsgi.multithread',
-    'tsgi.multiprocess', 'tsgi.run_once', 'tsgi.worker_id', 'tsgi.core_id',
+    'tsgi.input',
+    'tsgi.url_scheme',
+    'tsgi.errors',
+    'tsgi.version',
+    'tsgi.multithread',
+    'tsgi.multiprocess',
+    'tsgi.run_once',
+    'tsgi.worker_id',
+    'tsgi.core_id',
   ]);
   assert.equal(env['QUERY_STRING'], 'b=c');
   assert.equal(env['tsgi.url_scheme'], 'http');
@@ -34,14 +46,33 @@ test('the environ holds every var, then the tsgi.* keys in a fixed order', () =>
 });
 
 test('a repeated uwsgi var keeps its last value', () => {
-  const { env } = capture([['X', '1'], ['REQUEST_METHOD', 'GET'], ['X', '2']], Uwsgi);
+  const { env } = capture(
+    [
+      ['X', '1'],
+      ['REQUEST_METHOD', 'GET'],
+      ['X', '2'],
+    ],
+    Uwsgi,
+  );
   assert.equal(env['X'], '2');
   assert.equal(Object.keys(env).filter((k) => k === 'X').length, 1);
 });
 
 test('vars are read from the blob with the offsets in meta', () => {
-  const { blob, meta, nvars } = packVars([['A', 'one'], ['BB', ''], ['', 'x'], ['LATIN', 'caf\u00e9']]);
-  const env = buildEnviron(0, blob, meta, nvars, EMPTY_INPUT, createEnvironContext(new FakeTransport(), { workerId: 1, coreId: 0, multithread: false, multiprocess: false }));
+  const { blob, meta, nvars } = packVars([
+    ['A', 'one'],
+    ['BB', ''],
+    ['', 'x'],
+    ['LATIN', 'caf\u00e9'],
+  ]);
+  const env = buildEnviron(
+    0,
+    blob,
+    meta,
+    nvars,
+    EMPTY_INPUT,
+    createEnvironContext(new FakeTransport(), { workerId: 1, coreId: 0, multithread: false, multiprocess: false }),
+  );
   assert.equal(env['A'], 'one');
   assert.equal(env['BB'], '');
   assert.equal(env[''], 'x');
@@ -62,7 +93,16 @@ test('uwsgi url_scheme follows UWSGI_SCHEME, then HTTPS on/1, then REQUEST_SCHEM
 });
 
 test('HTTP requests are http even if a client sends an HTTPS-looking header', () => {
-  assert.equal(capture(httpVars('GET', '/', [['HTTPS', 'on'], ['UWSGI_SCHEME', 'https']]), 0).env['tsgi.url_scheme'], 'http');
+  assert.equal(
+    capture(
+      httpVars('GET', '/', [
+        ['HTTPS', 'on'],
+        ['UWSGI_SCHEME', 'https'],
+      ]),
+      0,
+    ).env['tsgi.url_scheme'],
+    'http',
+  );
 });
 
 test('uwsgi magic vars reach the app as plain strings and change nothing', () => {
@@ -106,8 +146,19 @@ test('a request without a body gets an input at EOF', async () => {
 });
 
 test('a recurring var sequence gets a compiled builder with the same result as the loop', () => {
-  const ctx = createEnvironContext(new FakeTransport(), { workerId: 1, coreId: 0, multithread: false, multiprocess: false });
-  const vars: Array<[string, string]> = [['A', '1'], ['HTTPS', 'on'], ['A', '2'], ['tsgi.input', 'spoof'], ['7', 'n']];
+  const ctx = createEnvironContext(new FakeTransport(), {
+    workerId: 1,
+    coreId: 0,
+    multithread: false,
+    multiprocess: false,
+  });
+  const vars: Array<[string, string]> = [
+    ['A', '1'],
+    ['HTTPS', 'on'],
+    ['A', '2'],
+    ['tsgi.input', 'spoof'],
+    ['7', 'n'],
+  ];
   const { blob, meta, nvars } = packVars(vars);
   const results = [];
   for (let i = 0; i < 4; i++) results.push(buildEnviron(Uwsgi, blob, meta, nvars, EMPTY_INPUT, ctx));
@@ -121,19 +172,39 @@ test('a recurring var sequence gets a compiled builder with the same result as t
   assert.equal(results[3]!['tsgi.input'], EMPTY_INPUT);
   assert.equal(results[3]!['tsgi.url_scheme'], 'https');
   // Same names, other values: the compiled builder reads the new offsets.
-  const other = packVars([['A', 'x'], ['HTTPS', 'off'], ['A', 'y'], ['tsgi.input', 'z'], ['7', 'm']]);
+  const other = packVars([
+    ['A', 'x'],
+    ['HTTPS', 'off'],
+    ['A', 'y'],
+    ['tsgi.input', 'z'],
+    ['7', 'm'],
+  ]);
   const env = buildEnviron(Uwsgi, other.blob, other.meta, other.nvars, EMPTY_INPUT, ctx);
   assert.equal(env['A'], 'y');
   assert.equal(env['7'], 'm');
   assert.equal(env['tsgi.url_scheme'], 'http');
   // Different names with the same count do not match the shape.
-  const renamed = packVars([['B', 'x'], ['HTTPS', 'off'], ['A', 'y'], ['tsgi.input', 'z'], ['7', 'm']]);
+  const renamed = packVars([
+    ['B', 'x'],
+    ['HTTPS', 'off'],
+    ['A', 'y'],
+    ['tsgi.input', 'z'],
+    ['7', 'm'],
+  ]);
   assert.equal(buildEnviron(0, renamed.blob, renamed.meta, renamed.nvars, EMPTY_INPUT, ctx)['B'], 'x');
 });
 
 test('a __proto__ var never changes the environ prototype', () => {
-  const ctx = createEnvironContext(new FakeTransport(), { workerId: 1, coreId: 0, multithread: false, multiprocess: false });
-  const { blob, meta, nvars } = packVars([['__proto__', 'x'], ['A', '1']]);
+  const ctx = createEnvironContext(new FakeTransport(), {
+    workerId: 1,
+    coreId: 0,
+    multithread: false,
+    multiprocess: false,
+  });
+  const { blob, meta, nvars } = packVars([
+    ['__proto__', 'x'],
+    ['A', '1'],
+  ]);
   for (let i = 0; i < 3; i++) {
     const env = buildEnviron(Uwsgi, blob, meta, nvars, EMPTY_INPUT, ctx);
     assert.equal(Object.getPrototypeOf(env), Object.prototype);

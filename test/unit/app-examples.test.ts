@@ -1,6 +1,6 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
+import { test } from 'node:test';
 import { loadApp } from '../../src/app/loader';
 import { FakeServer, httpVars, until } from './helpers/fake-native';
 
@@ -11,7 +11,14 @@ const cases = [
   ['fetch-app.ts', 'app', 'GET', '/json?x=1', undefined, '{"method":"GET","path":"/json","query":"?x=1"}'],
   ['fetch-app.ts', 'app', 'POST', '/echo', 'echoed', 'echoed'],
   ['stream.mjs', 'application', 'GET', '/write', undefined, 'pushed with write()\nbytes work too\n'],
-  ['upload.js', 'application', 'POST', '/', 'abc', '3 bytes, sha256 ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n'],
+  [
+    'upload.js',
+    'application',
+    'POST',
+    '/',
+    'abc',
+    '3 bytes, sha256 ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n',
+  ],
   ['hono-app.ts', 'app', 'GET', '/users/7?q=x', undefined, '{"id":"7","q":"x"}'],
   ['express-app.js', 'application', 'GET', '/users/7?q=x', undefined, '{"id":"7","q":"x"}'],
   ['koa-app.mjs', 'app', 'GET', '/users/7?q=x', undefined, '{"id":"7","q":"x"}'],

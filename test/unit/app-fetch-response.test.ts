@@ -1,9 +1,10 @@
 // The lightweight global Response and the fetch exchange's answers (with the globals tsgi
 // installs before loading an app).
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { installFetchGlobals } from '../../src/app/fetch-globals';
+import { test } from 'node:test';
 import { fetchStats } from '../../src/app/fetch';
+import { installFetchGlobals } from '../../src/app/fetch-globals';
 import { GlobalResponse } from '../../src/app/fetch-response';
 import { FakeServer, httpVars, settle, until } from './helpers/fake-native';
 
@@ -31,7 +32,13 @@ test('new Response(string) is answered in the same turn with one respond and no 
 });
 
 test('header names keep the case of a plain object; a Headers init gives lower case', () => {
-  const a = FakeServer.fetch(() => new Response('{}', { status: 201, headers: { 'Content-Type': 'application/json', 'X-Id': 7 as unknown as string } }));
+  const a = FakeServer.fetch(
+    () =>
+      new Response('{}', {
+        status: 201,
+        headers: { 'Content-Type': 'application/json', 'X-Id': 7 as unknown as string },
+      }),
+  );
   const ida = a.request();
   assert.equal(a.transport.rec(ida).status, '201 Created');
   assert.deepEqual(lines(a.transport.rec(ida).headers), ['Content-Type: application/json', 'X-Id: 7']);
@@ -79,7 +86,15 @@ test('hop-by-hop headers from the app are dropped and never make native pass a b
 });
 
 test('Connection: close from the app closes after the response and is said once', () => {
-  const s = FakeServer.fetch(() => new Response('bye', { headers: [['connection', 'Close'], ['Connection', 'close, x']] }));
+  const s = FakeServer.fetch(
+    () =>
+      new Response('bye', {
+        headers: [
+          ['connection', 'Close'],
+          ['Connection', 'close, x'],
+        ],
+      }),
+  );
   const id = s.request();
   const r = s.transport.rec(id);
   assert.deepEqual(lines(r.headers), ['Connection: close', 'Content-Type: text/plain; charset=UTF-8']);

@@ -1,7 +1,7 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { fetchStats, requestUrl } from '../../src/app/fetch';
-import { FakeServer, httpVars, settle, until, Uwsgi } from './helpers/fake-native';
+import { FakeServer, httpVars, settle, Uwsgi, until } from './helpers/fake-native';
 
 test('the request is an instanceof Request with method and url', async () => {
   let seen: Request | undefined;
@@ -32,7 +32,12 @@ test('headers are built from the environ on first access', async () => {
     got = Object.fromEntries(req.headers);
     return new Response(null, { status: 204 });
   });
-  const id = s.request(httpVars('POST', '/', [['HTTP_X_CUSTOM_THING', 'v'], ['CONTENT_TYPE', 'text/plain']]));
+  const id = s.request(
+    httpVars('POST', '/', [
+      ['HTTP_X_CUSTOM_THING', 'v'],
+      ['CONTENT_TYPE', 'text/plain'],
+    ]),
+  );
   await until(() => s.transport.rec(id).ended, 'response');
   assert.equal(got['x-custom-thing'], 'v');
   assert.equal(got['host'], 'localhost:9090');
@@ -41,8 +46,20 @@ test('headers are built from the environ on first access', async () => {
 });
 
 test('the url falls back to SERVER_NAME:SERVER_PORT and uses the uwsgi scheme', () => {
-  assert.equal(requestUrl({ 'tsgi.url_scheme': 'https', SERVER_NAME: 'example.org', SERVER_PORT: '8443', REQUEST_URI: '/a' }), 'https://example.org:8443/a');
-  assert.equal(requestUrl({ 'tsgi.url_scheme': 'https', SERVER_NAME: 'example.org', SERVER_PORT: '443', PATH_INFO: '/p', QUERY_STRING: 'q=1' }), 'https://example.org/p?q=1');
+  assert.equal(
+    requestUrl({ 'tsgi.url_scheme': 'https', SERVER_NAME: 'example.org', SERVER_PORT: '8443', REQUEST_URI: '/a' }),
+    'https://example.org:8443/a',
+  );
+  assert.equal(
+    requestUrl({
+      'tsgi.url_scheme': 'https',
+      SERVER_NAME: 'example.org',
+      SERVER_PORT: '443',
+      PATH_INFO: '/p',
+      QUERY_STRING: 'q=1',
+    }),
+    'https://example.org/p?q=1',
+  );
   assert.equal(requestUrl({ 'tsgi.url_scheme': 'http', HTTP_HOST: 'h', REQUEST_URI: '/x' }), 'http://h/x');
 });
 
@@ -58,7 +75,13 @@ test('body methods read tsgi.input: text, json, arrayBuffer, blob, formData', as
     return new Response('done');
   });
   const post = (ct: string, body: string) =>
-    s.request(httpVars('POST', '/', [['CONTENT_TYPE', ct], ['CONTENT_LENGTH', String(body.length)]]), { body });
+    s.request(
+      httpVars('POST', '/', [
+        ['CONTENT_TYPE', ct],
+        ['CONTENT_LENGTH', String(body.length)],
+      ]),
+      { body },
+    );
   const ids = [
     post('text/plain', 'plain'),
     post('application/json', '{"k":1}'),
@@ -132,7 +155,9 @@ test('other Request members materialise a real Request', async () => {
 });
 
 test('a small Response is sent in one respond call with status and headers', async () => {
-  const s = FakeServer.fetch(() => new Response('hello', { status: 201, headers: { 'X-Thing': 'y', 'content-type': 'text/plain' } }));
+  const s = FakeServer.fetch(
+    () => new Response('hello', { status: 201, headers: { 'X-Thing': 'y', 'content-type': 'text/plain' } }),
+  );
   const id = s.request();
   await until(() => s.transport.rec(id).ended, 'response');
   assert.deepEqual(s.transport.callNames(id), ['respond']);
@@ -159,8 +184,14 @@ test('every Set-Cookie value is sent as its own header', async () => {
   });
   const id = s.request();
   await until(() => s.transport.rec(id).ended, 'response');
-  const lines = s.transport.rec(id).headers!.split('\r\n').filter((l) => l.startsWith('set-cookie'));
-  assert.deepEqual(lines, ['set-cookie: a=1; Path=/', 'set-cookie: b=2, with comma; Expires=Wed, 21 Oct 2015 07:28:00 GMT']);
+  const lines = s.transport
+    .rec(id)
+    .headers!.split('\r\n')
+    .filter((l) => l.startsWith('set-cookie'));
+  assert.deepEqual(lines, [
+    'set-cookie: a=1; Path=/',
+    'set-cookie: b=2, with comma; Expires=Wed, 21 Oct 2015 07:28:00 GMT',
+  ]);
 });
 
 test('a streaming Response body is written chunk by chunk with back-pressure', async () => {
@@ -241,7 +272,15 @@ test('fetch handlers get the uwsgi scheme in the url', async () => {
     url = req.url;
     return new Response('');
   });
-  s.request([['REQUEST_METHOD', 'GET'], ['REQUEST_URI', '/s'], ['HTTP_HOST', 'ex.com'], ['HTTPS', 'on']], { flags: Uwsgi });
+  s.request(
+    [
+      ['REQUEST_METHOD', 'GET'],
+      ['REQUEST_URI', '/s'],
+      ['HTTP_HOST', 'ex.com'],
+      ['HTTPS', 'on'],
+    ],
+    { flags: Uwsgi },
+  );
   await settle();
   assert.equal(url, 'https://ex.com/s');
 });

@@ -1,7 +1,7 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeServer, httpVars, settle, until } from './helpers/fake-native';
+import { test } from 'node:test';
 import type { StartResponse } from '../../src/app/gateway';
+import { FakeServer, httpVars, settle, until } from './helpers/fake-native';
 
 const ok = (sr: StartResponse) => sr('200 OK', [['Content-Type', 'text/plain']]);
 

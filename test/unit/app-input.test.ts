@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { INPUT_HIGH_WATER_MARK, type TsgiInput } from '../../src/app/input';
 import { FakeServer, httpVars, settle, until } from './helpers/fake-native';
 
@@ -166,4 +166,3 @@ test('a request whose response and body are both done is forgotten', () => {
   s.dispatcher.onDrain(id);
   s.dispatcher.onAbort(id, 99);
 });
-

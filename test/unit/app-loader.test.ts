@@ -1,7 +1,7 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { loadApp, resolveModule, splitModuleSpec, type LoadedApp } from '../../src/app/loader';
+import { test } from 'node:test';
+import { type LoadedApp, loadApp, resolveModule, splitModuleSpec } from '../../src/app/loader';
 import { FakeServer, settle } from './helpers/fake-native';
 
 const APPS = path.resolve(__dirname, '../fixtures/apps');
@@ -33,7 +33,10 @@ test('a .cjs file whose module.exports is the function is taken as the default e
 
 test('TypeScript files load with no build step: .ts, .mts (typed, --callable app) and .cts', async () => {
   assert.equal(await serve(await loadApp({ wsgiFile: 'hello.ts', chdir: APPS })), 'Hello from hello.ts');
-  assert.equal(await serve(await loadApp({ wsgiFile: 'hello.mts', chdir: APPS, callable: 'app' })), 'Hello from hello.mts GET');
+  assert.equal(
+    await serve(await loadApp({ wsgiFile: 'hello.mts', chdir: APPS, callable: 'app' })),
+    'Hello from hello.mts GET',
+  );
   assert.equal(await serve(await loadApp({ wsgiFile: 'hello.cts', chdir: APPS })), 'Hello from hello.cts');
 });
 
@@ -44,7 +47,10 @@ test('an object with a fetch method is a fetch handler', async () => {
 });
 
 test('the default export is used when the named callable is missing', async () => {
-  assert.equal(await serve(await loadApp({ wsgiFile: 'default-export.mjs', chdir: APPS })), 'Hello from default-export.mjs');
+  assert.equal(
+    await serve(await loadApp({ wsgiFile: 'default-export.mjs', chdir: APPS })),
+    'Hello from default-export.mjs',
+  );
   const fetchApp = await loadApp({ wsgiFile: 'default-fetch.mjs', chdir: APPS });
   assert.equal(fetchApp.kind, 'fetch');
   assert.equal(await serve(fetchApp), 'default fetch');
@@ -59,12 +65,15 @@ test('--app-type fetch makes a plain function a fetch handler; gateway refuses a
 });
 
 test('a missing file fails with TSGI_ERR_APP_NOT_FOUND and exit code 22', async () => {
-  await assert.rejects(loadApp({ wsgiFile: 'nope.js', chdir: APPS }), (err: Error & { code: string; exitCode: number }) => {
-    assert.equal(err.code, 'TSGI_ERR_APP_NOT_FOUND');
-    assert.equal(err.exitCode, 22);
-    assert.match(err.message, /nope\.js/);
-    return true;
-  });
+  await assert.rejects(
+    loadApp({ wsgiFile: 'nope.js', chdir: APPS }),
+    (err: Error & { code: string; exitCode: number }) => {
+      assert.equal(err.code, 'TSGI_ERR_APP_NOT_FOUND');
+      assert.equal(err.exitCode, 22);
+      assert.match(err.message, /nope\.js/);
+      return true;
+    },
+  );
 });
 
 test('a missing callable with no default export fails with TSGI_ERR_CALLABLE_NOT_FOUND', async () => {
@@ -148,11 +157,14 @@ test('export default { fetch } compiled to CommonJS by tsx is unwrapped to the f
 });
 
 test('a missing callable lists the exports that were found', async () => {
-  await assert.rejects(loadApp({ wsgiFile: 'node-named-exports.mjs', chdir: APPS, callable: 'app', listenWaitMs: 0 }), (err: Error & { code?: string }) => {
-    assert.equal(err.code, 'TSGI_ERR_CALLABLE_NOT_FOUND');
-    assert.match(err.message, /exports found: handler, version/);
-    return true;
-  });
+  await assert.rejects(
+    loadApp({ wsgiFile: 'node-named-exports.mjs', chdir: APPS, callable: 'app', listenWaitMs: 0 }),
+    (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'TSGI_ERR_CALLABLE_NOT_FOUND');
+      assert.match(err.message, /exports found: handler, version/);
+      return true;
+    },
+  );
 });
 
 test('an import-time throw reports the stack frame in the app file', async () => {

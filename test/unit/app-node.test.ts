@@ -2,12 +2,12 @@
 // (instanceof, headers, body stream, events) and answer through the Transport.
 
 import assert from 'node:assert/strict';
-import { IncomingMessage, ServerResponse } from 'node:http';
 import { EventEmitter } from 'node:events';
+import { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, it } from 'node:test';
+import { createDispatcher } from '../../src/app/dispatcher';
 import { NodeExchange, type NodeHandler } from '../../src/app/node/exchange';
 import { RequestFlags, ResponseFlags } from '../../src/native/types';
-import { createDispatcher } from '../../src/app/dispatcher';
 import { packVars } from './helpers/fake-native';
 
 interface Call {
@@ -18,11 +18,13 @@ interface Call {
 function fakeTransport(opts: { writeOk?: (n: number) => boolean } = {}): { calls: Call[]; transport: never } {
   const calls: Call[] = [];
   let writes = 0;
-  const record = (op: string) => (...args: unknown[]) => {
-    calls.push({ op, args });
-    if (op === 'write') return opts.writeOk?.(++writes) ?? true;
-    return undefined;
-  };
+  const record =
+    (op: string) =>
+    (...args: unknown[]) => {
+      calls.push({ op, args });
+      if (op === 'write') return opts.writeOk?.(++writes) ?? true;
+      return undefined;
+    };
   const transport = {
     respond: record('respond'),
     writeHead: record('writeHead'),
@@ -53,7 +55,13 @@ function env(extra: Record<string, string> = {}): Record<string, unknown> {
   };
 }
 
-function run(handler: NodeHandler, e = env(), body?: Uint8Array, done = true, t = fakeTransport()): { ex: NodeExchange; calls: Call[] } {
+function run(
+  handler: NodeHandler,
+  e = env(),
+  body?: Uint8Array,
+  done = true,
+  t = fakeTransport(),
+): { ex: NodeExchange; calls: Call[] } {
   const ex = new NodeExchange(1, t.transport, new Map(), e, body, done);
   ex.run(handler);
   return { ex, calls: t.calls };
@@ -64,15 +72,23 @@ const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 describe('node:http req', () => {
   it('is an IncomingMessage with method, url, version and node-style headers', () => {
     let seen: IncomingMessage | undefined;
-    run((req, res) => {
-      seen = req;
-      res.end();
-    }, env({ CONTENT_TYPE: 'text/plain', CONTENT_LENGTH: '0' }));
+    run(
+      (req, res) => {
+        seen = req;
+        res.end();
+      },
+      env({ CONTENT_TYPE: 'text/plain', CONTENT_LENGTH: '0' }),
+    );
     assert.ok(seen instanceof IncomingMessage);
     assert.equal(seen.method, 'GET');
     assert.equal(seen.url, '/path?x=1');
     assert.equal(seen.httpVersion, '1.1');
-    assert.deepEqual(seen.headers, { host: 'example.test', 'x-forwarded-for': '1.2.3.4', 'content-type': 'text/plain', 'content-length': '0' });
+    assert.deepEqual(seen.headers, {
+      host: 'example.test',
+      'x-forwarded-for': '1.2.3.4',
+      'content-type': 'text/plain',
+      'content-length': '0',
+    });
     assert.deepEqual(seen.rawHeaders.slice(0, 2), ['host', 'example.test']);
   });
 
@@ -83,14 +99,42 @@ describe('node:http req', () => {
       res.end();
     };
     const app = { kind: 'node', handler, label: 'node:http handler', file: 'x.js', exportName: 'default' } as const;
-    const dispatcher = createDispatcher(app, fakeTransport().transport, { workerId: 1, coreId: 0, multithread: false, multiprocess: false });
-    const vars: Array<[string, string]> = [['REQUEST_METHOD', 'GET'], ['REQUEST_URI', '/'], ['SERVER_PROTOCOL', 'HTTP/1.1'], ['HTTP_HOST', 'h'], ['HTTP_COOKIE', 'a=1, b=2']];
-    const lines: Array<[string, string]> = [['Host', 'h'], ['Cookie', 'a=1'], ['cookie', 'b=2'], ['Set-Cookie', 'x'], ['set-cookie', 'y']];
+    const dispatcher = createDispatcher(app, fakeTransport().transport, {
+      workerId: 1,
+      coreId: 0,
+      multithread: false,
+      multiprocess: false,
+    });
+    const vars: Array<[string, string]> = [
+      ['REQUEST_METHOD', 'GET'],
+      ['REQUEST_URI', '/'],
+      ['SERVER_PROTOCOL', 'HTTP/1.1'],
+      ['HTTP_HOST', 'h'],
+      ['HTTP_COOKIE', 'a=1, b=2'],
+    ];
+    const lines: Array<[string, string]> = [
+      ['Host', 'h'],
+      ['Cookie', 'a=1'],
+      ['cookie', 'b=2'],
+      ['Set-Cookie', 'x'],
+      ['set-cookie', 'y'],
+    ];
     const { blob, meta } = packVars([...vars, ...lines]);
     dispatcher.setMeta(meta);
     const flags = RequestFlags.BodyDone | RequestFlags.RawHeaders | (lines.length << RequestFlags.RawCountShift);
     dispatcher.onRequest(1, flags, blob, vars.length, undefined);
-    assert.deepEqual(seen!.rawHeaders, ['Host', 'h', 'Cookie', 'a=1', 'cookie', 'b=2', 'Set-Cookie', 'x', 'set-cookie', 'y']);
+    assert.deepEqual(seen!.rawHeaders, [
+      'Host',
+      'h',
+      'Cookie',
+      'a=1',
+      'cookie',
+      'b=2',
+      'Set-Cookie',
+      'x',
+      'set-cookie',
+      'y',
+    ]);
     assert.deepEqual(seen!.headers, { host: 'h', cookie: 'a=1; b=2', 'set-cookie': ['x', 'y'] });
   });
 
@@ -112,20 +156,29 @@ describe('node:http req', () => {
     const t = fakeTransport();
     const got: Buffer[] = [];
     let ended = false;
-    const { ex } = run((req, res) => {
-      req.on('data', (c: Buffer) => got.push(c));
-      req.on('end', () => {
-        ended = true;
-        res.end('ok');
-      });
-    }, env({ REQUEST_METHOD: 'POST' }), Buffer.from('first'), false, t);
+    const { ex } = run(
+      (req, res) => {
+        req.on('data', (c: Buffer) => got.push(c));
+        req.on('end', () => {
+          ended = true;
+          res.end('ok');
+        });
+      },
+      env({ REQUEST_METHOD: 'POST' }),
+      Buffer.from('first'),
+      false,
+      t,
+    );
     await tick();
     ex.body(Buffer.from('second'), 0);
     ex.body(null, 0);
     await tick();
     assert.equal(Buffer.concat(got).toString(), 'firstsecond');
     assert.ok(ended);
-    assert.deepEqual(t.calls.map((c) => c.op), ['respond']);
+    assert.deepEqual(
+      t.calls.map((c) => c.op),
+      ['respond'],
+    );
   });
 
   it('pauses native input when nobody reads a large body, and drops it once the response ended', () => {
@@ -139,12 +192,17 @@ describe('node:http req', () => {
 
   it("emits 'aborted' and 'close' when the client goes away mid-body", async () => {
     const events: string[] = [];
-    const { ex } = run((req) => {
-      req.on('aborted', () => events.push('aborted'));
-      req.on('close', () => events.push('close'));
-      req.on('error', (e: Error & { code?: string }) => events.push('error ' + e.code));
-      req.resume();
-    }, env({ REQUEST_METHOD: 'POST' }), undefined, false);
+    const { ex } = run(
+      (req) => {
+        req.on('aborted', () => events.push('aborted'));
+        req.on('close', () => events.push('close'));
+        req.on('error', (e: Error & { code?: string }) => events.push('error ' + e.code));
+        req.resume();
+      },
+      env({ REQUEST_METHOD: 'POST' }),
+      undefined,
+      false,
+    );
     ex.handleAbort(new Error('gone'));
     await tick();
     assert.deepEqual(events, ['aborted', 'error ECONNRESET', 'close']);
@@ -177,7 +235,10 @@ describe('node:http res', () => {
       res.end();
     });
     await tick();
-    assert.deepEqual(calls.map((c) => c.op), ['respond']);
+    assert.deepEqual(
+      calls.map((c) => c.op),
+      ['respond'],
+    );
     assert.equal(calls[0]!.args[3], ResponseFlags.HasContentLength);
     assert.equal(calls[0]!.args[4], '{}');
   });
@@ -185,17 +246,29 @@ describe('node:http res', () => {
   it('streams when writes span turns, and emits drain after the transport drained', async () => {
     const t = fakeTransport({ writeOk: (n) => n !== 2 });
     let drained = 0;
-    const { ex, calls } = run((req, res) => {
-      res.on('drain', () => drained++);
-      res.write('a');
-    }, env(), undefined, true, t);
+    const { ex, calls } = run(
+      (req, res) => {
+        res.on('drain', () => drained++);
+        res.write('a');
+      },
+      env(),
+      undefined,
+      true,
+      t,
+    );
     await tick();
-    assert.deepEqual(calls.map((c) => c.op), ['writeHead', 'write']);
+    assert.deepEqual(
+      calls.map((c) => c.op),
+      ['writeHead', 'write'],
+    );
     assert.equal(ex.res.write('b'), false);
     ex.handleDrain();
     assert.equal(drained, 1);
     ex.res.end('c');
-    assert.deepEqual(calls.map((c) => c.op), ['writeHead', 'write', 'write', 'end']);
+    assert.deepEqual(
+      calls.map((c) => c.op),
+      ['writeHead', 'write', 'write', 'end'],
+    );
   });
 
   it("emits 'finish' then 'close', and end(cb) calls back", async () => {
@@ -217,7 +290,10 @@ describe('node:http res', () => {
       res.addTrailers({ 'X-Sum': 'abc' });
       res.end('whole');
     });
-    assert.deepEqual(calls.map((c) => c.op), ['writeHead', 'end']);
+    assert.deepEqual(
+      calls.map((c) => c.op),
+      ['writeHead', 'end'],
+    );
     assert.deepEqual(calls[1]!.args, [1, 'whole', 'X-Sum: abc\r\n']);
   });
 
@@ -226,7 +302,10 @@ describe('node:http res', () => {
       res.addTrailers({ 'X-Sum': 'abc' });
       res.end('whole');
     });
-    assert.deepEqual(calls.map((c) => c.op), ['respond']);
+    assert.deepEqual(
+      calls.map((c) => c.op),
+      ['respond'],
+    );
   });
 
   it('refuses a Trailer field beside a Content-Length as node:http does (ERR_HTTP_TRAILER_INVALID)', () => {
@@ -285,7 +364,10 @@ describe('node:http res', () => {
       res.destroy();
     });
     await tick();
-    assert.deepEqual(calls.map((c) => c.op), ['writeHead', 'abort']);
+    assert.deepEqual(
+      calls.map((c) => c.op),
+      ['writeHead', 'abort'],
+    );
     assert.ok(closed);
   });
 });

@@ -1,7 +1,7 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { type HeadSlot, renderHeaders } from '../../src/app/response';
 import { normalizeStatus } from '../../src/app/status';
-import { renderHeaders, type HeadSlot } from '../../src/app/response';
 import { FakeServer } from './helpers/fake-native';
 
 test('a full status line passes through unchanged', () => {
@@ -43,7 +43,14 @@ test('Content-Length, Connection: close and Transfer-Encoding set response flags
   assert.equal(render([['Connection', 'Close']]).slot.flags, 2);
   assert.equal(render([['Connection', 'keep-alive']]).slot.flags, 0);
   assert.equal(render([['TRANSFER-encoding', 'chunked']]).slot.flags, 4);
-  assert.equal(render([['Content-Length', '1'], ['Connection', 'close'], ['Transfer-Encoding', 'gzip']]).slot.flags, 7);
+  assert.equal(
+    render([
+      ['Content-Length', '1'],
+      ['Connection', 'close'],
+      ['Transfer-Encoding', 'gzip'],
+    ]).slot.flags,
+    7,
+  );
 });
 
 test('CR, LF or NUL in a header name or value is refused', () => {
@@ -94,9 +101,19 @@ test('an invalid status given to startResponse is a 500 with a log line', () => 
 
 test('headers given to startResponse reach respond with their flags', () => {
   const s = FakeServer.gateway((env, sr) => {
-    sr(201, [['Content-Length', '2'], ['Connection', 'close']]);
+    sr(201, [
+      ['Content-Length', '2'],
+      ['Connection', 'close'],
+    ]);
     return 'hi';
   });
   const id = s.request();
-  assert.deepEqual(s.transport.calls[0], ['respond', id, '201 Created', 'Content-Length: 2\r\nConnection: close\r\n', 3, 'hi']);
+  assert.deepEqual(s.transport.calls[0], [
+    'respond',
+    id,
+    '201 Created',
+    'Content-Length: 2\r\nConnection: close\r\n',
+    3,
+    'hi',
+  ]);
 });

@@ -1,26 +1,50 @@
 // tsgi bench: the --matrix parser, its cartesian product, --only, the argument parser and where
 // results go.
-import { test } from 'node:test';
+
 import * as assert from 'node:assert/strict';
-import {
-  MatrixError, defaultMatrix, expandMatrix, formatMatrix, parseMatrix, selectOnly, tsgiPointId,
-} from '../../src/bench/matrix';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { QUICK_MATRIX, STANDARD_MATRIX, USAGE, UsageError, parseBenchArgs, planPoints, resultsDir } from '../../src/bench/cli';
+import { test } from 'node:test';
+import {
+  parseBenchArgs,
+  planPoints,
+  QUICK_MATRIX,
+  resultsDir,
+  STANDARD_MATRIX,
+  USAGE,
+  UsageError,
+} from '../../src/bench/cli';
+import {
+  defaultMatrix,
+  expandMatrix,
+  formatMatrix,
+  MatrixError,
+  parseMatrix,
+  selectOnly,
+  tsgiPointId,
+} from '../../src/bench/matrix';
 import { tsgiArgv } from '../../src/bench/points';
 
 function rejects(tokens: string[], message: RegExp): void {
-  assert.throws(() => parseMatrix(tokens), (err: unknown) => {
-    assert.ok(err instanceof MatrixError);
-    assert.match(err.message, message);
-    return true;
-  });
+  assert.throws(
+    () => parseMatrix(tokens),
+    (err: unknown) => {
+      assert.ok(err instanceof MatrixError);
+      assert.match(err.message, message);
+      return true;
+    },
+  );
 }
 
-test('the issue\'s example matrix expands to the 16-point cartesian product', () => {
+test("the issue's example matrix expands to the 16-point cartesian product", () => {
   const m = parseMatrix(['processes=1,2', 'threads=1,2', 'async=1,100', 'protocol=http,uwsgi']);
-  assert.deepEqual(m, { app: ['hello'], processes: [1, 2], threads: [1, 2], async: [1, 100], protocol: ['http', 'uwsgi'] });
+  assert.deepEqual(m, {
+    app: ['hello'],
+    processes: [1, 2],
+    threads: [1, 2],
+    async: [1, 100],
+    protocol: ['http', 'uwsgi'],
+  });
   const pts = expandMatrix(m);
   assert.equal(pts.length, 16);
   assert.equal(new Set(pts.map(tsgiPointId)).size, 16);
@@ -30,7 +54,11 @@ test('the issue\'s example matrix expands to the 16-point cartesian product', ()
 });
 
 test('terms may come as one quoted string and dimensions not given keep their defaults', () => {
-  assert.deepEqual(parseMatrix(['threads=2 protocol=uwsgi']), { ...defaultMatrix(), threads: [2], protocol: ['uwsgi'] });
+  assert.deepEqual(parseMatrix(['threads=2 protocol=uwsgi']), {
+    ...defaultMatrix(),
+    threads: [2],
+    protocol: ['uwsgi'],
+  });
   assert.deepEqual(parseMatrix(['app=json,cpu']).app, ['json', 'cpu']);
 });
 
@@ -61,15 +89,32 @@ test('values are validated per dimension', () => {
 });
 
 test('--only keeps the points whose id contains a term, and refuses a term that matches nothing', () => {
-  const pts = ['tsgi/hello/p1-t1-a1/http', 'tsgi/hello/p1-t1-a1/uwsgi', 'node-http/hello', 'uws/hello'].map((id) => ({ id }));
-  assert.deepEqual(selectOnly(pts, 'tsgi').map((p) => p.id), ['tsgi/hello/p1-t1-a1/http', 'tsgi/hello/p1-t1-a1/uwsgi']);
-  assert.deepEqual(selectOnly(pts, '/uwsgi,uws').map((p) => p.id), ['tsgi/hello/p1-t1-a1/uwsgi', 'uws/hello']);
+  const pts = ['tsgi/hello/p1-t1-a1/http', 'tsgi/hello/p1-t1-a1/uwsgi', 'node-http/hello', 'uws/hello'].map((id) => ({
+    id,
+  }));
+  assert.deepEqual(
+    selectOnly(pts, 'tsgi').map((p) => p.id),
+    ['tsgi/hello/p1-t1-a1/http', 'tsgi/hello/p1-t1-a1/uwsgi'],
+  );
+  assert.deepEqual(
+    selectOnly(pts, '/uwsgi,uws').map((p) => p.id),
+    ['tsgi/hello/p1-t1-a1/uwsgi', 'uws/hello'],
+  );
   assert.equal(selectOnly(pts, undefined).length, 4);
   assert.throws(() => selectOnly(pts, 'tsgi,nginx'), /--only nginx: matches no point/);
 });
 
 test('argument parser: --matrix takes the NAME=V terms that follow it, --compare two files', () => {
-  const o = parseBenchArgs(['--matrix', 'processes=1,2', 'threads=1,2', '--duration', '2', '--compare', 'a.json', 'b.json']);
+  const o = parseBenchArgs([
+    '--matrix',
+    'processes=1,2',
+    'threads=1,2',
+    '--duration',
+    '2',
+    '--compare',
+    'a.json',
+    'b.json',
+  ]);
   assert.deepEqual(o.matrixTerms, ['processes=1,2', 'threads=1,2']);
   assert.equal(o.duration, 2);
   assert.deepEqual(o.compare, ['a.json', 'b.json']);
@@ -94,7 +139,12 @@ test('argument parser: bad values and combinations are usage errors', () => {
     [['--connections', '--rounds', '3'], /--connections needs a value/],
     [['stray'], /unknown option stray/],
   ];
-  for (const [args, re] of bad) assert.throws(() => parseBenchArgs(args), (e: unknown) => e instanceof UsageError && re.test(e.message), args.join(' '));
+  for (const [args, re] of bad)
+    assert.throws(
+      () => parseBenchArgs(args),
+      (e: unknown) => e instanceof UsageError && re.test(e.message),
+      args.join(' '),
+    );
 });
 
 test('planPoints: the default run is hello on one tsgi configuration plus the baselines', () => {
@@ -105,20 +155,30 @@ test('planPoints: the default run is hello on one tsgi configuration plus the ba
 test('planPoints: --quick uses only configurations tsgi runs today (1 process; 1 and 2 threads), HTTP and through nginx', () => {
   const { points } = planPoints(parseBenchArgs(['--quick']));
   assert.equal(QUICK_MATRIX, 'app=hello processes=1 threads=1,2 async=1 protocol=http,uwsgi');
-  assert.deepEqual(points.map((p) => p.id), [
-    'tsgi/hello/p1-t1-a1/http', 'tsgi/hello/p1-t2-a1/http', 'tsgi/hello/p1-t1-a1/uwsgi', 'tsgi/hello/p1-t2-a1/uwsgi',
-    'node-http/hello', 'uws/hello', 'uwsgi/hello/p1',
-  ]);
+  assert.deepEqual(
+    points.map((p) => p.id),
+    [
+      'tsgi/hello/p1-t1-a1/http',
+      'tsgi/hello/p1-t2-a1/http',
+      'tsgi/hello/p1-t1-a1/uwsgi',
+      'tsgi/hello/p1-t2-a1/uwsgi',
+      'node-http/hello',
+      'uws/hello',
+      'uwsgi/hello/p1',
+    ],
+  );
 });
 
 test('planPoints: processes > 1 brings node:cluster and uWSGI with as many processes', () => {
-  const ids = planPoints(parseBenchArgs(['--matrix', 'processes=1,2', 'protocol=http,uwsgi', 'app=cpu'])).points.map((p) => p.id);
+  const ids = planPoints(parseBenchArgs(['--matrix', 'processes=1,2', 'protocol=http,uwsgi', 'app=cpu'])).points.map(
+    (p) => p.id,
+  );
   assert.ok(ids.includes('node-cluster/cpu/p2'));
   assert.ok(ids.includes('uwsgi/cpu/p2'));
   assert.ok(!ids.includes('node-cluster/cpu/p1'));
 });
 
-test('planPoints: protocol=router runs tsgi behind its --http router, beside uWSGI\'s router', () => {
+test("planPoints: protocol=router runs tsgi behind its --http router, beside uWSGI's router", () => {
   const { points } = planPoints(parseBenchArgs(['--matrix', 'protocol=router', 'processes=1,2']));
   const ids = points.map((p) => p.id);
   assert.ok(ids.includes('tsgi/hello/p2-t1-a1/router'));
@@ -129,10 +189,16 @@ test('planPoints: protocol=router runs tsgi behind its --http router, beside uWS
 
 test('planPoints: a custom app has tsgi points only, with its own loading options', () => {
   const { points } = planPoints(parseBenchArgs(['--wsgi-file', 'examples/foobar.js', '--matrix', 'async=1,10']));
-  assert.deepEqual(points.map((p) => p.id), ['tsgi/custom/p1-t1-a1/http', 'tsgi/custom/p1-t1-a10/http']);
+  assert.deepEqual(
+    points.map((p) => p.id),
+    ['tsgi/custom/p1-t1-a1/http', 'tsgi/custom/p1-t1-a10/http'],
+  );
   assert.deepEqual(points[0]!.app.tsgiArgs, ['--wsgi-file', 'examples/foobar.js']);
   assert.equal(points[0]!.app.expect, null);
-  assert.throws(() => planPoints(parseBenchArgs(['--wsgi-file', 'a.js', '--matrix', 'app=json'])), /not with --wsgi-file/);
+  assert.throws(
+    () => planPoints(parseBenchArgs(['--wsgi-file', 'a.js', '--matrix', 'app=json'])),
+    /not with --wsgi-file/,
+  );
 });
 
 test('results go under the system temporary directory unless --out names a directory, never into the checkout by default', () => {

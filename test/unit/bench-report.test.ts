@@ -1,32 +1,64 @@
 // tsgi bench: the report writer (Markdown table, SVG chart, JSON schema), the per-point summary
 // and --compare's significance test, on synthetic runs.
-import { test } from 'node:test';
+
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { renderMarkdown, renderSvg, writeReport } from '../../src/bench/report';
-import { SCHEMA, validateReport, type PointRecord, type Report, type RunRecord } from '../../src/bench/schema';
-import { summarise } from '../../src/bench/run';
+import { test } from 'node:test';
 import { comparePoints, loadReport, renderComparison } from '../../src/bench/compare';
+import { renderMarkdown, renderSvg, writeReport } from '../../src/bench/report';
+import { summarise } from '../../src/bench/run';
+import { type PointRecord, type Report, type RunRecord, SCHEMA, validateReport } from '../../src/bench/schema';
 
 function run(round: number, rps: number, extra: Partial<RunRecord> = {}): RunRecord {
   const requests = rps * 10;
   return {
-    round, rps, requests, durationS: 10, bytesPerS: rps * 120,
+    round,
+    rps,
+    requests,
+    durationS: 10,
+    bytesPerS: rps * 120,
     latencyMs: { avg: 1 + round / 10, max: 20, p50: 1, p90: 2, p99: 4 + round, stdev: null },
     errors: { connect: 0, read: 0, write: 0, timeout: 0, non2xx: 0 },
-    clientCpu: 0.5, serverCpu: { server: { seconds: 9.5, cpus: 0.95, usPerRequest: 9.5e6 / requests }, total: { seconds: 9.5, cpus: 0.95, usPerRequest: 9.5e6 / requests } },
-    wallS: 10, otherCpu: 0.01, steal: 0, ...extra,
+    clientCpu: 0.5,
+    serverCpu: {
+      server: { seconds: 9.5, cpus: 0.95, usPerRequest: 9.5e6 / requests },
+      total: { seconds: 9.5, cpus: 0.95, usPerRequest: 9.5e6 / requests },
+    },
+    wallS: 10,
+    otherCpu: 0.01,
+    steal: 0,
+    ...extra,
   };
 }
 
-function point(id: string, kind: string, label: string, rounds: number[], extra: Partial<PointRecord> = {}): PointRecord {
+function point(
+  id: string,
+  kind: string,
+  label: string,
+  rounds: number[],
+  extra: Partial<PointRecord> = {},
+): PointRecord {
   const p: PointRecord = {
-    id, kind, label, app: 'hello', processes: 1, threads: 1, async: 1, protocol: 'http', status: 'ok', reason: null,
-    serverCommands: [`node server.mjs # ${id}`], clientCommand: 'autocannon -c 100 -d 10 http://127.0.0.1:1/',
-    load: { connections: 100, pipelining: 1, workers: 0 }, notes: [], peakRssKb: { server: 80 * 1024 },
-    runs: [{ ...run(0, rounds[0]!), warmup: true }, ...rounds.map((r, i) => run(i + 1, r))], summary: null, ...extra,
+    id,
+    kind,
+    label,
+    app: 'hello',
+    processes: 1,
+    threads: 1,
+    async: 1,
+    protocol: 'http',
+    status: 'ok',
+    reason: null,
+    serverCommands: [`node server.mjs # ${id}`],
+    clientCommand: 'autocannon -c 100 -d 10 http://127.0.0.1:1/',
+    load: { connections: 100, pipelining: 1, workers: 0 },
+    notes: [],
+    peakRssKb: { server: 80 * 1024 },
+    runs: [{ ...run(0, rounds[0]!), warmup: true }, ...rounds.map((r, i) => run(i + 1, r))],
+    summary: null,
+    ...extra,
   };
   if (p.status === 'ok') p.summary = summarise(p, 1, 1);
   return p;
@@ -34,13 +66,38 @@ function point(id: string, kind: string, label: string, rounds: number[], extra:
 
 function report(points: PointRecord[]): Report {
   return {
-    schema: SCHEMA, startedAt: '2026-11-26T15:00:00.000Z', finishedAt: '2026-11-26T15:05:00.000Z', gitCommit: '0123456789abcdef',
+    schema: SCHEMA,
+    startedAt: '2026-11-26T15:00:00.000Z',
+    finishedAt: '2026-11-26T15:05:00.000Z',
+    gitCommit: '0123456789abcdef',
     command: 'tsgi bench --rounds 3',
     settings: {
-      quick: false, rounds: 3, durationS: 10, warmupS: 5, connections: 100, pipelining: 1, workers: 0, push: true, logging: false,
-      matrix: 'app=hello processes=1 threads=1 async=1 protocol=http', only: null, maxOther: 0.15, retries: 2, quietWaitS: 60,
+      quick: false,
+      rounds: 3,
+      durationS: 10,
+      warmupS: 5,
+      connections: 100,
+      pipelining: 1,
+      workers: 0,
+      push: true,
+      logging: false,
+      matrix: 'app=hello processes=1 threads=1 async=1 protocol=http',
+      only: null,
+      maxOther: 0.15,
+      retries: 2,
+      quietWaitS: 60,
     },
-    machine: { cpuModel: 'Test CPU', cores: 2, memoryGiB: 4, os: 'Test OS', kernel: '6.0', virtualization: null, cpufreqGovernor: null, node: 'v20.0.0', sysctl: {} },
+    machine: {
+      cpuModel: 'Test CPU',
+      cores: 2,
+      memoryGiB: 4,
+      os: 'Test OS',
+      kernel: '6.0',
+      virtualization: null,
+      cpufreqGovernor: null,
+      node: 'v20.0.0',
+      sysctl: {},
+    },
     tools: { autocannon: '8.0.0', wrk: null, nginx: null, uwsgi: null },
     pinning: { enabled: true, clientCpus: [0], serverCpus: [1], clientCapacity: 1, serverCapacity: 1 },
     apps: [{ name: 'hello', description: 'hello world' }],
@@ -49,13 +106,18 @@ function report(points: PointRecord[]): Report {
   };
 }
 
-const sample = (): Report => report([
-  point('tsgi/hello/p1-t1-a1/http', 'tsgi', 'tsgi 1 proc <fast> & co', [100_000, 110_000, 90_000]),
-  point('node-http/hello', 'node-http', 'node:http, 1 process', [50_000, 52_000, 48_000], {
-    runs: [run(1, 50_000, { clientCpu: 0.95 }), run(2, 52_000), run(3, 48_000)],
-  }),
-  point('uwsgi/hello/p1', 'uwsgi', 'nginx → uWSGI', [], { status: 'skipped', reason: 'uwsgi is not installed (apt-get install uwsgi)', runs: [] }),
-]);
+const sample = (): Report =>
+  report([
+    point('tsgi/hello/p1-t1-a1/http', 'tsgi', 'tsgi 1 proc <fast> & co', [100_000, 110_000, 90_000]),
+    point('node-http/hello', 'node-http', 'node:http, 1 process', [50_000, 52_000, 48_000], {
+      runs: [run(1, 50_000, { clientCpu: 0.95 }), run(2, 52_000), run(3, 48_000)],
+    }),
+    point('uwsgi/hello/p1', 'uwsgi', 'nginx → uWSGI', [], {
+      status: 'skipped',
+      reason: 'uwsgi is not installed (apt-get install uwsgi)',
+      runs: [],
+    }),
+  ]);
 
 test('summary: medians of the counted rounds, warm-up excluded, with min–max and spread', () => {
   const p = sample().points[0]!;
@@ -79,7 +141,10 @@ test('Markdown: one table per app, figures, the skipped reason, the client check
   assert.match(md, /Command: `tsgi bench --rounds 3`/);
   assert.match(md, /## `hello`: hello world/);
   assert.match(md, /\| point \| req\/s \| min – max \(spread\) \| p50 \/ p90 \/ p99 \/ max ms \|/);
-  assert.match(md, /\| tsgi 1 proc <fast> & co \| \*\*100,000\*\* \| 90\.0 k – 110\.0 k \(20\.0 %\) \| 1\.00 \/ 2\.00 \/ 6\.00 \/ 20 \|/);
+  assert.match(
+    md,
+    /\| tsgi 1 proc <fast> & co \| \*\*100,000\*\* \| 90\.0 k – 110\.0 k \(20\.0 %\) \| 1\.00 \/ 2\.00 \/ 6\.00 \/ 20 \|/,
+  );
   assert.match(md, /\| nginx → uWSGI \| skipped \|.*uwsgi is not installed/);
   assert.match(md, /\*\*client-bound\*\* \(95 % of its CPU\)/);
   assert.match(md, /\*\*Client check:\*\* autocannon used ≥ 90 % of its CPU for node-http\/hello/);
@@ -125,7 +190,11 @@ test('JSON schema: a written report validates; broken ones name what is wrong', 
 test('writeReport writes .json, .md and .svg; the JSON reads back through loadReport', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'tsgi-bench-report-'));
   const w = writeReport(sample(), dir);
-  assert.deepEqual(readdirSync(dir).sort(), ['bench-2026-11-26T150000Z.json', 'bench-2026-11-26T150000Z.md', 'bench-2026-11-26T150000Z.svg']);
+  assert.deepEqual(readdirSync(dir).sort(), [
+    'bench-2026-11-26T150000Z.json',
+    'bench-2026-11-26T150000Z.md',
+    'bench-2026-11-26T150000Z.svg',
+  ]);
   assert.equal(readFileSync(w.md, 'utf8'), w.markdown);
   assert.match(w.markdown, /Raw figures: `bench-2026-11-26T150000Z\.json`/);
   const back = loadReport(w.json);

@@ -1,13 +1,19 @@
 // tsgi bench: the saturation detector, the statistics, the tsgi spawn-log check, wrk's parser and the wrk cross-check's note.
-import { test } from 'node:test';
+
 import * as assert from 'node:assert/strict';
-import { detectSaturation, median, spreadPct, stddev } from '../../src/bench/stats';
-import { checkSpawnLog } from '../../src/bench/points';
+import { test } from 'node:test';
 import { parseWrk } from '../../src/bench/loadgen';
+import { checkSpawnLog } from '../../src/bench/points';
 import { crossCheckNote } from '../../src/bench/run';
+import { detectSaturation, median, spreadPct, stddev } from '../../src/bench/stats';
 
 test('a client at >= 90 % of its CPUs in any run is the limit, whatever the server did', () => {
-  const s = detectSaturation({ clientCpu: [0.7, 0.93, 0.8], clientCapacity: 1, serverCpu: [0.5, 0.5, 0.5], serverCapacity: 1 });
+  const s = detectSaturation({
+    clientCpu: [0.7, 0.93, 0.8],
+    clientCapacity: 1,
+    serverCpu: [0.5, 0.5, 0.5],
+    serverCapacity: 1,
+  });
   assert.equal(s.limit, 'client');
   assert.equal(s.clientShare, 0.93);
   assert.match(s.note, /client-bound: the load generator used 93 % of its 1 CPU/);
@@ -20,19 +26,37 @@ test('client capacity counts autocannon workers: 1.5 CPUs of 2 is not saturated'
 });
 
 test('a busy server with an idle client is server-bound', () => {
-  assert.equal(detectSaturation({ clientCpu: [0.4], clientCapacity: 1, serverCpu: [1.9], serverCapacity: 2 }).limit, 'server');
+  assert.equal(
+    detectSaturation({ clientCpu: [0.4], clientCapacity: 1, serverCpu: [1.9], serverCapacity: 2 }).limit,
+    'server',
+  );
 });
 
 test('neither side busy: latency-bound, or contended when other work took the CPU', () => {
-  const quiet = detectSaturation({ clientCpu: [0.2], clientCapacity: 1, serverCpu: [0.3], serverCapacity: 1, otherCpu: [0.02] });
+  const quiet = detectSaturation({
+    clientCpu: [0.2],
+    clientCapacity: 1,
+    serverCpu: [0.3],
+    serverCapacity: 1,
+    otherCpu: [0.02],
+  });
   assert.equal(quiet.limit, 'neither');
-  const busy = detectSaturation({ clientCpu: [0.5], clientCapacity: 1, serverCpu: [0.4], serverCapacity: 1, otherCpu: [0.1, 0.6] });
+  const busy = detectSaturation({
+    clientCpu: [0.5],
+    clientCapacity: 1,
+    serverCpu: [0.4],
+    serverCapacity: 1,
+    otherCpu: [0.1, 0.6],
+  });
   assert.equal(busy.limit, 'contended');
   assert.match(busy.note, /60 % of a CPU/);
 });
 
 test('missing CPU figures give "unknown", never a guess', () => {
-  assert.equal(detectSaturation({ clientCpu: [null], clientCapacity: 1, serverCpu: [null], serverCapacity: 1 }).limit, 'unknown');
+  assert.equal(
+    detectSaturation({ clientCpu: [null], clientCapacity: 1, serverCpu: [null], serverCapacity: 1 }).limit,
+    'unknown',
+  );
 });
 
 test('median, spread and standard deviation', () => {
@@ -50,9 +74,18 @@ test('spawn-log check: the configuration asked for must be the one tsgi started'
   assert.equal(checkSpawnLog(spawned(10, 1), { processes: 1, threads: 1, async: 1 }), null);
   assert.equal(checkSpawnLog(spawned(10, 100), { processes: 1, threads: 1, async: 100 }), null);
   assert.equal(checkSpawnLog(`${spawned(10, 2)}\n${spawned(11, 2)}`, { processes: 2, threads: 2, async: 1 }), null);
-  assert.match(checkSpawnLog(spawned(10, 1), { processes: 1, threads: 2, async: 1 })!, /asked for --threads 2 --async 1 \(2 cores per worker\), tsgi reported cores: 1/);
-  assert.match(checkSpawnLog(spawned(10, 1), { processes: 2, threads: 1, async: 1 })!, /asked for --processes 2, tsgi spawned 1 worker process$/);
-  assert.match(checkSpawnLog('*** Starting tsgi ***', { processes: 1, threads: 1, async: 1 })!, /no "spawned tsgi worker" line/);
+  assert.match(
+    checkSpawnLog(spawned(10, 1), { processes: 1, threads: 2, async: 1 })!,
+    /asked for --threads 2 --async 1 \(2 cores per worker\), tsgi reported cores: 1/,
+  );
+  assert.match(
+    checkSpawnLog(spawned(10, 1), { processes: 2, threads: 1, async: 1 })!,
+    /asked for --processes 2, tsgi spawned 1 worker process$/,
+  );
+  assert.match(
+    checkSpawnLog('*** Starting tsgi ***', { processes: 1, threads: 1, async: 1 })!,
+    /no "spawned tsgi worker" line/,
+  );
 });
 
 test('wrk output is parsed, including errors, non-2xx and transfer rate', () => {
@@ -83,7 +116,10 @@ Transfer/sec:     10.00MB
 });
 
 test('the wrk cross-check calls a lower wrk figure a difference between runs, not agreement', () => {
-  assert.equal(crossCheckNote(0.64), 'wrk measured 0.64× autocannon\'s median, less: the runs differ by more than the client (other load on the machine, or how the server meets wrk\'s load)');
+  assert.equal(
+    crossCheckNote(0.64),
+    "wrk measured 0.64× autocannon's median, less: the runs differ by more than the client (other load on the machine, or how the server meets wrk's load)",
+  );
   assert.equal(crossCheckNote(1.05), 'wrk and autocannon agree within 5 %');
   assert.match(crossCheckNote(1.88), /^wrk measured 1\.88× autocannon's median: autocannon under-measures/);
 });

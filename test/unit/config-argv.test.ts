@@ -1,10 +1,11 @@
 // Command-line parsing: getopt_long forms, abbreviations, flags and their errors.
-import { after, test } from 'node:test';
+
 import * as assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { loadConfig, isConfig, type Config } from '../../src/config/index';
+import { after, test } from 'node:test';
+import { type Config, isConfig, loadConfig } from '../../src/config/index';
 import { ConfigError } from '../../src/errors';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'tsgi-argv-'));
@@ -19,15 +20,18 @@ function load(args: string[], env: NodeJS.ProcessEnv = {}): Config {
 }
 
 function fails(args: string[], code: string, message?: RegExp): void {
-  assert.throws(() => loadConfig(args, {}, dir), (err: unknown) => {
-    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
-    assert.equal(err.code, code);
-    assert.equal(err.exitCode, code === 'TSGI_ERR_APP_NOT_FOUND' ? 22 : 1);
-    assert.ok(!err.message.includes('\n'), 'message is one line');
-    assert.match(err.message, /^tsgi: /);
-    if (message) assert.match(err.message, message);
-    return true;
-  });
+  assert.throws(
+    () => loadConfig(args, {}, dir),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+      assert.equal(err.code, code);
+      assert.equal(err.exitCode, code === 'TSGI_ERR_APP_NOT_FOUND' ? 22 : 1);
+      assert.ok(!err.message.includes('\n'), 'message is one line');
+      assert.match(err.message, /^tsgi: /);
+      if (message) assert.match(err.message, message);
+      return true;
+    },
+  );
 }
 
 test('the quick-start command line gives a typed config with defaults', () => {
@@ -55,13 +59,20 @@ test('the quick-start command line gives a typed config with defaults', () => {
 
 test('--opt=value, --opt value, -s value, -svalue and -s=value are the same option', () => {
   for (const form of [['--socket=:1'], ['--socket', ':1'], ['-s', ':1'], ['-s:1'], ['-s=:1']]) {
-    assert.deepEqual(load(form).socket.map((a) => a.raw), [':1'], form.join(' '));
+    assert.deepEqual(
+      load(form).socket.map((a) => a.raw),
+      [':1'],
+      form.join(' '),
+    );
   }
 });
 
 test('aliases set the canonical option', () => {
   const c = load(['--uwsgi-socket', ':1', '--workers', '3', '--coroae', '10', '--file', 'app.js']);
-  assert.deepEqual(c.socket.map((a) => a.port), [1]);
+  assert.deepEqual(
+    c.socket.map((a) => a.port),
+    [1],
+  );
   assert.equal(c.processes, 3);
   assert.equal(c.async, 10);
   assert.ok(c.explicit.has('processes'));
@@ -92,7 +103,10 @@ test('a flag does not swallow a following option or file', () => {
 test('a later scalar wins and list options accumulate', () => {
   const c = load(['--processes', '2', '--processes', '5', '--http-socket', ':9091']);
   assert.equal(c.processes, 5);
-  assert.deepEqual(c.httpSocket.map((a) => a.port), [9090, 9091]);
+  assert.deepEqual(
+    c.httpSocket.map((a) => a.port),
+    [9090, 9091],
+  );
 });
 
 test('an unambiguous prefix of a long option is accepted', () => {
@@ -104,18 +118,29 @@ test('an unambiguous prefix of a long option is accepted', () => {
 
 test('an exact name wins over longer names it is a prefix of', () => {
   const c = load(['--http', ':8080', '--stats', ':9191']);
-  assert.deepEqual(c.http.map((a) => a.port), [8080]);
+  assert.deepEqual(
+    c.http.map((a) => a.port),
+    [8080],
+  );
   assert.equal(c.stats?.kind, 'tcp');
   assert.equal(c.statsHttp, false);
 });
 
 test('an ambiguous abbreviation names every candidate', () => {
-  fails(['--http-mod', '5'], 'TSGI_ERR_AMBIGUOUS_OPTION', /--http-mod is ambiguous \(could be --http-modifier1, --http-modifier2\)/);
+  fails(
+    ['--http-mod', '5'],
+    'TSGI_ERR_AMBIGUOUS_OPTION',
+    /--http-mod is ambiguous \(could be --http-modifier1, --http-modifier2\)/,
+  );
   fails(['--max', '5'], 'TSGI_ERR_AMBIGUOUS_OPTION', /--max-requests.*--max-vars|--max-vars.*--max-requests/);
 });
 
 test('an unknown option suggests the closest name', () => {
-  fails(['--htp-socket', ':9090'], 'TSGI_ERR_UNKNOWN_OPTION', /^tsgi: unknown option --htp-socket \(did you mean --http-socket\?\)$/);
+  fails(
+    ['--htp-socket', ':9090'],
+    'TSGI_ERR_UNKNOWN_OPTION',
+    /^tsgi: unknown option --htp-socket \(did you mean --http-socket\?\)$/,
+  );
   fails(['--zzzzzz'], 'TSGI_ERR_UNKNOWN_OPTION', /^tsgi: unknown option --zzzzzz$/);
   fails(['-Q'], 'TSGI_ERR_UNKNOWN_OPTION', /unknown option -Q/);
 });
@@ -139,7 +164,7 @@ test('bad integers are rejected with the option and the cause', () => {
   fails([...BASE, '--master=maybe'], 'TSGI_ERR_INVALID_VALUE', /expected a boolean/);
 });
 
-test('buffer-size over 65535 is clamped with a warning, as uWSGI\'s 16-bit parser does', () => {
+test("buffer-size over 65535 is clamped with a warning, as uWSGI's 16-bit parser does", () => {
   const c = load(['-b', '100000']);
   assert.equal(c.bufferSize, 65535);
   assert.equal(c.warnings.length, 1);
@@ -182,7 +207,11 @@ test('plugins are split on commas and accumulate', () => {
 });
 
 test('a positional .ini argument is --ini; any other positional is an error', () => {
-  fails([...BASE, 'app.js'], 'TSGI_ERR_UNEXPECTED_ARGUMENT', /unexpected argument "app.js" \(did you mean --wsgi-file app.js\?\)/);
+  fails(
+    [...BASE, 'app.js'],
+    'TSGI_ERR_UNEXPECTED_ARGUMENT',
+    /unexpected argument "app.js" \(did you mean --wsgi-file app.js\?\)/,
+  );
   fails([...BASE, 'missing.ini'], 'TSGI_ERR_INI_READ_FAILED', /missing\.ini/);
   fails([...BASE, '--', '--master'], 'TSGI_ERR_UNEXPECTED_ARGUMENT', /"--master"/);
 });

@@ -1,10 +1,11 @@
 // UWSGI_* and TSGI_* environment variables and their precedence.
-import { after, test } from 'node:test';
+
 import * as assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { loadConfig, isConfig, type Config } from '../../src/config/index';
+import { after, test } from 'node:test';
+import { type Config, isConfig, loadConfig } from '../../src/config/index';
 import { ConfigError } from '../../src/errors';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'tsgi-env-'));
@@ -20,7 +21,10 @@ function load(env: NodeJS.ProcessEnv, args: string[] = ['--http-socket', ':1']):
 
 test('UWSGI_ variables are options: prefix stripped, lower-cased, _ becomes -', () => {
   const c = load({ UWSGI_HTTP_SOCKET: ':8080', UWSGI_PROCESSES: '3', UWSGI_MASTER: '1' }, []);
-  assert.deepEqual(c.httpSocket.map((a) => a.port), [8080]);
+  assert.deepEqual(
+    c.httpSocket.map((a) => a.port),
+    [8080],
+  );
   assert.equal(c.processes, 3);
   assert.equal(c.master, true);
   assert.equal(c.origins.get('processes'), 'env UWSGI_PROCESSES');
@@ -39,14 +43,20 @@ test('the command line overrides the environment', () => {
 
 test('list options accumulate across the environment and the command line', () => {
   const c = load({ UWSGI_SOCKET: ':1', TSGI_SOCKET: ':2' }, ['--socket', ':3']);
-  assert.deepEqual(c.socket.map((a) => a.port), [1, 2, 3]);
+  assert.deepEqual(
+    c.socket.map((a) => a.port),
+    [1, 2, 3],
+  );
 });
 
 test('UWSGI_INI expands the file at the environment position', () => {
   writeFileSync(path.join(dir, 'e.ini'), '[uwsgi]\nhttp-socket = :5\nprocesses = 9\n');
   const c = load({ UWSGI_INI: 'e.ini' }, ['--processes', '2']);
   assert.equal(c.processes, 2);
-  assert.deepEqual(c.httpSocket.map((a) => a.port), [5]);
+  assert.deepEqual(
+    c.httpSocket.map((a) => a.port),
+    [5],
+  );
 });
 
 test('uWSGI internal variables and unknown UWSGI_ names are ignored silently', () => {
@@ -56,13 +66,19 @@ test('uWSGI internal variables and unknown UWSGI_ names are ignored silently', (
 
 test('unknown TSGI_ names warn, and are errors with --strict', () => {
   const c = load({ TSGI_PROCESES: '3' });
-  assert.match(c.warnings.join('\n'), /env TSGI_PROCESES: TSGI_PROCESES is not a tsgi option \(did you mean processes\?\)/);
-  assert.throws(() => load({ TSGI_PROCESES: '3' }, ['--http-socket', ':1', '--strict']), (err: unknown) => {
-    assert.ok(err instanceof ConfigError);
-    assert.equal(err.code, 'TSGI_ERR_UNKNOWN_OPTION');
-    assert.match(err.message, /TSGI_PROCESES/);
-    return true;
-  });
+  assert.match(
+    c.warnings.join('\n'),
+    /env TSGI_PROCESES: TSGI_PROCESES is not a tsgi option \(did you mean processes\?\)/,
+  );
+  assert.throws(
+    () => load({ TSGI_PROCESES: '3' }, ['--http-socket', ':1', '--strict']),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.equal(err.code, 'TSGI_ERR_UNKNOWN_OPTION');
+      assert.match(err.message, /TSGI_PROCESES/);
+      return true;
+    },
+  );
 });
 
 test('TSGI_INTERNAL_ variables are never options', () => {
@@ -71,7 +87,10 @@ test('TSGI_INTERNAL_ variables are never options', () => {
 });
 
 test('a bad value from the environment names the variable', () => {
-  assert.throws(() => load({ UWSGI_LISTEN: 'many' }), /invalid value "many" for UWSGI_LISTEN: not an integer \(from env UWSGI_LISTEN\)/);
+  assert.throws(
+    () => load({ UWSGI_LISTEN: 'many' }),
+    /invalid value "many" for UWSGI_LISTEN: not an integer \(from env UWSGI_LISTEN\)/,
+  );
 });
 
 test('an empty boolean variable means true, as a bare flag', () => {

@@ -1,9 +1,10 @@
 // --help text and the option table's own consistency.
-import { test } from 'node:test';
+
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { helpText, packageVersion, OPTIONS } from '../../src/config/index';
+import { test } from 'node:test';
+import { helpText, OPTIONS, packageVersion } from '../../src/config/index';
 
 test('--help lists every option with its aliases, short letter and default', () => {
   const help = helpText();

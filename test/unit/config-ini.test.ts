@@ -1,10 +1,11 @@
 // Ini files: sections, position of --ini, comments, repeated keys, expansions, errors.
-import { after, test } from 'node:test';
+
 import * as assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { loadConfig, isConfig, type Config } from '../../src/config/index';
+import { after, test } from 'node:test';
+import { type Config, isConfig, loadConfig } from '../../src/config/index';
 import { ConfigError } from '../../src/errors';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'tsgi-ini-'));
@@ -25,12 +26,15 @@ function load(args: string[], env: NodeJS.ProcessEnv = {}): Config {
 }
 
 function fails(args: string[], code: string, message: RegExp, env: NodeJS.ProcessEnv = {}): void {
-  assert.throws(() => loadConfig(args, env, dir), (err: unknown) => {
-    assert.ok(err instanceof ConfigError);
-    assert.equal(err.code, code);
-    assert.match(err.message, message);
-    return true;
-  });
+  assert.throws(
+    () => loadConfig(args, env, dir),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.equal(err.code, code);
+      assert.match(err.message, message);
+      return true;
+    },
+  );
 }
 
 const APP = 'wsgi-file = app.js\nhttp-socket = :9090\n';
@@ -61,7 +65,10 @@ test('--ini :section takes another section of the last ini file', () => {
 });
 
 test('comments, blank lines, whitespace and CRLF line ends are handled', () => {
-  ini('fmt.ini', `; comment\r\n# another\r\n\r\n[uwsgi]\r\n  wsgi-file   =   app.js  \r\nhttp-socket=:9090\r\n;processes = 9\r\n`);
+  ini(
+    'fmt.ini',
+    `; comment\r\n# another\r\n\r\n[uwsgi]\r\n  wsgi-file   =   app.js  \r\nhttp-socket=:9090\r\n;processes = 9\r\n`,
+  );
   const c = load(['fmt.ini']);
   assert.equal(c.wsgiFile, 'app.js');
   assert.equal(c.processes, 1);
@@ -70,12 +77,24 @@ test('comments, blank lines, whitespace and CRLF line ends are handled', () => {
 test('repeated keys repeat the option: lists accumulate, scalars take the last', () => {
   ini('rep.ini', `[uwsgi]\n${APP}socket = :1\nsocket = :2\nlisten = 10\nlisten = 20\n`);
   const c = load(['rep.ini']);
-  assert.deepEqual(c.socket.map((a) => a.port), [1, 2]);
+  assert.deepEqual(
+    c.socket.map((a) => a.port),
+    [1, 2],
+  );
   assert.equal(c.listen, 20);
 });
 
 test('ini booleans accept true/false/1/0/yes/no/on/off and a bare key', () => {
-  const words: Array<[string, boolean]> = [['true', true], ['false', false], ['1', true], ['0', false], ['yes', true], ['no', false], ['on', true], ['off', false]];
+  const words: Array<[string, boolean]> = [
+    ['true', true],
+    ['false', false],
+    ['1', true],
+    ['0', false],
+    ['yes', true],
+    ['no', false],
+    ['on', true],
+    ['off', false],
+  ];
   for (const [w, v] of words) {
     ini('b.ini', `[uwsgi]\n${APP}master = ${w}\n`);
     assert.equal(load(['b.ini']).master, v, w);
@@ -118,7 +137,10 @@ test('an unknown or self-referencing %(name) is an error', () => {
 });
 
 test('magic vars %d, %n, %s, %p, %e and %c describe the ini file', () => {
-  const file = ini('sub/site.ini', `[uwsgi]\nhttp-socket = :1\nwsgi-file = %d../app.js\nlogto = /tmp/%n.log\npidfile = %s|%p|%e|%c\n`);
+  const file = ini(
+    'sub/site.ini',
+    `[uwsgi]\nhttp-socket = :1\nwsgi-file = %d../app.js\nlogto = /tmp/%n.log\npidfile = %s|%p|%e|%c\n`,
+  );
   const c = load(['sub/site.ini']);
   assert.equal(c.wsgiFile, path.join(dir, 'sub') + '/../app.js');
   assert.equal(c.logto, '/tmp/site.log');
@@ -155,16 +177,28 @@ test('unknown ini keys are placeholders with a warning, and errors with --strict
   const c = load(['typo.ini']);
   assert.equal(c.processes, 1);
   assert.match(c.warnings.join('\n'), /typo\.ini:4: procesess is not a tsgi option \(did you mean processes\?\)/);
-  fails(['typo.ini', '--strict'], 'TSGI_ERR_UNKNOWN_OPTION', /unknown option procesess \(from typo\.ini:4; --strict is set\)/);
+  fails(
+    ['typo.ini', '--strict'],
+    'TSGI_ERR_UNKNOWN_OPTION',
+    /unknown option procesess \(from typo\.ini:4; --strict is set\)/,
+  );
   ini('strict.ini', `[uwsgi]\nstrict = true\n${APP}procesess = 4\n`);
   fails(['strict.ini'], 'TSGI_ERR_UNKNOWN_OPTION', /procesess/);
 });
 
 test('a bad value in an ini file names the file and line', () => {
   ini('badval.ini', `[uwsgi]\n${APP}listen = lots\n`);
-  fails(['badval.ini'], 'TSGI_ERR_INVALID_VALUE', /invalid value "lots" for listen: not an integer \(from badval\.ini:4\)/);
+  fails(
+    ['badval.ini'],
+    'TSGI_ERR_INVALID_VALUE',
+    /invalid value "lots" for listen: not an integer \(from badval\.ini:4\)/,
+  );
   ini('badaddr.ini', `[uwsgi]\nwsgi-file = app.js\nhttp-socket = :99999\n`);
-  fails(['badaddr.ini'], 'TSGI_ERR_INVALID_ADDRESS', /http-socket: port 99999 is out of range 0-65535 \(from badaddr\.ini:3\)/);
+  fails(
+    ['badaddr.ini'],
+    'TSGI_ERR_INVALID_ADDRESS',
+    /http-socket: port 99999 is out of range 0-65535 \(from badaddr\.ini:3\)/,
+  );
 });
 
 test('ini origins are recorded per option', () => {

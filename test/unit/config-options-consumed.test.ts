@@ -1,12 +1,13 @@
 // Every option in the table does what docs/config.md says: it is read outside src/config, or
 // it is listed in src/config/compat.ts with its reason (accepted and inert, refused because it
 // is not built yet, or acted on by the configuration reader) and its docs row says so.
-import { test } from 'node:test';
+
 import * as assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { OPTIONS } from '../../src/config/options';
+import { test } from 'node:test';
 import { ACCEPTED_FOR_COMPATIBILITY, NOT_AVAILABLE_YET, READ_BY_CONFIG } from '../../src/config/compat';
+import { OPTIONS } from '../../src/config/options';
 
 const root = path.join(__dirname, '..', '..');
 const srcDir = path.join(root, 'src');
@@ -26,18 +27,20 @@ const all = sourcesUnder(srcDir);
 const outside = all.filter((s) => !s.file.startsWith(path.relative(root, configDir) + path.sep));
 const reader = all.filter((s) => !outside.includes(s) && !/(options|types|compat)\.ts$/.test(s.file));
 
-const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Files outside src/config that read `config.<key>` (every consumer names its Config `config`). */
 function consumers(key: string): string[] {
-  const re = new RegExp(`\\bconfig\\??\\.${escape(key)}\\b`);
+  const re = new RegExp(`\\bconfig\\??\\.${escapeRe(key)}\\b`);
   return outside.filter((s) => re.test(s.text)).map((s) => s.file);
 }
 
 const LISTS = { ACCEPTED_FOR_COMPATIBILITY, NOT_AVAILABLE_YET, READ_BY_CONFIG } as const;
 
 function listsNaming(name: string): string[] {
-  return Object.entries(LISTS).filter(([, list]) => Object.hasOwn(list, name)).map(([label]) => label);
+  return Object.entries(LISTS)
+    .filter(([, list]) => Object.hasOwn(list, name))
+    .map(([label]) => label);
 }
 
 /** The last cell ("vs uWSGI") of the option's row in docs/config.md. */
@@ -54,7 +57,9 @@ test('every option is read outside src/config or listed in src/config/compat.ts 
     const used = consumers(spec.key);
     const listed = listsNaming(spec.name);
     if (used.length === 0 && listed.length === 0) {
-      problems.push(`--${spec.name}: config.${spec.key} is read nowhere outside src/config; act on it or list it in src/config/compat.ts`);
+      problems.push(
+        `--${spec.name}: config.${spec.key} is read nowhere outside src/config; act on it or list it in src/config/compat.ts`,
+      );
     } else if (used.length > 0 && listed.length > 0) {
       problems.push(`--${spec.name}: listed in ${listed.join(', ')} but read by ${used.join(', ')}`);
     } else if (listed.length > 1) {
@@ -77,8 +82,11 @@ test('the lists in src/config/compat.ts name only options of the table, each wit
 test('options the configuration reader acts on are read in src/config outside the table', () => {
   for (const name of Object.keys(READ_BY_CONFIG)) {
     const key = OPTIONS.find((s) => s.name === name)!.key;
-    const re = new RegExp(`\\.${escape(key)}\\b|'${escape(name)}'`);
-    assert.ok(reader.some((s) => re.test(s.text)), `--${name} is in READ_BY_CONFIG but src/config never reads it`);
+    const re = new RegExp(`\\.${escapeRe(key)}\\b|'${escapeRe(name)}'`);
+    assert.ok(
+      reader.some((s) => re.test(s.text)),
+      `--${name} is in READ_BY_CONFIG but src/config never reads it`,
+    );
   }
 });
 
@@ -88,7 +96,11 @@ test('docs/config.md says "accepted for compatibility" exactly for the accepted 
     const notes = docNotes(doc, spec.name);
     const accepted = Object.hasOwn(ACCEPTED_FOR_COMPATIBILITY, spec.name);
     const refused = Object.hasOwn(NOT_AVAILABLE_YET, spec.name);
-    assert.equal(/accepted for compatibility/i.test(notes), accepted, `docs/config.md row of \`${spec.name}\`: ${notes}`);
+    assert.equal(
+      /accepted for compatibility/i.test(notes),
+      accepted,
+      `docs/config.md row of \`${spec.name}\`: ${notes}`,
+    );
     assert.equal(/refused at start-up/i.test(notes), refused, `docs/config.md row of \`${spec.name}\`: ${notes}`);
     if (refused) assert.match(notes, /TSGI_ERR_UNSUPPORTED_OPTION/);
   }

@@ -1,10 +1,11 @@
 // Whole-config checks: an app, something to serve, --chdir and --wsgi-file, addresses.
-import { after, test } from 'node:test';
+
 import * as assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { loadConfig, isConfig, parseAddress, formatAddress, OPTIONS, type Config } from '../../src/config/index';
+import { after, test } from 'node:test';
+import { type Config, formatAddress, isConfig, loadConfig, OPTIONS, parseAddress } from '../../src/config/index';
 import { ConfigError } from '../../src/errors';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'tsgi-validate-'));
@@ -20,13 +21,16 @@ function load(args: string[]): Config {
 }
 
 function fails(args: string[], code: string, message: RegExp, exitCode = 1): void {
-  assert.throws(() => loadConfig(args, {}, dir), (err: unknown) => {
-    assert.ok(err instanceof ConfigError);
-    assert.equal(err.code, code);
-    assert.equal(err.exitCode, exitCode);
-    assert.match(err.message, message);
-    return true;
-  });
+  assert.throws(
+    () => loadConfig(args, {}, dir),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.equal(err.code, code);
+      assert.equal(err.exitCode, exitCode);
+      assert.match(err.message, message);
+      return true;
+    },
+  );
 }
 
 test('every command of the product brief loads', () => {
@@ -36,7 +40,21 @@ test('every command of the product brief loads', () => {
     ['--socket', ':9090', '--wsgi-file', 'app.js', '--processes', '3', '--threads', '3'],
     ['--http', ':9090', '--wsgi-file', 'app.js', '--async', '100', '--processes', '4'],
     ['--http', ':9090', '--wsgi-file', 'app.js', '--processes', '3', '--threads', '3', '--master', '--lazy-apps'],
-    ['--socket', '127.0.0.1:3031', '--chdir', 'proj', '--wsgi-file', 'myproject/wsgi.js', '--master', '--processes', '4', '--threads', '2', '--stats', '127.0.0.1:9191'],
+    [
+      '--socket',
+      '127.0.0.1:3031',
+      '--chdir',
+      'proj',
+      '--wsgi-file',
+      'myproject/wsgi.js',
+      '--master',
+      '--processes',
+      '4',
+      '--threads',
+      '2',
+      '--stats',
+      '127.0.0.1:9191',
+    ],
     ['--socket', '127.0.0.1:3031', '--wsgi-file', 'app.js', '--callable', 'app', '--processes', '4', '--threads', '2'],
     ['--plugins', 'http,psgi', '--http', ':8080', '--http-modifier1', '5', '--wsgi-file', 'app.js'],
     ['--socket', '/tmp/f.sock', '--wsgi-file', 'app.js', '--chmod-socket', '--vacuum'],
@@ -52,7 +70,10 @@ test('--http implies a master', () => {
   const one = load(['--http', ':9090', '--wsgi-file', 'app.js']);
   assert.equal(one.master, true);
   const given = load(['--http', ':9090', '--socket', '/tmp/w.sock', '--wsgi-file', 'app.js']);
-  assert.deepEqual(given.socket.map((a) => a.raw), ['/tmp/w.sock']);
+  assert.deepEqual(
+    given.socket.map((a) => a.raw),
+    ['/tmp/w.sock'],
+  );
 });
 
 test('a missing app is an error unless --help or --version', () => {
@@ -67,27 +88,52 @@ test('no socket at all is an error that names the options', () => {
 });
 
 test('--fastcgi-socket and --scgi-socket are refused with one line naming the protocol, not started with nothing bound', () => {
-  fails(['--fastcgi-socket', '/tmp/f.sock', '--wsgi-file', 'app.js'], 'TSGI_ERR_UNSUPPORTED_OPTION',
-    /^tsgi: --fastcgi-socket \(from command line\): FastCGI is not served yet; serve with --socket \(uwsgi\) or --http-socket instead$/);
-  fails(['--http-socket', ':1', '--scgi-socket', ':4000', '--wsgi-file', 'app.js'], 'TSGI_ERR_UNSUPPORTED_OPTION', /--scgi-socket .*SCGI is not served yet/);
+  fails(
+    ['--fastcgi-socket', '/tmp/f.sock', '--wsgi-file', 'app.js'],
+    'TSGI_ERR_UNSUPPORTED_OPTION',
+    /^tsgi: --fastcgi-socket \(from command line\): FastCGI is not served yet; serve with --socket \(uwsgi\) or --http-socket instead$/,
+  );
+  fails(
+    ['--http-socket', ':1', '--scgi-socket', ':4000', '--wsgi-file', 'app.js'],
+    'TSGI_ERR_UNSUPPORTED_OPTION',
+    /--scgi-socket .*SCGI is not served yet/,
+  );
 });
 
 test('--wsgi-file and --module together are an error', () => {
-  fails(['--http-socket', ':1', '--wsgi-file', 'app.js', '--module', 'app'], 'TSGI_ERR_CONFLICTING_OPTIONS', /both name an app/);
+  fails(
+    ['--http-socket', ':1', '--wsgi-file', 'app.js', '--module', 'app'],
+    'TSGI_ERR_CONFLICTING_OPTIONS',
+    /both name an app/,
+  );
 });
 
 test('a --wsgi-file that does not exist is an error with exit code 22', () => {
-  fails(['--http-socket', ':1', '--wsgi-file', 'nope.js'], 'TSGI_ERR_APP_NOT_FOUND', /--wsgi-file nope\.js: no such file \(.*nope\.js\)/, 22);
+  fails(
+    ['--http-socket', ':1', '--wsgi-file', 'nope.js'],
+    'TSGI_ERR_APP_NOT_FOUND',
+    /--wsgi-file nope\.js: no such file \(.*nope\.js\)/,
+    22,
+  );
   fails(['--http-socket', ':1', '--wsgi-file', 'proj'], 'TSGI_ERR_APP_NOT_FOUND', /no such file/, 22);
 });
 
 test('--wsgi-file is resolved against --chdir when given', () => {
   assert.equal(load(['--http-socket', ':1', '--chdir', 'proj', '--wsgi-file', 'myproject/wsgi.js']).chdir, 'proj');
-  fails(['--http-socket', ':1', '--chdir', 'proj', '--wsgi-file', 'app.js'], 'TSGI_ERR_APP_NOT_FOUND', /in --chdir proj/, 22);
+  fails(
+    ['--http-socket', ':1', '--chdir', 'proj', '--wsgi-file', 'app.js'],
+    'TSGI_ERR_APP_NOT_FOUND',
+    /in --chdir proj/,
+    22,
+  );
 });
 
 test('a --chdir that is not a directory is an error', () => {
-  fails(['--http-socket', ':1', '--chdir', 'nodir', '--wsgi-file', 'app.js'], 'TSGI_ERR_BAD_CHDIR', /--chdir nodir: no such directory/);
+  fails(
+    ['--http-socket', ':1', '--chdir', 'nodir', '--wsgi-file', 'app.js'],
+    'TSGI_ERR_BAD_CHDIR',
+    /--chdir nodir: no such directory/,
+  );
 });
 
 test('--module is not checked on disk: the loader resolves it', () => {
@@ -95,7 +141,12 @@ test('--module is not checked on disk: the loader resolves it', () => {
 });
 
 test('addresses: host:port, :port, [v6]:port, UNIX paths and @abstract', () => {
-  assert.deepEqual(parseAddress('127.0.0.1:3031'), { kind: 'tcp', host: '127.0.0.1', port: 3031, raw: '127.0.0.1:3031' });
+  assert.deepEqual(parseAddress('127.0.0.1:3031'), {
+    kind: 'tcp',
+    host: '127.0.0.1',
+    port: 3031,
+    raw: '127.0.0.1:3031',
+  });
   assert.deepEqual(parseAddress(':9090'), { kind: 'tcp', host: '0.0.0.0', port: 9090, raw: ':9090' });
   assert.deepEqual(parseAddress('localhost:0'), { kind: 'tcp', host: 'localhost', port: 0, raw: 'localhost:0' });
   assert.deepEqual(parseAddress('[::1]:8080'), { kind: 'tcp', host: '::1', port: 8080, raw: '[::1]:8080' });
@@ -109,7 +160,11 @@ test('addresses: host:port, :port, [v6]:port, UNIX paths and @abstract', () => {
 
 test('bad addresses are errors that name the option and the cause', () => {
   const base = ['--wsgi-file', 'app.js', '--http-socket'];
-  fails([...base, ':65536'], 'TSGI_ERR_INVALID_ADDRESS', /invalid address ":65536" for --http-socket: port 65536 is out of range 0-65535/);
+  fails(
+    [...base, ':65536'],
+    'TSGI_ERR_INVALID_ADDRESS',
+    /invalid address ":65536" for --http-socket: port 65536 is out of range 0-65535/,
+  );
   fails([...base, 'host:http'], 'TSGI_ERR_INVALID_ADDRESS', /port "http" is not a number/);
   fails([...base, '::1:80'], 'TSGI_ERR_INVALID_ADDRESS', /IPv6 addresses must be bracketed/);
   fails([...base, '[::1:80'], 'TSGI_ERR_INVALID_ADDRESS', /missing "\]"/);

@@ -1,10 +1,11 @@
 // The error catalogue: classes, exit codes, docs/errors.md listing exactly the codes, and the
 // native codes the TypeScript side names.
-import { test } from 'node:test';
+
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { AppError, ConfigError, ERROR_CODES, SocketError, TsgiError, isTsgiError } from '../../src/errors';
+import { test } from 'node:test';
+import { AppError, ConfigError, ERROR_CODES, isTsgiError, SocketError, TsgiError } from '../../src/errors';
 import { addon } from '../../src/native';
 import { PEER_CLOSED, PEER_SHUTDOWN } from '../../src/native/types';
 
@@ -12,8 +13,16 @@ test('docs/errors.md lists exactly the codes in src/errors.ts', () => {
   const doc = readFileSync(path.join(__dirname, '..', '..', 'docs', 'errors.md'), 'utf8');
   const documented = new Set(doc.match(/TSGI_ERR_[A-Z0-9_]+/g) ?? []);
   const defined = new Set(Object.keys(ERROR_CODES));
-  assert.deepEqual([...documented].filter((c) => !defined.has(c)), [], 'documented but not defined');
-  assert.deepEqual([...defined].filter((c) => !documented.has(c)), [], 'defined but not documented');
+  assert.deepEqual(
+    [...documented].filter((c) => !defined.has(c)),
+    [],
+    'documented but not defined',
+  );
+  assert.deepEqual(
+    [...defined].filter((c) => !documented.has(c)),
+    [],
+    'defined but not documented',
+  );
 });
 
 test('every code is TSGI_ERR_ upper snake case with an exit code and a summary', () => {

@@ -1,8 +1,8 @@
 // The native Server's options that have their one default in the configuration layer
 // (src/config/options.ts) are required by the binding instead of defaulted a second time.
 
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { addon, type ServerOptions } from '../../src/native';
 
 const noop = (): void => {};

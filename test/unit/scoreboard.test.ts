@@ -2,14 +2,15 @@
 // process, a real native Server serves real HTTP requests into it, and snapshots show the
 // per-core counters, the in-flight request's vars and the worker slot fields. The document
 // built from such a snapshot has the schema of uWSGI's captured sample.
-import { test } from 'node:test';
+
 import * as assert from 'node:assert/strict';
-import { readFileSync, openSync, closeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { test } from 'node:test';
 import { addon, type NativeServer, type ScoreboardHandle } from '../../src/native';
 import { buildStatsDocument, emitStats, readProcessMemory } from '../../src/stats';
-import { assertSameKeys, shapeOf, type Json } from './helpers/stats-schema';
+import { assertSameKeys, type Json, shapeOf } from './helpers/stats-schema';
 
 interface Held {
   id: number;
@@ -124,7 +125,10 @@ test('a Server counts its requests, bytes, time and in-flight vars into its core
     assert.equal(s.workers[1]!.accepting, 1, 'Start() marks the worker accepting');
     assert.equal(s.workers[0]!.accepting, 0);
 
-    const c = exchange(srv.port, 'GET /slow?x=1 HTTP/1.1\r\nHost: example.test\r\nX-Req: inflight\r\nConnection: close\r\n\r\n');
+    const c = exchange(
+      srv.port,
+      'GET /slow?x=1 HTTP/1.1\r\nHost: example.test\r\nX-Req: inflight\r\nConnection: close\r\n\r\n',
+    );
     const h = await srv.next();
     s = addon.scoreboardSnapshot(handle);
     const core = s.cores[1]![1]!;
@@ -134,7 +138,10 @@ test('a Server counts its requests, bytes, time and in-flight vars into its core
     assert.ok(Math.abs(core.requestStart - Date.now() / 1000) < 5, 'request_start is unix seconds');
     assert.ok(core.requestStartMs > 0 && core.requestStartMs <= s.nowMs, 'request_start_ms is on the snapshot clock');
     // The vars, in the order the app received them, as KEY=VALUE.
-    assert.deepEqual(core.vars, [...h.vars].map(([k, v]) => `${k}=${v}`));
+    assert.deepEqual(
+      core.vars,
+      [...h.vars].map(([k, v]) => `${k}=${v}`),
+    );
     assert.ok(core.vars.includes('REQUEST_URI=/slow?x=1'));
     assert.ok(core.vars.includes('HTTP_X_REQ=inflight'));
     // Other slots are untouched.
@@ -206,7 +213,9 @@ test('a body cut short by the client counts a read error', async () => {
   const { fd, handle } = addon.createScoreboard(1, 1);
   const srv = startServer(handle, 0, 0);
   try {
-    const c = exchange(srv.port, 'POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly-ten!!', { endAfterWrite: true });
+    const c = exchange(srv.port, 'POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly-ten!!', {
+      endAfterWrite: true,
+    });
     await srv.next();
     await c.done;
     await sleep(50);
@@ -248,8 +257,16 @@ test('resetWorker clears a dead process in-flight state and restarts delta_reque
     assert.equal(s.workers[0]!.vsz, 67890);
     assert.equal(s.workers[0]!.harakiriCount, 2);
     const doc = buildStatsDocument(s, {
-      version: 'v', pid: 1, uid: 0, gid: 0, cwd: '/', sockets: [], app: { mountpoint: '', startupTime: 0, chdir: '' },
-    }) as unknown as { workers: { requests: number; delta_requests: number; status: string; harakiri_count: number }[] };
+      version: 'v',
+      pid: 1,
+      uid: 0,
+      gid: 0,
+      cwd: '/',
+      sockets: [],
+      app: { mountpoint: '', startupTime: 0, chdir: '' },
+    }) as unknown as {
+      workers: { requests: number; delta_requests: number; status: string; harakiri_count: number }[];
+    };
     assert.equal(doc.workers[0]!.requests, 1);
     assert.equal(doc.workers[0]!.delta_requests, 0);
     assert.equal(doc.workers[0]!.status, 'pause');
@@ -261,14 +278,20 @@ test('resetWorker clears a dead process in-flight state and restarts delta_reque
 });
 
 test('the document built from a live snapshot has the sample schema, key order included', async () => {
-  const want = JSON.parse(readFileSync(path.join(__dirname, '..', 'fixtures', 'uwsgi-stats', 'uwsgi-stats-sample.json'), 'utf8')) as { [k: string]: Json };
+  const want = JSON.parse(
+    readFileSync(path.join(__dirname, '..', 'fixtures', 'uwsgi-stats', 'uwsgi-stats-sample.json'), 'utf8'),
+  ) as { [k: string]: Json };
   const { fd, handle } = addon.createScoreboard(2, 2);
   const srv = startServer(handle, 1, 0);
   try {
     const c = exchange(srv.port, 'GET /sleep?3 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
     const h = await srv.next();
     const ctx = {
-      version: '2.0.21-tsgi-test', pid: process.pid, uid: 0, gid: 0, cwd: '/srv/"odd"\\dir',
+      version: '2.0.21-tsgi-test',
+      pid: process.pid,
+      uid: 0,
+      gid: 0,
+      cwd: '/srv/"odd"\\dir',
       sockets: [{ name: '127.0.0.1:3031', proto: 'uwsgi' as const, queue: 0, maxQueue: 100 }],
       app: { mountpoint: '', startupTime: 0, chdir: '' },
     };
@@ -291,7 +314,9 @@ test('the document built from a live snapshot has the sample schema, key order i
       }
       assert.equal(g.length > 0, w.length > 0, `${where}: empty in one only`);
       // Same length (locks, workers, sockets, apps): item by item; else like the first.
-      g.forEach((item, i) => assertSameKeys(item, (g.length === w.length ? w[i] : w[0])!, `${where}[${i}]`, recurse));
+      g.forEach((item, i) => {
+        assertSameKeys(item, (g.length === w.length ? w[i] : w[0])!, `${where}[${i}]`, recurse);
+      });
     };
     assertSameKeys(got, want, 'doc', recurse);
     assert.equal(got.cwd, ctx.cwd, 'escaped cwd survives');

@@ -2,10 +2,11 @@
 // (test/fixtures/uwsgi-stats/) is parsed, rebuilt from its values and compared byte for byte (tabs,
 // newlines, empty lists, column-0 strings, no trailing newline). Strings are escaped where
 // uWSGI writes them raw, so odd paths still give valid JSON.
-import { test } from 'node:test';
+
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { test } from 'node:test';
 import { emitStats, type StatsObject } from '../../src/stats/emitter';
 import { STATS_HTTP_HEAD } from '../../src/stats/server';
 
@@ -62,7 +63,10 @@ test('negative integers (cron fields) and uint64-sized counters are written as d
 });
 
 test('a Map keeps index-like keys in insertion order', () => {
-  const doc = new Map<string, number>([['2', 2], ['1', 1]]);
+  const doc = new Map<string, number>([
+    ['2', 2],
+    ['1', 1],
+  ]);
   assert.equal(emitStats(doc, { minified: true }), '{"2":2,"1":1}');
 });
 

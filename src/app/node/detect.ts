@@ -29,7 +29,11 @@ export function serverHandler(server: HttpServer): NodeHandler {
 }
 
 export function isExpressLike(v: unknown): boolean {
-  return typeof v === 'function' && typeof (v as { handle?: unknown }).handle === 'function' && typeof (v as { use?: unknown }).use === 'function';
+  return (
+    typeof v === 'function' &&
+    typeof (v as { handle?: unknown }).handle === 'function' &&
+    typeof (v as { use?: unknown }).use === 'function'
+  );
 }
 
 function isKoaLike(v: unknown): v is { callback(): NodeHandler } {
@@ -50,7 +54,10 @@ function isFastifyLike(v: unknown): v is { ready(): Promise<unknown>; server: Ht
  */
 export async function recognizeNodeApp(v: unknown, plainFunctions: boolean): Promise<NodeApp | null> {
   if (isExpressLike(v)) {
-    const name = typeof (v as { set?: unknown }).set === 'function' && typeof (v as { render?: unknown }).render === 'function' ? 'Express app' : 'Connect app';
+    const name =
+      typeof (v as { set?: unknown }).set === 'function' && typeof (v as { render?: unknown }).render === 'function'
+        ? 'Express app'
+        : 'Connect app';
     return { handler: v as NodeHandler, label: name };
   }
   if (isKoaLike(v)) return { handler: v.callback(), label: 'Koa app' };

@@ -8,8 +8,8 @@ import { INPUT_HIGH_WATER_MARK, inputErrorFor } from '../input';
 import { Exchange, ExchangeState, type Registry } from '../response';
 import type { NodeHead } from './headers';
 import { NodeRequest, type RequestOwner } from './request';
+import { NodeResponse, type ResponseOwner, responseAborted, responseDrained } from './response';
 import { NodeSocket } from './socket';
-import { NodeResponse, responseAborted, responseDrained, type ResponseOwner } from './response';
 
 export type NodeHandler = (req: NodeRequest, res: NodeResponse) => unknown;
 

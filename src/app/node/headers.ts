@@ -58,7 +58,8 @@ export function rawHeadersFromMeta(blob: string, meta: Uint32Array, nvars: numbe
   const raw: string[] = [];
   let at = nvars * 4;
   const end = Math.min(at + count * 4, meta.length);
-  for (; at + 4 <= end; at += 4) raw.push(blob.slice(meta[at]!, meta[at + 1]!), blob.slice(meta[at + 2]!, meta[at + 3]!));
+  for (; at + 4 <= end; at += 4)
+    raw.push(blob.slice(meta[at]!, meta[at + 1]!), blob.slice(meta[at + 2]!, meta[at + 3]!));
   return raw;
 }
 
@@ -109,11 +110,13 @@ function addHeader(head: NodeHead, name: string, value: unknown, validate: boole
     for (let i = 0; i < value.length; i++) addHeader(head, name, value[i], validate);
     return;
   }
-  if (value === undefined) throw headerError('ERR_HTTP_INVALID_HEADER_VALUE', `Invalid value "undefined" for header "${name}"`);
+  if (value === undefined)
+    throw headerError('ERR_HTTP_INVALID_HEADER_VALUE', `Invalid value "undefined" for header "${name}"`);
   const v = typeof value === 'string' ? value : String(value);
   if (validate) {
     const bad = checkHeaderName(name);
-    if (bad !== null) throw headerError('ERR_INVALID_HTTP_TOKEN', 'Header name must be a valid HTTP token ["' + name + '"]');
+    if (bad !== null)
+      throw headerError('ERR_INVALID_HTTP_TOKEN', 'Header name must be a valid HTTP token ["' + name + '"]');
   }
   const badValue = checkHeaderValue(name, v);
   if (badValue !== null) throw headerError('ERR_INVALID_CHAR', `Invalid character in header content ["${name}"]`);

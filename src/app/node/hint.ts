@@ -32,7 +32,8 @@ export function watchGateway(app: GatewayApp): WatchedGateway {
 
 // What a (req, res) handler trips over first: res.* methods missing on startResponse, or
 // req.* fields missing on the environ.
-const NODE_SHAPED = /\b(?:setHeader|writeHead|end|write|getHeader|statusCode|status|send|json|on|once|pipe|url|method|headers|socket)\b/;
+const NODE_SHAPED =
+  /\b(?:setHeader|writeHead|end|write|getHeader|statusCode|status|send|json|on|once|pipe|url|method|headers|socket)\b/;
 
 /**
  * The hint line for a gateway request that failed before startResponse, or null. A throw
@@ -41,9 +42,8 @@ const NODE_SHAPED = /\b(?:setHeader|writeHead|end|write|getHeader|statusCode|sta
 export function gatewayHint(w: WatchedGateway): string | null {
   const err = w.lastError;
   w.lastError = undefined;
-  const nodeShaped =
-    err === undefined || (err instanceof TypeError && NODE_SHAPED.test(err.message));
+  const nodeShaped = err === undefined || (err instanceof TypeError && NODE_SHAPED.test(err.message));
   if (!nodeShaped || w.hinted) return null;
   w.hinted = true;
-  return "tsgi: hint: if the callable is a node:http (req, res) handler rather than application(environ, startResponse), run it with --app-type node";
+  return 'tsgi: hint: if the callable is a node:http (req, res) handler rather than application(environ, startResponse), run it with --app-type node';
 }

@@ -14,7 +14,11 @@ export function delegateToTsgi(target: object, source: object, names: string[]):
     const mine = Object.getOwnPropertyDescriptor(source, name);
     if (mine === undefined) throw new Error(`no ${name} to install`);
     let theirs: PropertyDescriptor | undefined;
-    for (let p: object | null = target; p !== null && theirs === undefined; p = Object.getPrototypeOf(p) as object | null) {
+    for (
+      let p: object | null = target;
+      p !== null && theirs === undefined;
+      p = Object.getPrototypeOf(p) as object | null
+    ) {
       theirs = Object.getOwnPropertyDescriptor(p, name);
     }
     if (typeof mine.value === 'function') {

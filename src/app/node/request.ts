@@ -52,7 +52,13 @@ export class NodeRequest extends IncomingMessage {
    * node's own `headers` getter then applies its duplicate rules to them on first access.
    * Without them (uwsgi, where only the vars exist), both are rebuilt from the environ.
    */
-  constructor(owner: RequestOwner, env: Environ, bodyComplete: boolean, socket: NodeSocket, rawHeaders: string[] | null = null) {
+  constructor(
+    owner: RequestOwner,
+    env: Environ,
+    bodyComplete: boolean,
+    socket: NodeSocket,
+    rawHeaders: string[] | null = null,
+  ) {
     super(socket as never);
     this.tsgiOwner = owner;
     this.method = String(env['REQUEST_METHOD'] ?? 'GET');

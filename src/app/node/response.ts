@@ -7,9 +7,9 @@
 import { ServerResponse } from 'node:http';
 import { ResponseFlags } from '../../native/types';
 import { normalizeStatus } from '../status';
-import { renderNodeHead, utcDate, type NodeHead } from './headers';
-import type { NodeRequest } from './request';
+import { type NodeHead, renderNodeHead, utcDate } from './headers';
 import { delegateToTsgi } from './patch';
+import type { NodeRequest } from './request';
 
 /** What the response needs from its exchange. */
 export interface ResponseOwner {
@@ -34,7 +34,8 @@ export interface ResponseOwner {
 const kOutHeaders: symbol = (() => {
   const probe = new ServerResponse({ method: 'GET', httpVersionMajor: 1, httpVersionMinor: 1, headers: {} } as never);
   const sym = Object.getOwnPropertySymbols(probe).find((s) => s.description === 'kOutHeaders');
-  if (sym === undefined) throw new Error('node:http ServerResponse has no kOutHeaders table: unsupported Node.js version');
+  if (sym === undefined)
+    throw new Error('node:http ServerResponse has no kOutHeaders table: unsupported Node.js version');
   return sym;
 })();
 
@@ -164,7 +165,8 @@ export class NodeResponse extends ServerResponse<NodeRequest> {
       return this;
     }
     if (!this._header) {
-      this._contentLength = data === undefined ? 0 : typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+      this._contentLength =
+        data === undefined ? 0 : typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
       this._implicitHeader();
     }
     if (callback !== undefined) this.once('finish', callback);
@@ -189,7 +191,6 @@ export class NodeResponse extends ServerResponse<NodeRequest> {
     this._sent100 = true;
     if (typeof cb === 'function') process.nextTick(cb);
   }
-
 }
 
 /** The transport drained after write() returned false: 'drain', as a socket would. */
@@ -216,4 +217,11 @@ Object.defineProperty(NodeResponse.prototype, 'writableNeedDrain', {
 // which inherit from http.IncomingMessage.prototype / http.ServerResponse.prototype directly,
 // so the overrides above would be skipped. The same overrides are therefore also installed
 // on node's prototypes, delegating to node's own code for every object that is not tsgi's.
-delegateToTsgi(ServerResponse.prototype, NodeResponse.prototype, ['_storeHeader', 'write', 'end', 'flushHeaders', 'writeContinue', 'writableNeedDrain']);
+delegateToTsgi(ServerResponse.prototype, NodeResponse.prototype, [
+  '_storeHeader',
+  'write',
+  'end',
+  'flushHeaders',
+  'writeContinue',
+  'writableNeedDrain',
+]);

@@ -29,6 +29,7 @@ function portOf(v: unknown): number | undefined {
  * never listen on their socket. Addresses are read from the environ when asked for.
  */
 export interface NodeSocket extends EventEmitter {}
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: EventEmitter's methods are mixed in at run time (see above)
 export class NodeSocket {
   readable = true;
   writable = true;

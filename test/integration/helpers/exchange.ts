@@ -50,13 +50,22 @@ export async function uwsgiRequest(
 }
 
 /** Sends raw bytes, reads until the server closes, parses the first response. */
-export async function rawRequest(target: Target, chunks: Array<string | Buffer>, opts: { timeoutMs?: number; endInput?: boolean } = {}): Promise<OneResponse> {
+export async function rawRequest(
+  target: Target,
+  chunks: Array<string | Buffer>,
+  opts: { timeoutMs?: number; endInput?: boolean } = {},
+): Promise<OneResponse> {
   return one(await rawExchange(target, chunks, { timeoutMs: opts.timeoutMs ?? 5000, endInput: opts.endInput }));
 }
 
 /** An HTTP/1.1 request with `Connection: close` (so the exchange ends when the server closes). */
 export function httpRequest(method: string, target: string, headers: Array<[string, string]> = [], body = ''): string {
-  const lines = [`${method} ${target} HTTP/1.1`, 'Host: localhost', ...headers.map(([k, v]) => `${k}: ${v}`), 'Connection: close'];
+  const lines = [
+    `${method} ${target} HTTP/1.1`,
+    'Host: localhost',
+    ...headers.map(([k, v]) => `${k}: ${v}`),
+    'Connection: close',
+  ];
   if (body.length > 0 && !headers.some(([k]) => /^(content-length|transfer-encoding)$/i.test(k))) {
     lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
   }
@@ -65,7 +74,13 @@ export function httpRequest(method: string, target: string, headers: Array<[stri
 
 /** The vars nginx would send for `GET path`, minimal form. */
 export function getVars(pathInfo: string, extra: Array<[string, string]> = []): Array<[string, string]> {
-  return [['REQUEST_METHOD', 'GET'], ['REQUEST_URI', pathInfo], ['PATH_INFO', pathInfo], ['SERVER_PROTOCOL', 'HTTP/1.1'], ...extra];
+  return [
+    ['REQUEST_METHOD', 'GET'],
+    ['REQUEST_URI', pathInfo],
+    ['PATH_INFO', pathInfo],
+    ['SERVER_PROTOCOL', 'HTTP/1.1'],
+    ...extra,
+  ];
 }
 
 /** A fresh private directory under the system temp dir, removed by the returned function. */

@@ -7,7 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { findNginx, startNginx, type NginxHandle } from './nginx';
+import { findNginx, type NginxHandle, startNginx } from './nginx';
 
 /** Decode a uwsgi packet's vars block (4-byte header: modifier1, u16le size, modifier2). */
 function decodeUwsgiVars(buf: Buffer): { modifier1: number; modifier2: number; vars: [string, string][] } {
@@ -15,10 +15,14 @@ function decodeUwsgiVars(buf: Buffer): { modifier1: number; modifier2: number; v
   const vars: [string, string][] = [];
   let off = 4;
   while (off < 4 + size) {
-    const kl = buf.readUInt16LE(off); off += 2;
-    const k = buf.toString('latin1', off, off + kl); off += kl;
-    const vl = buf.readUInt16LE(off); off += 2;
-    const v = buf.toString('latin1', off, off + vl); off += vl;
+    const kl = buf.readUInt16LE(off);
+    off += 2;
+    const k = buf.toString('latin1', off, off + kl);
+    off += kl;
+    const vl = buf.readUInt16LE(off);
+    off += 2;
+    const v = buf.toString('latin1', off, off + vl);
+    off += vl;
     vars.push([k, v]);
   }
   return { modifier1: buf[0], modifier2: buf[3], vars };
@@ -32,7 +36,9 @@ function fakeUwsgiBackend(): net.Server {
       buf = Buffer.concat([buf, d]);
       if (buf.length < 4 || buf.length < 4 + buf.readUInt16LE(1)) return;
       const body = JSON.stringify(decodeUwsgiVars(buf));
-      sock.end(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      sock.end(
+        `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
     });
     sock.on('error', () => {});
   });
@@ -46,12 +52,18 @@ function listen(server: net.Server, where: number | string): Promise<void> {
   });
 }
 
-function get(port: number, pathname: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+function get(
+  port: number,
+  pathname: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = http.get({ host: '127.0.0.1', port, path: pathname, headers, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (d) => { body += d; });
+      res.on('data', (d) => {
+        body += d;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
     });
     req.on('error', reject);
@@ -61,7 +73,10 @@ function get(port: number, pathname: string, headers: Record<string, string> = {
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 }
@@ -142,7 +157,7 @@ describe('test/integration/helpers/nginx', () => {
     );
   });
 
-  it('throws with nginx\'s own message when the config is invalid', async () => {
+  it("throws with nginx's own message when the config is invalid", async () => {
     await assert.rejects(
       startNginx({ upstream: '127.0.0.1:1', locationBody: 'no_such_directive on;' }),
       /could not start nginx: .*unknown directive "no_such_directive"/s,

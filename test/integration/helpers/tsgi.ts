@@ -2,7 +2,7 @@
 // Every instance is started with port 0 where possible; the bound ports are read from the
 // startup log ("tsgi socket N bound to TCP address host:port (proto) fd F").
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -151,7 +151,12 @@ export function rawExchange(
 }
 
 /** Builds a uwsgi packet (modifier1, vars, body). */
-export function uwsgiPacket(vars: Array<[string, string]>, body: string | Buffer = '', modifier1 = 0, modifier2 = 0): Buffer {
+export function uwsgiPacket(
+  vars: Array<[string, string]>,
+  body: string | Buffer = '',
+  modifier1 = 0,
+  modifier2 = 0,
+): Buffer {
   const parts: Buffer[] = [];
   for (const [k, v] of vars) {
     const kb = Buffer.from(k, 'latin1');
@@ -169,7 +174,9 @@ export function uwsgiPacket(vars: Array<[string, string]>, body: string | Buffer
 
 /** Splits a raw HTTP/1.x response stream into {status, headers, body} records (Content-Length
  *  or chunked framing; the last one may be close-delimited). */
-export function parseResponses(data: Buffer): Array<{ status: number; headers: Record<string, string>; body: string; raw: string }> {
+export function parseResponses(
+  data: Buffer,
+): Array<{ status: number; headers: Record<string, string>; body: string; raw: string }> {
   const out: Array<{ status: number; headers: Record<string, string>; body: string; raw: string }> = [];
   let s = data.toString('latin1');
   while (s.length > 0) {

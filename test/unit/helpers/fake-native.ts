@@ -1,11 +1,11 @@
 // A fake native core for app-layer tests: packs vars into a blob + meta array the way the
 // addon does, and a Transport that records every call.
 
-import type { Transport } from '../../../src/native/types';
 import { createDispatcher, type Dispatcher, type DispatcherOptions } from '../../../src/app/dispatcher';
-import type { LoadedApp } from '../../../src/app/loader';
-import type { GatewayApp } from '../../../src/app/gateway';
 import type { FetchFunction } from '../../../src/app/fetch';
+import type { GatewayApp } from '../../../src/app/gateway';
+import type { LoadedApp } from '../../../src/app/loader';
+import type { Transport } from '../../../src/native/types';
 
 export const BodyDone = 1;
 export const Head = 2;
@@ -61,7 +61,9 @@ export class FakeTransport implements Transport {
   }
 
   private static text(chunk: string | Uint8Array): string {
-    return typeof chunk === 'string' ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('utf8');
+    return typeof chunk === 'string'
+      ? chunk
+      : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('utf8');
   }
 
   respond(id: number, status: string, headers: string, flags: number, body?: string | Uint8Array): void {

@@ -19,14 +19,21 @@ export function shapeOf(v: Json): string {
   if (k === 'list') return `[${[...new Set((v as Json[]).map(shapeOf))].join('|')}]`;
   if (k === 'object') {
     const o = v as { [key: string]: Json };
-    return `{${Object.keys(o).map((key) => `${key}:${shapeOf(o[key]!)}`).join(',')}}`;
+    return `{${Object.keys(o)
+      .map((key) => `${key}:${shapeOf(o[key]!)}`)
+      .join(',')}}`;
   }
   return k;
 }
 
 /** Asserts `got` has exactly the keys of `want`, in order, with the same value kinds
  *  (non-negative integers in both), recursing into objects; lists are checked by `lists`. */
-export function assertSameKeys(got: Json, want: Json, where: string, lists: (key: string, got: Json[], want: Json[], where: string) => void): void {
+export function assertSameKeys(
+  got: Json,
+  want: Json,
+  where: string,
+  lists: (key: string, got: Json[], want: Json[], where: string) => void,
+): void {
   assert.equal(kind(got), kind(want), `${where}: type`);
   if (kind(want) !== 'object') return;
   const g = got as { [key: string]: Json };
