@@ -34,36 +34,6 @@
 namespace tsgi {
 namespace {
 
-// Character classes, one bit each.
-enum : uint8_t {
-  kTchar = 1,       // token character (RFC 9110 5.6.2)
-  kFieldValue = 2,  // field-vchar, SP, HTAB, obs-text (RFC 9110 5.5)
-  kTargetChar = 4,  // allowed in a request-target: visible ASCII
-};
-
-struct CharTable {
-  uint8_t bits[256];
-};
-
-constexpr CharTable BuildCharTable() {
-  CharTable t{};
-  for (int c = 0; c < 256; c++) {
-    uint8_t b = 0;
-    bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-    if (alnum || IsTcharSymbol(c)) b |= kTchar;
-    if ((c >= 0x21 && c <= 0x7e) || c >= 0x80 || c == ' ' || c == '\t') b |= kFieldValue;
-    if (c >= 0x21 && c <= 0x7e) b |= kTargetChar;
-    t.bits[c] = b;
-  }
-  return t;
-}
-
-constexpr CharTable kChars = BuildCharTable();
-
-inline bool Is(char c, uint8_t cls) { return (kChars.bits[static_cast<unsigned char>(c)] & cls) != 0; }
-inline bool IsOws(char c) { return c == ' ' || c == '\t'; }
-inline bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
 // Facts gathered from the header fields while the head is scanned, resolved into framing
 // and connection flags once the empty line is reached.
 struct HeadFacts {
