@@ -3,7 +3,10 @@
 #ifndef TSGI_COMMON_CHARS_H_
 #define TSGI_COMMON_CHARS_H_
 
+#include <cstddef>
 #include <cstdint>
+
+#include "common/span.h"
 
 namespace tsgi {
 
@@ -53,6 +56,13 @@ inline constexpr CharTable kChars = BuildCharTable();
 inline bool Is(char c, uint8_t cls) { return (kChars.bits[static_cast<unsigned char>(c)] & cls) != 0; }
 inline bool IsOws(char c) { return c == ' ' || c == '\t'; }
 inline bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// The bytes in [b, e) with leading and trailing OWS (SP, HTAB; RFC 9110 5.6.3) removed.
+inline Span TrimOws(const char* b, const char* e) {
+  while (b < e && IsOws(*b)) b++;
+  while (e > b && IsOws(e[-1])) e--;
+  return Span{b, static_cast<size_t>(e - b)};
+}
 
 }  // namespace tsgi
 

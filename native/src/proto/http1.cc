@@ -48,13 +48,6 @@ struct HeadFacts {
   bool conn_keep_alive = false;
 };
 
-// Returns the span with leading and trailing OWS removed.
-inline Span TrimOws(const char* b, const char* e) {
-  while (b < e && IsOws(*b)) b++;
-  while (e > b && IsOws(e[-1])) e--;
-  return Span{b, static_cast<size_t>(e - b)};
-}
-
 // Walks one Transfer-Encoding field value (a comma-separated list of transfer-codings;
 // empty elements are tolerated as RFC 9110 5.6.1 asks) and updates the facts.
 void NoteTransferEncoding(Span v, HeadFacts* f) {
