@@ -4,22 +4,11 @@
 
 #include "common/chars.h"
 #include "common/span.h"
+#include "proto/http1.h"
 
 namespace tsgi {
 
 namespace {
-
-// 1-19 digits, nothing else (RFC 9110 8.6).
-bool ParseLength(Span v, uint64_t* out) {
-  if (v.len == 0 || v.len > 19) return false;
-  uint64_t n = 0;
-  for (size_t i = 0; i < v.len; i++) {
-    if (v.data[i] < '0' || v.data[i] > '9') return false;
-    n = n * 10 + static_cast<uint64_t>(v.data[i] - '0');
-  }
-  *out = n;
-  return true;
-}
 
 // Whether the last coding of a Transfer-Encoding value is "chunked".
 bool EndsWithChunked(Span v) {
@@ -85,7 +74,7 @@ int64_t ScanHttpResponseHead(const char* buf, size_t len, bool head_request, Htt
       Span value = TrimOws(colon + 1, line_end);
       if (EqualsLowerAscii(name, "content-length", 14)) {
         uint64_t n = 0;
-        if (!ParseLength(value, &n) || (has_length && n != length)) bad_length = true;
+        if (!ParseDecimalLength(value, &n) || (has_length && n != length)) bad_length = true;
         has_length = true;
         length = n;
       } else if (EqualsLowerAscii(name, "transfer-encoding", 17)) {
