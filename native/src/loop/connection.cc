@@ -241,7 +241,7 @@ void StartBodyClock(Connection* c, uint64_t bytes) {
 
 // --post-buffering: whether enough of the body behind a parsed head is here to call the
 // app (all of it, or post-buffering bytes of a longer one). While it is not, the bytes stay
-// in pending_in, the head is parsed again on the next read, and no app slot is held: a
+// in pending_in, the head's scan is kept (it is not read again), and no app slot is held: a
 // client that drips its body costs a connection, never the app (docs/security.md).
 // Returns 1 to dispatch, 0 to wait for more, -1 after refusing a body that is too slow.
 // `expect_100`: the client waits for "100 Continue" before it sends the body (RFC 9110
@@ -293,7 +293,11 @@ long ProcessHttpHead(Connection* c, const char* data, size_t len) {
   po.max_target_len = o.buffer_size > 32 ? o.buffer_size - 32 : o.buffer_size;
   static thread_local HttpRequestHead head;
   ErrorCode err = ErrorCode::OK;
-  int64_t n = ParseHttpRequestHead(data, len, po, &head, &err);
+  HttpHeadScan& scan = c->head_scan;
+  // A head scanned whole in this call fills `head` on the way; one that was resumed is
+  // parsed once more, in full, when it is about to be dispatched.
+  bool fresh = scan.pos == 0 && scan.result == 0;
+  int64_t n = ScanHttpRequestHead(data, len, po, &scan, fresh ? &head : nullptr, &err);
   if (n < 0) {
     Refuse(c, err);
     return -1;
@@ -305,20 +309,28 @@ long ProcessHttpHead(Connection* c, const char* data, size_t len) {
     }
     return 0;
   }
-  if (head.framing == BodyFraming::kLength && o.limit_post && head.content_length > o.limit_post) {
+  const HttpHeadFacts& f = scan.facts;
+  bool has_length = scan.framing == BodyFraming::kLength;
+  if (has_length && o.limit_post && f.content_length > o.limit_post) {
     Refuse(c, ErrorCode::HTTP_BODY_TOO_LARGE);
     return -1;
   }
   // A node:http app that decides on 100-continue itself also decides whether to read the
   // body at all: its request goes to it at the head.
-  bool app_continue = head.expect_continue && o.continue_by_app;
+  bool app_continue = f.expect_continue && o.continue_by_app;
   int ready = app_continue ? 1
-                           : BodyBuffered(c, head.framing == BodyFraming::kChunked,
-                                          head.framing == BodyFraming::kLength ? head.content_length : 0,
-                                          data + n, len - static_cast<size_t>(n),
-                                          head.expect_continue && head.version_minor == 1);
+                           : BodyBuffered(c, scan.framing == BodyFraming::kChunked,
+                                          has_length ? f.content_length : 0, data + n, len - static_cast<size_t>(n),
+                                          f.expect_continue && f.version_minor == 1);
   if (ready <= 0) return ready;
   if (!TakeSlot(c)) return 0;
+  c->head_scan = HttpHeadScan{};
+  if (!fresh && ParseHttpRequestHead(data, static_cast<size_t>(n), po, &head, &err) != n) {
+    // Cannot happen: the same bytes gave the scan this head. Refused rather than trusted.
+    s->ReleaseSlot();
+    Refuse(c, err == ErrorCode::OK ? ErrorCode::HTTP_BAD_REQUEST_LINE : err);
+    return -1;
+  }
   bool buffered = c->buffering_body;
   ResetRequest(c);
   c->keep_alive = head.keep_alive;

@@ -18,6 +18,7 @@
 #include "loop/conn_list.h"
 #include "loop/server.h"
 #include "proto/chunked.h"
+#include "proto/http1.h"
 
 namespace tsgi {
 
@@ -64,6 +65,10 @@ struct Connection {
   std::string remote_addr;
   std::string remote_port;
   std::string pending_in;      // unparsed bytes kept between reads
+  // How far the HTTP head at the start of pending_in has been scanned, so a head that
+  // arrives in pieces, or a complete one waiting for its body (--post-buffering) or for a
+  // slot, is not scanned again from byte 0 on every read.
+  HttpHeadScan head_scan;
 
   // Current request.
   uint32_t req_id = 0;
