@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/errors.h"
+#include "common/listener_spec.h"
 #include "loop/conn_list.h"
 #include "loop/harakiri.h"
 #include "loop/request_log.h"
@@ -29,16 +30,6 @@
 #include "scoreboard/scoreboard.h"
 
 namespace tsgi {
-
-enum class Protocol : uint8_t { kHttp, kUwsgi };
-
-struct ListenerSpec {
-  int fd = -1;
-  Protocol protocol = Protocol::kHttp;
-  bool is_unix = false;
-  std::string host;  // default SERVER_NAME when the request has no Host
-  std::string port;  // SERVER_PORT ("" for UNIX sockets)
-};
 
 struct ServerOptions {
   size_t buffer_size = 8192;          // --buffer-size: max request head / uwsgi vars block

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "loop/server.h"
+#include "common/listener_spec.h"
 #include "proto/chunked.h"
 #include "proto/http1_response.h"
 
