@@ -11,9 +11,9 @@
 #include <cstring>
 #include <ctime>
 
-#include "loop/vars.h"
 #include "proto/http1.h"
 #include "proto/uwsgi.h"
+#include "proto/vars.h"
 
 namespace tsgi {
 

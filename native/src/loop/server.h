@@ -58,7 +58,7 @@ struct ServerOptions {
   uint64_t harakiri_ms = 0;  // --harakiri; 0 = off
   uint64_t thread_id = 0;    // worker_threads.threadId of the serving thread (0 = main)
   // node:http apps: HTTP requests also carry their raw header lines (kReqRawHeaders,
-  // loop/vars.h AppendRawHeaders). Off for every other app kind, which pays nothing.
+  // proto/vars.h AppendRawHeaders). Off for every other app kind, which pays nothing.
   bool raw_headers = false;
   // A node:http app with 'checkContinue' listeners decides on `Expect: 100-continue` itself:
   // the core then sends no interim 100 (kReqExpectContinue tells the app layer), and

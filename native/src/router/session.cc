@@ -7,8 +7,8 @@
 #include <cstring>
 
 #include "common/errors.h"
-#include "loop/vars.h"
 #include "proto/uwsgi.h"
+#include "proto/vars.h"
 #include "router/relay.h"
 #include "router/router.h"
 
@@ -158,7 +158,7 @@ void PeerName(Session* s) {
   s->remote_addr = host;
 }
 
-// Encodes the vars (blob + 4 offsets each, loop/vars.h) as a uwsgi packet header and block.
+// Encodes the vars (blob + 4 offsets each, proto/vars.h) as a uwsgi packet header and block.
 // With `content_length`, that value replaces CONTENT_LENGTH (a de-chunked body's length).
 // A block larger than the workers' --buffer-size (they would refuse it) is 414 when the vars
 // the request line makes, without any HTTP_* header var, are already too large, else 431:
