@@ -179,26 +179,17 @@ long TakeInitialBody(Connection* c, const char* data, size_t len, std::string* s
     if (c->body_remaining == 0) c->body_done = true;
     return static_cast<long>(take);
   }
-  scratch->clear();
   size_t off = 0;
-  ChunkedLimits limits;
-  while (off < len) {
-    size_t used = 0;
-    Span piece{};
-    ErrorCode err = ErrorCode::OK;
-    ChunkedStatus st = ChunkedDecode(&c->chunk, data + off, len - off, limits, &used, &piece, &err);
-    off += used;
-    if (st == ChunkedStatus::kError) {
-      Refuse(c, err);
-      return -1;
-    }
-    if (st == ChunkedStatus::kData) scratch->append(piece.data, piece.len);
-    if (st == ChunkedStatus::kDone) {
-      c->body_done = true;
-      break;
-    }
-    if (st == ChunkedStatus::kNeedMore) break;
+  ErrorCode err = ErrorCode::OK;
+  ChunkedStatus st = ChunkedDecodeAll(&c->chunk, data, len, ChunkedLimits(), &off, &err, [scratch](Span piece) {
+    scratch->append(piece.data, piece.len);
+    return true;
+  });
+  if (st == ChunkedStatus::kError) {
+    Refuse(c, err);
+    return -1;
   }
+  if (st == ChunkedStatus::kDone) c->body_done = true;
   c->body_received += scratch->size();
   uint64_t limit = c->server->opts().limit_post;
   if (limit && c->body_received > limit) {
@@ -256,18 +247,14 @@ int BodyBuffered(Connection* c, bool chunked, uint64_t content_length, const cha
     have = len;
   } else {
     ChunkedDecoder d{};
-    ChunkedLimits limits;
-    for (size_t off = 0; off < len && have < want;) {
-      size_t used = 0;
-      Span piece{};
-      ErrorCode err = ErrorCode::OK;
-      ChunkedStatus st = ChunkedDecode(&d, data + off, len - off, limits, &used, &piece, &err);
-      off += used;
-      // A malformed body is refused by TakeInitialBody; a finished one is all here.
-      if (st == ChunkedStatus::kError || st == ChunkedStatus::kDone) return 1;
-      if (st == ChunkedStatus::kData) have += piece.len;
-      if (st == ChunkedStatus::kNeedMore) break;
-    }
+    size_t used = 0;
+    ErrorCode err = ErrorCode::OK;
+    ChunkedStatus st = ChunkedDecodeAll(&d, data, len, ChunkedLimits(), &used, &err, [&have, want](Span piece) {
+      have += piece.len;
+      return have < want;
+    });
+    // A malformed body is refused by TakeInitialBody; a finished one is all here.
+    if (st == ChunkedStatus::kError || st == ChunkedStatus::kDone) return 1;
   }
   if (have >= want) return 1;
   if (!c->buffering_body) {
@@ -492,32 +479,26 @@ long ProcessBody(Connection* c, const char* data, size_t len) {
     }
     return static_cast<long>(take);
   }
+  if (c->body_done) return 0;
   size_t off = 0;
-  ChunkedLimits limits;
-  while (off < len && !c->body_done) {
-    size_t used = 0;
-    Span piece{};
-    ErrorCode err = ErrorCode::OK;
-    ChunkedStatus st = ChunkedDecode(&c->chunk, data + off, len - off, limits, &used, &piece, &err);
-    off += used;
-    if (st == ChunkedStatus::kError) {
-      ConnectionFail(c, err);
-      return -1;
-    }
-    if (st == ChunkedStatus::kData && piece.len > 0) {
-      c->body_received += piece.len;
-      uint64_t limit = s->opts().limit_post;
-      if (limit && c->body_received > limit) {
-        ConnectionFail(c, ErrorCode::HTTP_BODY_TOO_LARGE);
-        return -1;
-      }
-      sink->OnData(c->req_id, piece.data, piece.len, ErrorCode::OK);
-    }
-    if (st == ChunkedStatus::kDone) {
-      c->body_done = true;
-      if (c->req_id) sink->OnData(c->req_id, nullptr, 0, ErrorCode::OK);
-    }
-    if (st == ChunkedStatus::kNeedMore) break;
+  ErrorCode err = ErrorCode::OK;
+  bool too_large = false;
+  uint64_t limit = s->opts().limit_post;
+  ChunkedStatus st = ChunkedDecodeAll(&c->chunk, data, len, ChunkedLimits(), &off, &err, [&](Span piece) {
+    if (piece.len == 0) return true;
+    c->body_received += piece.len;
+    too_large = limit && c->body_received > limit;
+    if (too_large) return false;
+    sink->OnData(c->req_id, piece.data, piece.len, ErrorCode::OK);
+    return !c->body_done;  // the app may have ended the request inside OnData
+  });
+  if (st == ChunkedStatus::kError || too_large) {
+    ConnectionFail(c, too_large ? ErrorCode::HTTP_BODY_TOO_LARGE : err);
+    return -1;
+  }
+  if (st == ChunkedStatus::kDone) {
+    c->body_done = true;
+    if (c->req_id) sink->OnData(c->req_id, nullptr, 0, ErrorCode::OK);
   }
   return static_cast<long>(off);
 }

@@ -222,39 +222,30 @@ void PauseClient(Session* s) {
 void ContinueChunked(Session* s) {
   const RouterOptions& o = s->router->opts();
   size_t at = 0;
-  for (;;) {
-    size_t consumed = 0;
-    Span data{};
-    ErrorCode err = ErrorCode::OK;
-    ChunkedStatus st = ChunkedDecode(&s->dechunk, s->in.data() + at, s->in.size() - at, ChunkedLimits{},
-                                     &consumed, &data, &err);
-    at += consumed;
-    if (st == ChunkedStatus::kError) {
-      FailSession(s, err);
-      return;
-    }
-    if (st == ChunkedStatus::kData) {
-      if (s->body.size() + data.len > o.max_chunked_body) {
-        FailSession(s, ErrorCode::ROUTER_BODY_TOO_LARGE);
-        return;
-      }
-      s->body.append(data.data, data.len);
-      continue;
-    }
-    s->in.erase(0, at);
-    if (st == ChunkedStatus::kNeedMore) return;
-    std::string length = std::to_string(s->body.size());
-    err = EncodePacket(s, s->vars_blob, s->vars_meta.data(), s->nvars, &length);
-    if (err != ErrorCode::OK) {
-      FailSession(s, err);
-      return;
-    }
-    s->packet.append(s->body);
-    s->body.clear();
-    s->body.shrink_to_fit();
-    ConnectBackend(s);
+  ErrorCode err = ErrorCode::OK;
+  bool too_large = false;
+  ChunkedStatus st = ChunkedDecodeAll(&s->dechunk, s->in.data(), s->in.size(), ChunkedLimits{}, &at, &err,
+                                      [&](Span data) {
+                                        too_large = s->body.size() + data.len > o.max_chunked_body;
+                                        if (!too_large) s->body.append(data.data, data.len);
+                                        return !too_large;
+                                      });
+  if (st == ChunkedStatus::kError || too_large) {
+    FailSession(s, too_large ? ErrorCode::ROUTER_BODY_TOO_LARGE : err);
     return;
   }
+  s->in.erase(0, at);
+  if (st == ChunkedStatus::kNeedMore) return;
+  std::string length = std::to_string(s->body.size());
+  err = EncodePacket(s, s->vars_blob, s->vars_meta.data(), s->nvars, &length);
+  if (err != ErrorCode::OK) {
+    FailSession(s, err);
+    return;
+  }
+  s->packet.append(s->body);
+  s->body.clear();
+  s->body.shrink_to_fit();
+  ConnectBackend(s);
 }
 
 void HandleHead(Session* s) {
