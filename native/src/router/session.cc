@@ -258,13 +258,22 @@ void HandleHead(Session* s) {
   popts.max_target_len = o.buffer_size > 32 ? o.buffer_size - 32 : o.buffer_size;
   HttpRequestHead* head = r->scratch_head();
   ErrorCode err = ErrorCode::OK;
-  int64_t n = ParseHttpRequestHead(s->in.data(), s->in.size(), popts, head, &err);
+  // A head that arrives in pieces is scanned from where the previous read stopped; one
+  // scanned whole in this call fills `head` on the way, a resumed one is parsed once more.
+  bool fresh = s->head_scan.pos == 0 && s->head_scan.result == 0;
+  int64_t n = ScanHttpRequestHead(s->in.data(), s->in.size(), popts, &s->head_scan, fresh ? head : nullptr, &err);
   if (n == 0) {
     if (s->client_eof) CloseAfterFlush(s);  // a partial head that can never complete
     return;
   }
   if (n < 0) {
     FailSession(s, err);
+    return;
+  }
+  s->head_scan = HttpHeadScan{};
+  if (!fresh && ParseHttpRequestHead(s->in.data(), static_cast<size_t>(n), popts, head, &err) != n) {
+    // Cannot happen: the same bytes gave the scan this head. Refused rather than trusted.
+    FailSession(s, err == ErrorCode::OK ? ErrorCode::HTTP_BAD_REQUEST_LINE : err);
     return;
   }
   ResetRequest(s);
