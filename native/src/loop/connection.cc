@@ -246,17 +246,24 @@ int BodyBuffered(Connection* c, bool chunked, uint64_t content_length, const cha
     want = std::min(want, content_length);
     have = len;
   } else {
-    ChunkedDecoder d{};
+    Connection::BufferedChunks& b = c->buffered_chunks;
+    if (b.off > len) b = Connection::BufferedChunks{};
     size_t used = 0;
     ErrorCode err = ErrorCode::OK;
-    ChunkedStatus st = ChunkedDecodeAll(&d, data, len, ChunkedLimits(), &used, &err, [&have, want](Span piece) {
-      have += piece.len;
-      return have < want;
-    });
+    ChunkedStatus st = ChunkedDecodeAll(&b.decoder, data + b.off, len - b.off, ChunkedLimits(), &used, &err,
+                                        [&b, want](Span piece) {
+                                          b.have += piece.len;
+                                          return b.have < want;
+                                        });
+    b.off += used;
+    have = b.have;
     // A malformed body is refused by TakeInitialBody; a finished one is all here.
-    if (st == ChunkedStatus::kError || st == ChunkedStatus::kDone) return 1;
+    if (st == ChunkedStatus::kError || st == ChunkedStatus::kDone) have = want;
   }
-  if (have >= want) return 1;
+  if (have >= want) {
+    c->buffered_chunks = Connection::BufferedChunks{};  // a look after a wait for a slot starts over
+    return 1;
+  }
   if (!c->buffering_body) {
     c->buffering_body = true;
     StartBodyClock(c, 0);

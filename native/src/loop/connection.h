@@ -69,6 +69,13 @@ struct Connection {
   // arrives in pieces, or a complete one waiting for its body (--post-buffering) or for a
   // slot, is not scanned again from byte 0 on every read.
   HttpHeadScan head_scan;
+  // --post-buffering's count of a chunked body behind that head, resumed on each read
+  // (`off` counts from the body's first byte), so the body is not decoded again from its start.
+  struct BufferedChunks {
+    ChunkedDecoder decoder;
+    size_t off = 0;
+    uint64_t have = 0;
+  } buffered_chunks;
 
   // Current request.
   uint32_t req_id = 0;
