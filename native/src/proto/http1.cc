@@ -244,12 +244,19 @@ enum Phase : uint8_t {
   kName,         // field-name
   kValueOws,     // OWS before a field-value
   kValue,        // field-value up to its CR (and the LF after it)
+  kEnded,        // the empty line was read: Finish decides
   kComplete,
   kFailed,
 };
 
+// Each step below scans one phase from wherever the previous call stopped and returns kNext
+// once it has moved the phase on, or the scan's result (0 for more bytes, -1 for an error).
+constexpr int64_t kNext = 1;
+
 // One scan call: the input, the state it resumes and where the bytes run out. Every exit
-// goes through Fail, NeedMore or Done, so the size limit is applied in one place.
+// before the head is complete goes through Fail or NeedMore, so the size limit is applied in
+// one place. The steps copy `p` into a local and store it back only when they move on, so
+// the byte loops keep it in a register.
 struct Scanner {
   const char* buf;
   size_t len;
@@ -258,8 +265,14 @@ struct Scanner {
   HttpHeadScan* st;
   HttpRequestHead* out;  // nullptr on a resumed scan
   ErrorCode* err;
+  const char* p;  // the next byte to look at
 
-  uint32_t Off(const char* p) const { return static_cast<uint32_t>(p - buf); }
+  uint32_t Off(const char* q) const { return static_cast<uint32_t>(q - buf); }
+  int64_t Next(Phase phase, const char* at) {
+    p = at;
+    st->phase = phase;
+    return kNext;
+  }
   int64_t Fail(ErrorCode code) {
     st->phase = kFailed;
     st->error = code;
@@ -267,89 +280,85 @@ struct Scanner {
     *err = code;
     return -1;
   }
-  int64_t NeedMore(const char* p) {
-    st->pos = Off(p);
+  int64_t NeedMore(const char* at) {
+    st->pos = Off(at);
     if (len > opts.max_head_size) return Fail(ErrorCode::HTTP_HEAD_TOO_LARGE);
     return 0;
   }
 };
 
-// The request line, from wherever the previous call stopped. Returns 1 when it is complete
-// (p then points at the first field line), else the scan's result.
-int64_t ScanRequestLine(Scanner& s, const char*& p) {
-  HttpHeadScan* st = s.st;
-  const char* const end = s.end;
-  switch (st->phase) {
-    case kLeading:
-      // RFC 9112 2.2: empty lines before the request line are ignored (CRLF only, strictly).
-      while (p < end && *p == '\r') {
-        if (p + 1 == end) return s.NeedMore(p);
-        if (p[1] != '\n') return s.Fail(ErrorCode::HTTP_BARE_CR);
-        p += 2;
-      }
-      if (p == end) return s.NeedMore(p);  // more empty lines may follow
-      st->method = s.Off(p);
-      st->phase = kMethod;
-      [[fallthrough]];
-    case kMethod: {
-      // method = token, then exactly one SP.
-      const char* method = s.buf + st->method;
-      while (p < end && Is(*p, kTchar)) p++;
-      if (p == end) return s.NeedMore(p);
-      if (p == method) {
-        if (*p == '\n') return s.Fail(ErrorCode::HTTP_BARE_LF);
-        return s.Fail(ErrorCode::HTTP_BAD_METHOD);
-      }
-      if (*p != ' ') {
-        if (*p == '\r' || *p == '\n') return s.Fail(ErrorCode::HTTP_BAD_REQUEST_LINE);
-        return s.Fail(ErrorCode::HTTP_BAD_METHOD);
-      }
-      st->method_len = static_cast<uint32_t>(p - method);
-      p++;
-      st->target = s.Off(p);
-      st->phase = kTarget;
-    }
-      [[fallthrough]];
-    case kTarget: {
-      // request-target: visible ASCII only; its length is checked even when the head (or
-      // the target itself) is still incomplete, so an over-long URI is refused early (414).
-      const char* target = s.buf + st->target;
-      while (p < end && Is(*p, kTargetChar)) p++;
-      if (static_cast<size_t>(p - target) > s.opts.max_target_len) return s.Fail(ErrorCode::HTTP_URI_TOO_LONG);
-      if (p == end) return s.NeedMore(p);
-      if (p == target) return s.Fail(ErrorCode::HTTP_BAD_TARGET);  // a second SP, or a control byte
-      if (*p != ' ') {
-        if (*p == '\r' || *p == '\n') return s.Fail(ErrorCode::HTTP_BAD_REQUEST_LINE);  // HTTP/0.9 style
-        return s.Fail(ErrorCode::HTTP_BAD_TARGET);
-      }
-      st->target_len = static_cast<uint32_t>(p - target);
-      // The form is judged as soon as the target has ended, so a prefix and the whole agree.
-      TargetParts tp;
-      tp.method = Span{s.buf + st->method, st->method_len};
-      tp.target = Span{target, st->target_len};
-      ErrorCode te = ClassifyTarget(&tp);
-      if (te != ErrorCode::OK) return s.Fail(te);
-      if (s.out) {
-        s.out->method = tp.method;
-        s.out->target = tp.target;
-        s.out->form = tp.form;
-        s.out->authority = tp.authority;
-        s.out->path = tp.path;
-        s.out->query = tp.query;
-      }
-      p++;
-      st->phase = kVersion;
-    }
-      [[fallthrough]];
-    case kVersion:
-    default:
-      break;
+// RFC 9112 2.2: empty lines before the request line are ignored (CRLF only, strictly).
+int64_t ScanLeading(Scanner& s) {
+  const char* p = s.p;
+  while (p < s.end && *p == '\r') {
+    if (p + 1 == s.end) return s.NeedMore(p);
+    if (p[1] != '\n') return s.Fail(ErrorCode::HTTP_BARE_CR);
+    p += 2;
   }
-  // HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive, then CRLF. The available prefix
-  // is checked before waiting for more, so "XTTP" fails at once. At most 10 bytes are
-  // looked at again on the next call.
+  if (p == s.end) return s.NeedMore(p);  // more empty lines may follow
+  s.st->method = s.Off(p);
+  return s.Next(kMethod, p);
+}
+
+// method = token, then exactly one SP.
+int64_t ScanMethod(Scanner& s) {
+  const char* p = s.p;
+  const char* method = s.buf + s.st->method;
+  while (p < s.end && Is(*p, kTchar)) p++;
+  if (p == s.end) return s.NeedMore(p);
+  if (p == method) {
+    if (*p == '\n') return s.Fail(ErrorCode::HTTP_BARE_LF);
+    return s.Fail(ErrorCode::HTTP_BAD_METHOD);
+  }
+  if (*p != ' ') {
+    if (*p == '\r' || *p == '\n') return s.Fail(ErrorCode::HTTP_BAD_REQUEST_LINE);
+    return s.Fail(ErrorCode::HTTP_BAD_METHOD);
+  }
+  s.st->method_len = static_cast<uint32_t>(p - method);
+  s.st->target = s.Off(++p);
+  return s.Next(kTarget, p);
+}
+
+// request-target: visible ASCII only; its length is checked even when the head (or the
+// target itself) is still incomplete, so an over-long URI is refused early with 414.
+int64_t ScanTarget(Scanner& s) {
+  const char* p = s.p;
+  HttpHeadScan* st = s.st;
+  const char* target = s.buf + st->target;
+  while (p < s.end && Is(*p, kTargetChar)) p++;
+  if (static_cast<size_t>(p - target) > s.opts.max_target_len) return s.Fail(ErrorCode::HTTP_URI_TOO_LONG);
+  if (p == s.end) return s.NeedMore(p);
+  if (p == target) return s.Fail(ErrorCode::HTTP_BAD_TARGET);  // a second SP, or a control byte
+  if (*p != ' ') {
+    if (*p == '\r' || *p == '\n') return s.Fail(ErrorCode::HTTP_BAD_REQUEST_LINE);  // HTTP/0.9 style
+    return s.Fail(ErrorCode::HTTP_BAD_TARGET);
+  }
+  st->target_len = static_cast<uint32_t>(p - target);
+  // The form is judged as soon as the target has ended, so a prefix and the whole agree.
+  TargetParts tp;
+  tp.method = Span{s.buf + st->method, st->method_len};
+  tp.target = Span{target, st->target_len};
+  ErrorCode te = ClassifyTarget(&tp);
+  if (te != ErrorCode::OK) return s.Fail(te);
+  if (s.out) {
+    s.out->method = tp.method;
+    s.out->target = tp.target;
+    s.out->form = tp.form;
+    s.out->authority = tp.authority;
+    s.out->path = tp.path;
+    s.out->query = tp.query;
+  }
+  p++;
+  return s.Next(kVersion, p);
+}
+
+// HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive, then CRLF. The available prefix is
+// checked before waiting for more, so "XTTP" fails at once; a later call looks at these (at
+// most 10) bytes again.
+int64_t ScanVersion(Scanner& s) {
+  const char* p = s.p;
   static const char kPattern[] = "HTTP/0.0";
-  size_t avail = static_cast<size_t>(end - p);
+  size_t avail = static_cast<size_t>(s.end - p);
   for (size_t i = 0; i < 8 && i < avail; i++) {
     char c = p[i];
     bool ok = kPattern[i] == '0' ? IsDigit(c) : c == kPattern[i];
@@ -369,122 +378,113 @@ int64_t ScanRequestLine(Scanner& s, const char*& p) {
   }
   if (avail < 10) return s.NeedMore(p);
   if (p[9] != '\n') return s.Fail(ErrorCode::HTTP_BARE_CR);
-  st->facts.version_minor = minor;
+  s.st->facts.version_minor = minor;
   if (s.out) {
     s.out->version_major = major;
     s.out->version_minor = minor;
   }
   p += 10;
-  st->phase = kLineStart;
-  return 1;
+  return s.Next(kLineStart, p);
 }
 
-// One field line, from wherever the previous call stopped. Returns 1 when a field was
-// taken (p at the next line), 2 when the empty line ending the head was, else the result.
-int64_t ScanFieldLine(Scanner& s, const char*& p) {
-  HttpHeadScan* st = s.st;
-  const char* const end = s.end;
-  switch (st->phase) {
-    case kLineStart: {
-      if (p == end) return s.NeedMore(p);
-      char c = *p;
-      if (c == '\r') {
-        if (p + 1 == end) return s.NeedMore(p);
-        if (p[1] != '\n') return s.Fail(ErrorCode::HTTP_BARE_CR);
-        p += 2;
-        return 2;
-      }
-      if (c == '\n') return s.Fail(ErrorCode::HTTP_BARE_LF);
-      if (IsOws(c)) {
-        // RFC 9112 5.2: obs-fold is refused; whitespace before the first field (RFC 9112
-        // 2.2) could hide a field from other parsers, so it is refused too.
-        if (st->num_headers == 0) return s.Fail(ErrorCode::HTTP_BAD_HEADER_NAME);
-        return s.Fail(ErrorCode::HTTP_OBS_FOLD);
-      }
-      st->tok = s.Off(p);
-      st->phase = kName;
-    }
-      [[fallthrough]];
-    case kName: {
-      // field-name = token, immediately followed by ':' (RFC 9112 5.1).
-      const char* name = s.buf + st->tok;
-      while (p < end && Is(*p, kTchar)) p++;
-      if (p == end) return s.NeedMore(p);
-      if (p == name) return s.Fail(ErrorCode::HTTP_BAD_HEADER_NAME);
-      if (*p != ':') {
-        if (IsOws(*p)) return s.Fail(ErrorCode::HTTP_WS_BEFORE_COLON);
-        return s.Fail(ErrorCode::HTTP_BAD_HEADER_NAME);
-      }
-      st->name_end = s.Off(p++);
-      st->phase = kValueOws;
-    }
-      [[fallthrough]];
-    case kValueOws:
-      // field-value with surrounding OWS, ended by CRLF.
-      while (p < end && IsOws(*p)) p++;
-      if (p == end) return s.NeedMore(p);
-      st->value = s.Off(p);
-      st->phase = kValue;
-      [[fallthrough]];
-    case kValue:
-    default:
-      break;
+// A field line begins, or the empty line ends the head.
+int64_t ScanLineStart(Scanner& s) {
+  const char* p = s.p;
+  if (p == s.end) return s.NeedMore(p);
+  char c = *p;
+  if (c == '\r') {
+    if (p + 1 == s.end) return s.NeedMore(p);
+    if (p[1] != '\n') return s.Fail(ErrorCode::HTTP_BARE_CR);
+    p += 2;
+    return s.Next(kEnded, p);
   }
+  if (c == '\n') return s.Fail(ErrorCode::HTTP_BARE_LF);
+  if (IsOws(c)) {
+    // RFC 9112 5.2: obs-fold is refused; whitespace before the first field (RFC 9112 2.2)
+    // could hide a field from other parsers, so it is refused too.
+    if (s.st->num_headers == 0) return s.Fail(ErrorCode::HTTP_BAD_HEADER_NAME);
+    return s.Fail(ErrorCode::HTTP_OBS_FOLD);
+  }
+  s.st->tok = s.Off(p);
+  return s.Next(kName, p);
+}
+
+// field-name = token, immediately followed by ':' (RFC 9112 5.1).
+int64_t ScanName(Scanner& s) {
+  const char* p = s.p;
+  const char* name = s.buf + s.st->tok;
+  while (p < s.end && Is(*p, kTchar)) p++;
+  if (p == s.end) return s.NeedMore(p);
+  if (p == name) return s.Fail(ErrorCode::HTTP_BAD_HEADER_NAME);
+  if (*p != ':') {
+    if (IsOws(*p)) return s.Fail(ErrorCode::HTTP_WS_BEFORE_COLON);
+    return s.Fail(ErrorCode::HTTP_BAD_HEADER_NAME);
+  }
+  s.st->name_end = s.Off(p++);
+  return s.Next(kValueOws, p);
+}
+
+// field-value with surrounding OWS, ended by CRLF.
+int64_t ScanValueOws(Scanner& s) {
+  const char* p = s.p;
+  while (p < s.end && IsOws(*p)) p++;
+  if (p == s.end) return s.NeedMore(p);
+  s.st->value = s.Off(p);
+  return s.Next(kValue, p);
+}
+
+int64_t ScanValue(Scanner& s) {
+  const char* p = s.p;
+  HttpHeadScan* st = s.st;
   const char* value = s.buf + st->value;
-  while (p < end && Is(*p, kFieldValue)) p++;
-  if (p == end) return s.NeedMore(p);
+  while (p < s.end && Is(*p, kFieldValue)) p++;
+  if (p == s.end) return s.NeedMore(p);
   if (*p != '\r') {
     if (*p == '\n') return s.Fail(ErrorCode::HTTP_BARE_LF);
     return s.Fail(ErrorCode::HTTP_BAD_HEADER_VALUE);
   }
-  if (p + 1 == end) return s.NeedMore(p);
+  if (p + 1 == s.end) return s.NeedMore(p);
   if (p[1] != '\n') return s.Fail(ErrorCode::HTTP_BARE_CR);
-  const char* value_end = p;
-  while (value_end > value && IsOws(value_end[-1])) value_end--;
-  p += 2;
-
   if (st->num_headers == kMaxHeaders) return s.Fail(ErrorCode::HTTP_TOO_MANY_HEADERS);
   HttpHeader h;
   h.name = Span{s.buf + st->tok, st->name_end - st->tok};
-  h.value = Span{value, static_cast<size_t>(value_end - value)};
-  bool was_host = st->facts.host_seen;
+  h.value = TrimOws(value, p);  // leading OWS was skipped already: this drops the trailing
+  p += 2;
+  bool had_host = st->facts.host_seen;
   ErrorCode fe = NoteField(h, &st->facts);
   if (fe != ErrorCode::OK) return s.Fail(fe);
   if (s.out) {
     s.out->headers[st->num_headers] = h;
-    if (!was_host && st->facts.host_seen) s.out->host_index = static_cast<int>(st->num_headers);
+    if (!had_host && st->facts.host_seen) s.out->host_index = static_cast<int>(st->num_headers);
   }
   st->num_headers++;
-  st->phase = kLineStart;
-  return 1;
+  return s.Next(kLineStart, p);
 }
 
-}  // namespace
+int64_t Step(Scanner& s) {
+  switch (s.st->phase) {
+    case kLeading: return ScanLeading(s);
+    case kMethod: return ScanMethod(s);
+    case kTarget: return ScanTarget(s);
+    case kVersion: return ScanVersion(s);
+    case kLineStart: return ScanLineStart(s);
+    case kName: return ScanName(s);
+    case kValueOws: return ScanValueOws(s);
+    default: return ScanValue(s);
+  }
+}
 
-int64_t ScanHttpRequestHead(const char* buf, size_t len, const HttpParseOptions& opts,
-                            HttpHeadScan* st, HttpRequestHead* out, ErrorCode* err) {
-  *err = st->error;
-  if (st->phase == kComplete || st->phase == kFailed) return st->result;
-  Scanner s{buf, len, buf + (len < opts.max_head_size ? len : opts.max_head_size), opts, st, out, err};
-  const char* p = buf + st->pos;
-  if (s.end > p) st->examined += static_cast<uint64_t>(s.end - p);
-  if (st->phase < kLineStart) {
-    int64_t r = ScanRequestLine(s, p);
-    if (r != 1) return r;
-  }
-  for (;;) {
-    int64_t r = ScanFieldLine(s, p);
-    if (r == 2) break;
-    if (r != 1) return r;
-  }
-  size_t head_len = static_cast<size_t>(p - buf);
-  if (head_len > opts.max_head_size) return s.Fail(ErrorCode::HTTP_HEAD_TOO_LARGE);
-  ErrorCode fe = Finish(st->facts, opts, st);
+// The empty line was read: resolves the head and fills what `out` takes from the facts.
+int64_t Complete(Scanner& s) {
+  HttpHeadScan* st = s.st;
+  size_t head_len = static_cast<size_t>(s.p - s.buf);
+  if (head_len > s.opts.max_head_size) return s.Fail(ErrorCode::HTTP_HEAD_TOO_LARGE);
+  ErrorCode fe = Finish(st->facts, s.opts, st);
   if (fe != ErrorCode::OK) return s.Fail(fe);
   st->pos = static_cast<uint32_t>(head_len);
   st->phase = kComplete;
   st->result = static_cast<int64_t>(head_len);
-  if (out) {
+  if (HttpRequestHead* out = s.out) {
     out->num_headers = st->num_headers;
     out->framing = st->framing;
     out->content_length = st->facts.content_length;
@@ -493,6 +493,22 @@ int64_t ScanHttpRequestHead(const char* buf, size_t len, const HttpParseOptions&
     out->upgrade = st->facts.upgrade;
   }
   return st->result;
+}
+
+}  // namespace
+
+int64_t ScanHttpRequestHead(const char* buf, size_t len, const HttpParseOptions& opts,
+                            HttpHeadScan* st, HttpRequestHead* out, ErrorCode* err) {
+  *err = st->error;
+  if (st->phase == kComplete || st->phase == kFailed) return st->result;
+  const char* end = buf + (len < opts.max_head_size ? len : opts.max_head_size);
+  Scanner s{buf, len, end, opts, st, out, err, buf + st->pos};
+  if (end > s.p) st->examined += static_cast<uint64_t>(end - s.p);
+  while (st->phase < kEnded) {
+    int64_t r = Step(s);
+    if (r != kNext) return r;
+  }
+  return Complete(s);
 }
 
 int64_t ParseHttpRequestHead(const char* buf, size_t len, const HttpParseOptions& opts,
