@@ -3,6 +3,7 @@
 // request. Checked invariants, beyond ASan/UBSan's memory checks:
 //   - parsing a prefix never contradicts parsing the whole (a success is the same head, an
 //     error is the same error), which is what the socket layer relies on when it re-parses;
+//   - a scan resumed after the prefix (ScanHttpRequestHead) answers as a one-shot parse;
 //   - every returned span lies inside the consumed head and is read byte by byte.
 #include <cstdint>
 #include <cstdlib>
@@ -66,6 +67,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (rc_prefix > 0 && rc != rc_prefix) abort();
   if (rc_prefix < 0 && (rc >= 0 || err != err_prefix)) abort();
   if (rc < 0 && err == ErrorCode::OK) abort();
+  // A scan resumed at the cut answers as the one-shot parse, the error included.
+  HttpHeadScan scan;
+  ErrorCode err_scan = ErrorCode::OK;
+  int64_t rc_scan = ScanHttpRequestHead(buf.get(), cut, o, &scan, nullptr, &err_scan);
+  if (rc_scan != rc_prefix || (rc_prefix < 0 && err_scan != err_prefix)) abort();
+  rc_scan = ScanHttpRequestHead(buf.get(), n, o, &scan, nullptr, &err_scan);
+  if (rc_scan != rc || (rc < 0 && err_scan != err)) abort();
   if (rc <= 0) return 0;
 
   Touch(buf.get(), rc, head.method);

@@ -65,6 +65,12 @@ TEST("no Content-Length, a malformed one or two that disagree make the response 
   CHECK_EQ(same.h.content_length, 3u);
 }
 
+TEST("a response's Content-Length is read by the request rule: leading zeros are plain digits") {
+  Scan z = Run("HTTP/1.1 200 OK\r\nContent-Length: 00000000000000000005\r\n\r\n");
+  CHECK(z.h.framing == ResponseFraming::kLength);
+  CHECK_EQ(z.h.content_length, 5u);
+}
+
 TEST("1xx, 204, 304 and answers to HEAD have no body whatever their headers say") {
   CHECK(Run("HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n").h.framing == ResponseFraming::kNoBody);
   CHECK(Run("HTTP/1.1 304 Not Modified\r\n\r\n").h.framing == ResponseFraming::kNoBody);

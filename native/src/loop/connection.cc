@@ -11,9 +11,9 @@
 #include <cstring>
 #include <ctime>
 
-#include "loop/vars.h"
 #include "proto/http1.h"
 #include "proto/uwsgi.h"
+#include "proto/vars.h"
 
 namespace tsgi {
 
@@ -179,26 +179,17 @@ long TakeInitialBody(Connection* c, const char* data, size_t len, std::string* s
     if (c->body_remaining == 0) c->body_done = true;
     return static_cast<long>(take);
   }
-  scratch->clear();
   size_t off = 0;
-  ChunkedLimits limits;
-  while (off < len) {
-    size_t used = 0;
-    Span piece{};
-    ErrorCode err = ErrorCode::OK;
-    ChunkedStatus st = ChunkedDecode(&c->chunk, data + off, len - off, limits, &used, &piece, &err);
-    off += used;
-    if (st == ChunkedStatus::kError) {
-      Refuse(c, err);
-      return -1;
-    }
-    if (st == ChunkedStatus::kData) scratch->append(piece.data, piece.len);
-    if (st == ChunkedStatus::kDone) {
-      c->body_done = true;
-      break;
-    }
-    if (st == ChunkedStatus::kNeedMore) break;
+  ErrorCode err = ErrorCode::OK;
+  ChunkedStatus st = ChunkedDecodeAll(&c->chunk, data, len, ChunkedLimits(), &off, &err, [scratch](Span piece) {
+    scratch->append(piece.data, piece.len);
+    return true;
+  });
+  if (st == ChunkedStatus::kError) {
+    Refuse(c, err);
+    return -1;
   }
+  if (st == ChunkedStatus::kDone) c->body_done = true;
   c->body_received += scratch->size();
   uint64_t limit = c->server->opts().limit_post;
   if (limit && c->body_received > limit) {
@@ -241,7 +232,7 @@ void StartBodyClock(Connection* c, uint64_t bytes) {
 
 // --post-buffering: whether enough of the body behind a parsed head is here to call the
 // app (all of it, or post-buffering bytes of a longer one). While it is not, the bytes stay
-// in pending_in, the head is parsed again on the next read, and no app slot is held: a
+// in pending_in, the head's scan is kept (it is not read again), and no app slot is held: a
 // client that drips its body costs a connection, never the app (docs/security.md).
 // Returns 1 to dispatch, 0 to wait for more, -1 after refusing a body that is too slow.
 // `expect_100`: the client waits for "100 Continue" before it sends the body (RFC 9110
@@ -255,21 +246,24 @@ int BodyBuffered(Connection* c, bool chunked, uint64_t content_length, const cha
     want = std::min(want, content_length);
     have = len;
   } else {
-    ChunkedDecoder d{};
-    ChunkedLimits limits;
-    for (size_t off = 0; off < len && have < want;) {
-      size_t used = 0;
-      Span piece{};
-      ErrorCode err = ErrorCode::OK;
-      ChunkedStatus st = ChunkedDecode(&d, data + off, len - off, limits, &used, &piece, &err);
-      off += used;
-      // A malformed body is refused by TakeInitialBody; a finished one is all here.
-      if (st == ChunkedStatus::kError || st == ChunkedStatus::kDone) return 1;
-      if (st == ChunkedStatus::kData) have += piece.len;
-      if (st == ChunkedStatus::kNeedMore) break;
-    }
+    Connection::BufferedChunks& b = c->buffered_chunks;
+    if (b.off > len) b = Connection::BufferedChunks{};
+    size_t used = 0;
+    ErrorCode err = ErrorCode::OK;
+    ChunkedStatus st = ChunkedDecodeAll(&b.decoder, data + b.off, len - b.off, ChunkedLimits(), &used, &err,
+                                        [&b, want](Span piece) {
+                                          b.have += piece.len;
+                                          return b.have < want;
+                                        });
+    b.off += used;
+    have = b.have;
+    // A malformed body is refused by TakeInitialBody; a finished one is all here.
+    if (st == ChunkedStatus::kError || st == ChunkedStatus::kDone) have = want;
   }
-  if (have >= want) return 1;
+  if (have >= want) {
+    c->buffered_chunks = Connection::BufferedChunks{};  // a look after a wait for a slot starts over
+    return 1;
+  }
   if (!c->buffering_body) {
     c->buffering_body = true;
     StartBodyClock(c, 0);
@@ -293,7 +287,11 @@ long ProcessHttpHead(Connection* c, const char* data, size_t len) {
   po.max_target_len = o.buffer_size > 32 ? o.buffer_size - 32 : o.buffer_size;
   static thread_local HttpRequestHead head;
   ErrorCode err = ErrorCode::OK;
-  int64_t n = ParseHttpRequestHead(data, len, po, &head, &err);
+  HttpHeadScan& scan = c->head_scan;
+  // A head scanned whole in this call fills `head` on the way; one that was resumed is
+  // parsed once more, in full, when it is about to be dispatched.
+  bool fresh = scan.pos == 0 && scan.result == 0;
+  int64_t n = ScanHttpRequestHead(data, len, po, &scan, fresh ? &head : nullptr, &err);
   if (n < 0) {
     Refuse(c, err);
     return -1;
@@ -305,20 +303,28 @@ long ProcessHttpHead(Connection* c, const char* data, size_t len) {
     }
     return 0;
   }
-  if (head.framing == BodyFraming::kLength && o.limit_post && head.content_length > o.limit_post) {
+  const HttpHeadFacts& f = scan.facts;
+  bool has_length = scan.framing == BodyFraming::kLength;
+  if (has_length && o.limit_post && f.content_length > o.limit_post) {
     Refuse(c, ErrorCode::HTTP_BODY_TOO_LARGE);
     return -1;
   }
   // A node:http app that decides on 100-continue itself also decides whether to read the
   // body at all: its request goes to it at the head.
-  bool app_continue = head.expect_continue && o.continue_by_app;
+  bool app_continue = f.expect_continue && o.continue_by_app;
   int ready = app_continue ? 1
-                           : BodyBuffered(c, head.framing == BodyFraming::kChunked,
-                                          head.framing == BodyFraming::kLength ? head.content_length : 0,
-                                          data + n, len - static_cast<size_t>(n),
-                                          head.expect_continue && head.version_minor == 1);
+                           : BodyBuffered(c, scan.framing == BodyFraming::kChunked,
+                                          has_length ? f.content_length : 0, data + n, len - static_cast<size_t>(n),
+                                          f.expect_continue && f.version_minor == 1);
   if (ready <= 0) return ready;
   if (!TakeSlot(c)) return 0;
+  c->head_scan = HttpHeadScan{};
+  if (!fresh && ParseHttpRequestHead(data, static_cast<size_t>(n), po, &head, &err) != n) {
+    // Cannot happen: the same bytes gave the scan this head. Refused rather than trusted.
+    s->ReleaseSlot();
+    Refuse(c, err == ErrorCode::OK ? ErrorCode::HTTP_BAD_REQUEST_LINE : err);
+    return -1;
+  }
   bool buffered = c->buffering_body;
   ResetRequest(c);
   c->keep_alive = head.keep_alive;
@@ -480,32 +486,26 @@ long ProcessBody(Connection* c, const char* data, size_t len) {
     }
     return static_cast<long>(take);
   }
+  if (c->body_done) return 0;
   size_t off = 0;
-  ChunkedLimits limits;
-  while (off < len && !c->body_done) {
-    size_t used = 0;
-    Span piece{};
-    ErrorCode err = ErrorCode::OK;
-    ChunkedStatus st = ChunkedDecode(&c->chunk, data + off, len - off, limits, &used, &piece, &err);
-    off += used;
-    if (st == ChunkedStatus::kError) {
-      ConnectionFail(c, err);
-      return -1;
-    }
-    if (st == ChunkedStatus::kData && piece.len > 0) {
-      c->body_received += piece.len;
-      uint64_t limit = s->opts().limit_post;
-      if (limit && c->body_received > limit) {
-        ConnectionFail(c, ErrorCode::HTTP_BODY_TOO_LARGE);
-        return -1;
-      }
-      sink->OnData(c->req_id, piece.data, piece.len, ErrorCode::OK);
-    }
-    if (st == ChunkedStatus::kDone) {
-      c->body_done = true;
-      if (c->req_id) sink->OnData(c->req_id, nullptr, 0, ErrorCode::OK);
-    }
-    if (st == ChunkedStatus::kNeedMore) break;
+  ErrorCode err = ErrorCode::OK;
+  bool too_large = false;
+  uint64_t limit = s->opts().limit_post;
+  ChunkedStatus st = ChunkedDecodeAll(&c->chunk, data, len, ChunkedLimits(), &off, &err, [&](Span piece) {
+    if (piece.len == 0) return true;
+    c->body_received += piece.len;
+    too_large = limit && c->body_received > limit;
+    if (too_large) return false;
+    sink->OnData(c->req_id, piece.data, piece.len, ErrorCode::OK);
+    return !c->body_done;  // the app may have ended the request inside OnData
+  });
+  if (st == ChunkedStatus::kError || too_large) {
+    ConnectionFail(c, too_large ? ErrorCode::HTTP_BODY_TOO_LARGE : err);
+    return -1;
+  }
+  if (st == ChunkedStatus::kDone) {
+    c->body_done = true;
+    if (c->req_id) sink->OnData(c->req_id, nullptr, 0, ErrorCode::OK);
   }
   return static_cast<long>(off);
 }

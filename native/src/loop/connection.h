@@ -18,6 +18,7 @@
 #include "loop/conn_list.h"
 #include "loop/server.h"
 #include "proto/chunked.h"
+#include "proto/http1.h"
 
 namespace tsgi {
 
@@ -64,6 +65,17 @@ struct Connection {
   std::string remote_addr;
   std::string remote_port;
   std::string pending_in;      // unparsed bytes kept between reads
+  // How far the HTTP head at the start of pending_in has been scanned, so a head that
+  // arrives in pieces, or a complete one waiting for its body (--post-buffering) or for a
+  // slot, is not scanned again from byte 0 on every read.
+  HttpHeadScan head_scan;
+  // --post-buffering's count of a chunked body behind that head, resumed on each read
+  // (`off` counts from the body's first byte), so the body is not decoded again from its start.
+  struct BufferedChunks {
+    ChunkedDecoder decoder;
+    size_t off = 0;
+    uint64_t have = 0;
+  } buffered_chunks;
 
   // Current request.
   uint32_t req_id = 0;

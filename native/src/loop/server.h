@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/errors.h"
+#include "common/listener_spec.h"
 #include "loop/conn_list.h"
 #include "loop/harakiri.h"
 #include "loop/request_log.h"
@@ -29,16 +30,6 @@
 #include "scoreboard/scoreboard.h"
 
 namespace tsgi {
-
-enum class Protocol : uint8_t { kHttp, kUwsgi };
-
-struct ListenerSpec {
-  int fd = -1;
-  Protocol protocol = Protocol::kHttp;
-  bool is_unix = false;
-  std::string host;  // default SERVER_NAME when the request has no Host
-  std::string port;  // SERVER_PORT ("" for UNIX sockets)
-};
 
 struct ServerOptions {
   size_t buffer_size = 8192;          // --buffer-size: max request head / uwsgi vars block
@@ -69,7 +60,7 @@ struct ServerOptions {
   uint64_t harakiri_ms = 0;  // --harakiri; 0 = off
   uint64_t thread_id = 0;    // worker_threads.threadId of the serving thread (0 = main)
   // node:http apps: HTTP requests also carry their raw header lines (kReqRawHeaders,
-  // loop/vars.h AppendRawHeaders). Off for every other app kind, which pays nothing.
+  // proto/vars.h AppendRawHeaders). Off for every other app kind, which pays nothing.
   bool raw_headers = false;
   // A node:http app with 'checkContinue' listeners decides on `Expect: 100-continue` itself:
   // the core then sends no interim 100 (kReqExpectContinue tells the app layer), and

@@ -47,34 +47,6 @@ enum State : uint8_t {
   kError,
 };
 
-enum : uint8_t { kTchar = 1, kFieldValue = 2, kQdtext = 4, kHex = 8 };
-
-struct CharTable {
-  uint8_t bits[256];
-};
-
-constexpr CharTable BuildCharTable() {
-  CharTable t{};
-  for (int c = 0; c < 256; c++) {
-    uint8_t b = 0;
-    bool digit = c >= '0' && c <= '9';
-    bool alnum = digit || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-    if (alnum || IsTcharSymbol(c)) b |= kTchar;
-    bool vchar = c >= 0x21 && c <= 0x7e;
-    if (vchar || c >= 0x80 || c == ' ' || c == '\t') b |= kFieldValue;
-    // qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text (RFC 9110 5.6.4)
-    if ((b & kFieldValue) && c != '"' && c != '\\') b |= kQdtext;
-    if (digit || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) b |= kHex;
-    t.bits[c] = b;
-  }
-  return t;
-}
-
-constexpr CharTable kChars = BuildCharTable();
-
-inline bool Is(char c, uint8_t cls) { return (kChars.bits[static_cast<unsigned char>(c)] & cls) != 0; }
-inline bool IsOws(char c) { return c == ' ' || c == '\t'; }
-
 inline uint64_t HexValue(char c) {
   if (c <= '9') return static_cast<uint64_t>(c - '0');
   return static_cast<uint64_t>((c | 0x20) - 'a' + 10);

@@ -42,6 +42,29 @@ ChunkedStatus ChunkedDecode(ChunkedDecoder* d, const char* in, size_t len,
                             const ChunkedLimits& limits, size_t* consumed, Span* data,
                             ErrorCode* err);
 
+// Decodes as much of in[0..len) as is here, handing every data span to on_data(Span), which
+// returns false to stop early (the bytes after that span are left unconsumed). Returns
+// kDone or kError (*err says why) as ChunkedDecode does, else kNeedMore (the input ran out
+// or on_data stopped). *consumed is always set. The one loop over ChunkedDecode.
+template <typename OnData>
+ChunkedStatus ChunkedDecodeAll(ChunkedDecoder* d, const char* in, size_t len, const ChunkedLimits& limits,
+                               size_t* consumed, ErrorCode* err, OnData on_data) {
+  size_t off = 0;
+  ChunkedStatus st = ChunkedStatus::kNeedMore;
+  while (off < len) {
+    size_t used = 0;
+    Span piece{};
+    st = ChunkedDecode(d, in + off, len - off, limits, &used, &piece, err);
+    off += used;
+    if (st == ChunkedStatus::kError || st == ChunkedStatus::kDone) break;
+    if (st == ChunkedStatus::kData && !on_data(piece)) break;
+    if (st == ChunkedStatus::kNeedMore) break;
+  }
+  if (st == ChunkedStatus::kData) st = ChunkedStatus::kNeedMore;
+  *consumed = off;
+  return st;
+}
+
 }  // namespace tsgi
 
 #endif  // TSGI_PROTO_CHUNKED_H_

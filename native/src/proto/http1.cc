@@ -7,9 +7,10 @@
 // first byte instead of after a timeout, and a request-target longer than max_target_len is
 // refused (414) before the rest of the head has arrived.
 //
-// An incomplete head is parsed again from the start on the next call (as picohttpparser
-// does). That pass validates the prefix, so malformed input is answered as soon as the bad
-// byte arrives; its cost is linear in len, and len is bounded by max_head_size.
+// The pass is resumable (HttpHeadScan): where it stopped for want of bytes is kept as a
+// grammar phase and offsets, so a head that arrives a byte at a time costs O(n) in all, not
+// O(n^2) (picohttpparser's last_len serves the same end). The prefix is validated as it
+// arrives, so malformed input is answered as soon as the bad byte arrives.
 //
 // Choices where RFC 9112 leaves room, all on the strict side:
 //   - Content-Length must be 1*DIGIT. A second Content-Length field is refused even when it
@@ -34,56 +35,7 @@
 namespace tsgi {
 namespace {
 
-// Character classes, one bit each.
-enum : uint8_t {
-  kTchar = 1,       // token character (RFC 9110 5.6.2)
-  kFieldValue = 2,  // field-vchar, SP, HTAB, obs-text (RFC 9110 5.5)
-  kTargetChar = 4,  // allowed in a request-target: visible ASCII
-};
-
-struct CharTable {
-  uint8_t bits[256];
-};
-
-constexpr CharTable BuildCharTable() {
-  CharTable t{};
-  for (int c = 0; c < 256; c++) {
-    uint8_t b = 0;
-    bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-    if (alnum || IsTcharSymbol(c)) b |= kTchar;
-    if ((c >= 0x21 && c <= 0x7e) || c >= 0x80 || c == ' ' || c == '\t') b |= kFieldValue;
-    if (c >= 0x21 && c <= 0x7e) b |= kTargetChar;
-    t.bits[c] = b;
-  }
-  return t;
-}
-
-constexpr CharTable kChars = BuildCharTable();
-
-inline bool Is(char c, uint8_t cls) { return (kChars.bits[static_cast<unsigned char>(c)] & cls) != 0; }
-inline bool IsOws(char c) { return c == ' ' || c == '\t'; }
-inline bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-
-// Facts gathered from the header fields while the head is scanned, resolved into framing
-// and connection flags once the empty line is reached.
-struct HeadFacts {
-  bool has_cl = false;
-  bool has_te = false;
-  bool te_empty = true;        // no coding seen yet in any Transfer-Encoding field
-  bool te_last_chunked = false;
-  bool te_seen_chunked = false;
-  bool te_unknown = false;     // a coding other than chunked was seen
-  bool te_malformed = false;   // chunked twice, parameters, or a coding that is no token
-  bool conn_close = false;
-  bool conn_keep_alive = false;
-};
-
-// Returns the span with leading and trailing OWS removed.
-inline Span TrimOws(const char* b, const char* e) {
-  while (b < e && IsOws(*b)) b++;
-  while (e > b && IsOws(e[-1])) e--;
-  return Span{b, static_cast<size_t>(e - b)};
-}
+using HeadFacts = HttpHeadFacts;
 
 // Walks one Transfer-Encoding field value (a comma-separated list of transfer-codings;
 // empty elements are tolerated as RFC 9110 5.6.1 asks) and updates the facts.
@@ -114,7 +66,7 @@ void NoteTransferEncoding(Span v, HeadFacts* f) {
 }
 
 // Connection is a comma-separated list of connection options (RFC 9110 7.6.1).
-void NoteConnection(Span v, HeadFacts* f, HttpRequestHead* out) {
+void NoteConnection(Span v, HeadFacts* f) {
   const char* p = v.data;
   const char* end = v.data + v.len;
   while (p < end) {
@@ -127,36 +79,36 @@ void NoteConnection(Span v, HeadFacts* f, HttpRequestHead* out) {
     } else if (EqualsLowerAscii(opt, "keep-alive", 10)) {
       f->conn_keep_alive = true;
     } else if (EqualsLowerAscii(opt, "upgrade", 7)) {
-      out->upgrade = true;
+      f->upgrade = true;
     }
   }
 }
 
 // Interprets the fields that change how the request is framed or handled. Returns OK or
 // the error the field causes.
-ErrorCode NoteField(const HttpHeader& h, int index, HeadFacts* f, HttpRequestHead* out) {
+ErrorCode NoteField(const HttpHeader& h, HeadFacts* f) {
   switch (h.name.len) {
     case 4:
       if (EqualsLowerAscii(h.name, "host", 4)) {
-        if (out->host_index >= 0) return ErrorCode::HTTP_DUP_HOST;
-        out->host_index = index;
+        if (f->host_seen) return ErrorCode::HTTP_DUP_HOST;
+        f->host_seen = true;
       }
       break;
     case 6:
       if (EqualsLowerAscii(h.name, "expect", 6)) {
         if (!EqualsLowerAscii(h.value, "100-continue", 12)) return ErrorCode::HTTP_BAD_EXPECT;
-        if (out->version_minor == 1) out->expect_continue = true;
+        if (f->version_minor == 1) f->expect_continue = true;
       }
       break;
     case 10:
-      if (EqualsLowerAscii(h.name, "connection", 10)) NoteConnection(h.value, f, out);
+      if (EqualsLowerAscii(h.name, "connection", 10)) NoteConnection(h.value, f);
       break;
     case 14:
       if (EqualsLowerAscii(h.name, "content-length", 14)) {
         // RFC 9112 6.3 rule 3: CL with TE is a smuggling vector; refuse outright.
         if (f->has_te) return ErrorCode::HTTP_CL_AND_TE;
         if (f->has_cl) return ErrorCode::HTTP_DUP_CONTENT_LENGTH;
-        if (!ParseDecimalLength(h.value, &out->content_length)) {
+        if (!ParseDecimalLength(h.value, &f->content_length)) {
           return ErrorCode::HTTP_BAD_CONTENT_LENGTH;
         }
         f->has_cl = true;
@@ -176,7 +128,7 @@ ErrorCode NoteField(const HttpHeader& h, int index, HeadFacts* f, HttpRequestHea
 }
 
 // Resolves framing, keep-alive and Host rules once the whole head has been read.
-ErrorCode Finish(const HeadFacts& f, const HttpParseOptions& opts, HttpRequestHead* out) {
+ErrorCode Finish(const HeadFacts& f, const HttpParseOptions& opts, HttpHeadScan* out) {
   if (f.has_te) {
     if (f.te_empty) return ErrorCode::HTTP_BAD_TRANSFER_ENCODING;
     if (!f.te_last_chunked) return ErrorCode::HTTP_TE_NOT_CHUNKED;
@@ -186,16 +138,23 @@ ErrorCode Finish(const HeadFacts& f, const HttpParseOptions& opts, HttpRequestHe
   } else if (f.has_cl) {
     out->framing = BodyFraming::kLength;
   }
-  bool http11 = out->version_minor == 1;
-  if (http11 && opts.require_host && out->host_index < 0) return ErrorCode::HTTP_MISSING_HOST;
+  bool http11 = f.version_minor == 1;
+  if (http11 && opts.require_host && !f.host_seen) return ErrorCode::HTTP_MISSING_HOST;
   out->keep_alive = http11 ? !f.conn_close : (f.conn_keep_alive && !f.conn_close);
   if (!http11 && f.has_te) out->keep_alive = false;
   return ErrorCode::OK;
 }
 
+// The request-line parts ClassifyTarget reads and sets (copied into HttpRequestHead).
+struct TargetParts {
+  Span method, target;
+  TargetForm form = TargetForm::kOrigin;
+  Span authority, path, query;
+};
+
 // Sets path and query from the part of the target that starts at `from` (a '/', '?', '#' or
 // the end): the path runs up to '?' or '#', the query from '?' up to '#'.
-void SplitPathQuery(HttpRequestHead* out, const char* from) {
+void SplitPathQuery(TargetParts* out, const char* from) {
   const char* t = out->target.data;
   const char* end = t + out->target.len;
   const char* q = from;
@@ -215,7 +174,7 @@ void SplitPathQuery(HttpRequestHead* out, const char* from) {
 // other schemes are not resources an origin server has, so they are refused like the
 // asterisk-form with a method other than OPTIONS. A target that is none of the forms keeps
 // its whole self as the path, which the path decoder refuses (docs/http.md).
-ErrorCode ClassifyTarget(HttpRequestHead* out) {
+ErrorCode ClassifyTarget(TargetParts* out) {
   const char* t = out->target.data;
   size_t n = out->target.len;
   out->authority = Span{t, 0};
@@ -273,13 +232,287 @@ bool ParseDecimalLength(Span v, uint64_t* out) {
   return true;
 }
 
+namespace {
+
+// Grammar phases of HttpHeadScan::phase, in the order a head passes through them.
+enum Phase : uint8_t {
+  kLeading = 0,  // empty lines before the request line
+  kMethod,       // method token
+  kTarget,       // request-target
+  kVersion,      // "HTTP/x.y" CRLF, judged as a whole from its first byte
+  kLineStart,    // start of a field line, or the CRLF that ends the head
+  kName,         // field-name
+  kValueOws,     // OWS before a field-value
+  kValue,        // field-value up to its CR (and the LF after it)
+  kEnded,        // the empty line was read: Finish decides
+  kComplete,
+  kFailed,
+};
+
+// Each step below scans one phase from wherever the previous call stopped and returns kNext
+// once it has moved the phase on, or the scan's result (0 for more bytes, -1 for an error).
+constexpr int64_t kNext = 1;
+
+// One scan call: the input, the state it resumes and where the bytes run out. Every exit
+// before the head is complete goes through Fail or NeedMore, so the size limit is applied in
+// one place. The steps copy `p` into a local and store it back only when they move on, so
+// the byte loops keep it in a register.
+struct Scanner {
+  const char* buf;
+  size_t len;
+  const char* end;  // buf + min(len, max_head_size): nothing past the limit is looked at
+  const HttpParseOptions& opts;
+  HttpHeadScan* st;
+  HttpRequestHead* out;  // nullptr on a resumed scan
+  ErrorCode* err;
+  const char* p;  // the next byte to look at
+
+  uint32_t Off(const char* q) const { return static_cast<uint32_t>(q - buf); }
+  int64_t Next(Phase phase, const char* at) {
+    p = at;
+    st->phase = phase;
+    return kNext;
+  }
+  int64_t Fail(ErrorCode code) {
+    st->phase = kFailed;
+    st->error = code;
+    st->result = -1;
+    *err = code;
+    return -1;
+  }
+  int64_t NeedMore(const char* at) {
+    st->pos = Off(at);
+    if (len > opts.max_head_size) return Fail(ErrorCode::HTTP_HEAD_TOO_LARGE);
+    return 0;
+  }
+};
+
+// RFC 9112 2.2: empty lines before the request line are ignored (CRLF only, strictly).
+int64_t ScanLeading(Scanner& s) {
+  const char* p = s.p;
+  while (p < s.end && *p == '\r') {
+    if (p + 1 == s.end) return s.NeedMore(p);
+    if (p[1] != '\n') return s.Fail(ErrorCode::HTTP_BARE_CR);
+    p += 2;
+  }
+  if (p == s.end) return s.NeedMore(p);  // more empty lines may follow
+  s.st->method = s.Off(p);
+  return s.Next(kMethod, p);
+}
+
+// method = token, then exactly one SP.
+int64_t ScanMethod(Scanner& s) {
+  const char* p = s.p;
+  const char* method = s.buf + s.st->method;
+  while (p < s.end && Is(*p, kTchar)) p++;
+  if (p == s.end) return s.NeedMore(p);
+  if (p == method) {
+    if (*p == '\n') return s.Fail(ErrorCode::HTTP_BARE_LF);
+    return s.Fail(ErrorCode::HTTP_BAD_METHOD);
+  }
+  if (*p != ' ') {
+    if (*p == '\r' || *p == '\n') return s.Fail(ErrorCode::HTTP_BAD_REQUEST_LINE);
+    return s.Fail(ErrorCode::HTTP_BAD_METHOD);
+  }
+  s.st->method_len = static_cast<uint32_t>(p - method);
+  s.st->target = s.Off(++p);
+  return s.Next(kTarget, p);
+}
+
+// request-target: visible ASCII only; its length is checked even when the head (or the
+// target itself) is still incomplete, so an over-long URI is refused early with 414.
+int64_t ScanTarget(Scanner& s) {
+  const char* p = s.p;
+  HttpHeadScan* st = s.st;
+  const char* target = s.buf + st->target;
+  while (p < s.end && Is(*p, kTargetChar)) p++;
+  if (static_cast<size_t>(p - target) > s.opts.max_target_len) return s.Fail(ErrorCode::HTTP_URI_TOO_LONG);
+  if (p == s.end) return s.NeedMore(p);
+  if (p == target) return s.Fail(ErrorCode::HTTP_BAD_TARGET);  // a second SP, or a control byte
+  if (*p != ' ') {
+    if (*p == '\r' || *p == '\n') return s.Fail(ErrorCode::HTTP_BAD_REQUEST_LINE);  // HTTP/0.9 style
+    return s.Fail(ErrorCode::HTTP_BAD_TARGET);
+  }
+  st->target_len = static_cast<uint32_t>(p - target);
+  // The form is judged as soon as the target has ended, so a prefix and the whole agree.
+  TargetParts tp;
+  tp.method = Span{s.buf + st->method, st->method_len};
+  tp.target = Span{target, st->target_len};
+  ErrorCode te = ClassifyTarget(&tp);
+  if (te != ErrorCode::OK) return s.Fail(te);
+  if (s.out) {
+    s.out->method = tp.method;
+    s.out->target = tp.target;
+    s.out->form = tp.form;
+    s.out->authority = tp.authority;
+    s.out->path = tp.path;
+    s.out->query = tp.query;
+  }
+  p++;
+  return s.Next(kVersion, p);
+}
+
+// HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive, then CRLF. The available prefix is
+// checked before waiting for more, so "XTTP" fails at once; a later call looks at these (at
+// most 10) bytes again.
+int64_t ScanVersion(Scanner& s) {
+  const char* p = s.p;
+  static const char kPattern[] = "HTTP/0.0";
+  size_t avail = static_cast<size_t>(s.end - p);
+  for (size_t i = 0; i < 8 && i < avail; i++) {
+    char c = p[i];
+    bool ok = kPattern[i] == '0' ? IsDigit(c) : c == kPattern[i];
+    if (!ok) return s.Fail(ErrorCode::HTTP_BAD_VERSION);
+  }
+  // The version is judged as soon as its 8 bytes are there and before the byte after it, so
+  // a prefix and the whole input agree ("HTTP/1.5" is 505 whatever follows).
+  if (avail < 8) return s.NeedMore(p);
+  uint8_t major = static_cast<uint8_t>(p[5] - '0');
+  uint8_t minor = static_cast<uint8_t>(p[7] - '0');
+  if (major != 1 || minor > 1) return s.Fail(ErrorCode::HTTP_UNSUPPORTED_VERSION);
+  if (avail < 9) return s.NeedMore(p);
+  if (p[8] != '\r') {
+    if (p[8] == '\n') return s.Fail(ErrorCode::HTTP_BARE_LF);
+    if (IsDigit(p[8])) return s.Fail(ErrorCode::HTTP_BAD_VERSION);
+    return s.Fail(ErrorCode::HTTP_BAD_REQUEST_LINE);
+  }
+  if (avail < 10) return s.NeedMore(p);
+  if (p[9] != '\n') return s.Fail(ErrorCode::HTTP_BARE_CR);
+  s.st->facts.version_minor = minor;
+  if (s.out) {
+    s.out->version_major = major;
+    s.out->version_minor = minor;
+  }
+  p += 10;
+  return s.Next(kLineStart, p);
+}
+
+// A field line begins, or the empty line ends the head.
+int64_t ScanLineStart(Scanner& s) {
+  const char* p = s.p;
+  if (p == s.end) return s.NeedMore(p);
+  char c = *p;
+  if (c == '\r') {
+    if (p + 1 == s.end) return s.NeedMore(p);
+    if (p[1] != '\n') return s.Fail(ErrorCode::HTTP_BARE_CR);
+    p += 2;
+    return s.Next(kEnded, p);
+  }
+  if (c == '\n') return s.Fail(ErrorCode::HTTP_BARE_LF);
+  if (IsOws(c)) {
+    // RFC 9112 5.2: obs-fold is refused; whitespace before the first field (RFC 9112 2.2)
+    // could hide a field from other parsers, so it is refused too.
+    if (s.st->num_headers == 0) return s.Fail(ErrorCode::HTTP_BAD_HEADER_NAME);
+    return s.Fail(ErrorCode::HTTP_OBS_FOLD);
+  }
+  s.st->tok = s.Off(p);
+  return s.Next(kName, p);
+}
+
+// field-name = token, immediately followed by ':' (RFC 9112 5.1).
+int64_t ScanName(Scanner& s) {
+  const char* p = s.p;
+  const char* name = s.buf + s.st->tok;
+  while (p < s.end && Is(*p, kTchar)) p++;
+  if (p == s.end) return s.NeedMore(p);
+  if (p == name) return s.Fail(ErrorCode::HTTP_BAD_HEADER_NAME);
+  if (*p != ':') {
+    if (IsOws(*p)) return s.Fail(ErrorCode::HTTP_WS_BEFORE_COLON);
+    return s.Fail(ErrorCode::HTTP_BAD_HEADER_NAME);
+  }
+  s.st->name_end = s.Off(p++);
+  return s.Next(kValueOws, p);
+}
+
+// field-value with surrounding OWS, ended by CRLF.
+int64_t ScanValueOws(Scanner& s) {
+  const char* p = s.p;
+  while (p < s.end && IsOws(*p)) p++;
+  if (p == s.end) return s.NeedMore(p);
+  s.st->value = s.Off(p);
+  return s.Next(kValue, p);
+}
+
+int64_t ScanValue(Scanner& s) {
+  const char* p = s.p;
+  HttpHeadScan* st = s.st;
+  const char* value = s.buf + st->value;
+  while (p < s.end && Is(*p, kFieldValue)) p++;
+  if (p == s.end) return s.NeedMore(p);
+  if (*p != '\r') {
+    if (*p == '\n') return s.Fail(ErrorCode::HTTP_BARE_LF);
+    return s.Fail(ErrorCode::HTTP_BAD_HEADER_VALUE);
+  }
+  if (p + 1 == s.end) return s.NeedMore(p);
+  if (p[1] != '\n') return s.Fail(ErrorCode::HTTP_BARE_CR);
+  if (st->num_headers == kMaxHeaders) return s.Fail(ErrorCode::HTTP_TOO_MANY_HEADERS);
+  HttpHeader h;
+  h.name = Span{s.buf + st->tok, st->name_end - st->tok};
+  h.value = TrimOws(value, p);  // leading OWS was skipped already: this drops the trailing
+  p += 2;
+  bool had_host = st->facts.host_seen;
+  ErrorCode fe = NoteField(h, &st->facts);
+  if (fe != ErrorCode::OK) return s.Fail(fe);
+  if (s.out) {
+    s.out->headers[st->num_headers] = h;
+    if (!had_host && st->facts.host_seen) s.out->host_index = static_cast<int>(st->num_headers);
+  }
+  st->num_headers++;
+  return s.Next(kLineStart, p);
+}
+
+int64_t Step(Scanner& s) {
+  switch (s.st->phase) {
+    case kLeading: return ScanLeading(s);
+    case kMethod: return ScanMethod(s);
+    case kTarget: return ScanTarget(s);
+    case kVersion: return ScanVersion(s);
+    case kLineStart: return ScanLineStart(s);
+    case kName: return ScanName(s);
+    case kValueOws: return ScanValueOws(s);
+    default: return ScanValue(s);
+  }
+}
+
+// The empty line was read: resolves the head and fills what `out` takes from the facts.
+int64_t Complete(Scanner& s) {
+  HttpHeadScan* st = s.st;
+  size_t head_len = static_cast<size_t>(s.p - s.buf);
+  if (head_len > s.opts.max_head_size) return s.Fail(ErrorCode::HTTP_HEAD_TOO_LARGE);
+  ErrorCode fe = Finish(st->facts, s.opts, st);
+  if (fe != ErrorCode::OK) return s.Fail(fe);
+  st->pos = static_cast<uint32_t>(head_len);
+  st->phase = kComplete;
+  st->result = static_cast<int64_t>(head_len);
+  if (HttpRequestHead* out = s.out) {
+    out->num_headers = st->num_headers;
+    out->framing = st->framing;
+    out->content_length = st->facts.content_length;
+    out->keep_alive = st->keep_alive;
+    out->expect_continue = st->facts.expect_continue;
+    out->upgrade = st->facts.upgrade;
+  }
+  return st->result;
+}
+
+}  // namespace
+
+int64_t ScanHttpRequestHead(const char* buf, size_t len, const HttpParseOptions& opts,
+                            HttpHeadScan* st, HttpRequestHead* out, ErrorCode* err) {
+  *err = st->error;
+  if (st->phase == kComplete || st->phase == kFailed) return st->result;
+  const char* end = buf + (len < opts.max_head_size ? len : opts.max_head_size);
+  Scanner s{buf, len, end, opts, st, out, err, buf + st->pos};
+  if (end > s.p) st->examined += static_cast<uint64_t>(end - s.p);
+  while (st->phase < kEnded) {
+    int64_t r = Step(s);
+    if (r != kNext) return r;
+  }
+  return Complete(s);
+}
+
 int64_t ParseHttpRequestHead(const char* buf, size_t len, const HttpParseOptions& opts,
                              HttpRequestHead* out, ErrorCode* err) {
-  // Nothing past max_head_size is ever looked at: a head that has not ended by then is 431
-  // whatever follows, so a prefix and a longer input always get the same answer.
-  const char* p = buf;
-  const char* const end = buf + (len < opts.max_head_size ? len : opts.max_head_size);
-  *err = ErrorCode::OK;
   out->num_headers = 0;
   out->framing = BodyFraming::kNone;
   out->content_length = 0;
@@ -287,154 +520,8 @@ int64_t ParseHttpRequestHead(const char* buf, size_t len, const HttpParseOptions
   out->expect_continue = false;
   out->upgrade = false;
   out->host_index = -1;
-
-// Every exit goes through one of these two, so the size limit is applied in one place.
-#define TSGI_FAIL(code)     \
-  do {                      \
-    *err = ErrorCode::code; \
-    return -1;              \
-  } while (0)
-#define TSGI_NEED_MORE()                                              \
-  do {                                                                \
-    if (len > opts.max_head_size) TSGI_FAIL(HTTP_HEAD_TOO_LARGE);     \
-    return 0;                                                         \
-  } while (0)
-
-  // RFC 9112 2.2: empty lines before the request line are ignored (CRLF only, strictly).
-  while (p < end && *p == '\r') {
-    if (p + 1 == end) TSGI_NEED_MORE();
-    if (p[1] != '\n') TSGI_FAIL(HTTP_BARE_CR);
-    p += 2;
-  }
-
-  // method = token, then exactly one SP.
-  const char* method = p;
-  while (p < end && Is(*p, kTchar)) p++;
-  if (p == end) TSGI_NEED_MORE();
-  if (p == method) {
-    if (*p == '\n') TSGI_FAIL(HTTP_BARE_LF);
-    TSGI_FAIL(HTTP_BAD_METHOD);
-  }
-  if (*p != ' ') {
-    if (*p == '\r' || *p == '\n') TSGI_FAIL(HTTP_BAD_REQUEST_LINE);
-    TSGI_FAIL(HTTP_BAD_METHOD);
-  }
-  out->method = Span{method, static_cast<size_t>(p - method)};
-  p++;
-
-  // request-target: visible ASCII only; its length is checked even when the head (or the
-  // target itself) is still incomplete, so an over-long URI is refused early with 414.
-  const char* target = p;
-  while (p < end && Is(*p, kTargetChar)) p++;
-  if (static_cast<size_t>(p - target) > opts.max_target_len) TSGI_FAIL(HTTP_URI_TOO_LONG);
-  if (p == end) TSGI_NEED_MORE();
-  if (p == target) TSGI_FAIL(HTTP_BAD_TARGET);  // a second SP, or a control byte
-  if (*p != ' ') {
-    if (*p == '\r' || *p == '\n') TSGI_FAIL(HTTP_BAD_REQUEST_LINE);  // HTTP/0.9 style
-    TSGI_FAIL(HTTP_BAD_TARGET);
-  }
-  out->target = Span{target, static_cast<size_t>(p - target)};
-  // The form is judged as soon as the target has ended, so a prefix and the whole agree.
-  ErrorCode te = ClassifyTarget(out);
-  if (te != ErrorCode::OK) {
-    *err = te;
-    return -1;
-  }
-  p++;
-
-  // HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive, then CRLF. The available prefix
-  // is checked before waiting for more, so "XTTP" fails at once.
-  static const char kPattern[] = "HTTP/0.0";
-  size_t avail = static_cast<size_t>(end - p);
-  for (size_t i = 0; i < 8 && i < avail; i++) {
-    char c = p[i];
-    bool ok = kPattern[i] == '0' ? IsDigit(c) : c == kPattern[i];
-    if (!ok) TSGI_FAIL(HTTP_BAD_VERSION);
-  }
-  // The version is judged as soon as its 8 bytes are there and before the byte after it, so
-  // a prefix and the whole input agree ("HTTP/1.5" is 505 whatever follows).
-  if (avail < 8) TSGI_NEED_MORE();
-  uint8_t major = static_cast<uint8_t>(p[5] - '0');
-  uint8_t minor = static_cast<uint8_t>(p[7] - '0');
-  if (major != 1 || minor > 1) TSGI_FAIL(HTTP_UNSUPPORTED_VERSION);
-  if (avail < 9) TSGI_NEED_MORE();
-  if (p[8] != '\r') {
-    if (p[8] == '\n') TSGI_FAIL(HTTP_BARE_LF);
-    if (IsDigit(p[8])) TSGI_FAIL(HTTP_BAD_VERSION);
-    TSGI_FAIL(HTTP_BAD_REQUEST_LINE);
-  }
-  out->version_major = major;
-  out->version_minor = minor;
-  if (avail < 10) TSGI_NEED_MORE();
-  if (p[9] != '\n') TSGI_FAIL(HTTP_BARE_CR);
-  p += 10;
-
-  HeadFacts facts;
-  for (;;) {
-    if (p == end) TSGI_NEED_MORE();
-    char c = *p;
-    if (c == '\r') {
-      if (p + 1 == end) TSGI_NEED_MORE();
-      if (p[1] != '\n') TSGI_FAIL(HTTP_BARE_CR);
-      p += 2;
-      break;
-    }
-    if (c == '\n') TSGI_FAIL(HTTP_BARE_LF);
-    if (IsOws(c)) {
-      // RFC 9112 5.2: obs-fold is refused; whitespace before the first field (RFC 9112 2.2)
-      // could hide a field from other parsers, so it is refused too.
-      if (out->num_headers == 0) TSGI_FAIL(HTTP_BAD_HEADER_NAME);
-      TSGI_FAIL(HTTP_OBS_FOLD);
-    }
-
-    // field-name = token, immediately followed by ':' (RFC 9112 5.1).
-    const char* name = p;
-    while (p < end && Is(*p, kTchar)) p++;
-    if (p == end) TSGI_NEED_MORE();
-    if (p == name) TSGI_FAIL(HTTP_BAD_HEADER_NAME);
-    if (*p != ':') {
-      if (IsOws(*p)) TSGI_FAIL(HTTP_WS_BEFORE_COLON);
-      TSGI_FAIL(HTTP_BAD_HEADER_NAME);
-    }
-    const char* name_end = p++;
-
-    // field-value with surrounding OWS, ended by CRLF.
-    while (p < end && IsOws(*p)) p++;
-    const char* value = p;
-    while (p < end && Is(*p, kFieldValue)) p++;
-    if (p == end) TSGI_NEED_MORE();
-    if (*p != '\r') {
-      if (*p == '\n') TSGI_FAIL(HTTP_BARE_LF);
-      TSGI_FAIL(HTTP_BAD_HEADER_VALUE);
-    }
-    if (p + 1 == end) TSGI_NEED_MORE();
-    if (p[1] != '\n') TSGI_FAIL(HTTP_BARE_CR);
-    const char* value_end = p;
-    while (value_end > value && IsOws(value_end[-1])) value_end--;
-    p += 2;
-
-    if (out->num_headers == kMaxHeaders) TSGI_FAIL(HTTP_TOO_MANY_HEADERS);
-    HttpHeader& h = out->headers[out->num_headers];
-    h.name = Span{name, static_cast<size_t>(name_end - name)};
-    h.value = Span{value, static_cast<size_t>(value_end - value)};
-    ErrorCode fe = NoteField(h, static_cast<int>(out->num_headers), &facts, out);
-    if (fe != ErrorCode::OK) {
-      *err = fe;
-      return -1;
-    }
-    out->num_headers++;
-  }
-
-  size_t head_len = static_cast<size_t>(p - buf);
-  if (head_len > opts.max_head_size) TSGI_FAIL(HTTP_HEAD_TOO_LARGE);
-  ErrorCode fe = Finish(facts, opts, out);
-  if (fe != ErrorCode::OK) {
-    *err = fe;
-    return -1;
-  }
-  return static_cast<int64_t>(head_len);
-#undef TSGI_FAIL
-#undef TSGI_NEED_MORE
+  HttpHeadScan scan;
+  return ScanHttpRequestHead(buf, len, opts, &scan, out, err);
 }
 
 }  // namespace tsgi

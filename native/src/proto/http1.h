@@ -68,6 +68,55 @@ struct HttpParseOptions {
 // value above 2^64 - 1 is refused. One rule for the HTTP header and uwsgi's CONTENT_LENGTH.
 bool ParseDecimalLength(Span v, uint64_t* out);
 
+// Facts gathered from the header fields while the head is scanned, resolved into framing
+// and connection flags once the empty line is reached. Part of HttpHeadScan.
+struct HttpHeadFacts {
+  bool has_cl = false;
+  bool has_te = false;
+  bool te_empty = true;        // no coding seen yet in any Transfer-Encoding field
+  bool te_last_chunked = false;
+  bool te_seen_chunked = false;
+  bool te_unknown = false;     // a coding other than chunked was seen
+  bool te_malformed = false;   // chunked twice, parameters, or a coding that is no token
+  bool conn_close = false;
+  bool conn_keep_alive = false;
+  bool expect_continue = false;
+  bool upgrade = false;
+  bool host_seen = false;
+  uint8_t version_minor = 1;
+  uint64_t content_length = 0;
+};
+
+// Where a head scan stopped, so the next call with more bytes goes on from there instead of
+// from byte 0 (as picohttpparser's last_len does, but exact: the prefix before `pos` is
+// known valid, so malformed input is still refused as soon as its bad byte arrives).
+// Zero-initialised means "nothing scanned yet". Offsets are relative to the start of the
+// head, so the caller may move its buffer between calls as long as the bytes stay the same.
+struct HttpHeadScan {
+  uint32_t pos = 0;        // bytes examined and found to be a valid prefix
+  uint8_t phase = 0;       // where pos is in the grammar (opaque)
+  uint32_t tok = 0;        // start of the token pos is inside (method, target, name, value)
+  uint32_t name_end = 0;   // end of the current field-name
+  uint32_t value = 0;      // start of the current field-value
+  uint32_t method = 0, method_len = 0, target = 0, target_len = 0;
+  uint32_t num_headers = 0;
+  int64_t result = 0;      // once the head is complete: its length; after an error: -1
+  ErrorCode error = ErrorCode::OK;
+  BodyFraming framing = BodyFraming::kNone;  // valid once the head is complete
+  bool keep_alive = false;                   // valid once the head is complete
+  HttpHeadFacts facts;
+  uint64_t examined = 0;   // bytes looked at across all calls: what a slow client costs
+};
+
+// Resumable form of ParseHttpRequestHead: the same answers for the same bytes, looking only
+// at what arrived since the previous call (buf must start with the same bytes as before).
+// Returns as ParseHttpRequestHead; once the head is complete every later call returns its
+// length at once, and scan->framing, keep_alive and facts describe it. `out` is filled only
+// when the whole head is scanned in one call; to fill it after a resumed scan, call
+// ParseHttpRequestHead on the complete head (once).
+int64_t ScanHttpRequestHead(const char* buf, size_t len, const HttpParseOptions& opts,
+                            HttpHeadScan* scan, HttpRequestHead* out, ErrorCode* err);
+
 // Parses the request head at buf[0..len).
 //   > 0  the head is complete; the value is its length including the final CRLF CRLF.
 //   0    more bytes are needed (and len is still within max_head_size).

@@ -2,29 +2,13 @@
 
 #include <cstring>
 
+#include "common/chars.h"
 #include "common/span.h"
+#include "proto/http1.h"
 
 namespace tsgi {
 
 namespace {
-
-Span Trim(const char* p, const char* end) {
-  while (p < end && (*p == ' ' || *p == '\t')) p++;
-  while (end > p && (end[-1] == ' ' || end[-1] == '\t')) end--;
-  return Span{p, static_cast<size_t>(end - p)};
-}
-
-// 1-19 digits, nothing else (RFC 9110 8.6).
-bool ParseLength(Span v, uint64_t* out) {
-  if (v.len == 0 || v.len > 19) return false;
-  uint64_t n = 0;
-  for (size_t i = 0; i < v.len; i++) {
-    if (v.data[i] < '0' || v.data[i] > '9') return false;
-    n = n * 10 + static_cast<uint64_t>(v.data[i] - '0');
-  }
-  *out = n;
-  return true;
-}
 
 // Whether the last coding of a Transfer-Encoding value is "chunked".
 bool EndsWithChunked(Span v) {
@@ -32,7 +16,7 @@ bool EndsWithChunked(Span v) {
   for (size_t i = 0; i < v.len; i++) {
     if (v.data[i] == ',') comma = v.data + i;
   }
-  Span last = comma ? Trim(comma + 1, v.data + v.len) : v;
+  Span last = comma ? TrimOws(comma + 1, v.data + v.len) : v;
   return EqualsLowerAscii(last, "chunked", 7);
 }
 
@@ -42,7 +26,7 @@ bool HasToken(Span v, const char* lower, size_t n) {
   while (p < end) {
     const char* comma = static_cast<const char*>(std::memchr(p, ',', static_cast<size_t>(end - p)));
     const char* stop = comma ? comma : end;
-    if (EqualsLowerAscii(Trim(p, stop), lower, n)) return true;
+    if (EqualsLowerAscii(TrimOws(p, stop), lower, n)) return true;
     p = stop + 1;
   }
   return false;
@@ -87,10 +71,10 @@ int64_t ScanHttpResponseHead(const char* buf, size_t len, bool head_request, Htt
     const char* colon = static_cast<const char*>(std::memchr(p, ':', static_cast<size_t>(line_end - p)));
     if (colon != nullptr) {
       Span name{p, static_cast<size_t>(colon - p)};
-      Span value = Trim(colon + 1, line_end);
+      Span value = TrimOws(colon + 1, line_end);
       if (EqualsLowerAscii(name, "content-length", 14)) {
         uint64_t n = 0;
-        if (!ParseLength(value, &n) || (has_length && n != length)) bad_length = true;
+        if (!ParseDecimalLength(value, &n) || (has_length && n != length)) bad_length = true;
         has_length = true;
         length = n;
       } else if (EqualsLowerAscii(name, "transfer-encoding", 17)) {

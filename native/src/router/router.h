@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-#include "loop/server.h"
+#include "common/listener_spec.h"
 #include "proto/http1.h"
 
 namespace tsgi {

@@ -7,8 +7,8 @@
 #include <cstring>
 
 #include "common/errors.h"
-#include "loop/vars.h"
 #include "proto/uwsgi.h"
+#include "proto/vars.h"
 #include "router/relay.h"
 #include "router/router.h"
 
@@ -158,7 +158,7 @@ void PeerName(Session* s) {
   s->remote_addr = host;
 }
 
-// Encodes the vars (blob + 4 offsets each, loop/vars.h) as a uwsgi packet header and block.
+// Encodes the vars (blob + 4 offsets each, proto/vars.h) as a uwsgi packet header and block.
 // With `content_length`, that value replaces CONTENT_LENGTH (a de-chunked body's length).
 // A block larger than the workers' --buffer-size (they would refuse it) is 414 when the vars
 // the request line makes, without any HTTP_* header var, are already too large, else 431:
@@ -222,39 +222,30 @@ void PauseClient(Session* s) {
 void ContinueChunked(Session* s) {
   const RouterOptions& o = s->router->opts();
   size_t at = 0;
-  for (;;) {
-    size_t consumed = 0;
-    Span data{};
-    ErrorCode err = ErrorCode::OK;
-    ChunkedStatus st = ChunkedDecode(&s->dechunk, s->in.data() + at, s->in.size() - at, ChunkedLimits{},
-                                     &consumed, &data, &err);
-    at += consumed;
-    if (st == ChunkedStatus::kError) {
-      FailSession(s, err);
-      return;
-    }
-    if (st == ChunkedStatus::kData) {
-      if (s->body.size() + data.len > o.max_chunked_body) {
-        FailSession(s, ErrorCode::ROUTER_BODY_TOO_LARGE);
-        return;
-      }
-      s->body.append(data.data, data.len);
-      continue;
-    }
-    s->in.erase(0, at);
-    if (st == ChunkedStatus::kNeedMore) return;
-    std::string length = std::to_string(s->body.size());
-    err = EncodePacket(s, s->vars_blob, s->vars_meta.data(), s->nvars, &length);
-    if (err != ErrorCode::OK) {
-      FailSession(s, err);
-      return;
-    }
-    s->packet.append(s->body);
-    s->body.clear();
-    s->body.shrink_to_fit();
-    ConnectBackend(s);
+  ErrorCode err = ErrorCode::OK;
+  bool too_large = false;
+  ChunkedStatus st = ChunkedDecodeAll(&s->dechunk, s->in.data(), s->in.size(), ChunkedLimits{}, &at, &err,
+                                      [&](Span data) {
+                                        too_large = s->body.size() + data.len > o.max_chunked_body;
+                                        if (!too_large) s->body.append(data.data, data.len);
+                                        return !too_large;
+                                      });
+  if (st == ChunkedStatus::kError || too_large) {
+    FailSession(s, too_large ? ErrorCode::ROUTER_BODY_TOO_LARGE : err);
     return;
   }
+  s->in.erase(0, at);
+  if (st == ChunkedStatus::kNeedMore) return;
+  std::string length = std::to_string(s->body.size());
+  err = EncodePacket(s, s->vars_blob, s->vars_meta.data(), s->nvars, &length);
+  if (err != ErrorCode::OK) {
+    FailSession(s, err);
+    return;
+  }
+  s->packet.append(s->body);
+  s->body.clear();
+  s->body.shrink_to_fit();
+  ConnectBackend(s);
 }
 
 void HandleHead(Session* s) {
@@ -267,13 +258,22 @@ void HandleHead(Session* s) {
   popts.max_target_len = o.buffer_size > 32 ? o.buffer_size - 32 : o.buffer_size;
   HttpRequestHead* head = r->scratch_head();
   ErrorCode err = ErrorCode::OK;
-  int64_t n = ParseHttpRequestHead(s->in.data(), s->in.size(), popts, head, &err);
+  // A head that arrives in pieces is scanned from where the previous read stopped; one
+  // scanned whole in this call fills `head` on the way, a resumed one is parsed once more.
+  bool fresh = s->head_scan.pos == 0 && s->head_scan.result == 0;
+  int64_t n = ScanHttpRequestHead(s->in.data(), s->in.size(), popts, &s->head_scan, fresh ? head : nullptr, &err);
   if (n == 0) {
     if (s->client_eof) CloseAfterFlush(s);  // a partial head that can never complete
     return;
   }
   if (n < 0) {
     FailSession(s, err);
+    return;
+  }
+  s->head_scan = HttpHeadScan{};
+  if (!fresh && ParseHttpRequestHead(s->in.data(), static_cast<size_t>(n), popts, head, &err) != n) {
+    // Cannot happen: the same bytes gave the scan this head. Refused rather than trusted.
+    FailSession(s, err == ErrorCode::OK ? ErrorCode::HTTP_BAD_REQUEST_LINE : err);
     return;
   }
   ResetRequest(s);

@@ -17,8 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "loop/server.h"
+#include "common/listener_spec.h"
 #include "proto/chunked.h"
+#include "proto/http1.h"
 #include "proto/http1_response.h"
 
 namespace tsgi {
@@ -54,6 +55,7 @@ struct Session {
   SessionState state = SessionState::kHead;
 
   std::string in;
+  HttpHeadScan head_scan;  // how far the head at the start of `in` has been scanned
   std::string remote_addr;
   std::string remote_port;
   uint64_t last_active = 0;    // loop time of the last byte moved in either direction

@@ -119,7 +119,7 @@ struct ScoreboardSlot {
 
 // --- hot path: a few relaxed atomic adds per request, no system call -------------------
 
-// A request is handed to the app. `blob`/`meta`/`nvars` describe its vars (loop/vars.h:
+// A request is handed to the app. `blob`/`meta`/`nvars` describe its vars (proto/vars.h:
 // 4 offsets per var); they are copied only when no other request of the core is tracked.
 void ScoreboardRequestStart(const ScoreboardSlot& slot, uint32_t id, uint64_t start_sec, uint64_t start_us,
                             const char* blob, const uint32_t* meta, size_t nvars);

@@ -2,15 +2,15 @@
 // would send for the same request (docs/http.md, "The environ"); for uwsgi, exactly the packet's
 // vars. Output goes into the Server's blob string and meta offsets (4 per var:
 // key start, key end, value start, value end), the layout src/native/types.ts documents.
-#ifndef TSGI_LOOP_VARS_H_
-#define TSGI_LOOP_VARS_H_
+#ifndef TSGI_PROTO_VARS_H_
+#define TSGI_PROTO_VARS_H_
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
 #include "common/errors.h"
-#include "loop/server.h"
+#include "common/listener_spec.h"
 #include "proto/http1.h"
 #include "proto/uwsgi.h"
 
@@ -48,4 +48,4 @@ void BuildUwsgiVars(const char* block, size_t block_len, const UwsgiVar* vars, s
 
 }  // namespace tsgi
 
-#endif  // TSGI_LOOP_VARS_H_
+#endif  // TSGI_PROTO_VARS_H_

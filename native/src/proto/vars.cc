@@ -1,4 +1,4 @@
-#include "loop/vars.h"
+#include "proto/vars.h"
 
 #include <cstring>
 
