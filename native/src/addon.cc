@@ -17,6 +17,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
 }  // namespace tsgi
 
-static Napi::Object InitTsgi(Napi::Env env, Napi::Object exports) { return tsgi::Init(env, exports); }
+static Napi::Object InitTsgi(Napi::Env env, Napi::Object exports) {
+  return tsgi::Init(env, exports);
+}
 
 NODE_API_MODULE(tsgi_native, InitTsgi)

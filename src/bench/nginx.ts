@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { freePort, startServer, which, StartError, type ServerHandle } from './proc';
+import { freePort, type ServerHandle, StartError, startServer, which } from './proc';
 
 export const NGINX = '/usr/sbin/nginx';
 export const UWSGI_PARAMS = '/etc/nginx/uwsgi_params';
@@ -82,9 +82,22 @@ ${extra}    server {
  * The bench's config. `upstream` is "host:port" or "unix:/path". Request bodies up to 1 MiB
  * and responses up to 128 KiB stay in memory (the 64 KiB echo app must not touch temp files).
  */
-export function nginxConf({ prefix, port, upstream, workers = 1 }: { prefix: string; port: number; upstream: string; workers?: number }): string {
+export function nginxConf({
+  prefix,
+  port,
+  upstream,
+  workers = 1,
+}: {
+  prefix: string;
+  port: number;
+  upstream: string;
+  workers?: number;
+}): string {
   return nginxConfText({
-    prefix, port, workers, generatedBy: 'tsgi bench (src/bench/nginx.ts)',
+    prefix,
+    port,
+    workers,
+    generatedBy: 'tsgi bench (src/bench/nginx.ts)',
     location: `include ${UWSGI_PARAMS};\n            uwsgi_pass ${upstream};`,
     httpExtra: [
       'keepalive_requests 1000000;',
@@ -99,16 +112,31 @@ export function nginxConf({ prefix, port, upstream, workers = 1 }: { prefix: str
 export type NginxHandle = ServerHandle & { port: number; confPath: string };
 
 /** Start nginx in `prefix` (a fresh directory), pinned to `cpu` when given. */
-export async function startNginx({ prefix, upstream, cpu = null, port, workers = 1 }: {
-  prefix: string; upstream: string; cpu?: number | number[] | null; port?: number; workers?: number;
+export async function startNginx({
+  prefix,
+  upstream,
+  cpu = null,
+  port,
+  workers = 1,
+}: {
+  prefix: string;
+  upstream: string;
+  cpu?: number | number[] | null;
+  port?: number;
+  workers?: number;
 }): Promise<NginxHandle> {
   const missing = nginxMissing();
   if (missing) throw new StartError(missing, missing);
   fs.mkdirSync(prefix, { recursive: true });
-  const listen = port ?? await freePort();
+  const listen = port ?? (await freePort());
   const confPath = path.join(prefix, 'nginx.conf');
   fs.writeFileSync(confPath, nginxConf({ prefix, port: listen, upstream, workers }));
   const argv = [nginxBinary()!, '-p', prefix, '-e', path.join(prefix, 'error.log'), '-c', confPath];
-  const h = await startServer({ argv, cpu, logFile: path.join(prefix, 'stdout.log'), ready: { host: '127.0.0.1', port: listen } });
+  const h = await startServer({
+    argv,
+    cpu,
+    logFile: path.join(prefix, 'stdout.log'),
+    ready: { host: '127.0.0.1', port: listen },
+  });
   return Object.assign(h, { port: listen, confPath });
 }

@@ -63,8 +63,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   Run whole = Decode(buf.get(), n, n, limits);
   Run split = Decode(buf.get(), n, cut, limits);
-  if (whole.status != split.status || whole.data != split.data ||
-      whole.consumed != split.consumed || whole.err != split.err) {
+  if (whole.status != split.status || whole.data != split.data || whole.consumed != split.consumed ||
+      whole.err != split.err) {
     abort();
   }
   if (whole.status == ChunkedStatus::kError && whole.err == ErrorCode::OK) abort();

@@ -29,7 +29,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   HttpResponseHead whole;
   int64_t r = Scan(in, n, head, &whole);
   if (r <= 0) return 0;
-  if (static_cast<size_t>(r) > n || whole.headers_at == 0 || whole.headers_at > static_cast<size_t>(r)) abort();
+  if (static_cast<size_t>(r) > n || whole.headers_at == 0 || whole.headers_at > static_cast<size_t>(r))
+    abort();
   HttpResponseHead again;
   if (Scan(in, static_cast<size_t>(r), head, &again) != r) abort();
   if (again.framing != whole.framing || again.content_length != whole.content_length ||

@@ -86,7 +86,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (need != kUwsgiHeaderSize + len) std::abort();
   std::vector<char> out(need);
   if (EncodeUwsgiPacket(h.modifier1, h.modifier2, vars, n, out.data(), out.size()) != need) std::abort();
-  if (static_cast<uint8_t>(out[0]) != h.modifier1 || static_cast<uint8_t>(out[3]) != h.modifier2) std::abort();
+  if (static_cast<uint8_t>(out[0]) != h.modifier1 || static_cast<uint8_t>(out[3]) != h.modifier2)
+    std::abort();
   if (len != 0 && std::memcmp(out.data() + kUwsgiHeaderSize, lo, len) != 0) std::abort();
   UwsgiHeader back;
   if (!ParseUwsgiHeader(out.data(), out.size(), &back) || back.datasize != len) std::abort();

@@ -34,8 +34,8 @@ Outcome Feed(const std::vector<std::string>& pieces, ChunkedLimits limits = Chun
       size_t used = 0;
       Span data;
       ErrorCode err;
-      ChunkedStatus st = ChunkedDecode(&d, piece.data() + off, piece.size() - off, limits, &used,
-                                       &data, &err);
+      ChunkedStatus st =
+          ChunkedDecode(&d, piece.data() + off, piece.size() - off, limits, &used, &data, &err);
       off += used;
       o.consumed += used;
       o.status = st;
@@ -118,8 +118,7 @@ TEST("validates and discards trailer fields") {
 }
 
 TEST("accepts chunk extensions with BWS, tokens and quoted strings") {
-  std::string body =
-      "3;a\r\nabc\r\n3 ; b = c ;d=\"x\\\"y;z\"\r\ndef\r\n3;e=\"\"\r\nghi\r\n0;last\r\n\r\n";
+  std::string body = "3;a\r\nabc\r\n3 ; b = c ;d=\"x\\\"y;z\"\r\ndef\r\n3;e=\"\"\r\nghi\r\n0;last\r\n\r\n";
   Outcome o = Whole(body);
   CHECK(o.status == ChunkedStatus::kDone);
   CHECK(o.data == "abcdefghi");
@@ -138,8 +137,8 @@ TEST("refuses malformed chunk extensions") {
 }
 
 TEST("refuses malformed chunk sizes") {
-  const char* bad[] = {"\r\n", "x\r\n", "-1\r\n", "+1\r\n", " 1\r\n", "1 \r\n", "1\n",
-                       "1\rx", "0x1\r\n", "1\t\r\n"};
+  const char* bad[] = {"\r\n",   "x\r\n", "-1\r\n", "+1\r\n",  " 1\r\n",
+                       "1 \r\n", "1\n",   "1\rx",   "0x1\r\n", "1\t\r\n"};
   for (const char* b : bad) {
     CHECK(ErrorOf(std::string(b) + "a\r\n0\r\n\r\n") == ErrorCode::HTTP_BAD_CHUNK_SIZE);
   }
@@ -205,8 +204,7 @@ TEST("returns data spans that point into the input without copying") {
   size_t used;
   Span data;
   ErrorCode err;
-  CHECK(ChunkedDecode(&d, s.data(), s.size(), ChunkedLimits(), &used, &data, &err) ==
-        ChunkedStatus::kData);
+  CHECK(ChunkedDecode(&d, s.data(), s.size(), ChunkedLimits(), &used, &data, &err) == ChunkedStatus::kData);
   CHECK(data.data == s.data() + 3);
   CHECK_EQ(data.len, 4u);
   CHECK_EQ(used, 7u);
@@ -215,8 +213,8 @@ TEST("returns data spans that point into the input without copying") {
 // Copies each prefix so that it ends right before a PROT_NONE page: any over-read faults.
 TEST("never reads past the end of the input (guard page, every prefix)") {
   long page = sysconf(_SC_PAGESIZE);
-  char* mem = static_cast<char*>(mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE,
-                                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  char* mem =
+      static_cast<char*>(mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
   CHECK(mem != MAP_FAILED);
   if (mem == MAP_FAILED) return;
   CHECK_EQ(mprotect(mem + page, page, PROT_NONE), 0);
@@ -235,8 +233,7 @@ TEST("never reads past the end of the input (guard page, every prefix)") {
         size_t used;
         Span data;
         ErrorCode err;
-        ChunkedStatus st = ChunkedDecode(&d, start + off, n - off, ChunkedLimits(), &used, &data,
-                                         &err);
+        ChunkedStatus st = ChunkedDecode(&d, start + off, n - off, ChunkedLimits(), &used, &data, &err);
         off += used;
         CHECK(off <= n);
         volatile char sink = 0;

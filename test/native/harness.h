@@ -50,32 +50,34 @@ inline int RunAll() {
 
 #define TSGI_CAT2(a, b) a##b
 #define TSGI_CAT(a, b) TSGI_CAT2(a, b)
-#define TEST(name)                                                                  \
-  static void TSGI_CAT(test_fn_, __LINE__)();                                       \
+#define TEST(name)                                                                                \
+  static void TSGI_CAT(test_fn_, __LINE__)();                                                     \
   static tsgi_test::Registrar TSGI_CAT(test_reg_, __LINE__)(name, &TSGI_CAT(test_fn_, __LINE__)); \
   static void TSGI_CAT(test_fn_, __LINE__)()
 
-#define CHECK(cond)                                                             \
-  do {                                                                          \
-    if (!(cond)) {                                                              \
-      std::printf("# %s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);    \
-      tsgi_test::Failures()++;                                                  \
-    }                                                                           \
+#define CHECK(cond)                                                          \
+  do {                                                                       \
+    if (!(cond)) {                                                           \
+      std::printf("# %s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+      tsgi_test::Failures()++;                                               \
+    }                                                                        \
   } while (0)
 
-#define CHECK_EQ(a, b)                                                                    \
-  do {                                                                                    \
-    auto _va = (a);                                                                       \
-    auto _vb = (b);                                                                       \
-    if (!(_va == _vb)) {                                                                  \
-      std::printf("# %s:%d: CHECK_EQ failed: %s == %s\n", __FILE__, __LINE__, #a, #b);    \
-      tsgi_test::Failures()++;                                                            \
-    }                                                                                     \
+#define CHECK_EQ(a, b)                                                                 \
+  do {                                                                                 \
+    auto _va = (a);                                                                    \
+    auto _vb = (b);                                                                    \
+    if (!(_va == _vb)) {                                                               \
+      std::printf("# %s:%d: CHECK_EQ failed: %s == %s\n", __FILE__, __LINE__, #a, #b); \
+      tsgi_test::Failures()++;                                                         \
+    }                                                                                  \
   } while (0)
 
 #define CHECK_SPAN(span, lit) CHECK(std::string((span).data, (span).len) == std::string(lit))
 
-#define TEST_MAIN() \
-  int main() { return tsgi_test::RunAll(); }
+#define TEST_MAIN()             \
+  int main() {                  \
+    return tsgi_test::RunAll(); \
+  }
 
 #endif  // TSGI_TEST_NATIVE_HARNESS_H_

@@ -46,8 +46,10 @@ TEST("an incomplete head asks for more bytes at every split point") {
 
 TEST("chunked wins over Content-Length, and a final coding other than chunked means close") {
   CHECK(Run("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n").h.framing == ResponseFraming::kChunked);
-  CHECK(Run("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n").h.framing == ResponseFraming::kChunked);
-  CHECK(Run("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n").h.framing == ResponseFraming::kClose);
+  CHECK(Run("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n").h.framing ==
+        ResponseFraming::kChunked);
+  CHECK(Run("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n").h.framing ==
+        ResponseFraming::kClose);
   CHECK(Run("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n").h.framing ==
         ResponseFraming::kChunked);
 }
@@ -56,8 +58,10 @@ TEST("no Content-Length, a malformed one or two that disagree make the response 
   CHECK(Run("HTTP/1.1 200 OK\r\n\r\n").h.framing == ResponseFraming::kClose);
   CHECK(Run("HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n").h.framing == ResponseFraming::kClose);
   CHECK(Run("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n").h.framing == ResponseFraming::kClose);
-  CHECK(Run("HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n").h.framing == ResponseFraming::kClose);
-  CHECK(Run("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n").h.framing == ResponseFraming::kClose);
+  CHECK(Run("HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n").h.framing ==
+        ResponseFraming::kClose);
+  CHECK(Run("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n").h.framing ==
+        ResponseFraming::kClose);
   CHECK(Run("HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n").h.has_content_length);
   CHECK(!Run("HTTP/1.1 200 OK\r\n\r\n").h.has_content_length);
   Scan same = Run("HTTP/1.1 200 OK\r\nContent-Length: 3\r\ncontent-length: 3\r\n\r\n");

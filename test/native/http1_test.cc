@@ -164,7 +164,8 @@ TEST("reads Content-Length leading zeros as plain digits and refuses a value ove
   CHECK(ErrorOf(Req("POST / HTTP/1.1", "Content-Length: 00000000000000000005\r\n")) == ErrorCode::OK);
   CHECK_EQ(g_head.content_length, 5u);
   CHECK(ErrorOf(Req("POST / HTTP/1.1", "Content-Length: 18446744073709551615\r\n")) == ErrorCode::OK);
-  CHECK(ErrorOf(Req("POST / HTTP/1.1", "Content-Length: 18446744073709551616\r\n")) == ErrorCode::HTTP_BAD_CONTENT_LENGTH);
+  CHECK(ErrorOf(Req("POST / HTTP/1.1", "Content-Length: 18446744073709551616\r\n")) ==
+        ErrorCode::HTTP_BAD_CONTENT_LENGTH);
 }
 
 TEST("splits a target with an empty query and no query") {
@@ -244,11 +245,10 @@ TEST("requires exactly one Host on HTTP/1.1 and at most one on HTTP/1.0") {
 TEST("reads Content-Length strictly") {
   CHECK(ErrorOf(Req("POST / HTTP/1.1", "Content-Length: 0\r\n")) == ErrorCode::OK);
   CHECK(g_head.framing == BodyFraming::kLength);
-  CHECK(ErrorOf(Req("POST / HTTP/1.1", "content-length:  18446744073709551615 \r\n")) ==
-        ErrorCode::OK);
+  CHECK(ErrorOf(Req("POST / HTTP/1.1", "content-length:  18446744073709551615 \r\n")) == ErrorCode::OK);
   CHECK_EQ(g_head.content_length, UINT64_MAX);
-  const char* bad[] = {"", "+5", "-5", "5 5", "5,5", "5, 5", "0x5", "5a", "18446744073709551616",
-                       "1000000000000000000000"};
+  const char* bad[] = {
+      "", "+5", "-5", "5 5", "5,5", "5, 5", "0x5", "5a", "18446744073709551616", "1000000000000000000000"};
   for (const char* b : bad) {
     CHECK(ErrorOf(Req("POST / HTTP/1.1", std::string("Content-Length: ") + b + "\r\n")) ==
           ErrorCode::HTTP_BAD_CONTENT_LENGTH);
@@ -272,8 +272,7 @@ TEST("accepts chunked as the final coding and refuses everything else") {
   CHECK(g_head.framing == BodyFraming::kChunked);
   CHECK(ErrorOf(Req("POST / HTTP/1.1", "Transfer-Encoding: CHUNKED\r\n")) == ErrorCode::OK);
   CHECK(ErrorOf(Req("POST / HTTP/1.1", "Transfer-Encoding: , chunked,\r\n")) == ErrorCode::OK);
-  CHECK(ErrorOf(Req("POST / HTTP/1.1", "Transfer-Encoding: gzip\r\n")) ==
-        ErrorCode::HTTP_TE_NOT_CHUNKED);
+  CHECK(ErrorOf(Req("POST / HTTP/1.1", "Transfer-Encoding: gzip\r\n")) == ErrorCode::HTTP_TE_NOT_CHUNKED);
   CHECK(ErrorOf(Req("POST / HTTP/1.1", "Transfer-Encoding: chunked, gzip\r\n")) ==
         ErrorCode::HTTP_TE_NOT_CHUNKED);
   CHECK(ErrorOf(Req("POST / HTTP/1.1", "Transfer-Encoding: chunked\r\nTransfer-Encoding: x\r\n")) ==
@@ -289,10 +288,8 @@ TEST("accepts chunked as the final coding and refuses everything else") {
         ErrorCode::HTTP_TE_NOT_CHUNKED);
   CHECK(ErrorOf(Req("POST / HTTP/1.1", "Transfer-Encoding: \"chunked\", chunked\r\n")) ==
         ErrorCode::HTTP_BAD_TRANSFER_ENCODING);
-  CHECK(ErrorOf(Req("POST / HTTP/1.1", "Transfer-Encoding:\r\n")) ==
-        ErrorCode::HTTP_BAD_TRANSFER_ENCODING);
-  CHECK(ErrorOf(Req("POST / HTTP/1.1", "Transfer-Encoding: chunkedx\r\n")) ==
-        ErrorCode::HTTP_TE_NOT_CHUNKED);
+  CHECK(ErrorOf(Req("POST / HTTP/1.1", "Transfer-Encoding:\r\n")) == ErrorCode::HTTP_BAD_TRANSFER_ENCODING);
+  CHECK(ErrorOf(Req("POST / HTTP/1.1", "Transfer-Encoding: chunkedx\r\n")) == ErrorCode::HTTP_TE_NOT_CHUNKED);
 }
 
 TEST("turns keep-alive off for a chunked HTTP/1.0 request") {
@@ -315,8 +312,7 @@ TEST("derives keep-alive from the version and the Connection token list") {
   CHECK(!g_head.keep_alive);
   CHECK(ErrorOf("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n") == ErrorCode::OK);
   CHECK(g_head.keep_alive);
-  CHECK(ErrorOf("GET / HTTP/1.0\r\nConnection: x\r\nConnection: keep-alive\r\n\r\n") ==
-        ErrorCode::OK);
+  CHECK(ErrorOf("GET / HTTP/1.0\r\nConnection: x\r\nConnection: keep-alive\r\n\r\n") == ErrorCode::OK);
   CHECK(g_head.keep_alive);
   CHECK(ErrorOf("GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n") == ErrorCode::OK);
   CHECK(!g_head.keep_alive);
@@ -332,8 +328,7 @@ TEST("notes Connection: upgrade without treating the request specially") {
 }
 
 TEST("accepts Expect: 100-continue and answers other expectations with 417") {
-  CHECK(ErrorOf(Req("POST / HTTP/1.1", "Expect: 100-Continue\r\nContent-Length: 1\r\n")) ==
-        ErrorCode::OK);
+  CHECK(ErrorOf(Req("POST / HTTP/1.1", "Expect: 100-Continue\r\nContent-Length: 1\r\n")) == ErrorCode::OK);
   CHECK(g_head.expect_continue);
   CHECK(ErrorOf(Req("POST / HTTP/1.1", "Expect: 200-ok\r\n")) == ErrorCode::HTTP_BAD_EXPECT);
   CHECK(ErrorOf(Req("POST / HTTP/1.1", "Expect:\r\n")) == ErrorCode::HTTP_BAD_EXPECT);
@@ -377,19 +372,19 @@ TEST("refuses an over-long target with 414 before the head is complete") {
 TEST("refuses garbage at its first byte instead of waiting for the head") {
   CHECK(ErrorOf("\x16\x03\x01\x02") == ErrorCode::HTTP_BAD_METHOD);
   CHECK(ErrorOf("GET / XTTP") == ErrorCode::HTTP_BAD_VERSION);
-  CHECK(ErrorOf("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: x\r\n") ==
-        ErrorCode::HTTP_BAD_CONTENT_LENGTH);
+  CHECK(ErrorOf("GET / HTTP/1.1\r\nHost: h\r\nContent-Length: x\r\n") == ErrorCode::HTTP_BAD_CONTENT_LENGTH);
 }
 
 TEST("reports every strict prefix of accepted requests as incomplete") {
-  CHECK(PrefixesAreIncomplete(Req("POST /x?y HTTP/1.1",
-                                  "Transfer-Encoding: chunked\r\nConnection: close\r\n")));
+  CHECK(PrefixesAreIncomplete(
+      Req("POST /x?y HTTP/1.1", "Transfer-Encoding: chunked\r\nConnection: close\r\n")));
   CHECK(PrefixesAreIncomplete("\r\nOPTIONS * HTTP/1.0\r\n\r\n"));
 }
 
 TEST("rewrites every field of a reused result struct") {
-  CHECK(ErrorOf(Req("POST / HTTP/1.1", "Transfer-Encoding: chunked\r\nExpect: 100-continue\r\n"
-                                       "Connection: upgrade\r\n")) == ErrorCode::OK);
+  CHECK(ErrorOf(Req("POST / HTTP/1.1",
+                    "Transfer-Encoding: chunked\r\nExpect: 100-continue\r\n"
+                    "Connection: upgrade\r\n")) == ErrorCode::OK);
   CHECK(ErrorOf("GET / HTTP/1.0\r\n\r\n") == ErrorCode::OK);
   CHECK(g_head.framing == BodyFraming::kNone);
   CHECK(!g_head.expect_continue);
@@ -469,8 +464,8 @@ TEST("a resumed scan refuses malformed heads with the error, and at the byte, of
 // Copies the input so that it ends right before a PROT_NONE page: any read past len faults.
 TEST("never reads past the end of the input (guard page, every prefix)") {
   long page = sysconf(_SC_PAGESIZE);
-  char* mem = static_cast<char*>(mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE,
-                                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  char* mem =
+      static_cast<char*>(mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
   CHECK(mem != MAP_FAILED);
   if (mem == MAP_FAILED) return;
   CHECK_EQ(mprotect(mem + page, page, PROT_NONE), 0);

@@ -27,8 +27,10 @@ Result Decode(const std::string& in, size_t out_cap_extra = 0) {
   size_t need = in.size() + out_cap_extra;
   size_t pages = (std::max(in.size(), need) + page - 1) / page + 1;
   size_t size = pages * page;
-  char* a = static_cast<char*>(mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-  char* b = static_cast<char*>(mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  char* a =
+      static_cast<char*>(mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  char* b =
+      static_cast<char*>(mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
   mprotect(a + size - page, page, PROT_NONE);
   mprotect(b + size - page, page, PROT_NONE);
   char* src = a + size - page - in.size();
@@ -45,8 +47,8 @@ Result Decode(const std::string& in, size_t out_cap_extra = 0) {
 bool Gives(const std::string& in, const std::string& want) {
   Result r = Decode(in);
   if (r.n < 0 || r.out != want) {
-    std::printf("# %s -> %s (n=%ld, err=%s), want %s\n", in.c_str(), r.out.c_str(), r.n,
-                ErrorName(r.err), want.c_str());
+    std::printf("# %s -> %s (n=%ld, err=%s), want %s\n", in.c_str(), r.out.c_str(), r.n, ErrorName(r.err),
+                want.c_str());
     return false;
   }
   return true;

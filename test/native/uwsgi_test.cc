@@ -70,7 +70,9 @@ ErrorCode ParseBlock(const std::string& block, std::vector<UwsgiVar>* vars, size
   return err;
 }
 
-std::string S(Span s) { return std::string(s.data, s.len); }
+std::string S(Span s) {
+  return std::string(s.data, s.len);
+}
 
 }  // namespace
 
@@ -133,22 +135,44 @@ TEST("duplicate keys are all returned in packet order") {
 
 TEST("a zero-length key is UWSGI_EMPTY_KEY") {
   std::vector<UwsgiVar> v;
-  CHECK(ParseBlock(std::string("\x00\x00\x01\x00" "a", 5), &v) == ErrorCode::UWSGI_EMPTY_KEY);
+  CHECK(ParseBlock(std::string("\x00\x00\x01\x00"
+                               "a",
+                               5),
+                   &v) == ErrorCode::UWSGI_EMPTY_KEY);
   CHECK(ParseBlock(Var("a", "1") + std::string("\x00\x00\x00", 3), &v) == ErrorCode::UWSGI_EMPTY_KEY);
 }
 
 TEST("keys and values overrunning the block are UWSGI_TRUNCATED_VAR") {
   std::vector<UwsgiVar> v;
-  CHECK(ParseBlock(std::string("\x05\x00" "abc", 5), &v) == ErrorCode::UWSGI_TRUNCATED_VAR);
-  CHECK(ParseBlock(std::string("\x01\x00" "a\x05\x00" "1234", 9), &v) == ErrorCode::UWSGI_TRUNCATED_VAR);
-  CHECK(ParseBlock(std::string("\xff\xff" "a", 3), &v) == ErrorCode::UWSGI_TRUNCATED_VAR);
-  CHECK(ParseBlock(std::string("\x01\x00" "a\xff\xff", 5), &v) == ErrorCode::UWSGI_TRUNCATED_VAR);
+  CHECK(ParseBlock(std::string("\x05\x00"
+                               "abc",
+                               5),
+                   &v) == ErrorCode::UWSGI_TRUNCATED_VAR);
+  CHECK(ParseBlock(std::string("\x01\x00"
+                               "a\x05\x00"
+                               "1234",
+                               9),
+                   &v) == ErrorCode::UWSGI_TRUNCATED_VAR);
+  CHECK(ParseBlock(std::string("\xff\xff"
+                               "a",
+                               3),
+                   &v) == ErrorCode::UWSGI_TRUNCATED_VAR);
+  CHECK(ParseBlock(std::string("\x01\x00"
+                               "a\xff\xff",
+                               5),
+                   &v) == ErrorCode::UWSGI_TRUNCATED_VAR);
 }
 
 TEST("a key without a complete value length is UWSGI_TRUNCATED_VAR") {
   std::vector<UwsgiVar> v;
-  CHECK(ParseBlock(Var("a", "1") + std::string("\x01\x00" "b", 3), &v) == ErrorCode::UWSGI_TRUNCATED_VAR);
-  CHECK(ParseBlock(std::string("\x01\x00" "b\x00", 4), &v) == ErrorCode::UWSGI_TRUNCATED_VAR);
+  CHECK(ParseBlock(Var("a", "1") + std::string("\x01\x00"
+                                               "b",
+                                               3),
+                   &v) == ErrorCode::UWSGI_TRUNCATED_VAR);
+  CHECK(ParseBlock(std::string("\x01\x00"
+                               "b\x00",
+                               4),
+                   &v) == ErrorCode::UWSGI_TRUNCATED_VAR);
 }
 
 TEST("one or two trailing bytes are UWSGI_TRUNCATED_VAR, even two zero bytes") {
@@ -169,8 +193,10 @@ TEST("more vars than max_vars is UWSGI_TOO_MANY_VARS; exactly max_vars is fine")
 TEST("a malformed var is reported even after max_vars would be reached") {
   // The parser stops at the first problem in packet order: here the truncation comes first.
   std::vector<UwsgiVar> v;
-  CHECK(ParseBlock(Var("a", "1") + std::string("\x09\x00" "b", 3), &v, 1) ==
-        ErrorCode::UWSGI_TRUNCATED_VAR);
+  CHECK(ParseBlock(Var("a", "1") + std::string("\x09\x00"
+                                               "b",
+                                               3),
+                   &v, 1) == ErrorCode::UWSGI_TRUNCATED_VAR);
 }
 
 TEST("a 65535-byte block with one long value parses") {
@@ -190,8 +216,7 @@ TEST("strict CONTENT_LENGTH accepts empty and 1-19 digits") {
   CHECK(ParseUwsgiContentLength(Span{"0", 1}, &v) && v == 0);
   CHECK(ParseUwsgiContentLength(Span{"11", 2}, &v) && v == 11);
   CHECK(ParseUwsgiContentLength(Span{"007", 3}, &v) && v == 7);
-  CHECK(ParseUwsgiContentLength(Span{"9999999999999999999", 19}, &v) &&
-        v == 9999999999999999999ull);
+  CHECK(ParseUwsgiContentLength(Span{"9999999999999999999", 19}, &v) && v == 9999999999999999999ull);
 }
 
 TEST("CONTENT_LENGTH with leading zeros is its value, up to 2^64 - 1") {
@@ -203,8 +228,18 @@ TEST("CONTENT_LENGTH with leading zeros is its value, up to 2^64 - 1") {
 }
 
 TEST("strict CONTENT_LENGTH refuses signs, spaces, letters, lists and values over 64 bits") {
-  const char* bad[] = {"-1", "+1", " 5", "5 ", "12abc", "abc", "5, 10", "0x10", "1.0",
-                       "18446744073709551616", "000018446744073709551616", "99999999999999999999"};
+  const char* bad[] = {"-1",
+                       "+1",
+                       " 5",
+                       "5 ",
+                       "12abc",
+                       "abc",
+                       "5, 10",
+                       "0x10",
+                       "1.0",
+                       "18446744073709551616",
+                       "000018446744073709551616",
+                       "99999999999999999999"};
   for (const char* s : bad) {
     uint64_t v = 42;
     CHECK(!ParseUwsgiContentLength(Span{s, std::strlen(s)}, &v));
@@ -216,7 +251,8 @@ TEST("encoding the worked example gives the bytes of the reference") {
   char out[64];
   size_t n = EncodeUwsgiPacket(0, 0, vars, 2, out, sizeof out);
   CHECK_EQ(n, 39u);
-  std::string want = std::string("\x00\x23\x00\x00", 4) + Var("REQUEST_METHOD", "GET") + Var("PATH_INFO", "/");
+  std::string want =
+      std::string("\x00\x23\x00\x00", 4) + Var("REQUEST_METHOD", "GET") + Var("PATH_INFO", "/");
   CHECK(std::string(out, n) == want);
 }
 
@@ -330,8 +366,10 @@ std::vector<Fixture> ReadFixtures() {
       } else if (all.empty()) {
         continue;
       } else if (block != nullptr) {
-        if (line.rfind("```", 0) == 0) block = nullptr;
-        else *block += line + "\n";
+        if (line.rfind("```", 0) == 0)
+          block = nullptr;
+        else
+          *block += line + "\n";
       } else if (line == "```hex") {
         block = &all.back().hex;
       } else if (line == "```expect") {

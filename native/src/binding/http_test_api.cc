@@ -172,8 +172,8 @@ Napi::Value NewChunkedDecoder(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
   auto* d = new ChunkedDecoder();
-  o.Set("_decoder", Napi::External<ChunkedDecoder>::New(
-                        env, d, [](Napi::Env, ChunkedDecoder* p) { delete p; }));
+  o.Set("_decoder",
+        Napi::External<ChunkedDecoder>::New(env, d, [](Napi::Env, ChunkedDecoder* p) { delete p; }));
   o.Set("feed", Napi::Function::New(env, ChunkedFeed, "feed"));
   return o;
 }

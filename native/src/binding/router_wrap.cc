@@ -19,11 +19,11 @@ namespace {
 class RouterWrap : public Napi::ObjectWrap<RouterWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "Router",
-                       {InstanceMethod<&RouterWrap::Stop>("stop"),
-                        InstanceMethod<&RouterWrap::Active>("active"),
-                        InstanceMethod<&RouterWrap::Counters>("counters"),
-                        InstanceMethod<&RouterWrap::DestroyJs>("destroy")});
+    return DefineClass(
+        env, "Router",
+        {InstanceMethod<&RouterWrap::Stop>("stop"), InstanceMethod<&RouterWrap::Active>("active"),
+         InstanceMethod<&RouterWrap::Counters>("counters"),
+         InstanceMethod<&RouterWrap::DestroyJs>("destroy")});
   }
 
   // new Router({listeners, backend: {unix, host, port, path, name}, bufferSize, timeoutMs,
@@ -63,7 +63,8 @@ class RouterWrap : public Napi::ObjectWrap<RouterWrap> {
     router_ = std::make_unique<Router>(loop, ro, GetListeners(o), std::move(backend));
     napi_add_env_cleanup_hook(env, &RouterWrap::OnEnvCleanup, this);
     if (!router_->Start()) {
-      Napi::Error::New(env, "the HTTP router cannot start (see the log line above)").ThrowAsJavaScriptException();
+      Napi::Error::New(env, "the HTTP router cannot start (see the log line above)")
+          .ThrowAsJavaScriptException();
     }
   }
 

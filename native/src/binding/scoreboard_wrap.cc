@@ -15,9 +15,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <uv.h>
 #include <time.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include <cstring>
 #include <string>
@@ -70,8 +70,12 @@ Napi::Error ErrnoError(Napi::Env env, const char* what, int err) {
   return e;
 }
 
-double Num(uint64_t v) { return static_cast<double>(v); }
-uint64_t Load(const AtomicU64& a) { return a.load(std::memory_order_relaxed); }
+double Num(uint64_t v) {
+  return static_cast<double>(v);
+}
+uint64_t Load(const AtomicU64& a) {
+  return a.load(std::memory_order_relaxed);
+}
 
 Napi::Value CreateScoreboard(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -101,7 +105,8 @@ Napi::Value AttachScoreboard(const Napi::CallbackInfo& info) {
   Scoreboard sb;
   int r = ScoreboardAttach(info[0].As<Napi::Number>().Int32Value(), &sb);
   if (r < 0) {
-    ErrnoError(env, r == -EINVAL ? "attachScoreboard: not a tsgi scoreboard of this build" : "attachScoreboard", -r)
+    ErrnoError(
+        env, r == -EINVAL ? "attachScoreboard: not a tsgi scoreboard of this build" : "attachScoreboard", -r)
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
@@ -257,7 +262,8 @@ Napi::Value CountException(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Scoreboard* sb = FromHandle(env, info.Length() > 0 ? info[0] : env.Undefined());
   uint32_t w = 0, c = 0;
-  if (!sb || !IndexArg(info, 1, sb->workers, "worker index", &w) || !IndexArg(info, 2, sb->cores, "core index", &c)) {
+  if (!sb || !IndexArg(info, 1, sb->workers, "worker index", &w) ||
+      !IndexArg(info, 2, sb->cores, "core index", &c)) {
     return env.Undefined();
   }
   ScoreboardCore* sc = sb->core(w, c);

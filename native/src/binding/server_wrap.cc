@@ -42,14 +42,20 @@ Bytes ArgBytes(napi_env env, napi_value v, std::string* scratch, bool latin1) {
     // completely costs a second call to learn its real length.
     if (scratch->size() < 4096) scratch->resize(4096);
     size_t len = 0;
-    if (latin1) napi_get_value_string_latin1(env, v, &(*scratch)[0], scratch->size(), &len);
-    else napi_get_value_string_utf8(env, v, &(*scratch)[0], scratch->size(), &len);
+    if (latin1)
+      napi_get_value_string_latin1(env, v, &(*scratch)[0], scratch->size(), &len);
+    else
+      napi_get_value_string_utf8(env, v, &(*scratch)[0], scratch->size(), &len);
     if (len + 1 >= scratch->size()) {
-      if (latin1) napi_get_value_string_latin1(env, v, nullptr, 0, &len);
-      else napi_get_value_string_utf8(env, v, nullptr, 0, &len);
+      if (latin1)
+        napi_get_value_string_latin1(env, v, nullptr, 0, &len);
+      else
+        napi_get_value_string_utf8(env, v, nullptr, 0, &len);
       scratch->resize(len + 1);
-      if (latin1) napi_get_value_string_latin1(env, v, &(*scratch)[0], len + 1, &len);
-      else napi_get_value_string_utf8(env, v, &(*scratch)[0], len + 1, &len);
+      if (latin1)
+        napi_get_value_string_latin1(env, v, &(*scratch)[0], len + 1, &len);
+      else
+        napi_get_value_string_utf8(env, v, &(*scratch)[0], len + 1, &len);
     }
     b.data = scratch->data();
     b.len = len;
@@ -71,20 +77,16 @@ Bytes ArgBytes(napi_env env, napi_value v, std::string* scratch, bool latin1) {
 class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "Server",
-                       {InstanceMethod<&ServerWrap::Respond>("respond"),
-                        InstanceMethod<&ServerWrap::WriteHead>("writeHead"),
-                        InstanceMethod<&ServerWrap::Write>("write"),
-                        InstanceMethod<&ServerWrap::End>("end"),
-                        InstanceMethod<&ServerWrap::WriteContinue>("writeContinue"),
-                        InstanceMethod<&ServerWrap::Abort>("abort"),
-                        InstanceMethod<&ServerWrap::PauseInput>("pauseInput"),
-                        InstanceMethod<&ServerWrap::ResumeInput>("resumeInput"),
-                        InstanceMethod<&ServerWrap::Log>("log"),
-                        InstanceMethod<&ServerWrap::Stop>("stop"),
-                        InstanceMethod<&ServerWrap::DestroyJs>("destroy"),
-                        InstanceMethod<&ServerWrap::Counters>("counters"),
-                        InstanceMethod<&ServerWrap::CountException>("countException")});
+    return DefineClass(
+        env, "Server",
+        {InstanceMethod<&ServerWrap::Respond>("respond"), InstanceMethod<&ServerWrap::WriteHead>("writeHead"),
+         InstanceMethod<&ServerWrap::Write>("write"), InstanceMethod<&ServerWrap::End>("end"),
+         InstanceMethod<&ServerWrap::WriteContinue>("writeContinue"),
+         InstanceMethod<&ServerWrap::Abort>("abort"), InstanceMethod<&ServerWrap::PauseInput>("pauseInput"),
+         InstanceMethod<&ServerWrap::ResumeInput>("resumeInput"), InstanceMethod<&ServerWrap::Log>("log"),
+         InstanceMethod<&ServerWrap::Stop>("stop"), InstanceMethod<&ServerWrap::DestroyJs>("destroy"),
+         InstanceMethod<&ServerWrap::Counters>("counters"),
+         InstanceMethod<&ServerWrap::CountException>("countException")});
   }
 
   explicit ServerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ServerWrap>(info) {
@@ -104,7 +106,8 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
     // competing default here.
     Napi::Value keepalive = o.Get("keepaliveTimeoutMs").Unwrap();
     if (!keepalive.IsNumber()) {
-      Napi::TypeError::New(env, "Server options: keepaliveTimeoutMs (milliseconds) is required").ThrowAsJavaScriptException();
+      Napi::TypeError::New(env, "Server options: keepaliveTimeoutMs (milliseconds) is required")
+          .ThrowAsJavaScriptException();
       return;
     }
     so.keepalive_timeout_ms = static_cast<uint64_t>(keepalive.As<Napi::Number>().DoubleValue());
@@ -125,7 +128,8 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
     // scoreboard. The handle is kept referenced so the mapping outlives the Server.
     Napi::Value sbv = o.Get("scoreboard").Unwrap();
     if (!sbv.IsUndefined() && !sbv.IsNull()) {
-      if (!ScoreboardSlotFromJs(env, sbv, GetU32(o, "workerIndex", 0), GetU32(o, "coreIndex", 0), &so.scoreboard)) {
+      if (!ScoreboardSlotFromJs(env, sbv, GetU32(o, "workerIndex", 0), GetU32(o, "coreIndex", 0),
+                                &so.scoreboard)) {
         return;
       }
       scoreboard_ref_ = Napi::Persistent(sbv);
@@ -155,8 +159,8 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
     uv_check_init(loop, check_);
     check_->data = this;
     uv_unref(reinterpret_cast<uv_handle_t*>(check_));
-    server_ = std::make_unique<Server>(loop, so, std::move(listeners), this, meta.Data(),
-                                       meta.ElementLength());
+    server_ =
+        std::make_unique<Server>(loop, so, std::move(listeners), this, meta.Data(), meta.ElementLength());
     napi_add_env_cleanup_hook(env, &ServerWrap::OnEnvCleanup, this);
     server_->Start();
   }
@@ -179,7 +183,8 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
     server_->Destroy();
     if (check_) {
       uv_check_stop(check_);
-      uv_close(reinterpret_cast<uv_handle_t*>(check_), [](uv_handle_t* h) { delete reinterpret_cast<uv_check_t*>(h); });
+      uv_close(reinterpret_cast<uv_handle_t*>(check_),
+               [](uv_handle_t* h) { delete reinterpret_cast<uv_check_t*>(h); });
       check_ = nullptr;
     }
   }
@@ -240,8 +245,8 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
     callback_scope_ = nullptr;
     handle_scope_ = nullptr;
   }
-  void OnRequest(uint32_t id, uint32_t flags, const std::string& blob, size_t nvars,
-                 const char* body, size_t body_len) override {
+  void OnRequest(uint32_t id, uint32_t flags, const std::string& blob, size_t nvars, const char* body,
+                 size_t body_len) override {
     napi_value args[5];
     napi_create_uint32(env_, id, &args[0]);
     napi_create_uint32(env_, flags, &args[1]);
@@ -315,8 +320,10 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
     Bytes headers = ArgBytes(info.Env(), info[2], &head_scratch_, true);
     uint32_t flags = info[3].As<Napi::Number>().Uint32Value();
     Bytes body;
-    if (info.Length() > 4 && !info[4].IsUndefined()) body = ArgBytes(info.Env(), info[4], &body_scratch_, false);
-    bool ok = server_->Respond(id, status.data, status.len, headers.data, headers.len, flags, body.data, body.len);
+    if (info.Length() > 4 && !info[4].IsUndefined())
+      body = ArgBytes(info.Env(), info[4], &body_scratch_, false);
+    bool ok =
+        server_->Respond(id, status.data, status.len, headers.data, headers.len, flags, body.data, body.len);
     return Napi::Boolean::New(info.Env(), ok);
   }
   Napi::Value WriteHead(const Napi::CallbackInfo& info) {
@@ -324,7 +331,8 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
     Bytes status = ArgBytes(info.Env(), info[1], &status_scratch_, true);
     Bytes headers = ArgBytes(info.Env(), info[2], &head_scratch_, true);
     uint32_t flags = info[3].As<Napi::Number>().Uint32Value();
-    return Napi::Boolean::New(info.Env(), server_->WriteHead(id, status.data, status.len, headers.data, headers.len, flags));
+    return Napi::Boolean::New(
+        info.Env(), server_->WriteHead(id, status.data, status.len, headers.data, headers.len, flags));
   }
   Napi::Value Write(const Napi::CallbackInfo& info) {
     uint32_t id = info[0].As<Napi::Number>().Uint32Value();
@@ -377,7 +385,8 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
   }
   // countException(): the app threw (or rejected) while serving a request of this core.
   Napi::Value CountException(const Napi::CallbackInfo& info) {
-    if (ScoreboardCore* sc = server_->opts().scoreboard.core) sc->exceptions.fetch_add(1, std::memory_order_relaxed);
+    if (ScoreboardCore* sc = server_->opts().scoreboard.core)
+      sc->exceptions.fetch_add(1, std::memory_order_relaxed);
     exceptions_++;
     return info.Env().Undefined();
   }
@@ -448,13 +457,13 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
 Napi::Value ErrorNames(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
-#define TSGI_EXPORT_ERROR(name, num, status, reason)                                          \
-  {                                                                                           \
-    Napi::Object e = Napi::Object::New(env);                                                  \
-    e.Set("name", Napi::String::New(env, #name)).Check();                                     \
-    e.Set("status", Napi::Number::New(env, status)).Check();                                  \
-    e.Set("reason", Napi::String::New(env, reason)).Check();                                  \
-    o.Set(static_cast<uint32_t>(num), e).Check();                                             \
+#define TSGI_EXPORT_ERROR(name, num, status, reason)         \
+  {                                                          \
+    Napi::Object e = Napi::Object::New(env);                 \
+    e.Set("name", Napi::String::New(env, #name)).Check();    \
+    e.Set("status", Napi::Number::New(env, status)).Check(); \
+    e.Set("reason", Napi::String::New(env, reason)).Check(); \
+    o.Set(static_cast<uint32_t>(num), e).Check();            \
   }
   TSGI_ERROR_MAP(TSGI_EXPORT_ERROR)
 #undef TSGI_EXPORT_ERROR
@@ -470,13 +479,14 @@ Napi::Value SetHarakiriHandlerJs(const Napi::CallbackInfo& info) {
     uint64_t thread_id;
     int core_id;
   };
-  auto tsfn = std::make_shared<Napi::ThreadSafeFunction>(Napi::ThreadSafeFunction::New(
-      env, info[0].As<Napi::Function>(), "tsgi.harakiri", 0, 1));
+  auto tsfn = std::make_shared<Napi::ThreadSafeFunction>(
+      Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "tsgi.harakiri", 0, 1));
   tsfn->Unref(env);
   SetHarakiriHandler([tsfn](uint64_t thread_id, int core_id) {
     Call* call = new Call{thread_id, core_id};
     napi_status st = tsfn->NonBlockingCall(call, [](Napi::Env env, Napi::Function fn, Call* c) {
-      fn.Call({Napi::Number::New(env, static_cast<double>(c->thread_id)), Napi::Number::New(env, c->core_id)});
+      fn.Call(
+          {Napi::Number::New(env, static_cast<double>(c->thread_id)), Napi::Number::New(env, c->core_id)});
       delete c;
     });
     if (st != napi_ok) delete call;

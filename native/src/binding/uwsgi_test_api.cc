@@ -44,11 +44,12 @@ bool ToLatin1(Napi::Env env, Napi::Value v, std::string* out) {
   return true;
 }
 
-void Put(Napi::Object obj, const char* key, Napi::Value value) { (void)obj.Set(key, value); }
+void Put(Napi::Object obj, const char* key, Napi::Value value) {
+  (void)obj.Set(key, value);
+}
 
 // An optional non-negative integer option; `fallback` when absent or undefined.
-bool ReadSizeOption(Napi::Env env, Napi::Value opts, const char* name, size_t fallback,
-                    size_t* out) {
+bool ReadSizeOption(Napi::Env env, Napi::Value opts, const char* name, size_t fallback, size_t* out) {
   *out = fallback;
   if (!opts.IsObject()) return true;
   Napi::Value v;
@@ -190,16 +191,16 @@ Napi::Value EncodeUwsgi(const Napi::CallbackInfo& info) {
     vars[i].key = Span{storage[2 * i].data(), storage[2 * i].size()};
     vars[i].value = Span{storage[2 * i + 1].data(), storage[2 * i + 1].size()};
   }
-  size_t need = EncodeUwsgiPacket(static_cast<uint8_t>(m1), static_cast<uint8_t>(m2), vars.data(),
-                                  n, nullptr, 0);
+  size_t need =
+      EncodeUwsgiPacket(static_cast<uint8_t>(m1), static_cast<uint8_t>(m2), vars.data(), n, nullptr, 0);
   if (need == 0) {
     Napi::RangeError::New(env, "vars cannot be encoded: empty key, or block over 65535 bytes")
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
   Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, need);
-  size_t wrote = EncodeUwsgiPacket(static_cast<uint8_t>(m1), static_cast<uint8_t>(m2), vars.data(),
-                                   n, static_cast<char*>(ab.Data()), need);
+  size_t wrote = EncodeUwsgiPacket(static_cast<uint8_t>(m1), static_cast<uint8_t>(m2), vars.data(), n,
+                                   static_cast<char*>(ab.Data()), need);
   if (wrote != need) {
     Napi::Error::New(env, "encoder size mismatch").ThrowAsJavaScriptException();
     return env.Undefined();

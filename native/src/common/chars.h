@@ -13,8 +13,21 @@ namespace tsgi {
 // The symbols of tchar; with ALPHA and DIGIT they make a token character.
 constexpr bool IsTcharSymbol(int c) {
   switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
       return true;
     default:
       return false;
@@ -53,9 +66,15 @@ constexpr CharTable BuildCharTable() {
 
 inline constexpr CharTable kChars = BuildCharTable();
 
-inline bool Is(char c, uint8_t cls) { return (kChars.bits[static_cast<unsigned char>(c)] & cls) != 0; }
-inline bool IsOws(char c) { return c == ' ' || c == '\t'; }
-inline bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+inline bool Is(char c, uint8_t cls) {
+  return (kChars.bits[static_cast<unsigned char>(c)] & cls) != 0;
+}
+inline bool IsOws(char c) {
+  return c == ' ' || c == '\t';
+}
+inline bool IsDigit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // The bytes in [b, e) with leading and trailing OWS (SP, HTAB; RFC 9110 5.6.3) removed.
 inline Span TrimOws(const char* b, const char* e) {

@@ -46,23 +46,19 @@ struct Canned {
   const char* bytes;
 };
 
-#define CANNED(status, reason, bodylen)                                                   \
-  {status, "HTTP/1.1 " #status " " reason "\r\nContent-Type: text/plain\r\nContent-Length: " \
-           #bodylen "\r\nConnection: close\r\n\r\n" reason "\n"}
+#define CANNED(status, reason, bodylen)                                                                \
+  {                                                                                                    \
+    status, "HTTP/1.1 " #status " " reason "\r\nContent-Type: text/plain\r\nContent-Length: " #bodylen \
+            "\r\nConnection: close\r\n\r\n" reason "\n"                                                \
+  }
 
 const Canned kCanned[] = {
-    CANNED(400, "Bad Request", 12),
-    CANNED(408, "Request Timeout", 16),
-    CANNED(413, "Content Too Large", 18),
-    CANNED(414, "URI Too Long", 13),
-    CANNED(417, "Expectation Failed", 19),
-    CANNED(431, "Request Header Fields Too Large", 32),
-    CANNED(500, "Internal Server Error", 22),
-    CANNED(501, "Not Implemented", 16),
-    CANNED(502, "Bad Gateway", 12),
-    CANNED(503, "Service Unavailable", 20),
-    CANNED(504, "Gateway Timeout", 16),
-    CANNED(505, "HTTP Version Not Supported", 27),
+    CANNED(400, "Bad Request", 12),           CANNED(408, "Request Timeout", 16),
+    CANNED(413, "Content Too Large", 18),     CANNED(414, "URI Too Long", 13),
+    CANNED(417, "Expectation Failed", 19),    CANNED(431, "Request Header Fields Too Large", 32),
+    CANNED(500, "Internal Server Error", 22), CANNED(501, "Not Implemented", 16),
+    CANNED(502, "Bad Gateway", 12),           CANNED(503, "Service Unavailable", 20),
+    CANNED(504, "Gateway Timeout", 16),       CANNED(505, "HTTP Version Not Supported", 27),
 };
 #undef CANNED
 }  // namespace

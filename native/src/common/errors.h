@@ -10,73 +10,73 @@
 #include <cstddef>
 #include <cstdint>
 
-#define TSGI_ERROR_MAP(X)                                                                    \
-  X(OK, 0, 200, "no error")                                                                  \
-  /* HTTP/1.1 request head (RFC 9112) */                                                     \
-  X(HTTP_BAD_METHOD, 1, 400, "malformed request method")                                     \
-  X(HTTP_BAD_TARGET, 2, 400, "malformed request target")                                     \
-  X(HTTP_BAD_VERSION, 3, 400, "malformed HTTP version")                                      \
-  X(HTTP_UNSUPPORTED_VERSION, 4, 505, "unsupported HTTP version")                            \
-  X(HTTP_BAD_REQUEST_LINE, 5, 400, "malformed request line")                                 \
-  X(HTTP_BAD_HEADER_NAME, 6, 400, "malformed header field name")                             \
-  X(HTTP_BAD_HEADER_VALUE, 7, 400, "invalid character in header field value")                \
-  X(HTTP_OBS_FOLD, 8, 400, "obsolete line folding in header")                                \
-  X(HTTP_WS_BEFORE_COLON, 9, 400, "whitespace between header name and colon")                \
-  X(HTTP_BARE_CR, 10, 400, "bare CR in request head")                                        \
-  X(HTTP_BARE_LF, 11, 400, "bare LF in request head")                                        \
-  X(HTTP_TOO_MANY_HEADERS, 12, 431, "too many header fields")                                \
-  X(HTTP_HEAD_TOO_LARGE, 13, 431, "request head larger than buffer-size")                    \
-  X(HTTP_URI_TOO_LONG, 14, 414, "request target too long")                                   \
-  X(HTTP_BAD_CONTENT_LENGTH, 15, 400, "invalid Content-Length")                              \
-  X(HTTP_DUP_CONTENT_LENGTH, 16, 400, "conflicting Content-Length headers")                  \
-  X(HTTP_CL_AND_TE, 17, 400, "Content-Length together with Transfer-Encoding")               \
-  X(HTTP_TE_NOT_CHUNKED, 18, 400, "Transfer-Encoding whose final coding is not chunked")     \
-  X(HTTP_TE_UNKNOWN, 19, 501, "unsupported transfer coding")                                 \
-  X(HTTP_MISSING_HOST, 20, 400, "missing Host header")                                       \
-  X(HTTP_DUP_HOST, 21, 400, "repeated Host header")                                          \
-  X(HTTP_BAD_CHUNK_SIZE, 22, 400, "malformed chunk size")                                    \
-  X(HTTP_BAD_CHUNK_EXT, 23, 400, "malformed chunk extension")                                \
-  X(HTTP_BAD_CHUNK_DATA, 24, 400, "chunk data not followed by CRLF")                         \
-  X(HTTP_BAD_TRAILER, 25, 400, "malformed trailer field")                                    \
-  X(HTTP_CHUNK_TOO_LARGE, 26, 413, "chunk size too large")                                   \
-  X(HTTP_BAD_PATH, 27, 400, "request path cannot be decoded")                                \
-  X(HTTP_NUL_IN_PATH, 28, 400, "%00 in request path")                                        \
-  X(HTTP_BAD_EXPECT, 29, 417, "unsupported Expect value")                                    \
-  X(HTTP_BODY_TOO_LARGE, 30, 413, "request body larger than limit-post")                     \
-  X(HTTP_HEAD_TIMEOUT, 31, 408, "request head not received within socket-timeout")          \
-  X(HTTP_BODY_TIMEOUT, 32, 408, "request body stalled longer than socket-timeout")          \
-  X(HTTP_TRUNCATED_BODY, 33, 400, "connection closed before the request body ended")        \
-  X(HTTP_PIPELINE_OVERFLOW, 34, 431, "too many pipelined bytes buffered")                    \
-  X(HTTP_BAD_TRANSFER_ENCODING, 35, 400, "malformed Transfer-Encoding")                       \
-  X(HTTP_CHUNK_LINE_TOO_LONG, 36, 400, "chunk-size line or trailer line too long")          \
-  X(HTTP_TRAILERS_TOO_LARGE, 37, 431, "chunked trailer section too large")                   \
+#define TSGI_ERROR_MAP(X)                                                                            \
+  X(OK, 0, 200, "no error")                                                                          \
+  /* HTTP/1.1 request head (RFC 9112) */                                                             \
+  X(HTTP_BAD_METHOD, 1, 400, "malformed request method")                                             \
+  X(HTTP_BAD_TARGET, 2, 400, "malformed request target")                                             \
+  X(HTTP_BAD_VERSION, 3, 400, "malformed HTTP version")                                              \
+  X(HTTP_UNSUPPORTED_VERSION, 4, 505, "unsupported HTTP version")                                    \
+  X(HTTP_BAD_REQUEST_LINE, 5, 400, "malformed request line")                                         \
+  X(HTTP_BAD_HEADER_NAME, 6, 400, "malformed header field name")                                     \
+  X(HTTP_BAD_HEADER_VALUE, 7, 400, "invalid character in header field value")                        \
+  X(HTTP_OBS_FOLD, 8, 400, "obsolete line folding in header")                                        \
+  X(HTTP_WS_BEFORE_COLON, 9, 400, "whitespace between header name and colon")                        \
+  X(HTTP_BARE_CR, 10, 400, "bare CR in request head")                                                \
+  X(HTTP_BARE_LF, 11, 400, "bare LF in request head")                                                \
+  X(HTTP_TOO_MANY_HEADERS, 12, 431, "too many header fields")                                        \
+  X(HTTP_HEAD_TOO_LARGE, 13, 431, "request head larger than buffer-size")                            \
+  X(HTTP_URI_TOO_LONG, 14, 414, "request target too long")                                           \
+  X(HTTP_BAD_CONTENT_LENGTH, 15, 400, "invalid Content-Length")                                      \
+  X(HTTP_DUP_CONTENT_LENGTH, 16, 400, "conflicting Content-Length headers")                          \
+  X(HTTP_CL_AND_TE, 17, 400, "Content-Length together with Transfer-Encoding")                       \
+  X(HTTP_TE_NOT_CHUNKED, 18, 400, "Transfer-Encoding whose final coding is not chunked")             \
+  X(HTTP_TE_UNKNOWN, 19, 501, "unsupported transfer coding")                                         \
+  X(HTTP_MISSING_HOST, 20, 400, "missing Host header")                                               \
+  X(HTTP_DUP_HOST, 21, 400, "repeated Host header")                                                  \
+  X(HTTP_BAD_CHUNK_SIZE, 22, 400, "malformed chunk size")                                            \
+  X(HTTP_BAD_CHUNK_EXT, 23, 400, "malformed chunk extension")                                        \
+  X(HTTP_BAD_CHUNK_DATA, 24, 400, "chunk data not followed by CRLF")                                 \
+  X(HTTP_BAD_TRAILER, 25, 400, "malformed trailer field")                                            \
+  X(HTTP_CHUNK_TOO_LARGE, 26, 413, "chunk size too large")                                           \
+  X(HTTP_BAD_PATH, 27, 400, "request path cannot be decoded")                                        \
+  X(HTTP_NUL_IN_PATH, 28, 400, "%00 in request path")                                                \
+  X(HTTP_BAD_EXPECT, 29, 417, "unsupported Expect value")                                            \
+  X(HTTP_BODY_TOO_LARGE, 30, 413, "request body larger than limit-post")                             \
+  X(HTTP_HEAD_TIMEOUT, 31, 408, "request head not received within socket-timeout")                   \
+  X(HTTP_BODY_TIMEOUT, 32, 408, "request body stalled longer than socket-timeout")                   \
+  X(HTTP_TRUNCATED_BODY, 33, 400, "connection closed before the request body ended")                 \
+  X(HTTP_PIPELINE_OVERFLOW, 34, 431, "too many pipelined bytes buffered")                            \
+  X(HTTP_BAD_TRANSFER_ENCODING, 35, 400, "malformed Transfer-Encoding")                              \
+  X(HTTP_CHUNK_LINE_TOO_LONG, 36, 400, "chunk-size line or trailer line too long")                   \
+  X(HTTP_TRAILERS_TOO_LARGE, 37, 431, "chunked trailer section too large")                           \
   X(HTTP_BODY_UNREAD, 38, 400, "response ended before the request body was read; connection closed") \
-  X(HTTP_BODY_TOO_SLOW, 39, 408, "request body slower than min-body-rate")                   \
-  X(APP_LENGTH_MISMATCH, 40, 500, "response body length differs from the app's Content-Length") \
-  /* uwsgi protocol (docs/protocol-uwsgi.md) */                                              \
-  X(UWSGI_BLOCK_TOO_LARGE, 64, 413, "uwsgi vars block larger than buffer-size")             \
-  X(UWSGI_EMPTY_KEY, 65, 400, "uwsgi key cannot be empty")                                   \
-  X(UWSGI_TRUNCATED_VAR, 66, 400, "uwsgi var overruns the vars block")                       \
-  X(UWSGI_TOO_MANY_VARS, 67, 413, "too many uwsgi vars")                                     \
-  X(UWSGI_BAD_MODIFIER, 68, 501, "unavailable modifier requested")                           \
-  X(UWSGI_EMPTY_BLOCK, 69, 400, "empty uwsgi vars block")                                    \
-  X(UWSGI_BAD_CONTENT_LENGTH, 70, 400, "invalid CONTENT_LENGTH var")                         \
-  X(UWSGI_BODY_TOO_LARGE, 71, 413, "CONTENT_LENGTH larger than limit-post")                  \
-  X(UWSGI_HEAD_TIMEOUT, 72, 408, "uwsgi packet not received within socket-timeout")         \
-  /* HTTP router (--http) */                                                                 \
-  X(ROUTER_CONNECT_FAILED, 80, 502, "cannot connect to the worker socket")                   \
-  X(ROUTER_NO_RESPONSE, 81, 502, "worker closed the connection without a response")          \
-  X(ROUTER_TIMEOUT, 82, 504, "worker did not answer within http-timeout")                    \
-  X(ROUTER_PACKET_TOO_LARGE, 83, 431, "request vars larger than the workers' buffer-size")   \
-  X(ROUTER_BODY_TOO_LARGE, 84, 413, "chunked request body larger than the router buffers")   \
-  /* socket layer */                                                                         \
-  X(IO_PEER_SHUTDOWN, 95, 500, "client shut down its side while the app works")              \
-  X(IO_READ_FAILED, 96, 500, "read from client failed")                                      \
-  X(IO_WRITE_FAILED, 97, 500, "write to client failed")                                      \
-  X(IO_WRITE_TIMEOUT, 98, 500, "client did not read the response within socket-timeout")    \
-  X(IO_PEER_CLOSED, 99, 500, "client closed the connection")                                \
-  /* the --http router, continued */                                                         \
-  X(ROUTER_CLIENT_STALLED, 85, 500, "client did not read the response within http-timeout")  \
+  X(HTTP_BODY_TOO_SLOW, 39, 408, "request body slower than min-body-rate")                           \
+  X(APP_LENGTH_MISMATCH, 40, 500, "response body length differs from the app's Content-Length")      \
+  /* uwsgi protocol (docs/protocol-uwsgi.md) */                                                      \
+  X(UWSGI_BLOCK_TOO_LARGE, 64, 413, "uwsgi vars block larger than buffer-size")                      \
+  X(UWSGI_EMPTY_KEY, 65, 400, "uwsgi key cannot be empty")                                           \
+  X(UWSGI_TRUNCATED_VAR, 66, 400, "uwsgi var overruns the vars block")                               \
+  X(UWSGI_TOO_MANY_VARS, 67, 413, "too many uwsgi vars")                                             \
+  X(UWSGI_BAD_MODIFIER, 68, 501, "unavailable modifier requested")                                   \
+  X(UWSGI_EMPTY_BLOCK, 69, 400, "empty uwsgi vars block")                                            \
+  X(UWSGI_BAD_CONTENT_LENGTH, 70, 400, "invalid CONTENT_LENGTH var")                                 \
+  X(UWSGI_BODY_TOO_LARGE, 71, 413, "CONTENT_LENGTH larger than limit-post")                          \
+  X(UWSGI_HEAD_TIMEOUT, 72, 408, "uwsgi packet not received within socket-timeout")                  \
+  /* HTTP router (--http) */                                                                         \
+  X(ROUTER_CONNECT_FAILED, 80, 502, "cannot connect to the worker socket")                           \
+  X(ROUTER_NO_RESPONSE, 81, 502, "worker closed the connection without a response")                  \
+  X(ROUTER_TIMEOUT, 82, 504, "worker did not answer within http-timeout")                            \
+  X(ROUTER_PACKET_TOO_LARGE, 83, 431, "request vars larger than the workers' buffer-size")           \
+  X(ROUTER_BODY_TOO_LARGE, 84, 413, "chunked request body larger than the router buffers")           \
+  /* socket layer */                                                                                 \
+  X(IO_PEER_SHUTDOWN, 95, 500, "client shut down its side while the app works")                      \
+  X(IO_READ_FAILED, 96, 500, "read from client failed")                                              \
+  X(IO_WRITE_FAILED, 97, 500, "write to client failed")                                              \
+  X(IO_WRITE_TIMEOUT, 98, 500, "client did not read the response within socket-timeout")             \
+  X(IO_PEER_CLOSED, 99, 500, "client closed the connection")                                         \
+  /* the --http router, continued */                                                                 \
+  X(ROUTER_CLIENT_STALLED, 85, 500, "client did not read the response within http-timeout")          \
   X(ROUTER_RESPONSE_STALLED, 86, 504, "worker sent nothing more within http-timeout mid-response")
 
 namespace tsgi {

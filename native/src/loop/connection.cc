@@ -25,18 +25,24 @@ void ConnListPush(ConnList* list, Connection* c, uint64_t deadline) {
   c->timer.deadline = deadline;
   c->timer.prev = list->tail;
   c->timer.next = nullptr;
-  if (list->tail) list->tail->timer.next = c;
-  else list->head = c;
+  if (list->tail)
+    list->tail->timer.next = c;
+  else
+    list->head = c;
   list->tail = c;
 }
 
 void ConnListRemove(Connection* c) {
   ConnList* list = c->timer.owner;
   if (!list) return;
-  if (c->timer.prev) c->timer.prev->timer.next = c->timer.next;
-  else list->head = c->timer.next;
-  if (c->timer.next) c->timer.next->timer.prev = c->timer.prev;
-  else list->tail = c->timer.prev;
+  if (c->timer.prev)
+    c->timer.prev->timer.next = c->timer.next;
+  else
+    list->head = c->timer.next;
+  if (c->timer.next)
+    c->timer.next->timer.prev = c->timer.prev;
+  else
+    list->tail = c->timer.prev;
   c->timer.prev = c->timer.next = nullptr;
   c->timer.owner = nullptr;
 }
@@ -134,8 +140,7 @@ void Refuse(Connection* c, ErrorCode err, const char* detail = nullptr) {
 }
 
 // Copies what the log line needs from the head (spans die with this read callback).
-void RememberForLog(Connection* c, Span method, Span uri, Span proto, size_t nvars,
-                    uint32_t pktsize) {
+void RememberForLog(Connection* c, Span method, Span uri, Span proto, size_t nvars, uint32_t pktsize) {
   c->log_method.assign(method.data, method.len);
   c->log_uri.assign(uri.data, uri.len);
   c->log_proto.assign(proto.data, proto.len);
@@ -181,10 +186,11 @@ long TakeInitialBody(Connection* c, const char* data, size_t len, std::string* s
   }
   size_t off = 0;
   ErrorCode err = ErrorCode::OK;
-  ChunkedStatus st = ChunkedDecodeAll(&c->chunk, data, len, ChunkedLimits(), &off, &err, [scratch](Span piece) {
-    scratch->append(piece.data, piece.len);
-    return true;
-  });
+  ChunkedStatus st =
+      ChunkedDecodeAll(&c->chunk, data, len, ChunkedLimits(), &off, &err, [scratch](Span piece) {
+        scratch->append(piece.data, piece.len);
+        return true;
+      });
   if (st == ChunkedStatus::kError) {
     Refuse(c, err);
     return -1;
@@ -312,10 +318,11 @@ long ProcessHttpHead(Connection* c, const char* data, size_t len) {
   // A node:http app that decides on 100-continue itself also decides whether to read the
   // body at all: its request goes to it at the head.
   bool app_continue = f.expect_continue && o.continue_by_app;
-  int ready = app_continue ? 1
-                           : BodyBuffered(c, scan.framing == BodyFraming::kChunked,
-                                          has_length ? f.content_length : 0, data + n, len - static_cast<size_t>(n),
-                                          f.expect_continue && f.version_minor == 1);
+  int ready =
+      app_continue
+          ? 1
+          : BodyBuffered(c, scan.framing == BodyFraming::kChunked, has_length ? f.content_length : 0,
+                         data + n, len - static_cast<size_t>(n), f.expect_continue && f.version_minor == 1);
   if (ready <= 0) return ready;
   if (!TakeSlot(c)) return 0;
   c->head_scan = HttpHeadScan{};
@@ -359,8 +366,7 @@ long ProcessHttpHead(Connection* c, const char* data, size_t len) {
     flags |= kReqRawHeaders | (static_cast<uint32_t>(raw) << kReqRawCountShift);
   }
   static const char* kProto[2] = {"HTTP/1.0", "HTTP/1.1"};
-  RememberForLog(c, head.method, head.target, Span{kProto[head.version_minor == 1], 8}, vo.nvars,
-                 vo.pktsize);
+  RememberForLog(c, head.method, head.target, Span{kProto[head.version_minor == 1], 8}, vo.nvars, vo.pktsize);
 
   static thread_local std::string initial;
   long body = TakeInitialBody(c, data + n, len - static_cast<size_t>(n), &initial);
@@ -373,7 +379,8 @@ long ProcessHttpHead(Connection* c, const char* data, size_t len) {
   if (head.expect_continue && head.version_minor == 1 && o.continue_by_app) {
     c->continue_pending = true;
     flags |= kReqExpectContinue;
-  } else if (head.expect_continue && !c->body_done && head.version_minor == 1 && initial.empty() && !buffered) {
+  } else if (head.expect_continue && !c->body_done && head.version_minor == 1 && initial.empty() &&
+             !buffered) {
     c->out.append("HTTP/1.1 100 Continue\r\n\r\n");
   }
   if (!buffered) StartBodyClock(c, c->body_received);
@@ -392,7 +399,8 @@ long ProcessUwsgiPacket(Connection* c, const char* data, size_t len) {
   // but answered with 413 instead of a silent reset.
   if (h.datasize > o.buffer_size) {
     char detail[64];
-    snprintf(detail, sizeof detail, "block size %u, max %zu", static_cast<unsigned>(h.datasize), o.buffer_size);
+    snprintf(detail, sizeof detail, "block size %u, max %zu", static_cast<unsigned>(h.datasize),
+             o.buffer_size);
     Refuse(c, ErrorCode::UWSGI_BLOCK_TOO_LARGE, detail);
     return -1;
   }
@@ -418,7 +426,8 @@ long ProcessUwsgiPacket(Connection* c, const char* data, size_t len) {
   static thread_local std::vector<UwsgiVar> vars;
   if (vars.size() < o.max_vars) vars.resize(o.max_vars);
   size_t nvars = 0;
-  ErrorCode err = ParseUwsgiVars(block, h.datasize, vars.data(), std::min(o.max_vars, s->meta_capacity()), &nvars);
+  ErrorCode err =
+      ParseUwsgiVars(block, h.datasize, vars.data(), std::min(o.max_vars, s->meta_capacity()), &nvars);
   if (err != ErrorCode::OK) {
     Refuse(c, err);
     return -1;
@@ -426,12 +435,18 @@ long ProcessUwsgiPacket(Connection* c, const char* data, size_t len) {
   Span method{}, uri{}, proto{}, path{}, remote{}, clen{};
   for (size_t i = 0; i < nvars; i++) {  // the last duplicate wins, as in uWSGI's environ
     const UwsgiVar& v = vars[i];
-    if (v.key.equals("REQUEST_METHOD", 14)) method = v.value;
-    else if (v.key.equals("REQUEST_URI", 11)) uri = v.value;
-    else if (v.key.equals("PATH_INFO", 9)) path = v.value;
-    else if (v.key.equals("SERVER_PROTOCOL", 15)) proto = v.value;
-    else if (v.key.equals("REMOTE_ADDR", 11)) remote = v.value;
-    else if (v.key.equals("CONTENT_LENGTH", 14)) clen = v.value;
+    if (v.key.equals("REQUEST_METHOD", 14))
+      method = v.value;
+    else if (v.key.equals("REQUEST_URI", 11))
+      uri = v.value;
+    else if (v.key.equals("PATH_INFO", 9))
+      path = v.value;
+    else if (v.key.equals("SERVER_PROTOCOL", 15))
+      proto = v.value;
+    else if (v.key.equals("REMOTE_ADDR", 11))
+      remote = v.value;
+    else if (v.key.equals("CONTENT_LENGTH", 14))
+      clen = v.value;
   }
   uint64_t content_length = 0;
   if (!ParseUwsgiContentLength(clen, &content_length)) {
@@ -464,7 +479,8 @@ long ProcessUwsgiPacket(Connection* c, const char* data, size_t len) {
   static thread_local std::string initial;
   long body = TakeInitialBody(c, data + used, len - used, &initial);
   if (!buffered) StartBodyClock(c, c->body_received);
-  uint32_t flags = kReqUwsgi | (static_cast<uint32_t>(h.modifier1) << 8) | (c->head_request ? static_cast<uint32_t>(kReqHead) : 0u);
+  uint32_t flags = kReqUwsgi | (static_cast<uint32_t>(h.modifier1) << 8) |
+                   (c->head_request ? static_cast<uint32_t>(kReqHead) : 0u);
   Dispatch(c, flags, vo.nvars, initial.empty() ? nullptr : initial.data(), initial.size());
   return static_cast<long>(used) + body;
 }
@@ -556,8 +572,7 @@ long ProcessBytes(Connection* c, const char* data, size_t len) {
 
 }  // namespace
 
-Connection* ConnectionOpen(Server* s, int fd, const ListenerSpec* l, const char* addr,
-                           const char* port) {
+Connection* ConnectionOpen(Server* s, int fd, const ListenerSpec* l, const char* addr, const char* port) {
   Connection* c = new Connection();
   c->server = s;
   c->fd = fd;
@@ -581,8 +596,10 @@ void ConnectionUpdatePoll(Connection* c) {
   // request dispatched later would wait for a body that can only end in a timeout while it
   // holds an app slot. Only a state that does not read stops watching, so a level-triggered
   // RDHUP does not spin.
-  if (reading) ev |= UV_READABLE;
-  else if (!c->peer_closed) ev |= UV_DISCONNECT;
+  if (reading)
+    ev |= UV_READABLE;
+  else if (!c->peer_closed)
+    ev |= UV_DISCONNECT;
   // drain_wanted with nothing left to send: a write() inside the read pass said "wait" and
   // the end-of-pass flush then sent everything; one writable event delivers that onDrain.
   if (c->out.size() > c->out_off || c->drain_wanted) ev |= UV_WRITABLE;
@@ -594,8 +611,10 @@ void ConnectionUpdatePoll(Connection* c) {
     uv_poll_init_socket(c->server->loop(), c->poll, c->fd);
     c->poll->data = c;
   }
-  if (ev == 0) uv_poll_stop(c->poll);
-  else uv_poll_start(c->poll, ev, OnPoll);
+  if (ev == 0)
+    uv_poll_stop(c->poll);
+  else
+    uv_poll_start(c->poll, ev, OnPoll);
 }
 
 namespace {
@@ -645,7 +664,8 @@ void ConnectionOnReadable(Connection* c) {
     // IO_PEER_SHUTDOWN: the request stays live), since a client that closed altogether looks
     // the same from here, and node:http aborts its request at that FIN.
     c->peer_closed = true;
-    if (c->req_id != 0 && c->resp != RespState::kDone) s->sink()->OnAbort(c->req_id, ErrorCode::IO_PEER_SHUTDOWN);
+    if (c->req_id != 0 && c->resp != RespState::kDone)
+      s->sink()->OnAbort(c->req_id, ErrorCode::IO_PEER_SHUTDOWN);
     ConnectionUpdatePoll(c);
     return;
   }
@@ -752,8 +772,8 @@ void ConnectionTimeout(Connection* c) {
       Refuse(c, ErrorCode::HTTP_BODY_TIMEOUT);
       ConnectionFlush(c);
     } else {
-      Refuse(c, c->protocol == Protocol::kHttp ? ErrorCode::HTTP_HEAD_TIMEOUT
-                                               : ErrorCode::UWSGI_HEAD_TIMEOUT);
+      Refuse(c,
+             c->protocol == Protocol::kHttp ? ErrorCode::HTTP_HEAD_TIMEOUT : ErrorCode::UWSGI_HEAD_TIMEOUT);
       ConnectionFlush(c);
     }
     return;

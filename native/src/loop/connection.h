@@ -53,18 +53,18 @@ struct Connection {
   const ListenerSpec* listener = nullptr;
   ConnState state = ConnState::kHead;
   int poll_events = 0;
-  bool processing = false;     // inside ProcessInput (responses are corked)
-  bool deferred = false;       // queued on Server::deferred_
-  bool peer_closed = false;    // read side saw EOF/RDHUP
-  bool input_paused = false;   // app asked to stop reading the body
-  bool pending_close = false;  // close once output is flushed
-  bool slot_reserved = false;  // an app slot was granted while waiting (kWaitSlot)
-  bool held_back = false;      // pipelined requests left unparsed while answers wait unread
-  bool buffering_body = false; // head parsed, body being buffered before dispatch (--post-buffering)
-  uint8_t http_minor = 1;      // HTTP/1.x of the current request
+  bool processing = false;      // inside ProcessInput (responses are corked)
+  bool deferred = false;        // queued on Server::deferred_
+  bool peer_closed = false;     // read side saw EOF/RDHUP
+  bool input_paused = false;    // app asked to stop reading the body
+  bool pending_close = false;   // close once output is flushed
+  bool slot_reserved = false;   // an app slot was granted while waiting (kWaitSlot)
+  bool held_back = false;       // pipelined requests left unparsed while answers wait unread
+  bool buffering_body = false;  // head parsed, body being buffered before dispatch (--post-buffering)
+  uint8_t http_minor = 1;       // HTTP/1.x of the current request
   std::string remote_addr;
   std::string remote_port;
-  std::string pending_in;      // unparsed bytes kept between reads
+  std::string pending_in;  // unparsed bytes kept between reads
   // How far the HTTP head at the start of pending_in has been scanned, so a head that
   // arrives in pieces, or a complete one waiting for its body (--post-buffering) or for a
   // slot, is not scanned again from byte 0 on every read.
@@ -109,8 +109,8 @@ struct Connection {
   // to it, and a body of any other length closes the connection (ResponseBody/Finish).
   uint64_t resp_declared = 0;
   bool resp_length_error = false;
-  std::string out;    // bytes queued for the socket
-  size_t out_off = 0; // bytes of `out` already written
+  std::string out;     // bytes queued for the socket
+  size_t out_off = 0;  // bytes of `out` already written
 
   // Log line material (copied at dispatch; see the buffer lifetime note above).
   std::string log_method, log_uri, log_proto;
@@ -119,11 +119,12 @@ struct Connection {
   uint64_t start_us = 0;
 };
 
-inline bool OutputBacklogged(const Connection* c) { return c->out.size() - c->out_off >= kPipelineOutputCap; }
+inline bool OutputBacklogged(const Connection* c) {
+  return c->out.size() - c->out_off >= kPipelineOutputCap;
+}
 
 // Called by Server on accept; takes ownership of fd.
-Connection* ConnectionOpen(Server* s, int fd, const ListenerSpec* l, const char* addr,
-                           const char* port);
+Connection* ConnectionOpen(Server* s, int fd, const ListenerSpec* l, const char* addr, const char* port);
 // Input side (connection.cc).
 void ConnectionOnReadable(Connection* c);
 void ConnectionProcess(Connection* c);  // parse/dispatch what is buffered, then read more

@@ -27,7 +27,7 @@ struct HarakiriEntry {
   int fd = -1;
   uint64_t deadline_ms = 0;  // monotonic
   bool response_started = false;
-  std::string what;          // "GET /uri" for the log line
+  std::string what;  // "GET /uri" for the log line
 };
 
 // The in-flight requests of one Server, shared with the watchdog.

@@ -56,8 +56,10 @@ BindResult BindUnix(const BindRequest& req) {
   std::memcpy(sa.sun_path, req.path.data(), req.path.size());
   socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + req.path.size());
   bool abstract = !req.path.empty() && req.path[0] == '@';
-  if (abstract) sa.sun_path[0] = '\0';
-  else len += 1;
+  if (abstract)
+    sa.sun_path[0] = '\0';
+  else
+    len += 1;
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return Fail(r, "socket", -1);
   if (!abstract) {
@@ -125,8 +127,10 @@ BindResult BindTcp(const BindRequest& req) {
   sockaddr_storage ss;
   socklen_t sl = sizeof ss;
   if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &sl) == 0) {
-    if (ss.ss_family == AF_INET) r.port = ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
-    else if (ss.ss_family == AF_INET6) r.port = ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+    if (ss.ss_family == AF_INET)
+      r.port = ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+    else if (ss.ss_family == AF_INET6)
+      r.port = ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
   }
   r.fd = fd;
   return r;
@@ -134,6 +138,8 @@ BindResult BindTcp(const BindRequest& req) {
 
 }  // namespace
 
-BindResult BindListener(const BindRequest& req) { return req.is_unix ? BindUnix(req) : BindTcp(req); }
+BindResult BindListener(const BindRequest& req) {
+  return req.is_unix ? BindUnix(req) : BindTcp(req);
+}
 
 }  // namespace tsgi

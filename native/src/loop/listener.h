@@ -14,17 +14,17 @@ struct BindRequest {
   int port = 0;      // 0 = let the kernel choose (the chosen port is reported back)
   std::string path;  // UNIX socket path; a leading '@' means the Linux abstract namespace
   int backlog = 1024;
-  int chmod_mode = -1;  // -1: leave the mode the umask gave
+  int chmod_mode = -1;   // -1: leave the mode the umask gave
   int defer_accept = 0;  // TCP_DEFER_ACCEPT seconds (uWSGI sets it to --socket-timeout); 0 = off
 };
 
 struct BindResult {
   int fd = -1;
-  int err = 0;            // errno of the failing step when fd < 0
-  std::string step;       // which step failed: "resolve", "socket", "bind", "listen", "chmod"
-  int port = 0;           // the bound port (TCP)
-  int backlog = 0;        // the backlog actually used
-  int somaxconn = 0;      // the kernel limit read from /proc (0 if unknown)
+  int err = 0;        // errno of the failing step when fd < 0
+  std::string step;   // which step failed: "resolve", "socket", "bind", "listen", "chmod"
+  int port = 0;       // the bound port (TCP)
+  int backlog = 0;    // the backlog actually used
+  int somaxconn = 0;  // the kernel limit read from /proc (0 if unknown)
 };
 
 // Creates, binds and listens. The fd is non-blocking and close-on-exec (a worker process

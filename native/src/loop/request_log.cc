@@ -39,7 +39,9 @@ void AppendU64(std::string* out, uint64_t v) {
   out->append(p, static_cast<size_t>(tmp + sizeof tmp - p));
 }
 
-void AppendLit(std::string* out, const char* lit) { out->append(lit); }
+void AppendLit(std::string* out, const char* lit) {
+  out->append(lit);
+}
 
 }  // namespace
 

@@ -17,10 +17,10 @@ struct RequestLogEntry {
   const std::string* method;
   const std::string* uri;
   const std::string* protocol;
-  uint32_t nvars = 0;        // logged as 2 x nvars, as uWSGI counts iovecs
-  uint32_t pktsize = 0;      // size of the (equivalent) uwsgi vars block
+  uint32_t nvars = 0;    // logged as 2 x nvars, as uWSGI counts iovecs
+  uint32_t pktsize = 0;  // size of the (equivalent) uwsgi vars block
   time_t start_sec = 0;
-  uint64_t start_us = 0;     // monotonic start, microseconds
+  uint64_t start_us = 0;  // monotonic start, microseconds
   uint64_t end_us = 0;
   uint64_t body_bytes = 0;
   uint32_t status = 0;

@@ -4,12 +4,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 
+#include "common/chars.h"
 #include "loop/connection.h"
+#include "proto/http1.h"
 
 namespace tsgi {
 
@@ -33,7 +35,9 @@ uint32_t ParseStatusCode(const char* status, size_t len) {
 }
 
 // RFC 9110 6.4.1: 1xx, 204 and 304 responses never carry content.
-bool StatusHasNoBody(uint32_t code) { return (code >= 100 && code < 200) || code == 204 || code == 304; }
+bool StatusHasNoBody(uint32_t code) {
+  return (code >= 100 && code < 200) || code == 204 || code == 304;
+}
 
 uint32_t CountLines(const char* p, size_t n) {
   uint32_t lines = 0;
@@ -56,22 +60,20 @@ uint64_t DeclaredLength(const char* h, size_t n, bool* bad) {
   static const char kName[] = "content-length:";
   constexpr size_t kNameLen = sizeof kName - 1;
   for (size_t line = 0; line + kNameLen < n;) {
+    const char* eol = static_cast<const char*>(std::memchr(h + line, '\n', n - line));
+    const char* end = eol ? eol : h + n;
     size_t i = 0;
     while (i < kNameLen && (h[line + i] | 0x20) == kName[i]) i++;
     if (i == kNameLen) {
-      size_t p = line + kNameLen;
-      while (p < n && (h[p] == ' ' || h[p] == '\t')) p++;
-      uint64_t v = 0;
-      size_t digits = 0;
-      for (; p < n && h[p] >= '0' && h[p] <= '9'; p++, digits++) {
-        if (v > (~0ull - 9) / 10) break;
-        v = v * 10 + static_cast<uint64_t>(h[p] - '0');
+      // The request rule (RFC 9110 8.6, proto/http1.h): a value it refuses frames nothing.
+      Span v = TrimOws(h + line + kNameLen, end > h + line + kNameLen && end[-1] == '\r' ? end - 1 : end);
+      uint64_t len = 0;
+      if (!ParseDecimalLength(v, &len)) {
+        *bad = true;
+        return kNoDeclaredLength;
       }
-      while (p < n && (h[p] == ' ' || h[p] == '\t')) p++;
-      if (digits == 0 || p + 1 >= n || h[p] != '\r') *bad = true;
-      return v;
+      return len;
     }
-    const char* eol = static_cast<const char*>(std::memchr(h + line, '\n', n - line));
     if (!eol) break;
     line = static_cast<size_t>(eol - h) + 1;
   }
@@ -86,12 +88,13 @@ void LengthMismatch(Connection* c, uint64_t sent_or_more, bool more) {
   c->resp_length_error = true;
   c->keep_alive = false;
   char line[320];
-  int n = snprintf(line, sizeof line,
-                   "tsgi: response to %s %s: the app sent %s%llu body bytes with Content-Length: %llu; "
-                   "connection closed (%s)",
-                   c->log_method.c_str(), c->log_uri.c_str(), more ? "more than " : "",
-                   static_cast<unsigned long long>(sent_or_more),
-                   static_cast<unsigned long long>(c->resp_declared), ErrorName(ErrorCode::APP_LENGTH_MISMATCH));
+  int n =
+      snprintf(line, sizeof line,
+               "tsgi: response to %s %s: the app sent %s%llu body bytes with Content-Length: %llu; "
+               "connection closed (%s)",
+               c->log_method.c_str(), c->log_uri.c_str(), more ? "more than " : "",
+               static_cast<unsigned long long>(sent_or_more),
+               static_cast<unsigned long long>(c->resp_declared), ErrorName(ErrorCode::APP_LENGTH_MISMATCH));
   if (n > 0) c->server->log().AppendLine(line, std::min(static_cast<size_t>(n), sizeof line - 1));
 }
 
@@ -266,7 +269,8 @@ void ConnectionRequestDone(Connection* c, bool aborted) {
   if (c->req_id == 0) return;
   uint64_t end_us = NowMicros();
   if (s->opts().scoreboard.core) {
-    ScoreboardRequestDone(s->opts().scoreboard, c->req_id, end_us - c->start_us, c->resp_header_bytes + c->resp_body_bytes);
+    ScoreboardRequestDone(s->opts().scoreboard, c->req_id, end_us - c->start_us,
+                          c->resp_header_bytes + c->resp_body_bytes);
   }
   if (s->opts().logging) {
     RequestLogEntry e;

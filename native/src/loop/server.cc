@@ -22,9 +22,9 @@ namespace tsgi {
 namespace {
 
 constexpr size_t kReadBufferSize = 64 * 1024;
-constexpr int kAcceptBatch = 64;      // accepts per readable event, for fairness across workers
-constexpr uint64_t kTimerTickMs = 250;  // timeouts fire within a quarter second of their due time
-constexpr uint64_t kStopIdleGraceMs = 1000;  // idle keep-alive connections after Stop()
+constexpr int kAcceptBatch = 64;              // accepts per readable event, for fairness across workers
+constexpr uint64_t kTimerTickMs = 250;        // timeouts fire within a quarter second of their due time
+constexpr uint64_t kStopIdleGraceMs = 1000;   // idle keep-alive connections after Stop()
 constexpr uint64_t kFdLogIntervalMs = 10000;  // one "out of descriptors" line per interval
 // While requests wait for app slots, every kAcceptTurn-th freed slot goes to a connection
 // still in the listen backlog (docs/security.md, "Fair accepting").
@@ -46,9 +46,12 @@ void FormatPeer(const sockaddr_storage& ss, char* addr, size_t addr_len, char* p
 }
 
 void FreeHandle(uv_handle_t* h) {
-  if (h->type == UV_POLL) delete reinterpret_cast<uv_poll_t*>(h);
-  else if (h->type == UV_TIMER) delete reinterpret_cast<uv_timer_t*>(h);
-  else if (h->type == UV_IDLE) delete reinterpret_cast<uv_idle_t*>(h);
+  if (h->type == UV_POLL)
+    delete reinterpret_cast<uv_poll_t*>(h);
+  else if (h->type == UV_TIMER)
+    delete reinterpret_cast<uv_timer_t*>(h);
+  else if (h->type == UV_IDLE)
+    delete reinterpret_cast<uv_idle_t*>(h);
 }
 
 }  // namespace
@@ -62,17 +65,26 @@ uint32_t DefaultMaxConnections(uint32_t serving_threads) {
 
 Server::Server(uv_loop_t* loop, const ServerOptions& opts, std::vector<ListenerSpec> listeners,
                RequestSink* sink, uint32_t* meta, size_t meta_len)
-    : loop_(loop), opts_(opts), listeners_(std::move(listeners)), sink_(sink), meta_(meta),
-      meta_len_(meta_len), read_buf_(kReadBufferSize) {
+    : loop_(loop),
+      opts_(opts),
+      listeners_(std::move(listeners)),
+      sink_(sink),
+      meta_(meta),
+      meta_len_(meta_len),
+      read_buf_(kReadBufferSize) {
   log_.Configure(opts_.log_fd, opts_.log_micros, opts_.core_id);
   if (opts_.harakiri_ms > 0) {
-    std::atomic<uint64_t>* kills = opts_.scoreboard.worker ? &opts_.scoreboard.worker->harakiri_count : nullptr;
-    harakiri_ = std::make_unique<HarakiriBoard>(opts_.harakiri_ms, opts_.log_fd, opts_.core_id, opts_.thread_id, kills);
+    std::atomic<uint64_t>* kills =
+        opts_.scoreboard.worker ? &opts_.scoreboard.worker->harakiri_count : nullptr;
+    harakiri_ = std::make_unique<HarakiriBoard>(opts_.harakiri_ms, opts_.log_fd, opts_.core_id,
+                                                opts_.thread_id, kills);
   }
   blob_.reserve(4096);
 }
 
-Server::~Server() { Destroy(); }
+Server::~Server() {
+  Destroy();
+}
 
 void Server::Start() {
   for (size_t i = 0; i < listeners_.size(); i++) {
@@ -146,10 +158,10 @@ void Server::OnDescriptorsExhausted(int err) {
   if (fd_logged_ms_ != 0 && now - fd_logged_ms_ < kFdLogIntervalMs) return;
   char line[200];
   int n = fd_logged_ms_ == 0
-              ? snprintf(line, sizeof line, "tsgi: accept() failed: %s; not accepting until a descriptor is free",
-                         strerror(err))
-              : snprintf(line, sizeof line, "tsgi: accept() failed: %s (%llu times in the last %llu s)", strerror(err),
-                         static_cast<unsigned long long>(fd_failures_),
+              ? snprintf(line, sizeof line,
+                         "tsgi: accept() failed: %s; not accepting until a descriptor is free", strerror(err))
+              : snprintf(line, sizeof line, "tsgi: accept() failed: %s (%llu times in the last %llu s)",
+                         strerror(err), static_cast<unsigned long long>(fd_failures_),
                          static_cast<unsigned long long>((now - fd_logged_ms_ + 500) / 1000));
   if (n > 0) log_.AppendLine(line, std::min(static_cast<size_t>(n), sizeof line - 1));
   fd_logged_ms_ = now;
@@ -252,8 +264,10 @@ void Server::SlotReservationUsed() {
 
 void Server::UpdateAccepting() {
   bool want = MayAccept() && (!AtConnectionCap() || idle_timeouts_.head != nullptr);
-  if (want) ResumeAccepting();
-  else PauseAccepting();
+  if (want)
+    ResumeAccepting();
+  else
+    PauseAccepting();
 }
 
 void Server::StartBatch() {
@@ -278,7 +292,9 @@ void Server::FinishBatch() {
   FreeClosed();
 }
 
-void Server::Bury(Connection* c) { closed_.push_back(c); }
+void Server::Bury(Connection* c) {
+  closed_.push_back(c);
+}
 
 void Server::FreeClosed() {
   for (Connection* c : closed_) delete c;

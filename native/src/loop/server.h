@@ -48,8 +48,8 @@ struct ServerOptions {
   // --max-connections: open connections of this Server; at the cap the oldest idle
   // keep-alive connection is closed for a new one, or accepting waits. 0 = no cap.
   uint32_t max_connections = 0;
-  uint32_t max_inflight = 1;          // requests handed to the app at once; 0 = unlimited
-  size_t max_vars = 256;              // uwsgi vars per packet, HTTP vars per request
+  uint32_t max_inflight = 1;  // requests handed to the app at once; 0 = unlimited
+  size_t max_vars = 256;      // uwsgi vars per packet, HTTP vars per request
   bool logging = true;
   bool log_micros = false;
   int log_fd = 2;
@@ -87,8 +87,8 @@ class RequestSink {
   // Worker threads already close their scope per callback, which does the same.
   virtual void Settle() {}
   // blob holds every var; meta (see MetaBuffer) holds 4 offsets per var.
-  virtual void OnRequest(uint32_t id, uint32_t flags, const std::string& blob, size_t nvars,
-                         const char* body, size_t body_len) = 0;
+  virtual void OnRequest(uint32_t id, uint32_t flags, const std::string& blob, size_t nvars, const char* body,
+                         size_t body_len) = 0;
   // data != nullptr: body bytes; data == nullptr: end of body (err OK) or body error.
   virtual void OnData(uint32_t id, const char* data, size_t len, ErrorCode err) = 0;
   virtual void OnDrain(uint32_t id) = 0;
@@ -125,8 +125,8 @@ struct Connection;
 
 class Server {
  public:
-  Server(uv_loop_t* loop, const ServerOptions& opts, std::vector<ListenerSpec> listeners,
-         RequestSink* sink, uint32_t* meta, size_t meta_len);
+  Server(uv_loop_t* loop, const ServerOptions& opts, std::vector<ListenerSpec> listeners, RequestSink* sink,
+         uint32_t* meta, size_t meta_len);
   ~Server();
 
   // Starts polling the listening fds.
@@ -138,10 +138,10 @@ class Server {
   void Destroy();
 
   // Response API (called from JS). Return false when `id` is no longer live.
-  bool Respond(uint32_t id, const char* status, size_t status_len, const char* headers,
-               size_t headers_len, uint32_t flags, const char* body, size_t body_len);
-  bool WriteHead(uint32_t id, const char* status, size_t status_len, const char* headers,
-                 size_t headers_len, uint32_t flags);
+  bool Respond(uint32_t id, const char* status, size_t status_len, const char* headers, size_t headers_len,
+               uint32_t flags, const char* body, size_t body_len);
+  bool WriteHead(uint32_t id, const char* status, size_t status_len, const char* headers, size_t headers_len,
+                 uint32_t flags);
   // Returns 1 when more may be written, 0 when the caller should wait for OnDrain, -1 when
   // the id is not live.
   int Write(uint32_t id, const char* data, size_t len);
@@ -158,12 +158,12 @@ class Server {
   void Log(const char* line, size_t len);
 
   struct Counters {
-    uint64_t requests = 0;     // requests completed (response ended or aborted)
-    uint64_t tx = 0;           // bytes written to clients
-    uint64_t bad_requests = 0; // requests refused by the parsers or limits
-    uint64_t connections = 0;  // connections accepted
-    uint32_t inflight = 0;     // requests handed to the app and not finished
-    uint32_t open = 0;         // open connections
+    uint64_t requests = 0;      // requests completed (response ended or aborted)
+    uint64_t tx = 0;            // bytes written to clients
+    uint64_t bad_requests = 0;  // requests refused by the parsers or limits
+    uint64_t connections = 0;   // connections accepted
+    uint32_t inflight = 0;      // requests handed to the app and not finished
+    uint32_t open = 0;          // open connections
   };
   const Counters& counters() const { return counters_; }
 
@@ -269,11 +269,11 @@ class Server {
   bool stop_notify_pending_ = false;  // OnClosed is due at the next idle callback
   int in_js_call_ = 0;
   int batch_depth_ = 0;
-  bool settle_wanted_ = false;  // a dispatch since the last Settle (see FinishBatch)
-  bool fd_exhausted_ = false;   // accept() hit EMFILE/ENFILE; retried at the next tick or close
-  uint64_t fd_failures_ = 0;    // such failures since the last log line
-  uint64_t fd_logged_ms_ = 0;   // loop time of that line (0: never)
-  uint32_t grants_ = 0;         // slots granted to waiting connections (GrantWaiting)
+  bool settle_wanted_ = false;        // a dispatch since the last Settle (see FinishBatch)
+  bool fd_exhausted_ = false;         // accept() hit EMFILE/ENFILE; retried at the next tick or close
+  uint64_t fd_failures_ = 0;          // such failures since the last log line
+  uint64_t fd_logged_ms_ = 0;         // loop time of that line (0: never)
+  uint32_t grants_ = 0;               // slots granted to waiting connections (GrantWaiting)
   bool accept_turn_pending_ = false;  // a slot is held for the backlog's turn
   friend struct JsCallGuard;
 };

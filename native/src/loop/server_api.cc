@@ -78,8 +78,7 @@ int Server::Write(uint32_t id, const char* data, size_t len) {
   return 1;
 }
 
-bool Server::End(uint32_t id, const char* data, size_t len, const char* trailers,
-                 size_t trailers_len) {
+bool Server::End(uint32_t id, const char* data, size_t len, const char* trailers, size_t trailers_len) {
   JsCallGuard g(this);
   Connection* c = Find(id);
   if (!c || c->resp != RespState::kStreaming) return false;

@@ -27,7 +27,8 @@ bool SameNames(const std::string& stored, const char* blob, const uint32_t* meta
   for (size_t i = 0; i < nvars; i++) {
     size_t len = meta[i * 4 + 1] - meta[i * 4];
     if (off + len + 1 > stored.size()) return false;
-    if (std::memcmp(stored.data() + off, blob + meta[i * 4], len) != 0 || stored[off + len] != '\0') return false;
+    if (std::memcmp(stored.data() + off, blob + meta[i * 4], len) != 0 || stored[off + len] != '\0')
+      return false;
     off += len + 1;
   }
   return off == stored.size();

@@ -22,27 +22,27 @@ namespace tsgi {
 namespace {
 
 enum State : uint8_t {
-  kSizeStart = 0,     // first hex digit of a chunk-size
-  kSize,              // further hex digits
-  kSizeBws,           // BWS after the size; only ';' may follow
-  kExtNameStart,      // after ';': BWS, then the first tchar of a name
-  kExtName,           // name characters
-  kExtNameBws,        // BWS after a name; '=' or ';' must follow
-  kExtValueStart,     // after '=': BWS, then a token or a quoted-string
-  kExtValueToken,     // token value characters
-  kExtValueBws,       // BWS after a value; ';' must follow
-  kExtQuoted,         // inside a quoted-string
-  kExtQuotedEscape,   // after a backslash in a quoted-string
-  kExtAfterQuoted,    // after the closing DQUOTE
-  kSizeLf,            // LF after the size line's CR
-  kData,              // chunk data
-  kDataCr,            // CR after chunk data
-  kDataLf,            // LF after chunk data
-  kTrailerStart,      // start of a trailer line (or the final CRLF)
-  kTrailerName,       // trailer field-name
-  kTrailerValue,      // trailer field-value up to CR
-  kTrailerLf,         // LF ending a trailer line
-  kEndLf,             // LF of the final CRLF
+  kSizeStart = 0,    // first hex digit of a chunk-size
+  kSize,             // further hex digits
+  kSizeBws,          // BWS after the size; only ';' may follow
+  kExtNameStart,     // after ';': BWS, then the first tchar of a name
+  kExtName,          // name characters
+  kExtNameBws,       // BWS after a name; '=' or ';' must follow
+  kExtValueStart,    // after '=': BWS, then a token or a quoted-string
+  kExtValueToken,    // token value characters
+  kExtValueBws,      // BWS after a value; ';' must follow
+  kExtQuoted,        // inside a quoted-string
+  kExtQuotedEscape,  // after a backslash in a quoted-string
+  kExtAfterQuoted,   // after the closing DQUOTE
+  kSizeLf,           // LF after the size line's CR
+  kData,             // chunk data
+  kDataCr,           // CR after chunk data
+  kDataLf,           // LF after chunk data
+  kTrailerStart,     // start of a trailer line (or the final CRLF)
+  kTrailerName,      // trailer field-name
+  kTrailerValue,     // trailer field-value up to CR
+  kTrailerLf,        // LF ending a trailer line
+  kEndLf,            // LF of the final CRLF
   kDone,
   kError,
 };
@@ -52,14 +52,17 @@ inline uint64_t HexValue(char c) {
   return static_cast<uint64_t>((c | 0x20) - 'a' + 10);
 }
 
-bool InSizeLine(uint8_t s) { return s <= kSizeLf; }
-bool InTrailer(uint8_t s) { return s >= kTrailerStart && s <= kEndLf; }
+bool InSizeLine(uint8_t s) {
+  return s <= kSizeLf;
+}
+bool InTrailer(uint8_t s) {
+  return s >= kTrailerStart && s <= kEndLf;
+}
 
 }  // namespace
 
-ChunkedStatus ChunkedDecode(ChunkedDecoder* d, const char* in, size_t len,
-                            const ChunkedLimits& limits, size_t* consumed, Span* data,
-                            ErrorCode* err) {
+ChunkedStatus ChunkedDecode(ChunkedDecoder* d, const char* in, size_t len, const ChunkedLimits& limits,
+                            size_t* consumed, Span* data, ErrorCode* err) {
   *consumed = 0;
   *data = Span{in, 0};
   *err = ErrorCode::OK;

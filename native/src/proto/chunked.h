@@ -15,10 +15,10 @@ namespace tsgi {
 struct ChunkedDecoder {
   // Opaque to callers; zero-initialised means "at the start of the first chunk-size line".
   uint8_t state = 0;
-  uint64_t remaining = 0;     // data bytes left in the current chunk
-  uint32_t line_bytes = 0;    // bytes consumed in the current size/extension/trailer line
-  uint32_t trailer_bytes = 0; // total trailer section bytes so far (bounded)
-  uint8_t size_digits = 0;   // significant digits of the current chunk-size (leading zeros skipped)
+  uint64_t remaining = 0;           // data bytes left in the current chunk
+  uint32_t line_bytes = 0;          // bytes consumed in the current size/extension/trailer line
+  uint32_t trailer_bytes = 0;       // total trailer section bytes so far (bounded)
+  uint8_t size_digits = 0;          // significant digits of the current chunk-size (leading zeros skipped)
   ErrorCode error = ErrorCode::OK;  // sticky: once kError is returned, every later call repeats it
 };
 
@@ -38,9 +38,8 @@ struct ChunkedLimits {
 // Consumes bytes from in[0..len). *consumed is set to the number of bytes used (always set).
 // On kData, *data points into `in` (data->len may be less than the chunk when input ends).
 // Bytes after kDone belong to the next request and are not consumed.
-ChunkedStatus ChunkedDecode(ChunkedDecoder* d, const char* in, size_t len,
-                            const ChunkedLimits& limits, size_t* consumed, Span* data,
-                            ErrorCode* err);
+ChunkedStatus ChunkedDecode(ChunkedDecoder* d, const char* in, size_t len, const ChunkedLimits& limits,
+                            size_t* consumed, Span* data, ErrorCode* err);
 
 // Decodes as much of in[0..len) as is here, handing every data span to on_data(Span), which
 // returns false to stop early (the bytes after that span are left unconsumed). Returns

@@ -463,14 +463,22 @@ int64_t ScanValue(Scanner& s) {
 
 int64_t Step(Scanner& s) {
   switch (s.st->phase) {
-    case kLeading: return ScanLeading(s);
-    case kMethod: return ScanMethod(s);
-    case kTarget: return ScanTarget(s);
-    case kVersion: return ScanVersion(s);
-    case kLineStart: return ScanLineStart(s);
-    case kName: return ScanName(s);
-    case kValueOws: return ScanValueOws(s);
-    default: return ScanValue(s);
+    case kLeading:
+      return ScanLeading(s);
+    case kMethod:
+      return ScanMethod(s);
+    case kTarget:
+      return ScanTarget(s);
+    case kVersion:
+      return ScanVersion(s);
+    case kLineStart:
+      return ScanLineStart(s);
+    case kName:
+      return ScanName(s);
+    case kValueOws:
+      return ScanValueOws(s);
+    default:
+      return ScanValue(s);
   }
 }
 
@@ -497,8 +505,8 @@ int64_t Complete(Scanner& s) {
 
 }  // namespace
 
-int64_t ScanHttpRequestHead(const char* buf, size_t len, const HttpParseOptions& opts,
-                            HttpHeadScan* st, HttpRequestHead* out, ErrorCode* err) {
+int64_t ScanHttpRequestHead(const char* buf, size_t len, const HttpParseOptions& opts, HttpHeadScan* st,
+                            HttpRequestHead* out, ErrorCode* err) {
   *err = st->error;
   if (st->phase == kComplete || st->phase == kFailed) return st->result;
   const char* end = buf + (len < opts.max_head_size ? len : opts.max_head_size);
@@ -511,8 +519,8 @@ int64_t ScanHttpRequestHead(const char* buf, size_t len, const HttpParseOptions&
   return Complete(s);
 }
 
-int64_t ParseHttpRequestHead(const char* buf, size_t len, const HttpParseOptions& opts,
-                             HttpRequestHead* out, ErrorCode* err) {
+int64_t ParseHttpRequestHead(const char* buf, size_t len, const HttpParseOptions& opts, HttpRequestHead* out,
+                             ErrorCode* err) {
   out->num_headers = 0;
   out->framing = BodyFraming::kNone;
   out->content_length = 0;

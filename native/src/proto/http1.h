@@ -36,13 +36,13 @@ enum class TargetForm : uint8_t {
 
 struct HttpRequestHead {
   Span method;
-  Span target;          // request-target exactly as sent
+  Span target;  // request-target exactly as sent
   TargetForm form = TargetForm::kOrigin;
-  Span authority;       // absolute-form: host[:port] after "scheme://"; empty otherwise
-  Span path;            // origin-form: target up to '?' or '#'; absolute-form: what follows the
-                        // authority up to '?' or '#' (empty for "http://h" or "http://h?q");
-                        // asterisk-form and others: the whole target
-  Span query;           // after '?' up to '#', empty when absent
+  Span authority;  // absolute-form: host[:port] after "scheme://"; empty otherwise
+  Span path;       // origin-form: target up to '?' or '#'; absolute-form: what follows the
+                   // authority up to '?' or '#' (empty for "http://h" or "http://h?q");
+                   // asterisk-form and others: the whole target
+  Span query;      // after '?' up to '#', empty when absent
   uint8_t version_major = 1;
   uint8_t version_minor = 1;
   HttpHeader headers[kMaxHeaders];
@@ -50,7 +50,7 @@ struct HttpRequestHead {
 
   // Derived from the fields above, so the socket layer never re-scans headers.
   BodyFraming framing = BodyFraming::kNone;
-  uint64_t content_length = 0;  // valid when framing == kLength
+  uint64_t content_length = 0;   // valid when framing == kLength
   bool keep_alive = false;       // HTTP/1.1 unless "Connection: close"; HTTP/1.0 only with keep-alive
   bool expect_continue = false;  // "Expect: 100-continue"
   bool upgrade = false;          // Connection: upgrade present (served as a plain request)
@@ -58,9 +58,9 @@ struct HttpRequestHead {
 };
 
 struct HttpParseOptions {
-  size_t max_head_size = 8192;     // --buffer-size: a head that does not fit is HTTP_HEAD_TOO_LARGE
-  size_t max_target_len = 8192;    // a longer request-target is HTTP_URI_TOO_LONG (414)
-  bool require_host = true;        // RFC 9112 3.2: HTTP/1.1 requests must carry exactly one Host
+  size_t max_head_size = 8192;   // --buffer-size: a head that does not fit is HTTP_HEAD_TOO_LARGE
+  size_t max_target_len = 8192;  // a longer request-target is HTTP_URI_TOO_LONG (414)
+  bool require_host = true;      // RFC 9112 3.2: HTTP/1.1 requests must carry exactly one Host
 };
 
 // Content-Length's 1*DIGIT (RFC 9110 8.6) as a uint64_t: leading zeros are allowed and do not
@@ -73,11 +73,11 @@ bool ParseDecimalLength(Span v, uint64_t* out);
 struct HttpHeadFacts {
   bool has_cl = false;
   bool has_te = false;
-  bool te_empty = true;        // no coding seen yet in any Transfer-Encoding field
+  bool te_empty = true;  // no coding seen yet in any Transfer-Encoding field
   bool te_last_chunked = false;
   bool te_seen_chunked = false;
-  bool te_unknown = false;     // a coding other than chunked was seen
-  bool te_malformed = false;   // chunked twice, parameters, or a coding that is no token
+  bool te_unknown = false;    // a coding other than chunked was seen
+  bool te_malformed = false;  // chunked twice, parameters, or a coding that is no token
   bool conn_close = false;
   bool conn_keep_alive = false;
   bool expect_continue = false;
@@ -93,19 +93,19 @@ struct HttpHeadFacts {
 // Zero-initialised means "nothing scanned yet". Offsets are relative to the start of the
 // head, so the caller may move its buffer between calls as long as the bytes stay the same.
 struct HttpHeadScan {
-  uint32_t pos = 0;        // bytes examined and found to be a valid prefix
-  uint8_t phase = 0;       // where pos is in the grammar (opaque)
-  uint32_t tok = 0;        // start of the token pos is inside (method, target, name, value)
-  uint32_t name_end = 0;   // end of the current field-name
-  uint32_t value = 0;      // start of the current field-value
+  uint32_t pos = 0;       // bytes examined and found to be a valid prefix
+  uint8_t phase = 0;      // where pos is in the grammar (opaque)
+  uint32_t tok = 0;       // start of the token pos is inside (method, target, name, value)
+  uint32_t name_end = 0;  // end of the current field-name
+  uint32_t value = 0;     // start of the current field-value
   uint32_t method = 0, method_len = 0, target = 0, target_len = 0;
   uint32_t num_headers = 0;
-  int64_t result = 0;      // once the head is complete: its length; after an error: -1
+  int64_t result = 0;  // once the head is complete: its length; after an error: -1
   ErrorCode error = ErrorCode::OK;
   BodyFraming framing = BodyFraming::kNone;  // valid once the head is complete
   bool keep_alive = false;                   // valid once the head is complete
   HttpHeadFacts facts;
-  uint64_t examined = 0;   // bytes looked at across all calls: what a slow client costs
+  uint64_t examined = 0;  // bytes looked at across all calls: what a slow client costs
 };
 
 // Resumable form of ParseHttpRequestHead: the same answers for the same bytes, looking only
@@ -114,8 +114,8 @@ struct HttpHeadScan {
 // length at once, and scan->framing, keep_alive and facts describe it. `out` is filled only
 // when the whole head is scanned in one call; to fill it after a resumed scan, call
 // ParseHttpRequestHead on the complete head (once).
-int64_t ScanHttpRequestHead(const char* buf, size_t len, const HttpParseOptions& opts,
-                            HttpHeadScan* scan, HttpRequestHead* out, ErrorCode* err);
+int64_t ScanHttpRequestHead(const char* buf, size_t len, const HttpParseOptions& opts, HttpHeadScan* scan,
+                            HttpRequestHead* out, ErrorCode* err);
 
 // Parses the request head at buf[0..len).
 //   > 0  the head is complete; the value is its length including the final CRLF CRLF.
@@ -126,8 +126,8 @@ int64_t ScanHttpRequestHead(const char* buf, size_t len, const HttpParseOptions&
 // skipped and counted in the returned length.
 // Strict by default: bare LF, bare CR, obs-fold, whitespace before a colon, control bytes,
 // CL+TE, conflicting CL, non-chunked final TE, repeated or (on 1.1) missing Host are errors.
-int64_t ParseHttpRequestHead(const char* buf, size_t len, const HttpParseOptions& opts,
-                             HttpRequestHead* out, ErrorCode* err);
+int64_t ParseHttpRequestHead(const char* buf, size_t len, const HttpParseOptions& opts, HttpRequestHead* out,
+                             ErrorCode* err);
 
 }  // namespace tsgi
 

@@ -23,10 +23,10 @@ struct HttpResponseHead {
   uint8_t version_minor = 1;
   int status = 0;
   ResponseFraming framing = ResponseFraming::kClose;
-  uint64_t content_length = 0;  // valid when framing == kLength
-  bool connection_close = false;  // "Connection: close" present
+  uint64_t content_length = 0;      // valid when framing == kLength
+  bool connection_close = false;    // "Connection: close" present
   bool has_content_length = false;  // any Content-Length header, valid or not
-  size_t headers_at = 0;  // offset just after the status line, where a header may be inserted
+  size_t headers_at = 0;            // offset just after the status line, where a header may be inserted
 };
 
 // Scans the response head at buf[0..len) (the answer to a request whose method was HEAD

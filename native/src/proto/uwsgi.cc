@@ -46,8 +46,7 @@ bool ParseUwsgiHeader(const char* buf, size_t len, UwsgiHeader* out) {
 //   - a value may be empty, also as the very last item, but must not overrun the block.
 // Every offset below is checked against `remaining` before it is read, so the parser never
 // touches block[len] or beyond.
-ErrorCode ParseUwsgiVars(const char* block, size_t len, UwsgiVar* vars, size_t max_vars,
-                         size_t* num_vars) {
+ErrorCode ParseUwsgiVars(const char* block, size_t len, UwsgiVar* vars, size_t max_vars, size_t* num_vars) {
   size_t pos = 0;
   size_t count = 0;
   *num_vars = 0;
@@ -88,8 +87,8 @@ bool ParseUwsgiContentLength(Span value, uint64_t* out) {
 // Pass one sums the sizes (as nginx's ngx_http_uwsgi_create_request does before it allocates);
 // pass two writes only if the caller's buffer holds the whole packet, so a short buffer is
 // never partly written. An empty key is refused because no parser would accept it back.
-size_t EncodeUwsgiPacket(uint8_t modifier1, uint8_t modifier2, const UwsgiVar* vars,
-                         size_t num_vars, char* out, size_t out_cap) {
+size_t EncodeUwsgiPacket(uint8_t modifier1, uint8_t modifier2, const UwsgiVar* vars, size_t num_vars,
+                         char* out, size_t out_cap) {
   size_t block = 0;
   for (size_t i = 0; i < num_vars; i++) {
     if (vars[i].key.len == 0 || vars[i].key.len > kMaxU16 || vars[i].value.len > kMaxU16) return 0;

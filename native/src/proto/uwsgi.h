@@ -35,8 +35,7 @@ bool ParseUwsgiHeader(const char* buf, size_t len, UwsgiHeader* out);
 // count to *num_vars. Errors: UWSGI_EMPTY_KEY, UWSGI_TRUNCATED_VAR (a length or value
 // overrunning the block, a key with no value length after it, 1-2 trailing bytes),
 // UWSGI_TOO_MANY_VARS.
-ErrorCode ParseUwsgiVars(const char* block, size_t len, UwsgiVar* vars, size_t max_vars,
-                         size_t* num_vars);
+ErrorCode ParseUwsgiVars(const char* block, size_t len, UwsgiVar* vars, size_t max_vars, size_t* num_vars);
 
 // Strict CONTENT_LENGTH: empty means 0; otherwise decimal digits only, leading zeros allowed,
 // at most 2^64 - 1 (ParseDecimalLength, the HTTP Content-Length rule). Returns false on any
@@ -46,8 +45,8 @@ bool ParseUwsgiContentLength(Span value, uint64_t* out);
 // Encodes a vars block (test helper and future router). Two passes as nginx does: returns the
 // exact size needed; writes only when out_cap is large enough. Returns 0 if the block would
 // exceed 65535 bytes or a key/value exceeds 65535.
-size_t EncodeUwsgiPacket(uint8_t modifier1, uint8_t modifier2, const UwsgiVar* vars,
-                         size_t num_vars, char* out, size_t out_cap);
+size_t EncodeUwsgiPacket(uint8_t modifier1, uint8_t modifier2, const UwsgiVar* vars, size_t num_vars,
+                         char* out, size_t out_cap);
 
 }  // namespace tsgi
 

@@ -57,13 +57,17 @@ void AppendCgiHeaderName(std::string* b, Span name) {
   b->append("HTTP_", 5);
   for (size_t i = 0; i < name.len; i++) {
     char ch = name.data[i];
-    if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 32);
-    else if (ch == '-') ch = '_';
+    if (ch >= 'a' && ch <= 'z')
+      ch = static_cast<char>(ch - 32);
+    else if (ch == '-')
+      ch = '_';
     b->push_back(ch);
   }
 }
 
-bool HasUnderscore(Span s) { return std::memchr(s.data, '_', s.len) != nullptr; }
+bool HasUnderscore(Span s) {
+  return std::memchr(s.data, '_', s.len) != nullptr;
+}
 
 // Host without its port (nginx's $host), used as SERVER_NAME.
 Span HostName(Span host) {
@@ -98,8 +102,10 @@ ErrorCode BuildHttpVars(const HttpRequestHead& head, const PeerInfo& peer, VarsO
   Span content_type{}, content_length{};
   for (size_t i = 0; i < head.num_headers; i++) {
     const HttpHeader& h = head.headers[i];
-    if (EqualsLowerAscii(h.name, "content-type", 12)) content_type = h.value;
-    else if (EqualsLowerAscii(h.name, "content-length", 14)) content_length = h.value;
+    if (EqualsLowerAscii(h.name, "content-type", 12))
+      content_type = h.value;
+    else if (EqualsLowerAscii(h.name, "content-length", 14))
+      content_length = h.value;
   }
 
   // Order and names follow nginx's uwsgi_params (docs/protocol-uwsgi.md, "What nginx 1.22
@@ -206,8 +212,7 @@ long AppendRawHeaders(const HttpRequestHead& head, VarsOut* out) {
   return static_cast<long>(head.num_headers);
 }
 
-void BuildUwsgiVars(const char* block, size_t block_len, const UwsgiVar* vars, size_t n,
-                    VarsOut* out) {
+void BuildUwsgiVars(const char* block, size_t block_len, const UwsgiVar* vars, size_t n, VarsOut* out) {
   out->blob->assign(block, block_len);
   for (size_t i = 0; i < n && i < out->meta_cap; i++) {
     uint32_t* m = out->meta + i * 4;

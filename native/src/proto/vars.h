@@ -19,7 +19,7 @@ namespace tsgi {
 struct VarsOut {
   std::string* blob;
   uint32_t* meta;
-  size_t meta_cap;     // vars that fit in meta
+  size_t meta_cap;  // vars that fit in meta
   size_t nvars = 0;
   uint32_t pktsize = 0;  // size of the equivalent uwsgi vars block, for the log line
 };
@@ -43,8 +43,7 @@ long AppendRawHeaders(const HttpRequestHead& head, VarsOut* out);
 
 // uwsgi: the blob is the raw vars block itself (no copy of keys and values is made); meta
 // offsets point into it.
-void BuildUwsgiVars(const char* block, size_t block_len, const UwsgiVar* vars, size_t n,
-                    VarsOut* out);
+void BuildUwsgiVars(const char* block, size_t block_len, const UwsgiVar* vars, size_t n, VarsOut* out);
 
 }  // namespace tsgi
 

@@ -44,8 +44,10 @@ void OnWritten(uv_write_t* req, int status) {
   bool to_client = w->to_client;
   size_t n = w->data.size();
   delete w;
-  if (to_client) s->client_pending -= n;
-  else s->backend_pending -= n;
+  if (to_client)
+    s->client_pending -= n;
+  else
+    s->backend_pending -= n;
   if (s->closed || s->router == nullptr || status == UV_ECANCELED) return;
   if (status < 0) {
     if (to_client) {
@@ -60,8 +62,10 @@ void OnWritten(uv_write_t* req, int status) {
   s->last_active = uv_now(s->router->loop());
   if (to_client) {
     s->client_progress_at = s->last_active;
-    if (s->close_after_flush && s->client_pending == 0) ShutdownClient(s);
-    else if (s->client_pending < kLowWater) StartBackendRead(s);
+    if (s->close_after_flush && s->client_pending == 0)
+      ShutdownClient(s);
+    else if (s->client_pending < kLowWater)
+      StartBackendRead(s);
   } else if (s->backend_pending < kLowWater && s->body_left > 0) {
     ResumeClient(s);
   }
@@ -78,8 +82,10 @@ void Send(Session* s, uv_stream_t* st, bool to_client, const char* p, size_t n) 
       p += r;
       n -= static_cast<size_t>(r);
     } else if (r != UV_EAGAIN && r != UV_ENOSYS) {
-      if (to_client) CloseSessionNow(s);
-      else s->keepalive = false;
+      if (to_client)
+        CloseSessionNow(s);
+      else
+        s->keepalive = false;
       return;
     }
   }
@@ -90,8 +96,10 @@ void Send(Session* s, uv_stream_t* st, bool to_client, const char* p, size_t n) 
   uv_buf_t b = uv_buf_init(&w->data[0], static_cast<unsigned>(n));
   if (uv_write(&w->req, st, &b, 1, OnWritten) != 0) {
     delete w;
-    if (to_client) CloseSessionNow(s);
-    else s->keepalive = false;
+    if (to_client)
+      CloseSessionNow(s);
+    else
+      s->keepalive = false;
     return;
   }
   // The client's clock starts when bytes first wait for it (OnWritten moves it on).
@@ -174,8 +182,10 @@ void StartResponse(Session* s, size_t len) {
   }
   s->resp_left = rh.framing == ResponseFraming::kLength ? rh.content_length : 0;
   const char* extra = nullptr;
-  if (s->auto_chunk) extra = "Transfer-Encoding: chunked\r\n";
-  else if (!s->keepalive && !rh.connection_close && s->http11) extra = "Connection: close\r\n";
+  if (s->auto_chunk)
+    extra = "Transfer-Encoding: chunked\r\n";
+  else if (!s->keepalive && !rh.connection_close && s->http11)
+    extra = "Connection: close\r\n";
   const char* body = s->resp_head.data() + len;
   size_t body_len = s->resp_head.size() - len;
   if (extra == nullptr) {

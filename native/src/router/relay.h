@@ -21,7 +21,7 @@ constexpr size_t kRelayLowWater = 64 * 1024;
 // Opens the worker connection and sends packet + body; called again by the timer while a
 // connect waits for room in the worker's backlog (Session::connect_retry).
 void ConnectBackend(Session* s);
-void CloseBackend(Session* s);     // closes the worker connection, if any
+void CloseBackend(Session* s);  // closes the worker connection, if any
 void SendToClient(Session* s, const char* p, size_t n);
 void SendToBackend(Session* s, const char* p, size_t n);
 

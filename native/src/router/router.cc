@@ -21,7 +21,9 @@ constexpr uint64_t kAcceptLogMs = 5000;
 // Connections taken per readable event, so one busy listener cannot starve the others.
 constexpr int kAcceptBatch = 64;
 
-bool OutOfDescriptors(int err) { return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM; }
+bool OutOfDescriptors(int err) {
+  return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
 
 }  // namespace
 
@@ -43,7 +45,9 @@ Router::Router(uv_loop_t* loop, const RouterOptions& opts, std::vector<ListenerS
   scratch_meta_.resize((16 + kMaxHeaders) * 4);
 }
 
-Router::~Router() { Destroy(); }
+Router::~Router() {
+  Destroy();
+}
 
 bool Router::Start() {
   if (backend_.is_unix) {
@@ -56,7 +60,8 @@ bool Router::Start() {
     std::memcpy(un->sun_path, backend_.path.data(), backend_.path.size());
     // An abstract name (leading NUL) is exactly its bytes; a path also counts its final NUL.
     bool abstract = !backend_.path.empty() && backend_.path[0] == '\0';
-    backend_addr_len_ = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + backend_.path.size() + (abstract ? 0 : 1));
+    backend_addr_len_ =
+        static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + backend_.path.size() + (abstract ? 0 : 1));
   } else {
     sockaddr_in6* a6 = reinterpret_cast<sockaddr_in6*>(&backend_addr_);
     sockaddr_in* a4 = reinterpret_cast<sockaddr_in*>(&backend_addr_);
@@ -76,7 +81,8 @@ bool Router::Start() {
     // listen(2) again with --listen: the master bound the socket and may have listened with
     // another backlog.
     if (::listen(spec.fd, opts_.backlog) != 0) {
-      Log(std::string("tsgi http router: cannot listen on fd ") + std::to_string(spec.fd) + ": " + std::strerror(errno));
+      Log(std::string("tsgi http router: cannot listen on fd ") + std::to_string(spec.fd) + ": " +
+          std::strerror(errno));
       return false;
     }
     ListenHandle* lh = new ListenHandle();
@@ -86,14 +92,16 @@ bool Router::Start() {
     int rc = uv_poll_init(loop_, &lh->poll, spec.fd);  // also makes the fd non-blocking
     if (rc != 0) {
       delete lh;
-      Log(std::string("tsgi http router: cannot watch fd ") + std::to_string(spec.fd) + ": " + uv_strerror(rc));
+      Log(std::string("tsgi http router: cannot watch fd ") + std::to_string(spec.fd) + ": " +
+          uv_strerror(rc));
       return false;
     }
     lh->poll.data = lh;
     listen_handles_.push_back(lh);
     rc = uv_poll_start(&lh->poll, UV_READABLE, &Router::OnListenReadable);
     if (rc != 0) {
-      Log(std::string("tsgi http router: cannot watch fd ") + std::to_string(spec.fd) + ": " + uv_strerror(rc));
+      Log(std::string("tsgi http router: cannot watch fd ") + std::to_string(spec.fd) + ": " +
+          uv_strerror(rc));
       return false;
     }
   }
@@ -138,7 +146,8 @@ void Router::PauseAccepting(int err) {
   uint64_t now = uv_now(loop_);
   if (accept_logged_at_ != 0 && now - accept_logged_at_ < kAcceptLogMs) return;
   std::string count;
-  if (accept_logged_at_ != 0) count = " (" + std::to_string(accept_failures_) + " times since the previous such line)";
+  if (accept_logged_at_ != 0)
+    count = " (" + std::to_string(accept_failures_) + " times since the previous such line)";
   accept_logged_at_ = now;
   Log(std::string("tsgi http router: accept() failed: ") + std::strerror(err) + count + "; " +
       std::to_string(sessions_.size()) +
@@ -177,7 +186,8 @@ void Router::CloseListeners() {
   }
   listen_handles_.clear();
   if (accept_timer_ != nullptr) {
-    uv_close(reinterpret_cast<uv_handle_t*>(accept_timer_), [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+    uv_close(reinterpret_cast<uv_handle_t*>(accept_timer_),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
     accept_timer_ = nullptr;
   }
   accept_paused_ = false;

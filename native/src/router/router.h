@@ -39,22 +39,22 @@ struct RouterBackend {
 };
 
 struct RouterOptions {
-  size_t buffer_size = 8192;      // the workers' --buffer-size: largest uwsgi vars block they take
-  size_t max_head = 65535;        // largest client request head (uWSGI's router: 64 KiB)
-  uint64_t timeout_ms = 60000;    // --http-timeout: idle client, stalled I/O, worker silence
-  uint64_t keepalive_ms = 60000;  // idle time between requests on one client connection
-  bool keepalive = true;          // --http-keepalive (on unless set to 0)
+  size_t buffer_size = 8192;            // the workers' --buffer-size: largest uwsgi vars block they take
+  size_t max_head = 65535;              // largest client request head (uWSGI's router: 64 KiB)
+  uint64_t timeout_ms = 60000;          // --http-timeout: idle client, stalled I/O, worker silence
+  uint64_t keepalive_ms = 60000;        // idle time between requests on one client connection
+  bool keepalive = true;                // --http-keepalive (on unless set to 0)
   uint64_t max_chunked_body = 1 << 20;  // de-chunked bodies are buffered up to this
   uint8_t modifier1 = 0;
   uint8_t modifier2 = 0;
   int log_fd = 2;
-  int backlog = 1024;             // --listen, passed again to listen(2) on the inherited fds
+  int backlog = 1024;  // --listen, passed again to listen(2) on the inherited fds
 };
 
 struct RouterCounters {
-  uint64_t sessions = 0;   // client connections accepted
-  uint64_t requests = 0;   // requests forwarded to a worker
-  uint64_t errors = 0;     // requests answered by the router itself (4xx/5xx)
+  uint64_t sessions = 0;  // client connections accepted
+  uint64_t requests = 0;  // requests forwarded to a worker
+  uint64_t errors = 0;    // requests answered by the router itself (4xx/5xx)
 };
 
 struct Session;
@@ -118,7 +118,7 @@ class Router {
   // closes. Heap-allocated: its memory must outlive uv_close, which may finish after ~Router.
   uv_timer_t* accept_timer_ = nullptr;
   bool accept_paused_ = false;
-  uint64_t accept_failures_ = 0;  // failed accepts not yet reported in a log line
+  uint64_t accept_failures_ = 0;   // failed accepts not yet reported in a log line
   uint64_t accept_logged_at_ = 0;  // loop time of the last such line (0: none yet)
   std::vector<Session*> sessions_;
   RouterCounters counters_;

@@ -71,9 +71,10 @@ std::string Who(const Session* s) {
 void DropSession(Session* s, ErrorCode code) {
   Router* r = s->router;
   r->mutable_counters().errors++;
-  std::string line = "tsgi http router: closed the connection of " + Who(s) + ": " + ErrorReason(code) + " (" +
-                     std::to_string(r->opts().timeout_ms / 1000) + " s; " + std::to_string(s->resp_bytes) +
-                     " response bytes from the worker, " + std::to_string(s->client_pending) + " unsent)";
+  std::string line = "tsgi http router: closed the connection of " + Who(s) + ": " + ErrorReason(code) +
+                     " (" + std::to_string(r->opts().timeout_ms / 1000) + " s; " +
+                     std::to_string(s->resp_bytes) + " response bytes from the worker, " +
+                     std::to_string(s->client_pending) + " unsent)";
   r->Log(line);
   CloseSessionNow(s);
 }
@@ -99,7 +100,8 @@ void OnTimer(uv_timer_t* t) {
     if (now - s->connect_started >= o.timeout_ms) {
       s->connect_retry = false;
       FailSession(s, ErrorCode::ROUTER_TIMEOUT,
-                  s->retry_for_fds ? "the router stayed out of file descriptors" : "the worker socket's backlog stayed full");
+                  s->retry_for_fds ? "the router stayed out of file descriptors"
+                                   : "the worker socket's backlog stayed full");
     } else {
       ConnectBackend(s);
     }
@@ -120,24 +122,28 @@ void OnTimer(uv_timer_t* t) {
   }
   switch (s->state) {
     case SessionState::kHead:
-      if (s->in.empty()) CloseSessionNow(s);
-      else FailSession(s, ErrorCode::HTTP_HEAD_TIMEOUT);
+      if (s->in.empty())
+        CloseSessionNow(s);
+      else
+        FailSession(s, ErrorCode::HTTP_HEAD_TIMEOUT);
       return;
     case SessionState::kChunkedBody:
       FailSession(s, ErrorCode::HTTP_BODY_TIMEOUT);
       return;
     case SessionState::kConnecting:
     case SessionState::kProxying:
-      if (s->resp_bytes > 0) DropSession(s, ErrorCode::ROUTER_RESPONSE_STALLED);
-      else if (BodyOwed(s)) FailSession(s, ErrorCode::HTTP_BODY_TIMEOUT);
-      else FailSession(s, ErrorCode::ROUTER_TIMEOUT);
+      if (s->resp_bytes > 0)
+        DropSession(s, ErrorCode::ROUTER_RESPONSE_STALLED);
+      else if (BodyOwed(s))
+        FailSession(s, ErrorCode::HTTP_BODY_TIMEOUT);
+      else
+        FailSession(s, ErrorCode::ROUTER_TIMEOUT);
       return;
     case SessionState::kClosing:
       CloseSessionNow(s);
       return;
   }
 }
-
 
 void PeerName(Session* s) {
   if (s->listener->is_unix) return;
@@ -224,12 +230,12 @@ void ContinueChunked(Session* s) {
   size_t at = 0;
   ErrorCode err = ErrorCode::OK;
   bool too_large = false;
-  ChunkedStatus st = ChunkedDecodeAll(&s->dechunk, s->in.data(), s->in.size(), ChunkedLimits{}, &at, &err,
-                                      [&](Span data) {
-                                        too_large = s->body.size() + data.len > o.max_chunked_body;
-                                        if (!too_large) s->body.append(data.data, data.len);
-                                        return !too_large;
-                                      });
+  ChunkedStatus st =
+      ChunkedDecodeAll(&s->dechunk, s->in.data(), s->in.size(), ChunkedLimits{}, &at, &err, [&](Span data) {
+        too_large = s->body.size() + data.len > o.max_chunked_body;
+        if (!too_large) s->body.append(data.data, data.len);
+        return !too_large;
+      });
   if (st == ChunkedStatus::kError || too_large) {
     FailSession(s, too_large ? ErrorCode::ROUTER_BODY_TOO_LARGE : err);
     return;
@@ -261,7 +267,8 @@ void HandleHead(Session* s) {
   // A head that arrives in pieces is scanned from where the previous read stopped; one
   // scanned whole in this call fills `head` on the way, a resumed one is parsed once more.
   bool fresh = s->head_scan.pos == 0 && s->head_scan.result == 0;
-  int64_t n = ScanHttpRequestHead(s->in.data(), s->in.size(), popts, &s->head_scan, fresh ? head : nullptr, &err);
+  int64_t n =
+      ScanHttpRequestHead(s->in.data(), s->in.size(), popts, &s->head_scan, fresh ? head : nullptr, &err);
   if (n == 0) {
     if (s->client_eof) CloseAfterFlush(s);  // a partial head that can never complete
     return;
@@ -381,8 +388,10 @@ void OnClientRead(uv_stream_t* st, ssize_t nread, const uv_buf_t* buf) {
   if (nread != UV_EOF || BodyOwed(s) || s->lingering) {
     CloseSessionNow(s);
   } else if (s->state == SessionState::kHead) {
-    if (s->in.empty()) CloseAfterFlush(s);
-    else HandleHead(s);
+    if (s->in.empty())
+      CloseAfterFlush(s);
+    else
+      HandleHead(s);
   }
 }
 
@@ -401,13 +410,16 @@ void OnShutdown(uv_shutdown_t* req, int status) {
 
 }  // namespace
 
-void ArmTimer(Session* s, uint64_t ms) { uv_timer_start(&s->timer, OnTimer, ms, 0); }
+void ArmTimer(Session* s, uint64_t ms) {
+  uv_timer_start(&s->timer, OnTimer, ms, 0);
+}
 
 Session* AcceptSession(Router* r, int fd, const ListenerSpec* spec) {
   Session* s = new Session();
   s->router = r;
   s->listener = spec;
-  int rc = spec->is_unix ? uv_pipe_init(r->loop(), &s->client.pipe, 0) : uv_tcp_init(r->loop(), &s->client.tcp);
+  int rc =
+      spec->is_unix ? uv_pipe_init(r->loop(), &s->client.pipe, 0) : uv_tcp_init(r->loop(), &s->client.tcp);
   s->client.handle.data = s;
   if (rc != 0) {
     ::close(fd);

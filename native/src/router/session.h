@@ -42,7 +42,7 @@ enum class SessionState : uint8_t {
 };
 
 struct Session {
-  Router* router;  // null once the router is destroyed
+  Router* router;    // null once the router is destroyed
   size_t index = 0;  // position in the router's session list
   const ListenerSpec* listener = nullptr;
   RouterStream client;
@@ -58,14 +58,14 @@ struct Session {
   HttpHeadScan head_scan;  // how far the head at the start of `in` has been scanned
   std::string remote_addr;
   std::string remote_port;
-  uint64_t last_active = 0;    // loop time of the last byte moved in either direction
-  uint64_t head_started = 0;   // loop time the current head began (accept, or its first byte
-                               // after an idle keep-alive wait): the whole head is due by
-                               // head_started + http-timeout, however slowly it trickles in
+  uint64_t last_active = 0;         // loop time of the last byte moved in either direction
+  uint64_t head_started = 0;        // loop time the current head began (accept, or its first byte
+                                    // after an idle keep-alive wait): the whole head is due by
+                                    // head_started + http-timeout, however slowly it trickles in
   uint64_t client_progress_at = 0;  // while client_pending > 0: loop time the client last took
                                     // bytes (or the queue started); http-timeout after it, it is dropped
-  size_t client_pending = 0;   // bytes handed to libuv for the client, not yet written
-  size_t backend_pending = 0;  // same towards the worker
+  size_t client_pending = 0;        // bytes handed to libuv for the client, not yet written
+  size_t backend_pending = 0;       // same towards the worker
   bool client_reading = false;
   bool backend_reading = false;
   bool client_eof = false;
@@ -77,15 +77,15 @@ struct Session {
   bool keepalive = false;
   bool head_request = false;
   bool http11 = true;
-  uint64_t body_left = 0;  // Content-Length body bytes not yet sent to the worker
+  uint64_t body_left = 0;        // Content-Length body bytes not yet sent to the worker
   bool connect_retry = false;    // the worker's backlog was full: the timer connects again
   bool retry_for_fds = false;    // ...or the router was out of descriptors
   uint64_t connect_started = 0;  // loop time of the first connect attempt (0 = none yet)
-  std::string what;        // "METHOD target" (truncated) for log lines
-  std::string packet;      // uwsgi header + vars (+ the de-chunked body), sent on connect
+  std::string what;              // "METHOD target" (truncated) for log lines
+  std::string packet;            // uwsgi header + vars (+ the de-chunked body), sent on connect
   ChunkedDecoder dechunk;
-  std::string body;        // de-chunked request body
-  std::string vars_blob;   // vars kept while a chunked body is read (CONTENT_LENGTH comes last)
+  std::string body;       // de-chunked request body
+  std::string vars_blob;  // vars kept while a chunked body is read (CONTENT_LENGTH comes last)
   std::vector<uint32_t> vars_meta;
   size_t nvars = 0;
 
@@ -95,9 +95,9 @@ struct Session {
   bool resp_head_done = false;
   HttpResponseHead rh;
   bool auto_chunk = false;
-  uint64_t resp_left = 0;   // Content-Length body bytes still expected
-  char tail[7];             // last bytes of a chunked body, to see its last-chunk
-  size_t tail_len = 0;      // under 7 only while the whole body is shorter
+  uint64_t resp_left = 0;  // Content-Length body bytes still expected
+  char tail[7];            // last bytes of a chunked body, to see its last-chunk
+  size_t tail_len = 0;     // under 7 only while the whole body is shorter
 };
 
 // Wraps a connection the router accepted (fd, non-blocking) into a new session; null (and

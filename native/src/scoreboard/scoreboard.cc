@@ -16,7 +16,9 @@ namespace tsgi {
 
 namespace {
 
-size_t RoundUp(size_t n, size_t to) { return (n + to - 1) / to * to; }
+size_t RoundUp(size_t n, size_t to) {
+  return (n + to - 1) / to * to;
+}
 
 int MemfdCreate(const char* name) {
 #ifdef SYS_memfd_create

@@ -36,7 +36,8 @@ constexpr uint32_t kScoreboardVersion = 1;
 constexpr size_t kScoreboardVarsSize = 4096;
 
 using AtomicU64 = std::atomic<uint64_t>;
-static_assert(AtomicU64::is_always_lock_free, "scoreboard atomics must be lock-free to live in shared memory");
+static_assert(AtomicU64::is_always_lock_free,
+              "scoreboard atomics must be lock-free to live in shared memory");
 
 // Worker status bits (ScoreboardWorker::status). "busy" and "idle" are derived from the
 // cores, as uWSGI does.
@@ -126,7 +127,9 @@ void ScoreboardRequestStart(const ScoreboardSlot& slot, uint32_t id, uint64_t st
 // The request ended (response finished or aborted).
 void ScoreboardRequestDone(const ScoreboardSlot& slot, uint32_t id, uint64_t rt_us, uint64_t tx_bytes);
 
-inline void ScoreboardAdd(AtomicU64& field, uint64_t n) { field.fetch_add(n, std::memory_order_relaxed); }
+inline void ScoreboardAdd(AtomicU64& field, uint64_t n) {
+  field.fetch_add(n, std::memory_order_relaxed);
+}
 
 // Copies the vars of core `sc` as consistent bytes into `out` (capacity kScoreboardVarsSize);
 // returns their length, 0 when none or when they changed during the copy (uWSGI also

@@ -3,7 +3,7 @@
 // process (`master_process off`, so it keeps the invoking user and can reach UNIX sockets in
 // private temp dirs). Throws with the reason when nginx is missing or does not start: tests that
 // need nginx must fail, never skip silently.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -61,19 +61,27 @@ export function findNginx(explicit?: string): string {
     }
   }
   throw new Error(
-    `nginx is not installed (looked for ${candidates.join(', ')}): the integration tests need it; `
-      + 'install it with `apt-get install nginx` (see .ci/run)',
+    `nginx is not installed (looked for ${candidates.join(', ')}): the integration tests need it; ` +
+      'install it with `apt-get install nginx` (see .ci/run)',
   );
 }
 
 function pathCandidates(cmd: string): string[] {
-  return (process.env.PATH ?? '').split(':').filter(Boolean).map((d) => path.join(d, cmd));
+  return (process.env.PATH ?? '')
+    .split(':')
+    .filter(Boolean)
+    .map((d) => path.join(d, cmd));
 }
 
 export function nginxConfig(o: { prefix: string; port: number; location: string; httpExtra?: string }): string {
   return nginxConfText({
-    prefix: o.prefix, port: o.port, location: o.location, generatedBy: 'test/integration/helpers/nginx.ts',
-    masterProcess: false, errorLogLevel: 'info', workerConnections: 1024,
+    prefix: o.prefix,
+    port: o.port,
+    location: o.location,
+    generatedBy: 'test/integration/helpers/nginx.ts',
+    masterProcess: false,
+    errorLogLevel: 'info',
+    workerConnections: 1024,
     httpExtra: o.httpExtra ? [o.httpExtra] : [],
   });
 }
@@ -92,8 +100,14 @@ async function freePort(): Promise<number> {
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1');
-    s.setTimeout(500, () => { s.destroy(); resolve(false); });
-    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.setTimeout(500, () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 }
@@ -134,24 +148,42 @@ export async function startNginx(opts: NginxOptions): Promise<NginxHandle> {
       detached: true,
     });
     let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     let exited: { code: number | null; signal: NodeJS.Signals | null; error?: string } | null = null;
     const exitPromise = new Promise<void>((resolve) => {
-      child.once('exit', (code, signal) => { exited = { code, signal }; resolve(); });
-      child.once('error', (e) => { exited = { code: null, signal: null, error: e.message }; resolve(); });
+      child.once('exit', (code, signal) => {
+        exited = { code, signal };
+        resolve();
+      });
+      child.once('error', (e) => {
+        exited = { code: null, signal: null, error: e.message };
+        resolve();
+      });
     });
 
     const stop = async (): Promise<void> => {
       if (!exited && child.pid) {
-        try { process.kill(child.pid, 'SIGQUIT'); } catch { /* gone */ }
+        try {
+          process.kill(child.pid, 'SIGQUIT');
+        } catch {
+          /* gone */
+        }
         let timer: NodeJS.Timeout | undefined;
         const t = await Promise.race([
           exitPromise.then(() => 'done'),
-          new Promise((r) => { timer = setTimeout(() => r('timeout'), 5000); }),
+          new Promise((r) => {
+            timer = setTimeout(() => r('timeout'), 5000);
+          }),
         ]);
         clearTimeout(timer);
         if (t === 'timeout') {
-          try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+          try {
+            process.kill(-child.pid, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
           await exitPromise;
         }
       }
@@ -161,7 +193,10 @@ export async function startNginx(opts: NginxOptions): Promise<NginxHandle> {
     const deadline = Date.now() + timeoutMs;
     let up = false;
     while (Date.now() < deadline && !exited) {
-      if (await canConnect(port)) { up = true; break; }
+      if (await canConnect(port)) {
+        up = true;
+        break;
+      }
       await sleep(25);
     }
     if (up && !exited) {
@@ -171,11 +206,22 @@ export async function startNginx(opts: NginxOptions): Promise<NginxHandle> {
       child.unref();
       (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
       const pid = child.pid!;
-      const reap = () => { if (!exited) { try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ } } };
+      const reap = () => {
+        if (!exited) {
+          try {
+            process.kill(-pid, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
+        }
+      };
       process.once('exit', reap);
       exitPromise.then(() => process.removeListener('exit', reap));
       return {
-        port, prefix, pid: child.pid!, config,
+        port,
+        prefix,
+        pid: child.pid!,
+        config,
         errorLog: () => readOr(errPath),
         stop,
       };
