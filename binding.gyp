@@ -15,6 +15,7 @@
         "native/src/loop/server.cc",
         "native/src/loop/server_api.cc",
         "native/src/loop/connection.cc",
+        "native/src/loop/request.cc",
         "native/src/loop/response.cc",
         "native/src/loop/shapes.cc",
         "native/src/loop/harakiri.cc",
