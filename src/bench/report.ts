@@ -83,7 +83,7 @@ export function renderMarkdown(r: Report, files?: { json: string; svg: string })
         `| ${p.label} | **${fmtInt(x.rps.median)}** | ${fmtK(x.rps.min)} – ${fmtK(x.rps.max)} (${x.rps.spreadPct?.toFixed(1) ?? '–'} %) ` +
           `| ${fmtMs(lat.p50)} / ${fmtMs(lat.p90)} / ${fmtMs(lat.p99)} / ${fmtMs(lat.max)} | ${x.bytesPerS == null ? '–' : (x.bytesPerS / 2 ** 20).toFixed(1)} ` +
           `| ${x.serverUsPerRequest?.toFixed(1) ?? '–'} | ${fmtPct(x.serverCpu)} | ${mib(x.peakRssMiB)} | ${fmtPct(x.clientCpuMax)} ` +
-          `| ${x.vsNodeHttp == null ? '–' : `${x.vsNodeHttp.toFixed(2)}×`} | ${notesOf(p, s.rounds).join('; ')} |`,
+          `| ${x.vsNodeHttp == null ? '–' : `${x.vsNodeHttp.toFixed(2)}×${x.vsNodeHttpBasis === 'cpu' ? ' (by CPU/req)' : ''}`} | ${notesOf(p, s.rounds).join('; ')} |`,
       );
     }
     L.push('');

@@ -409,8 +409,8 @@ export async function runSession(defs: PointDef[], s: RunSettings, progress: Pro
         q.def.app.name === p.def.app.name &&
         !q.twinOf &&
         q.rec.load.pipelining === p.rec.load.pipelining,
-    )?.rec.summary?.rps.median;
-    if (p.rec.summary && base) p.rec.summary.vsNodeHttp = p.rec.summary.rps.median / base;
+    )?.rec.summary;
+    if (p.rec.summary && base) setVsNodeHttp(p.rec.summary, base);
   }
 
   return {
@@ -543,4 +543,22 @@ function errorsText(r: RunRecord): string {
     Boolean,
   );
   return parts.length ? `, ${parts.join(', ')}` : '';
+}
+
+/**
+ * The ratio to node:http on the same app. A client-bound (or contended) point's req/s is a
+ * floor, so a ratio of req/s would report a faster server as a slower one: such points are
+ * compared by server CPU per request instead, and by nothing when that was not measured.
+ */
+export function setVsNodeHttp(point: Summary, nodeHttp: Summary): void {
+  const floor = (s: Summary): boolean => s.saturation.limit === 'client' || s.saturation.limit === 'contended';
+  point.vsNodeHttp = null;
+  point.vsNodeHttpBasis = null;
+  if (!floor(point) && !floor(nodeHttp)) {
+    point.vsNodeHttp = point.rps.median / nodeHttp.rps.median;
+    point.vsNodeHttpBasis = 'rps';
+  } else if (point.serverUsPerRequest && nodeHttp.serverUsPerRequest) {
+    point.vsNodeHttp = nodeHttp.serverUsPerRequest / point.serverUsPerRequest;
+    point.vsNodeHttpBasis = 'cpu';
+  }
 }

@@ -50,8 +50,15 @@ export interface Summary {
   clientCpuMax: number | null;
   saturation: Saturation;
   peakRssMiB: number | null;
-  /** Median req/s over node:http's on the same app (null when not measured). */
+  /**
+   * How many times node:http's work this point did (null when not measured or not comparable):
+   * by median req/s when neither side was a floor, by server CPU per request (node:http's µs
+   * over this point's) when either was client-bound or contended, since a floor's req/s says
+   * how fast the load generator was, not the server.
+   */
   vsNodeHttp: number | null;
+  /** What vsNodeHttp compares ('rps' or 'cpu'); absent in reports written before it existed. */
+  vsNodeHttpBasis?: 'rps' | 'cpu' | null;
 }
 
 export interface PointRecord {
