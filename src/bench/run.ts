@@ -60,67 +60,83 @@ export function pointFailed(p: PointRecord): boolean {
 }
 
 export async function runSession(defs: PointDef[], s: RunSettings, progress: Progress): Promise<Report> {
-  const startedAt = new Date();
-  // The commit the servers start from (others may commit while a long session runs).
-  const git = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
-  const plan = s.pin ? pinningPlan(1) : { enabled: false, reason: '--pin off' };
-  const clientCpus = plan.enabled ? plan.clientCpus! : null;
-  const serverCpus = plan.enabled ? plan.serverCpus! : null;
-  if (clientCpus) pinSelf(clientCpus);
-  const cores = os.cpus().length;
-  // autocannon's main thread plus its workers, bounded by the CPUs the client may run on.
-  const clientCapacity = Math.min(clientCpus?.length ?? cores, Math.max(1, s.workers));
-  const serverCapacity = serverCpus?.length ?? cores;
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgi-bench-'));
-  progress.log(
-    `pinning: ${plan.enabled ? `servers on CPU ${serverCpus!.join(',')}, client on CPU ${clientCpus!.join(',')}` : `off (${plan.reason})`}`,
-  );
-  progress.log(
-    `${defs.length} point(s); ${s.rounds} round(s) × ${s.durationS} s after a ${s.warmupS} s warm-up; ${s.connections} connections` +
-      `${s.pipelining > 1 ? `, pipelining ${s.pipelining}` : ''}${s.workers ? `, ${s.workers} autocannon workers` : ''}`,
-  );
+  return new Session(defs, s, progress).run();
+}
 
-  const live: Live[] = defs.map((def) => ({
-    def,
-    started: null,
-    rec: {
-      id: def.id,
-      kind: def.kind,
-      label: def.label,
-      app: def.app.name,
-      processes: def.processes,
-      threads: def.threads,
-      async: def.async,
-      protocol: def.protocol,
-      status: 'ok',
-      reason: null,
-      serverCommands: [],
-      clientCommand: null,
-      load: { connections: s.connections, pipelining: s.pipelining, workers: s.workers },
-      notes: [],
-      peakRssKb: {},
-      runs: [],
-      summary: null,
-    },
-  }));
-
-  const stopAll = async (): Promise<void> => {
-    for (const p of live)
-      if (!p.twinOf) for (const { handle } of p.started?.handles ?? []) await handle.stop().catch(() => undefined);
-  };
-  const onSignal = (sig: NodeJS.Signals): void => {
-    progress.done();
+/**
+ * The steps of one session, in order: start, check and warm up every point (with a pipelined
+ * twin for a point whose warm-up pegged the client), the interleaved rounds, the wrk
+ * cross-check, peak RSS and stop, then the summaries.
+ */
+class Session {
+  private readonly startedAt = new Date();
+  private readonly plan: ReturnType<typeof pinningPlan>;
+  private readonly clientCpus: number[] | null;
+  private readonly serverCpus: number[] | null;
+  private readonly clientCapacity: number;
+  private readonly serverCapacity: number;
+  private readonly scratch: string;
+  private readonly live: Live[];
+  private readonly onSignal = (sig: NodeJS.Signals): void => {
+    this.progress.done();
     process.stderr.write(`tsgi bench: ${sig}: stopping the servers\n`);
-    void stopAll().finally(() => {
-      fs.rmSync(scratch, { recursive: true, force: true });
+    void this.stopAll().finally(() => {
+      fs.rmSync(this.scratch, { recursive: true, force: true });
       process.exit(130);
     });
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
 
-  const load = (p: Live, seconds: number, label: string): Promise<LoadResult> =>
-    runAutocannon({
+  constructor(
+    defs: PointDef[],
+    private readonly s: RunSettings,
+    private readonly progress: Progress,
+  ) {
+    this.plan = s.pin ? pinningPlan(1) : { enabled: false, reason: '--pin off' };
+    this.clientCpus = this.plan.enabled ? this.plan.clientCpus! : null;
+    this.serverCpus = this.plan.enabled ? this.plan.serverCpus! : null;
+    const cores = os.cpus().length;
+    // autocannon's main thread plus its workers, bounded by the CPUs the client may run on.
+    this.clientCapacity = Math.min(this.clientCpus?.length ?? cores, Math.max(1, s.workers));
+    this.serverCapacity = this.serverCpus?.length ?? cores;
+    this.scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgi-bench-'));
+    this.live = defs.map((def) => ({ def, started: null, rec: newRecord(def, s) }));
+  }
+
+  async run(): Promise<Report> {
+    const { s, progress } = this;
+    // The commit the servers start from (others may commit while a long session runs).
+    const git = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
+    if (this.clientCpus) pinSelf(this.clientCpus);
+    progress.log(
+      `pinning: ${this.plan.enabled ? `servers on CPU ${this.serverCpus!.join(',')}, client on CPU ${this.clientCpus!.join(',')}` : `off (${this.plan.reason})`}`,
+    );
+    progress.log(
+      `${this.live.length} point(s); ${s.rounds} round(s) × ${s.durationS} s after a ${s.warmupS} s warm-up; ${s.connections} connections` +
+        `${s.pipelining > 1 ? `, pipelining ${s.pipelining}` : ''}${s.workers ? `, ${s.workers} autocannon workers` : ''}`,
+    );
+    process.once('SIGINT', this.onSignal);
+    process.once('SIGTERM', this.onSignal);
+
+    await this.startAll();
+    await this.rounds();
+    const crossCheck = await this.crossCheck();
+    await this.stop();
+    this.summarise();
+    return this.report(git.status === 0 ? git.stdout.trim() : null, crossCheck);
+  }
+
+  private async stopAll(): Promise<void> {
+    for (const p of this.live)
+      if (!p.twinOf) for (const { handle } of p.started?.handles ?? []) await handle.stop().catch(() => undefined);
+  }
+
+  private active(): Live[] {
+    return this.live.filter((p) => p.started && p.rec.status === 'ok');
+  }
+
+  private load(p: Live, seconds: number, label: string): Promise<LoadResult> {
+    const { s, progress } = this;
+    return runAutocannon({
       url: p.started!.url,
       connections: s.connections,
       durationS: seconds,
@@ -134,8 +150,9 @@ export async function runSession(defs: PointDef[], s: RunSettings, progress: Pro
           `${label} ${p.rec.id}: ${t.toFixed(0)}/${seconds} s${n === null ? '' : `, ${fmtK(n / Math.max(t, 0.001))} req/s`}`,
         ),
     });
+  }
 
-  const measure = async (p: Live, round: number, seconds: number, label: string): Promise<RunRecord> => {
+  private async measure(p: Live, round: number, seconds: number, label: string): Promise<RunRecord> {
     const handles = p.started!.handles;
     const u0 = handles.map((h) => groupUsage(h.handle.pid).cpu);
     const sys0 = systemCpu();
@@ -143,7 +160,7 @@ export async function runSession(defs: PointDef[], s: RunSettings, progress: Pro
     const t0 = performance.now();
     let res: LoadResult;
     try {
-      res = await load(p, seconds, label);
+      res = await this.load(p, seconds, label);
     } catch (e) {
       return errorRun(round, (e as Error).message);
     }
@@ -180,11 +197,12 @@ export async function runSession(defs: PointDef[], s: RunSettings, progress: Pro
       steal: (sys1.steal - sys0.steal) / wallS,
       autocannon: res.autocannon,
     };
-  };
+  }
 
   // Wait (up to --quiet-wait) until other work on the machine uses less than --max-other CPUs
   // over a 1 s sample (the harness's own CPU excluded).
-  const waitQuiet = async (): Promise<void> => {
+  private async waitQuiet(): Promise<void> {
+    const { s, progress } = this;
     if (s.quietWaitS <= 0) return;
     const deadline = Date.now() + s.quietWaitS * 1000;
     let said = false;
@@ -204,22 +222,32 @@ export async function runSession(defs: PointDef[], s: RunSettings, progress: Pro
         said = true;
       }
     }
-  };
+  }
 
-  // 1. Start, check, warm up.
-  const twins: [Live, Live][] = [];
-  let idx = 0;
-  for (const p of live) {
-    idx++;
+  // 1. Start, check, warm up; twins go right after the point whose server they share.
+  private async startAll(): Promise<void> {
+    const twins: [Live, Live][] = [];
+    let idx = 0;
+    for (const p of this.live) {
+      idx++;
+      const twin = await this.startPoint(p, idx);
+      if (twin) twins.push([p, twin]);
+    }
+    for (const [orig, twin] of twins) this.live.splice(this.live.indexOf(orig) + 1, 0, twin);
+  }
+
+  /** Starts, checks and warms up one point; returns its pipelined twin when it needs one. */
+  private async startPoint(p: Live, idx: number): Promise<Live | null> {
+    const { s, progress } = this;
     const missing = p.def.missing();
     if (missing) {
       skip(p, missing);
       progress.log(`${p.def.id}: skipped: ${missing}`);
-      continue;
+      return null;
     }
-    progress.update(`[${idx}/${live.length}] starting ${p.def.id}`);
+    progress.update(`[${idx}/${this.live.length}] starting ${p.def.id}`);
     try {
-      p.started = await p.def.start({ cpu: serverCpus, scratch });
+      p.started = await p.def.start({ cpu: this.serverCpus, scratch: this.scratch });
       p.rec.serverCommands = p.started.commands;
       if (p.started.nginxConf) p.rec.nginxConf = p.started.nginxConf;
       await verifyApp(p.started.url, p.def.app);
@@ -228,7 +256,7 @@ export async function runSession(defs: PointDef[], s: RunSettings, progress: Pro
         skip(p, `configuration not supported yet: ${notHonoured}`);
         progress.log(`${p.def.id}: skipped: ${notHonoured}`);
         await stopPoint(p);
-        continue;
+        return null;
       }
       p.rec.clientCommand = autocannonArgv({
         url: p.started.url,
@@ -239,44 +267,7 @@ export async function runSession(defs: PointDef[], s: RunSettings, progress: Pro
         method: p.def.app.method,
         body: p.def.app.body,
       }).join(' ');
-      if (s.warmupS > 0) {
-        const w = await measure(p, 0, s.warmupS, 'warm-up');
-        w.warmup = true;
-        p.rec.runs.push(w);
-        const sat = detectSaturation({
-          clientCpu: [w.clientCpu],
-          clientCapacity,
-          serverCpu: [w.serverCpu['total']?.cpus ?? null],
-          serverCapacity,
-        });
-        if (s.push && !s.pipeliningGiven && sat.limit === 'client' && p.def.app.method === 'GET') {
-          // The point keeps its load (comparable with the others); a twin on the same server
-          // with pipelining 10 shows how much further the server goes.
-          const twin: Live = {
-            def: p.def,
-            started: p.started,
-            twinOf: p,
-            rec: {
-              ...structuredClone({ ...p.rec, runs: [] }),
-              id: `${p.rec.id}+p10`,
-              label: `${p.rec.label}, pipelining 10`,
-              load: { ...p.rec.load, pipelining: 10 },
-              notes: [
-                `same server as ${p.rec.id}, whose warm-up pegged the client (${Math.round((sat.clientShare ?? 0) * 100)} % of its CPU)`,
-              ],
-            },
-          };
-          twin.rec.clientCommand = autocannonArgv({
-            url: p.started.url,
-            connections: s.connections,
-            durationS: s.durationS,
-            pipelining: 10,
-            workers: s.workers || undefined,
-          }).join(' ');
-          twins.push([p, twin]);
-          progress.log(`${p.def.id}: client-bound in the warm-up: adding ${twin.rec.id}`);
-        }
-      }
+      return s.warmupS > 0 ? await this.warmUp(p) : null;
     } catch (e) {
       const err = e as Error;
       p.rec.status = 'error';
@@ -286,167 +277,228 @@ export async function runSession(defs: PointDef[], s: RunSettings, progress: Pro
       if (p.def.kind !== 'tsgi') p.rec.status = 'skipped';
       progress.log(`${p.def.id}: ${p.rec.status}: ${p.rec.reason}`);
       await stopPoint(p);
+      return null;
     }
   }
 
-  for (const [orig, twin] of twins) live.splice(live.indexOf(orig) + 1, 0, twin);
+  private async warmUp(p: Live): Promise<Live | null> {
+    const { s, progress } = this;
+    const w = await this.measure(p, 0, s.warmupS, 'warm-up');
+    w.warmup = true;
+    p.rec.runs.push(w);
+    const sat = detectSaturation({
+      clientCpu: [w.clientCpu],
+      clientCapacity: this.clientCapacity,
+      serverCpu: [w.serverCpu['total']?.cpus ?? null],
+      serverCapacity: this.serverCapacity,
+    });
+    if (!s.push || s.pipeliningGiven || sat.limit !== 'client' || p.def.app.method !== 'GET') return null;
+    // The point keeps its load (comparable with the others); a twin on the same server
+    // with pipelining 10 shows how much further the server goes.
+    const twin: Live = {
+      def: p.def,
+      started: p.started,
+      twinOf: p,
+      rec: {
+        ...structuredClone({ ...p.rec, runs: [] }),
+        id: `${p.rec.id}+p10`,
+        label: `${p.rec.label}, pipelining 10`,
+        load: { ...p.rec.load, pipelining: 10 },
+        notes: [
+          `same server as ${p.rec.id}, whose warm-up pegged the client (${Math.round((sat.clientShare ?? 0) * 100)} % of its CPU)`,
+        ],
+      },
+    };
+    twin.rec.clientCommand = autocannonArgv({
+      url: p.started!.url,
+      connections: s.connections,
+      durationS: s.durationS,
+      pipelining: 10,
+      workers: s.workers || undefined,
+    }).join(' ');
+    progress.log(`${p.def.id}: client-bound in the warm-up: adding ${twin.rec.id}`);
+    return twin;
+  }
 
   // 2. Interleaved rounds.
-  const active = (): Live[] => live.filter((p) => p.started && p.rec.status === 'ok');
-  for (let r = 1; r <= s.rounds; r++) {
-    for (const p of active()) {
-      const dead = p.started!.handles.find(({ handle }) => !handle.alive());
-      if (dead) {
-        p.rec.status = 'error';
-        p.rec.reason = `${dead.name} died before round ${r}: ${JSON.stringify(dead.handle.exitInfo())}`;
-        p.rec.detail = dead.handle.logTail(40);
-        progress.log(`${p.def.id}: ${p.rec.reason}`);
-        continue;
-      }
-      let run: RunRecord;
-      for (let attempt = 0; ; attempt++) {
-        await waitQuiet();
-        run = await measure(p, r, s.durationS, `round ${r}/${s.rounds}`);
-        if (!run.error && run.otherCpu > s.maxOther && attempt < s.retries) {
-          run.discarded = true;
-          p.rec.runs.push(run);
-          progress.log(
-            `${p.def.id} round ${r}: other work used ${fmtPct(run.otherCpu)} of a CPU: discarded, repeating`,
-          );
-          await sleep(2000);
+  private async rounds(): Promise<void> {
+    const { s, progress } = this;
+    for (let r = 1; r <= s.rounds; r++) {
+      for (const p of this.active()) {
+        const dead = p.started!.handles.find(({ handle }) => !handle.alive());
+        if (dead) {
+          p.rec.status = 'error';
+          p.rec.reason = `${dead.name} died before round ${r}: ${JSON.stringify(dead.handle.exitInfo())}`;
+          p.rec.detail = dead.handle.logTail(40);
+          progress.log(`${p.def.id}: ${p.rec.reason}`);
           continue;
         }
-        break;
+        const run = await this.roundOf(p, r);
+        p.rec.runs.push(run);
+        progress.log(
+          `${p.def.id} round ${r}: ${
+            run.error
+              ? `error: ${run.error}`
+              : `${fmtInt(run.rps)} req/s, p99 ${fmtMs(run.latencyMs.p99)} ms, ` +
+                `server ${fmtPct(run.serverCpu['total']?.cpus)} CPU, client ${fmtPct(run.clientCpu)}`
+          }${errorsText(run)}`,
+        );
       }
+    }
+  }
+
+  /** One round of one point, repeated (up to --retries) while other work disturbs it. */
+  private async roundOf(p: Live, r: number): Promise<RunRecord> {
+    const { s, progress } = this;
+    for (let attempt = 0; ; attempt++) {
+      await this.waitQuiet();
+      const run = await this.measure(p, r, s.durationS, `round ${r}/${s.rounds}`);
+      if (run.error || run.otherCpu <= s.maxOther || attempt >= s.retries) return run;
+      run.discarded = true;
       p.rec.runs.push(run);
-      progress.log(
-        `${p.def.id} round ${r}: ${
-          run.error
-            ? `error: ${run.error}`
-            : `${fmtInt(run.rps)} req/s, p99 ${fmtMs(run.latencyMs.p99)} ms, ` +
-              `server ${fmtPct(run.serverCpu['total']?.cpus)} CPU, client ${fmtPct(run.clientCpu)}`
-        }${errorsText(run)}`,
-      );
+      progress.log(`${p.def.id} round ${r}: other work used ${fmtPct(run.otherCpu)} of a CPU: discarded, repeating`);
+      await sleep(2000);
     }
   }
 
   // 3. wrk cross-check of one point (the first measured tsgi GET point).
-  let crossCheck: CrossCheck | null = null;
-  const target = active().find((p) => p.def.kind === 'tsgi' && p.def.app.method === 'GET');
-  if (s.wrkCheck && target) {
+  private async crossCheck(): Promise<CrossCheck | null> {
+    const { s, progress } = this;
+    const target = this.active().find((p) => p.def.kind === 'tsgi' && p.def.app.method === 'GET');
+    if (!s.wrkCheck || !target) return null;
     const autocannonMedian = median(
       target.rec.runs.filter((x) => !x.warmup && !x.discarded && x.rps !== null).map((x) => x.rps!),
     );
-    if (!wrkVersion()) {
-      crossCheck = {
+    const none = (note: string): CrossCheck => ({
+      point: target.def.id,
+      wrk: null,
+      autocannonMedian,
+      ratio: null,
+      note,
+    });
+    if (!wrkVersion()) return none('wrk is not installed (apt-get install wrk)');
+    progress.update(`wrk cross-check on ${target.def.id}`);
+    try {
+      const w = await runWrk({
+        url: target.started!.url,
+        connections: s.connections,
+        durationS: s.durationS,
+        cpu: this.clientCpus,
+      });
+      const ratio = w.rps !== null && autocannonMedian ? w.rps / autocannonMedian : null;
+      return {
         point: target.def.id,
-        wrk: null,
+        wrk: { rps: w.rps, p99Ms: w.latencyMs.p99, clientCpu: w.clientCpu, command: w.argv.join(' ') },
         autocannonMedian,
-        ratio: null,
-        note: 'wrk is not installed (apt-get install wrk)',
+        ratio,
+        note: crossCheckNote(ratio),
       };
-    } else {
-      progress.update(`wrk cross-check on ${target.def.id}`);
-      try {
-        const w = await runWrk({
-          url: target.started!.url,
-          connections: s.connections,
-          durationS: s.durationS,
-          cpu: clientCpus,
-        });
-        const ratio = w.rps !== null && autocannonMedian ? w.rps / autocannonMedian : null;
-        crossCheck = {
-          point: target.def.id,
-          wrk: { rps: w.rps, p99Ms: w.latencyMs.p99, clientCpu: w.clientCpu, command: w.argv.join(' ') },
-          autocannonMedian,
-          ratio,
-          note: crossCheckNote(ratio),
-        };
-      } catch (e) {
-        crossCheck = {
-          point: target.def.id,
-          wrk: null,
-          autocannonMedian,
-          ratio: null,
-          note: `wrk failed: ${(e as Error).message}`,
-        };
-      }
+    } catch (e) {
+      return none(`wrk failed: ${(e as Error).message}`);
     }
   }
 
   // 4. Peak RSS, stop.
-  for (const p of active()) {
-    for (const { name, handle } of p.started!.handles) p.rec.peakRssKb[name] = groupUsage(handle.pid).hwmKb;
-  }
-  progress.update('stopping servers');
-  await stopAll();
-  fs.rmSync(scratch, { recursive: true, force: true });
-  process.removeListener('SIGINT', onSignal);
-  process.removeListener('SIGTERM', onSignal);
-  progress.done();
-
-  // 5. Summaries.
-  for (const p of live) {
-    if (p.rec.status !== 'ok') continue;
-    const sum = summarise(p.rec, clientCapacity, serverCapacity);
-    if (!sum) {
-      p.rec.status = 'error';
-      p.rec.reason = `no successful run: ${
-        p.rec.runs
-          .map((x) => x.error)
-          .filter(Boolean)
-          .join('; ') || 'no runs'
-      }`;
-      continue;
+  private async stop(): Promise<void> {
+    for (const p of this.active()) {
+      for (const { name, handle } of p.started!.handles) p.rec.peakRssKb[name] = groupUsage(handle.pid).hwmKb;
     }
-    p.rec.summary = sum;
-  }
-  // Ratios only between points measured under the same load (connections, pipelining).
-  for (const p of live) {
-    const base = live.find(
-      (q) =>
-        q.def.kind === 'node-http' &&
-        q.def.app.name === p.def.app.name &&
-        !q.twinOf &&
-        q.rec.load.pipelining === p.rec.load.pipelining,
-    )?.rec.summary;
-    if (p.rec.summary && base) setVsNodeHttp(p.rec.summary, base);
+    this.progress.update('stopping servers');
+    await this.stopAll();
+    fs.rmSync(this.scratch, { recursive: true, force: true });
+    process.removeListener('SIGINT', this.onSignal);
+    process.removeListener('SIGTERM', this.onSignal);
+    this.progress.done();
   }
 
+  // 5. Summaries, and ratios only between points measured under the same load.
+  private summarise(): void {
+    for (const p of this.live) {
+      if (p.rec.status !== 'ok') continue;
+      const sum = summarise(p.rec, this.clientCapacity, this.serverCapacity);
+      if (!sum) {
+        p.rec.status = 'error';
+        p.rec.reason = `no successful run: ${
+          p.rec.runs
+            .map((x) => x.error)
+            .filter(Boolean)
+            .join('; ') || 'no runs'
+        }`;
+        continue;
+      }
+      p.rec.summary = sum;
+    }
+    for (const p of this.live) {
+      const base = this.live.find(
+        (q) =>
+          q.def.kind === 'node-http' &&
+          q.def.app.name === p.def.app.name &&
+          !q.twinOf &&
+          q.rec.load.pipelining === p.rec.load.pipelining,
+      )?.rec.summary;
+      if (p.rec.summary && base) setVsNodeHttp(p.rec.summary, base);
+    }
+  }
+
+  private report(gitCommit: string | null, crossCheck: CrossCheck | null): Report {
+    const s = this.s;
+    return {
+      schema: SCHEMA,
+      startedAt: this.startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      gitCommit,
+      command: s.command,
+      settings: {
+        quick: s.quick,
+        rounds: s.rounds,
+        durationS: s.durationS,
+        warmupS: s.warmupS,
+        connections: s.connections,
+        pipelining: s.pipelining,
+        workers: s.workers,
+        push: s.push,
+        logging: s.logging,
+        matrix: s.matrix,
+        only: s.only,
+        maxOther: s.maxOther,
+        retries: s.retries,
+        quietWaitS: s.quietWaitS,
+      },
+      machine: machineInfo(),
+      tools: {
+        autocannon: autocannonVersion(),
+        wrk: wrkVersion(),
+        nginx: nginxVersion(),
+        uwsgi: uwsgiVersion(),
+        taskset: which('taskset'),
+      },
+      pinning: { ...this.plan, clientCapacity: this.clientCapacity, serverCapacity: this.serverCapacity },
+      apps: s.apps,
+      points: this.live.map((p) => p.rec),
+      crossCheck,
+    };
+  }
+}
+
+function newRecord(def: PointDef, s: RunSettings): PointRecord {
   return {
-    schema: SCHEMA,
-    startedAt: startedAt.toISOString(),
-    finishedAt: new Date().toISOString(),
-    gitCommit: git.status === 0 ? git.stdout.trim() : null,
-    command: s.command,
-    settings: {
-      quick: s.quick,
-      rounds: s.rounds,
-      durationS: s.durationS,
-      warmupS: s.warmupS,
-      connections: s.connections,
-      pipelining: s.pipelining,
-      workers: s.workers,
-      push: s.push,
-      logging: s.logging,
-      matrix: s.matrix,
-      only: s.only,
-      maxOther: s.maxOther,
-      retries: s.retries,
-      quietWaitS: s.quietWaitS,
-    },
-    machine: machineInfo(),
-    tools: {
-      autocannon: autocannonVersion(),
-      wrk: wrkVersion(),
-      nginx: nginxVersion(),
-      uwsgi: uwsgiVersion(),
-      taskset: which('taskset'),
-    },
-    pinning: { ...plan, clientCapacity, serverCapacity },
-    apps: s.apps,
-    points: live.map((p) => p.rec),
-    crossCheck,
+    id: def.id,
+    kind: def.kind,
+    label: def.label,
+    app: def.app.name,
+    processes: def.processes,
+    threads: def.threads,
+    async: def.async,
+    protocol: def.protocol,
+    status: 'ok',
+    reason: null,
+    serverCommands: [],
+    clientCommand: null,
+    load: { connections: s.connections, pipelining: s.pipelining, workers: s.workers },
+    notes: [],
+    peakRssKb: {},
+    runs: [],
+    summary: null,
   };
 }
 
