@@ -490,3 +490,28 @@ TEST("never reads past the end of the input (guard page, every prefix)") {
 }
 
 TEST_MAIN()
+
+TEST("a scan that fills a head from its start forgets the Host, Expect and length of the head before") {
+  // One HttpRequestHead serves every request of a thread (the router's scratch head): a head
+  // without Host must not show the previous head's Host, whose bytes may have been freed.
+  tsgi::HttpParseOptions opts;
+  tsgi::HttpRequestHead head;
+  ErrorCode err;
+  std::string first =
+      "POST / HTTP/1.1\r\nHost: example.com\r\nExpect: 100-continue\r\nContent-Length: 5\r\nUpgrade: x\r\n"
+      "Connection: upgrade\r\n\r\n";
+  tsgi::HttpHeadScan scan1;
+  CHECK_EQ(ScanHttpRequestHead(first.data(), first.size(), opts, &scan1, &head, &err),
+           static_cast<int64_t>(first.size()));
+  CHECK_EQ(head.host_index, 0);
+  std::string second = "GET / HTTP/1.0\r\n\r\n";
+  tsgi::HttpHeadScan scan2;
+  CHECK_EQ(ScanHttpRequestHead(second.data(), second.size(), opts, &scan2, &head, &err),
+           static_cast<int64_t>(second.size()));
+  CHECK_EQ(head.host_index, -1);
+  CHECK_EQ(head.num_headers, 0u);
+  CHECK(!head.expect_continue);
+  CHECK(!head.upgrade);
+  CHECK_EQ(head.content_length, 0u);
+  CHECK(head.framing == BodyFraming::kNone);
+}

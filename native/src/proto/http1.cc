@@ -505,10 +505,24 @@ int64_t Complete(Scanner& s) {
 
 }  // namespace
 
+// The fields of a head that a scan sets only when it meets them (a Host line, an Expect
+// line): reset before a scan fills `out` from its start, so a head without them never shows
+// those of the head parsed before it (which may point into a buffer since freed).
+static void ResetHead(HttpRequestHead* out) {
+  out->num_headers = 0;
+  out->framing = BodyFraming::kNone;
+  out->content_length = 0;
+  out->keep_alive = false;
+  out->expect_continue = false;
+  out->upgrade = false;
+  out->host_index = -1;
+}
+
 int64_t ScanHttpRequestHead(const char* buf, size_t len, const HttpParseOptions& opts, HttpHeadScan* st,
                             HttpRequestHead* out, ErrorCode* err) {
   *err = st->error;
   if (st->phase == kComplete || st->phase == kFailed) return st->result;
+  if (out != nullptr && st->pos == 0) ResetHead(out);
   const char* end = buf + (len < opts.max_head_size ? len : opts.max_head_size);
   Scanner s{buf, len, end, opts, st, out, err, buf + st->pos};
   if (end > s.p) st->examined += static_cast<uint64_t>(end - s.p);
@@ -521,13 +535,6 @@ int64_t ScanHttpRequestHead(const char* buf, size_t len, const HttpParseOptions&
 
 int64_t ParseHttpRequestHead(const char* buf, size_t len, const HttpParseOptions& opts, HttpRequestHead* out,
                              ErrorCode* err) {
-  out->num_headers = 0;
-  out->framing = BodyFraming::kNone;
-  out->content_length = 0;
-  out->keep_alive = false;
-  out->expect_continue = false;
-  out->upgrade = false;
-  out->host_index = -1;
   HttpHeadScan scan;
   return ScanHttpRequestHead(buf, len, opts, &scan, out, err);
 }
