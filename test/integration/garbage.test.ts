@@ -162,8 +162,19 @@ describe('garbage input through the --http router', () => {
     const r = rng(0x2077);
     for (let batch = 0; batch < 12; batch++) {
       await httpBatch(r, port);
-      const res = await fetch(`http://127.0.0.1:${port}/ok`);
-      assert.equal(await res.text(), 'hello /ok');
+      // With --http-timeout 1 (so the garbage times out fast) a worker that takes over 1 s on
+      // a busy machine or under ASan is rightly answered 504: ask again, within a bound.
+      const answers: string[] = [];
+      const until = Date.now() + 30000;
+      while (Date.now() < until && answers.at(-1) !== 'hello /ok') {
+        const res = await fetch(`http://127.0.0.1:${port}/ok`);
+        answers.push(res.status === 504 ? '504' : await res.text());
+      }
+      assert.equal(answers.at(-1), 'hello /ok', answers.join(' | '));
+      assert.ok(
+        answers.every((a) => a === '504' || a === 'hello /ok'),
+        answers.join(' | '),
+      );
     }
     assert.doesNotMatch(tsgi.output(), /DAMN !/, 'no router or worker died');
     assert.equal([...tsgi.output().matchAll(/spawned tsgi http 1/g)].length, 1);
