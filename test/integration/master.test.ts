@@ -148,13 +148,17 @@ describe('master and worker processes', () => {
       assert.equal(bodies.length, 300);
       await tsgi.waitFor(/recycles: max requests reached/);
       await tsgi.waitFor(/exited with code 0 \(graceful stop\)/);
-      const more = await load(tsgi.ports[0]!, 60, 4);
-      assert.deepEqual(more.failures, []);
-      const served = new Set([...bodies, ...more.bodies].map(Number));
-      assert.ok(
-        [...served].some((p) => !first.includes(p)),
-        'recycled workers were replaced by new processes that serve',
-      );
+      // A replacement starts while the old worker goes on serving, so on a busy machine all 300
+      // may be answered by the first two; and which of two processes wins an accept is up to the
+      // scheduler. So ask in rounds, each checked for failures, until a new process answers; the
+      // bound is far beyond what the recycling needs (every 25 requests a worker is replaced).
+      let byNewProcess = [...bodies].map(Number).some((p) => !first.includes(p));
+      for (let round = 0; round < 20 && !byNewProcess; round++) {
+        const more = await load(tsgi.ports[0]!, 20, 2);
+        assert.deepEqual(more.failures, []);
+        byNewProcess = more.bodies.map(Number).some((p) => !first.includes(p));
+      }
+      assert.ok(byNewProcess, 'recycled workers were replaced by new processes that serve');
     } finally {
       assert.equal(await tsgi.stop(), 0);
     }

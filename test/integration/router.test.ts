@@ -311,15 +311,20 @@ describe('the --http router', () => {
   });
 
   test('SIGTERM while a client slowly reads a large answer: it still gets every byte', async () => {
-    const { tsgi, port } = await startRouter([]);
+    // The client reads nothing between the first bytes and the router's stop, which on a busy
+    // machine can take seconds; meanwhile the worker's writes to the router make no progress,
+    // and after --socket-timeout (4 s by default) the worker would rightly drop a reader that
+    // stalled (hardening.test.ts shows that). This test is about the graceful stop, so the
+    // worker gets 60 s, as the master gives the router (--worker-reload-mercy) before it kills.
+    const { tsgi, port } = await startRouter(['--socket-timeout', '60']);
     const sock = net.connect(port, '127.0.0.1');
     sock.pause();
     sock.write('GET /big HTTP/1.1\r\nHost: x\r\n\r\n');
     // The answer has started to arrive (the client reads nothing yet) when SIGTERM comes, and
     // the client goes on reading only once the router has begun its graceful stop.
     await new Promise<void>((resolve) => sock.once('readable', resolve));
-    const code = tsgi.stop('SIGTERM');
-    await tsgi.waitFor(/tsgi http router \(pid: \d+\): stopping on the master's request/, 20000);
+    const code = tsgi.stop('SIGTERM', 60000);
+    await tsgi.waitFor(/tsgi http router \(pid: \d+\): stopping on the master's request/, 60000);
     const chunks: Buffer[] = [];
     for await (const c of sock) chunks.push(c as Buffer);
     const [res] = parseResponses(Buffer.concat(chunks));
