@@ -8,6 +8,8 @@
         "native/src/proto/http1.cc",
         "native/src/proto/chunked.cc",
         "native/src/proto/uwsgi.cc",
+        "native/src/proto/fastcgi.cc",
+        "native/src/proto/scgi.cc",
         "native/src/proto/uri.cc",
         "native/src/proto/http1_response.cc",
         "native/src/proto/vars.cc",

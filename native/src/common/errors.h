@@ -77,7 +77,30 @@
   X(IO_PEER_CLOSED, 99, 500, "client closed the connection")                                         \
   /* the --http router, continued */                                                                 \
   X(ROUTER_CLIENT_STALLED, 85, 500, "client did not read the response within http-timeout")          \
-  X(ROUTER_RESPONSE_STALLED, 86, 504, "worker sent nothing more within http-timeout mid-response")
+  X(ROUTER_RESPONSE_STALLED, 86, 504, "worker sent nothing more within http-timeout mid-response")   \
+  /* FastCGI 1.0 (docs/protocol-fastcgi.md) */                                                       \
+  X(FCGI_BAD_VERSION, 100, 400, "FastCGI record version is not 1")                                   \
+  X(FCGI_BAD_BEGIN_REQUEST, 101, 400, "malformed FCGI_BEGIN_REQUEST body")                           \
+  X(FCGI_UNEXPECTED_RECORD, 102, 400, "FastCGI record out of order for its request")                 \
+  X(FCGI_PARAMS_TOO_LARGE, 103, 413, "FastCGI params larger than buffer-size")                       \
+  X(FCGI_TRUNCATED_PARAM, 104, 400, "FastCGI name-value pair overruns its stream")                   \
+  X(FCGI_EMPTY_NAME, 105, 400, "FastCGI param name cannot be empty")                                 \
+  X(FCGI_TOO_MANY_PARAMS, 106, 413, "too many FastCGI params")                                       \
+  X(FCGI_BAD_CONTENT_LENGTH, 107, 400, "invalid CONTENT_LENGTH param")                               \
+  X(FCGI_BODY_TOO_LARGE, 108, 413, "FastCGI request body larger than limit-post")                    \
+  X(FCGI_BODY_LENGTH_MISMATCH, 109, 400, "FCGI_STDIN length differs from CONTENT_LENGTH")            \
+  X(FCGI_HEAD_TIMEOUT, 110, 408, "FastCGI params not received within socket-timeout")                \
+  /* SCGI (docs/protocol-scgi.md) */                                                                 \
+  X(SCGI_BAD_NETSTRING, 120, 400, "malformed SCGI netstring")                                        \
+  X(SCGI_BLOCK_TOO_LARGE, 121, 413, "SCGI header block larger than buffer-size")                     \
+  X(SCGI_BAD_HEADERS, 122, 400, "malformed SCGI header block")                                       \
+  X(SCGI_EMPTY_NAME, 123, 400, "SCGI header name cannot be empty")                                   \
+  X(SCGI_CONTENT_LENGTH_NOT_FIRST, 124, 400, "SCGI header block does not start with CONTENT_LENGTH") \
+  X(SCGI_NO_SCGI_HEADER, 125, 400, "SCGI header block lacks SCGI=1")                                 \
+  X(SCGI_BAD_CONTENT_LENGTH, 126, 400, "invalid SCGI CONTENT_LENGTH")                                \
+  X(SCGI_BODY_TOO_LARGE, 127, 413, "SCGI CONTENT_LENGTH larger than limit-post")                     \
+  X(SCGI_TOO_MANY_VARS, 128, 413, "too many SCGI headers")                                           \
+  X(SCGI_HEAD_TIMEOUT, 129, 408, "SCGI header block not received within socket-timeout")
 
 namespace tsgi {
 
