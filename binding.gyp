@@ -18,6 +18,7 @@
         "native/src/loop/server_api.cc",
         "native/src/loop/connection.cc",
         "native/src/loop/request.cc",
+        "native/src/loop/fastcgi.cc",
         "native/src/loop/response.cc",
         "native/src/loop/shapes.cc",
         "native/src/loop/harakiri.cc",

@@ -44,10 +44,6 @@ export const ERROR_CODES = {
     exitCode: EXIT_CONFIG,
     summary: 'an ini %(name) placeholder that names nothing, or refers to itself',
   },
-  TSGI_ERR_UNSUPPORTED_OPTION: {
-    exitCode: EXIT_CONFIG,
-    summary: 'an option whose protocol tsgi does not serve yet (--fastcgi-socket, --scgi-socket)',
-  },
   // Application loading (src/app).
   TSGI_ERR_APP_NOT_FOUND: { exitCode: EXIT_APP_LOAD, summary: 'the app file or module does not exist' },
   TSGI_ERR_CALLABLE_NOT_FOUND: {
@@ -81,7 +77,6 @@ export type ConfigErrorCode =
   | 'TSGI_ERR_INI_READ_FAILED'
   | 'TSGI_ERR_INI_RECURSION'
   | 'TSGI_ERR_INI_PLACEHOLDER'
-  | 'TSGI_ERR_UNSUPPORTED_OPTION'
   // Found at startup when --wsgi-file names a missing file: same code the loader uses.
   | 'TSGI_ERR_APP_NOT_FOUND';
 

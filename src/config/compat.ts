@@ -9,15 +9,6 @@ export const ACCEPTED_FOR_COMPATIBILITY: Readonly<Record<string, string>> = {
     'uwsgi magic vars always reach the app as plain strings and never load code, set env or open files (docs/protocol-uwsgi.md)',
 };
 
-/**
- * Refused at start-up with TSGI_ERR_UNSUPPORTED_OPTION: the protocol is not served yet, and a
- * user who asks for a socket must not get a server that binds nothing. The value names it.
- */
-export const NOT_AVAILABLE_YET: Readonly<Record<string, string>> = {
-  'fastcgi-socket': 'FastCGI is not served yet',
-  'scgi-socket': 'SCGI is not served yet',
-};
-
 /** Acted on while the configuration is read, so nothing later needs them. */
 export const READ_BY_CONFIG: Readonly<Record<string, string>> = {
   ini: 'each ini file is read where the option appears (src/config/ini.ts)',

@@ -22,6 +22,7 @@ export type {
   Config,
   HelpResult,
   OptionSpec,
+  SocketProtocol,
   TcpAddress,
   UnixAddress,
   VersionResult,

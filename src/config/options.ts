@@ -71,11 +71,17 @@ export const OPTIONS: readonly OptionSpec[] = [
     short: 's',
     arg: 'ADDR',
   }),
-  opt('fastcgi-socket', 'list-address', S, 'FastCGI for nginx fastcgi_pass: not served yet, refused at start-up', {
+  opt('fastcgi-socket', 'list-address', S, 'serve FastCGI on ADDR, for nginx fastcgi_pass (repeatable)', {
     arg: 'ADDR',
   }),
-  opt('scgi-socket', 'list-address', S, 'SCGI for nginx scgi_pass: not served yet, refused at start-up', {
+  opt('scgi-socket', 'list-address', S, 'serve SCGI on ADDR, for nginx scgi_pass (repeatable)', {
     arg: 'ADDR',
+  }),
+  opt('protocol', 'enum', S, 'the protocol every --socket speaks (uWSGI --protocol): uwsgi, http, fastcgi or scgi', {
+    aliases: ['socket-protocol'],
+    default: 'uwsgi',
+    choices: ['uwsgi', 'http', 'fastcgi', 'scgi'],
+    arg: 'NAME',
   }),
   opt('listen', 'int', S, 'listen queue (backlog) of every socket, clamped to net.core.somaxconn', {
     short: 'l',

@@ -26,6 +26,9 @@ export interface AbstractAddress {
 
 export type Address = TcpAddress | UnixAddress | AbstractAddress;
 
+/** What a worker socket speaks: HTTP/1.1, or one of the web-server gateway protocols. */
+export type SocketProtocol = 'http' | 'uwsgi' | 'fastcgi' | 'scgi';
+
 /**
  * How an option's value is read.
  * - string: any non-empty text.
@@ -102,6 +105,7 @@ export interface Config {
   socket: Address[];
   fastcgiSocket: Address[];
   scgiSocket: Address[];
+  protocol: SocketProtocol;
   http: Address[];
   httpModifier1: number;
   httpModifier2: number;

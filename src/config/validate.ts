@@ -1,17 +1,16 @@
 // Turns the collected values into a Config and checks what no single option can check:
-// --strict, no option whose protocol is not served yet, an app to load, something to serve,
+// --strict, an app to load, something to serve,
 // and that --chdir and --wsgi-file exist.
 
 import { statSync } from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError } from '../errors';
 import type { Collector } from './collect';
-import { NOT_AVAILABLE_YET } from './compat';
 import { OPTIONS, optionByName } from './options';
 import type { Config } from './types';
 
 /** Options that give tsgi something to listen on. */
-const SERVING = ['http-socket', 'socket', 'http'] as const;
+const SERVING = ['http-socket', 'socket', 'fastcgi-socket', 'scgi-socket', 'http'] as const;
 
 function isDir(p: string): boolean {
   try {
@@ -59,23 +58,10 @@ function checkStrict(c: Collector, strict: boolean): void {
   throw new ConfigError('TSGI_ERR_UNKNOWN_OPTION', `unknown option ${u.shown} (from ${u.origin}; --strict is set)`);
 }
 
-/** An option that asks for what tsgi does not serve yet is refused rather than bound to nothing. */
-function checkAvailable(c: Collector): void {
-  for (const [name, why] of Object.entries(NOT_AVAILABLE_YET)) {
-    const v = c.values.get(name);
-    if (v === undefined || (Array.isArray(v) && v.length === 0)) continue;
-    throw new ConfigError(
-      'TSGI_ERR_UNSUPPORTED_OPTION',
-      `--${name} (from ${c.origins.get(name) ?? 'the configuration'}): ${why}; serve with --socket (uwsgi) or --http-socket instead`,
-    );
-  }
-}
-
 /** Builds and validates the Config. `cwd` resolves --chdir and, without it, --wsgi-file. */
 export function validate(c: Collector, cwd: string): Config {
   const config = assemble(c);
   checkStrict(c, config.strict);
-  checkAvailable(c);
   if (config.wsgiFile !== undefined && config.module !== undefined) {
     throw new ConfigError(
       'TSGI_ERR_CONFLICTING_OPTIONS',
@@ -90,7 +76,10 @@ export function validate(c: Collector, cwd: string): Config {
   }
   const serving = SERVING.some((name) => (config[optionByName(name).key as keyof Config] as unknown[]).length > 0);
   if (!serving) {
-    throw new ConfigError('TSGI_ERR_NO_SOCKET', 'nothing to serve: pass --http-socket, --socket or --http');
+    throw new ConfigError(
+      'TSGI_ERR_NO_SOCKET',
+      'nothing to serve: pass --http-socket, --socket, --fastcgi-socket, --scgi-socket or --http',
+    );
   }
   let base = cwd;
   if (config.chdir !== undefined) {

@@ -5,7 +5,7 @@ import type { NativeCallbacks } from './types';
 
 export interface ListenerOptions {
   fd: number;
-  protocol: 'http' | 'uwsgi';
+  protocol: 'http' | 'uwsgi' | 'fastcgi' | 'scgi';
   unix: boolean;
   /** Default SERVER_NAME when a request carries no Host. */
   host: string;

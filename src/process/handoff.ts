@@ -2,7 +2,7 @@
 // listening sockets. Crosses a process boundary as JSON in one environment variable (the
 // TSGI_INTERNAL_ prefix is never read as an option: docs/config.md).
 
-import type { Address } from '../config';
+import type { Address, SocketProtocol } from '../config';
 import type { BoundSocket } from './sockets';
 
 export const HANDOFF_ENV = 'TSGI_INTERNAL_WORKER';
@@ -16,7 +16,7 @@ export interface WorkerHandoff {
   /** The command line the master was started with, re-read by the worker. */
   argv: string[];
   cwd: string;
-  sockets: Array<{ address: Address; protocol: 'http' | 'uwsgi'; port: number; fd: number }>;
+  sockets: Array<{ address: Address; protocol: SocketProtocol; port: number; fd: number }>;
   /** The inherited fd of the master's shared scoreboard (src/stats, native/src/scoreboard). */
   scoreboardFd?: number;
 }

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Address, Config } from '../config';
+import type { Address, Config, SocketProtocol } from '../config';
 import { formatAddress } from '../config';
 import { SocketError } from '../errors';
 import { addon, type ListenerOptions } from '../native';
@@ -13,7 +13,7 @@ import { logLine } from './log';
 
 export interface BoundSocket {
   address: Address;
-  protocol: 'http' | 'uwsgi';
+  protocol: SocketProtocol;
   fd: number;
   /** The actual TCP port (differs from the configured one for port 0). */
   port: number;
@@ -24,7 +24,7 @@ export interface BoundSocket {
 /** `index` numbers worker sockets in the log; null marks a router socket (logged as uWSGI does). */
 function bindOne(
   address: Address,
-  protocol: 'http' | 'uwsgi',
+  protocol: SocketProtocol,
   config: Config,
   index: number | null,
   cwd: string,
@@ -68,7 +68,7 @@ function bindOne(
 
 /** Binds each address in order, closing what was bound if one fails. */
 function bindList(
-  items: Array<[Address, 'http' | 'uwsgi']>,
+  items: Array<[Address, SocketProtocol]>,
   router: boolean,
   config: Config,
   cwd: string,
@@ -83,11 +83,16 @@ function bindList(
   return bound;
 }
 
-/** Binds every --http-socket and --socket, in that order. Throws SocketError on failure. */
+/**
+ * Binds every --http-socket, --socket (speaking --protocol, uwsgi by default), --fastcgi-socket
+ * and --scgi-socket, in that order. Throws SocketError on failure.
+ */
 export function bindAll(config: Config, cwd: string): BoundSocket[] {
-  const items: Array<[Address, 'http' | 'uwsgi']> = [
-    ...config.httpSocket.map((a): [Address, 'http'] => [a, 'http']),
-    ...config.socket.map((a): [Address, 'uwsgi'] => [a, 'uwsgi']),
+  const items: Array<[Address, SocketProtocol]> = [
+    ...config.httpSocket.map((a): [Address, SocketProtocol] => [a, 'http']),
+    ...config.socket.map((a): [Address, SocketProtocol] => [a, config.protocol]),
+    ...config.fastcgiSocket.map((a): [Address, SocketProtocol] => [a, 'fastcgi']),
+    ...config.scgiSocket.map((a): [Address, SocketProtocol] => [a, 'scgi']),
   ];
   return bindList(items, false, config, cwd);
 }

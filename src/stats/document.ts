@@ -3,6 +3,7 @@
 // sockets). The emitter (emitter.ts) turns it into bytes. Mapping and differences:
 // docs/stats.md.
 
+import type { SocketProtocol } from '../config';
 import type { ScoreboardSnapshot } from '../native';
 import type { StatsObject, StatsValue } from './emitter';
 
@@ -32,7 +33,7 @@ export const WORKER_PAUSE = 2;
 export interface StatsSocket {
   /** As uWSGI prints it: "127.0.0.1:3031", ":9090", "/tmp/app.sock", "@name". */
   name: string;
-  proto: 'uwsgi' | 'http';
+  proto: SocketProtocol;
   /** Current accept-queue length (TCP_INFO); 0 for UNIX sockets, as on uWSGI. */
   queue: number;
   /** The listen backlog (TCP_INFO); 0 for UNIX sockets. */

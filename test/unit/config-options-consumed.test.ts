@@ -6,7 +6,7 @@ import * as assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { ACCEPTED_FOR_COMPATIBILITY, NOT_AVAILABLE_YET, READ_BY_CONFIG } from '../../src/config/compat';
+import { ACCEPTED_FOR_COMPATIBILITY, READ_BY_CONFIG } from '../../src/config/compat';
 import { OPTIONS } from '../../src/config/options';
 
 const root = path.join(__dirname, '..', '..');
@@ -35,7 +35,7 @@ function consumers(key: string): string[] {
   return outside.filter((s) => re.test(s.text)).map((s) => s.file);
 }
 
-const LISTS = { ACCEPTED_FOR_COMPATIBILITY, NOT_AVAILABLE_YET, READ_BY_CONFIG } as const;
+const LISTS = { ACCEPTED_FOR_COMPATIBILITY, READ_BY_CONFIG } as const;
 
 function listsNaming(name: string): string[] {
   return Object.entries(LISTS)
@@ -90,18 +90,15 @@ test('options the configuration reader acts on are read in src/config outside th
   }
 });
 
-test('docs/config.md says "accepted for compatibility" exactly for the accepted options and "refused at start-up" exactly for the unbuilt ones', () => {
+test('docs/config.md says "accepted for compatibility" exactly for the options accepted without effect', () => {
   const doc = readFileSync(path.join(root, 'docs', 'config.md'), 'utf8');
   for (const spec of OPTIONS) {
     const notes = docNotes(doc, spec.name);
     const accepted = Object.hasOwn(ACCEPTED_FOR_COMPATIBILITY, spec.name);
-    const refused = Object.hasOwn(NOT_AVAILABLE_YET, spec.name);
     assert.equal(
       /accepted for compatibility/i.test(notes),
       accepted,
       `docs/config.md row of \`${spec.name}\`: ${notes}`,
     );
-    assert.equal(/refused at start-up/i.test(notes), refused, `docs/config.md row of \`${spec.name}\`: ${notes}`);
-    if (refused) assert.match(notes, /TSGI_ERR_UNSUPPORTED_OPTION/);
   }
 });

@@ -84,20 +84,35 @@ test('a missing app is an error unless --help or --version', () => {
 });
 
 test('no socket at all is an error that names the options', () => {
-  fails(['--wsgi-file', 'app.js'], 'TSGI_ERR_NO_SOCKET', /nothing to serve: pass --http-socket, --socket or --http$/);
+  fails(
+    ['--wsgi-file', 'app.js'],
+    'TSGI_ERR_NO_SOCKET',
+    /nothing to serve: pass --http-socket, --socket, --fastcgi-socket, --scgi-socket or --http$/,
+  );
 });
 
-test('--fastcgi-socket and --scgi-socket are refused with one line naming the protocol, not started with nothing bound', () => {
-  fails(
-    ['--fastcgi-socket', '/tmp/f.sock', '--wsgi-file', 'app.js'],
-    'TSGI_ERR_UNSUPPORTED_OPTION',
-    /^tsgi: --fastcgi-socket \(from command line\): FastCGI is not served yet; serve with --socket \(uwsgi\) or --http-socket instead$/,
-  );
-  fails(
-    ['--http-socket', ':1', '--scgi-socket', ':4000', '--wsgi-file', 'app.js'],
-    'TSGI_ERR_UNSUPPORTED_OPTION',
-    /--scgi-socket .*SCGI is not served yet/,
-  );
+test('--fastcgi-socket, --scgi-socket and --protocol name what each socket speaks', () => {
+  const c = loadConfig(
+    [
+      '--fastcgi-socket',
+      '/tmp/f.sock',
+      '--scgi-socket',
+      ':4000',
+      '--socket',
+      ':4001',
+      '--protocol',
+      'fastcgi',
+      '--wsgi-file',
+      'app.js',
+    ],
+    {},
+    dir,
+  ) as Config;
+  assert.equal(c.fastcgiSocket.length, 1);
+  assert.equal(c.scgiSocket.length, 1);
+  assert.equal(c.protocol, 'fastcgi');
+  assert.equal((loadConfig(['--socket', ':1', '--wsgi-file', 'app.js'], {}, dir) as Config).protocol, 'uwsgi');
+  fails(['--socket', ':1', '--protocol', 'spdy', '--wsgi-file', 'app.js'], 'TSGI_ERR_INVALID_VALUE', /protocol/);
 });
 
 test('--wsgi-file and --module together are an error', () => {

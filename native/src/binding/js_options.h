@@ -29,7 +29,7 @@ inline std::string GetStr(Napi::Object o, const char* key) {
   return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
 }
 
-// options.listeners: [{fd, protocol: 'http' | 'uwsgi', unix, host, port}].
+// options.listeners: [{fd, protocol: 'http' | 'uwsgi' | 'fastcgi' | 'scgi', unix, host, port}].
 inline std::vector<ListenerSpec> GetListeners(Napi::Object o) {
   std::vector<ListenerSpec> listeners;
   Napi::Value lv = o.Get("listeners").Unwrap();
@@ -39,7 +39,11 @@ inline std::vector<ListenerSpec> GetListeners(Napi::Object o) {
     Napi::Object l = arr.Get(i).Unwrap().As<Napi::Object>();
     ListenerSpec spec;
     spec.fd = static_cast<int>(GetU32(l, "fd", 0));
-    spec.protocol = GetStr(l, "protocol") == "uwsgi" ? Protocol::kUwsgi : Protocol::kHttp;
+    std::string protocol = GetStr(l, "protocol");
+    spec.protocol = protocol == "uwsgi"     ? Protocol::kUwsgi
+                    : protocol == "fastcgi" ? Protocol::kFastcgi
+                    : protocol == "scgi"    ? Protocol::kScgi
+                                            : Protocol::kHttp;
     spec.is_unix = GetBool(l, "unix", false);
     spec.host = GetStr(l, "host");
     spec.port = GetStr(l, "port");

@@ -9,7 +9,7 @@
 
 namespace tsgi {
 
-enum class Protocol : uint8_t { kHttp, kUwsgi };
+enum class Protocol : uint8_t { kHttp, kUwsgi, kFastcgi, kScgi };
 
 struct ListenerSpec {
   int fd = -1;

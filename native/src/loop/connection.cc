@@ -269,6 +269,24 @@ void ConnectionFail(Connection* c, ErrorCode err) {
   ConnectionClose(c);
 }
 
+namespace {
+
+ErrorCode HeadTimeout(Protocol p) {
+  switch (p) {
+    case Protocol::kHttp:
+      return ErrorCode::HTTP_HEAD_TIMEOUT;
+    case Protocol::kUwsgi:
+      return ErrorCode::UWSGI_HEAD_TIMEOUT;
+    case Protocol::kFastcgi:
+      return ErrorCode::FCGI_HEAD_TIMEOUT;
+    case Protocol::kScgi:
+      return ErrorCode::SCGI_HEAD_TIMEOUT;
+  }
+  return ErrorCode::HTTP_HEAD_TIMEOUT;
+}
+
+}  // namespace
+
 void ConnectionTimeout(Connection* c) {
   Server* s = c->server;
   if (c->out.size() > c->out_off) {
@@ -289,8 +307,7 @@ void ConnectionTimeout(Connection* c) {
       Refuse(c, ErrorCode::HTTP_BODY_TIMEOUT);
       ConnectionFlush(c);
     } else {
-      Refuse(c,
-             c->protocol == Protocol::kHttp ? ErrorCode::HTTP_HEAD_TIMEOUT : ErrorCode::UWSGI_HEAD_TIMEOUT);
+      Refuse(c, HeadTimeout(c->protocol));
       ConnectionFlush(c);
     }
     return;

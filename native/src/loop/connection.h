@@ -1,5 +1,6 @@
 // One client connection and the request it is serving. HTTP connections carry a sequence
-// of requests (keep-alive, pipelining); uwsgi connections carry exactly one.
+// of requests (keep-alive, pipelining), FastCGI ones a sequence when the web server asks to
+// keep them (FCGI_KEEP_CONN); uwsgi and SCGI connections carry exactly one.
 //
 // Buffer lifetime: bytes are read into the Server's shared read buffer and parsed in
 // place; only bytes that must outlive the read callback (an incomplete head, pipelined
@@ -76,6 +77,16 @@ struct Connection {
     size_t off = 0;
     uint64_t have = 0;
   } buffered_chunks;
+
+  // FastCGI (fastcgi.cc): the one request the connection serves at a time, from its
+  // FCGI_BEGIN_REQUEST until the FCGI_END_REQUEST tsgi writes (docs/protocol-fastcgi.md).
+  struct FcgiRequest {
+    uint16_t id = 0;  // requestId begun and not yet ended; 0 when none
+    bool keep_conn = false;
+    bool has_length = false;  // CONTENT_LENGTH was a number, which FCGI_STDIN must match
+    uint64_t content_length = 0;
+    std::string params;  // the FCGI_PARAMS stream so far, at most buffer-size bytes
+  } fcgi;
 
   // Current request.
   uint32_t req_id = 0;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "proto/http1.h"
+#include "proto/scgi.h"
 #include "proto/uwsgi.h"
 #include "proto/vars.h"
 
@@ -23,6 +24,8 @@ uint64_t MonotonicMicros() {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000u + static_cast<uint64_t>(ts.tv_nsec) / 1000u;
 }
+
+}  // namespace
 
 void ResetRequest(Connection* c) {
   c->req_id = 0;
@@ -48,14 +51,29 @@ void ResetRequest(Connection* c) {
   c->resp_length_error = false;
 }
 
+namespace {
+
+const char* InputKind(Protocol p) {
+  switch (p) {
+    case Protocol::kHttp:
+      return "HTTP request";
+    case Protocol::kUwsgi:
+      return "uwsgi packet";
+    case Protocol::kFastcgi:
+      return "FastCGI request";
+    case Protocol::kScgi:
+      return "SCGI request";
+  }
+  return "request";
+}
+
 }  // namespace
 
 void Refuse(Connection* c, ErrorCode err, const char* detail) {
   Server* s = c->server;
   s->mutable_counters().bad_requests++;
   char line[320];
-  int n = snprintf(line, sizeof line, "tsgi: %s from %s: %s (%s)%s%s -> %d",
-                   c->protocol == Protocol::kHttp ? "HTTP request" : "uwsgi packet",
+  int n = snprintf(line, sizeof line, "tsgi: %s from %s: %s (%s)%s%s -> %d", InputKind(c->protocol),
                    c->remote_addr.empty() ? "unix socket" : c->remote_addr.c_str(), ErrorReason(err),
                    ErrorName(err), detail ? " " : "", detail ? detail : "", ErrorStatus(err));
   if (n > 0) s->log().AppendLine(line, std::min(static_cast<size_t>(n), sizeof line - 1));
@@ -63,9 +81,6 @@ void Refuse(Connection* c, ErrorCode err, const char* detail) {
   ResponseWriteCanned(c, err);
 }
 
-namespace {
-
-// Copies what the log line needs from the head (spans die with this read callback).
 void RememberForLog(Connection* c, Span method, Span uri, Span proto, size_t nvars, uint32_t pktsize) {
   c->log_method.assign(method.data, method.len);
   c->log_uri.assign(uri.data, uri.len);
@@ -76,7 +91,6 @@ void RememberForLog(Connection* c, Span method, Span uri, Span proto, size_t nva
   c->start_us = MonotonicMicros();
 }
 
-// Hands the request to the app. `body`/`body_len` are body bytes already received.
 void Dispatch(Connection* c, uint32_t flags, size_t nvars, const char* body, size_t body_len) {
   Server* s = c->server;
   c->req_id = s->RegisterRequest(c);
@@ -95,6 +109,8 @@ void Dispatch(Connection* c, uint32_t flags, size_t nvars, const char* body, siz
   s->sink()->OnRequest(c->req_id, flags, s->blob(), nvars, body, body_len);
   s->DispatchedRequest();
 }
+
+namespace {
 
 // Body bytes available at dispatch time: for Content-Length, what is buffered up to the
 // length; for chunked, everything decodable now (decoded into `scratch`).
@@ -131,9 +147,8 @@ long TakeInitialBody(Connection* c, const char* data, size_t len, std::string* s
   return static_cast<long>(off);
 }
 
-// Takes an app slot for the request just parsed: one granted while the connection waited,
-// or a free one now. When the cores are full the connection waits (kWaitSlot) with its
-// bytes kept, and the request is parsed again once a slot is granted.
+}  // namespace
+
 bool TakeSlot(Connection* c) {
   Server* s = c->server;
   if (c->slot_reserved) {
@@ -146,9 +161,6 @@ bool TakeSlot(Connection* c) {
   return false;
 }
 
-// True once the body has averaged less than --min-body-rate since its clock started, after
-// a grace of socket-timeout (a client that sends nothing at all meets the read deadline
-// first). `bytes` counts the body received so far.
 bool BodyTooSlow(const Connection* c, uint64_t bytes) {
   const ServerOptions& o = c->server->opts();
   if (o.min_body_rate == 0) return false;
@@ -162,13 +174,6 @@ void StartBodyClock(Connection* c, uint64_t bytes) {
   c->body_clock_bytes = bytes;
 }
 
-// --post-buffering: whether enough of the body behind a parsed head is here to call the
-// app (all of it, or post-buffering bytes of a longer one). While it is not, the bytes stay
-// in pending_in, the head's scan is kept (it is not read again), and no app slot is held: a
-// client that drips its body costs a connection, never the app (docs/security.md).
-// Returns 1 to dispatch, 0 to wait for more, -1 after refusing a body that is too slow.
-// `expect_100`: the client waits for "100 Continue" before it sends the body (RFC 9110
-// 10.1.1), which is sent when buffering starts.
 int BodyBuffered(Connection* c, bool chunked, uint64_t content_length, const char* data, size_t len,
                  bool expect_100) {
   uint64_t want = c->server->opts().post_buffering;
@@ -206,6 +211,40 @@ int BodyBuffered(Connection* c, bool chunked, uint64_t content_length, const cha
   }
   return 0;
 }
+
+GatewayFacts ScanGatewayVars(const UwsgiVar* vars, size_t n) {
+  GatewayFacts f;
+  for (size_t i = 0; i < n; i++) {
+    const UwsgiVar& v = vars[i];
+    if (v.key.equals("REQUEST_METHOD", 14))
+      f.method = v.value;
+    else if (v.key.equals("REQUEST_URI", 11))
+      f.uri = v.value;
+    else if (v.key.equals("PATH_INFO", 9))
+      f.path = v.value;
+    else if (v.key.equals("SERVER_PROTOCOL", 15))
+      f.proto = v.value;
+    else if (v.key.equals("REMOTE_ADDR", 11))
+      f.remote = v.value;
+    else if (v.key.equals("CONTENT_LENGTH", 14))
+      f.content_length = v.value;
+  }
+  return f;
+}
+
+void BeginGatewayRequest(Connection* c, const GatewayFacts& f, size_t nvars, uint32_t pktsize) {
+  ResetRequest(c);
+  c->head_request = f.method.equals("HEAD", 4);
+  // The response status line echoes SERVER_PROTOCOL, or HTTP/1.0 when absent
+  // (as uWSGI does: docs/protocol-uwsgi.md); anything not shaped like HTTP/x.y also falls back.
+  Span proto = f.proto;
+  bool proto_ok = proto.len == 8 && std::memcmp(proto.data, "HTTP/", 5) == 0;
+  if (!proto_ok) proto = Span{"HTTP/1.0", 8};
+  if (!f.remote.empty()) c->remote_addr.assign(f.remote.data, f.remote.len);
+  RememberForLog(c, f.method, f.uri.empty() ? f.path : f.uri, proto, nvars, pktsize);
+}
+
+namespace {
 
 // Parses one HTTP head at data[0..len). Returns bytes consumed (head + initial body), 0
 // when incomplete, -1 after refusing.
@@ -358,24 +397,9 @@ long ProcessUwsgiPacket(Connection* c, const char* data, size_t len) {
     Refuse(c, err);
     return -1;
   }
-  Span method{}, uri{}, proto{}, path{}, remote{}, clen{};
-  for (size_t i = 0; i < nvars; i++) {  // the last duplicate wins, as in uWSGI's environ
-    const UwsgiVar& v = vars[i];
-    if (v.key.equals("REQUEST_METHOD", 14))
-      method = v.value;
-    else if (v.key.equals("REQUEST_URI", 11))
-      uri = v.value;
-    else if (v.key.equals("PATH_INFO", 9))
-      path = v.value;
-    else if (v.key.equals("SERVER_PROTOCOL", 15))
-      proto = v.value;
-    else if (v.key.equals("REMOTE_ADDR", 11))
-      remote = v.value;
-    else if (v.key.equals("CONTENT_LENGTH", 14))
-      clen = v.value;
-  }
+  GatewayFacts f = ScanGatewayVars(vars.data(), nvars);
   uint64_t content_length = 0;
-  if (!ParseUwsgiContentLength(clen, &content_length)) {
+  if (!ParseUwsgiContentLength(f.content_length, &content_length)) {
     Refuse(c, ErrorCode::UWSGI_BAD_CONTENT_LENGTH);
     return -1;
   }
@@ -388,25 +412,64 @@ long ProcessUwsgiPacket(Connection* c, const char* data, size_t len) {
   if (ready <= 0) return ready;
   if (!TakeSlot(c)) return 0;
   bool buffered = c->buffering_body;
-  ResetRequest(c);
-  c->keep_alive = false;  // one request per uwsgi connection
-  c->head_request = method.equals("HEAD", 4);
-  c->body_remaining = content_length;
-  c->body_done = content_length == 0;
-  // The response status line echoes SERVER_PROTOCOL, or HTTP/1.0 when absent
-  // (as uWSGI does: docs/protocol-uwsgi.md); anything not shaped like HTTP/x.y also falls back.
-  bool proto_ok = proto.len == 8 && std::memcmp(proto.data, "HTTP/", 5) == 0;
-  if (!proto_ok) proto = Span{"HTTP/1.0", 8};
-  if (!remote.empty()) c->remote_addr.assign(remote.data, remote.len);
   VarsOut vo{&s->blob(), s->meta(), s->meta_capacity()};
   BuildUwsgiVars(block, h.datasize, vars.data(), nvars, &vo);
-  RememberForLog(c, method, uri.empty() ? path : uri, proto, nvars, h.datasize);
+  BeginGatewayRequest(c, f, nvars, h.datasize);
+  c->keep_alive = false;  // one request per uwsgi connection
+  c->body_remaining = content_length;
+  c->body_done = content_length == 0;
 
   static thread_local std::string initial;
   long body = TakeInitialBody(c, data + used, len - used, &initial);
   if (!buffered) StartBodyClock(c, c->body_received);
   uint32_t flags = kReqUwsgi | (static_cast<uint32_t>(h.modifier1) << 8) |
                    (c->head_request ? static_cast<uint32_t>(kReqHead) : 0u);
+  Dispatch(c, flags, vo.nvars, initial.empty() ? nullptr : initial.data(), initial.size());
+  return static_cast<long>(used) + body;
+}
+
+// Parses one SCGI request at data[0..len): the netstring of headers, then CONTENT_LENGTH
+// body bytes (docs/protocol-scgi.md). Same return convention as ProcessHttpHead.
+long ProcessScgiRequest(Connection* c, const char* data, size_t len) {
+  Server* s = c->server;
+  const ServerOptions& o = s->opts();
+  static thread_local std::vector<UwsgiVar> vars;
+  if (vars.size() < o.max_vars) vars.resize(o.max_vars);
+  ScgiRequestHead head;
+  ErrorCode err = ErrorCode::OK;
+  int64_t n = ParseScgiRequest(data, len, o.buffer_size, vars.data(),
+                               std::min(o.max_vars, s->meta_capacity()), &head, &err);
+  if (n < 0) {
+    Refuse(c, err);
+    return -1;
+  }
+  if (n == 0) return 0;
+  if (o.limit_post && head.content_length > o.limit_post) {
+    Refuse(c, ErrorCode::SCGI_BODY_TOO_LARGE);
+    return -1;
+  }
+  size_t used = static_cast<size_t>(n);
+  int ready = BodyBuffered(c, false, head.content_length, data + used, len - used, false);
+  if (ready <= 0) return ready;
+  if (!TakeSlot(c)) return 0;
+  bool buffered = c->buffering_body;
+  VarsOut vo{&s->blob(), s->meta(), s->meta_capacity()};
+  err = BuildCgiVars(head.block, head.block_len, vars.data(), head.num_vars, &vo);
+  if (err != ErrorCode::OK) {
+    s->ReleaseSlot();
+    Refuse(c, err);
+    return -1;
+  }
+  BeginGatewayRequest(c, ScanGatewayVars(vars.data(), head.num_vars), head.num_vars,
+                      static_cast<uint32_t>(head.block_len));
+  c->keep_alive = false;  // the SCGI response ends with the connection
+  c->body_remaining = head.content_length;
+  c->body_done = head.content_length == 0;
+
+  static thread_local std::string initial;
+  long body = TakeInitialBody(c, data + used, len - used, &initial);
+  if (!buffered) StartBodyClock(c, c->body_received);
+  uint32_t flags = kReqUwsgi | (c->head_request ? static_cast<uint32_t>(kReqHead) : 0u);
   Dispatch(c, flags, vo.nvars, initial.empty() ? nullptr : initial.data(), initial.size());
   return static_cast<long>(used) + body;
 }
@@ -452,6 +515,20 @@ long ProcessBody(Connection* c, const char* data, size_t len) {
   return static_cast<long>(off);
 }
 
+long ProcessHead(Connection* c, const char* data, size_t len) {
+  switch (c->protocol) {
+    case Protocol::kHttp:
+      return ProcessHttpHead(c, data, len);
+    case Protocol::kUwsgi:
+      return ProcessUwsgiPacket(c, data, len);
+    case Protocol::kFastcgi:
+      return ProcessFcgiHead(c, data, len);
+    case Protocol::kScgi:
+      return ProcessScgiRequest(c, data, len);
+  }
+  return -1;
+}
+
 }  // namespace
 
 long ProcessBytes(Connection* c, const char* data, size_t len) {
@@ -463,15 +540,15 @@ long ProcessBytes(Connection* c, const char* data, size_t len) {
         c->held_back = true;
         break;
       }
-      long n = c->protocol == Protocol::kHttp ? ProcessHttpHead(c, data + off, len - off)
-                                              : ProcessUwsgiPacket(c, data + off, len - off);
+      long n = ProcessHead(c, data + off, len - off);
       if (n < 0) return -1;
       if (n == 0) break;
       off += static_cast<size_t>(n);
       if (c->state == ConnState::kClosing) return static_cast<long>(off);
     } else if (c->state == ConnState::kBody) {
       if (c->input_paused || off == len) break;
-      long n = ProcessBody(c, data + off, len - off);
+      long n = c->protocol == Protocol::kFastcgi ? ProcessFcgiBody(c, data + off, len - off)
+                                                 : ProcessBody(c, data + off, len - off);
       if (n < 0) return -1;
       off += static_cast<size_t>(n);
       if (!c->body_done && c->req_id != 0 && BodyTooSlow(c, c->body_received)) {
@@ -479,6 +556,7 @@ long ProcessBytes(Connection* c, const char* data, size_t len) {
         return -1;
       }
       if (c->body_done && c->state == ConnState::kBody) c->state = ConnState::kAwaiting;
+      if (n == 0 && !c->body_done) break;  // a FastCGI record not yet whole
     } else {
       break;
     }

@@ -11,6 +11,7 @@
 
 #include "common/chars.h"
 #include "loop/connection.h"
+#include "proto/fastcgi.h"
 #include "proto/http1.h"
 
 namespace tsgi {
@@ -100,11 +101,63 @@ void LengthMismatch(Connection* c, uint64_t sent_or_more, bool more) {
 
 }  // namespace
 
+namespace {
+
+// Whether the connection survives this response. HTTP: only if the client asked for it, the
+// app did not refuse it, the body framing lets the client find the end, and the request body
+// was read fully (otherwise its remaining bytes would be taken for the next request).
+// FastCGI: records frame every response, so only the web server's FCGI_KEEP_CONN, an unread
+// request body and a stop end it. uwsgi and SCGI: never (keep_alive is false).
+bool CloseAfterResponse(const Connection* c, uint32_t flags, bool bad_length) {
+  const Server* s = c->server;
+  if (!c->keep_alive || !c->body_done || s->stopping() || s->opts().keepalive_timeout_ms == 0) return true;
+  if (c->protocol == Protocol::kFastcgi) return false;
+  return (flags & kRespConnectionClose) || c->framing == Framing::kClose || bad_length;
+}
+
+// The head of a response to a FastCGI or SCGI request is CGI-style (RFC 3875 6.3.3): a
+// Status header in place of the status line.
+void AppendCgiHead(Connection* c, const char* status, size_t status_len, const char* headers,
+                   size_t headers_len, bool add_length, uint64_t length, uint32_t* count) {
+  std::string& out = c->out;
+  out.append("Status: ", 8);
+  out.append(status, status_len);
+  out.append("\r\n", 2);
+  out.append(headers, headers_len);
+  *count = CountLines(headers, headers_len) + 1;
+  if (add_length) {
+    out.append("Content-Length: ", 16);
+    AppendDecimal(&out, length);
+    out.append("\r\n", 2);
+    (*count)++;
+  }
+  out.append("\r\n", 2);
+}
+
+// Turns out[start..) into FCGI_STDOUT records of the current request: in place when it fits
+// one record (8 bytes were reserved at start), else re-appended in pieces.
+void SealFcgiStdout(Connection* c, size_t start) {
+  std::string& out = c->out;
+  size_t content = out.size() - start - kFcgiHeaderSize;
+  if (content <= kFcgiMaxContent) {
+    std::string header;
+    AppendFcgiHeader(&header, kFcgiStdout, c->fcgi.id, static_cast<uint16_t>(content));
+    out.replace(start, kFcgiHeaderSize, header);
+    return;
+  }
+  std::string head = out.substr(start + kFcgiHeaderSize);
+  out.resize(start);
+  AppendFcgiStream(&out, kFcgiStdout, c->fcgi.id, head.data(), head.size());
+}
+
+}  // namespace
+
 void ResponseBegin(Connection* c, const char* status, size_t status_len, const char* headers,
                    size_t headers_len, uint32_t flags, bool has_length, uint64_t length) {
   std::string& out = c->out;
   size_t start = out.size();
   bool http = c->protocol == Protocol::kHttp;
+  bool cgi = c->protocol == Protocol::kFastcgi || c->protocol == Protocol::kScgi;
   c->resp_status = ParseStatusCode(status, status_len);
   bool no_body = StatusHasNoBody(c->resp_status);
 
@@ -122,47 +175,53 @@ void ResponseBegin(Connection* c, const char* status, size_t status_len, const c
   } else {
     c->framing = Framing::kClose;
   }
-  // The connection survives only if the client asked for it, the app did not refuse it,
-  // the body framing lets the client find the end, and the request body was read fully
-  // (otherwise its remaining bytes would be taken for the next request).
-  bool close = !c->keep_alive || (flags & kRespConnectionClose) || c->framing == Framing::kClose ||
-               !c->body_done || c->server->stopping() ||
-               (http && c->server->opts().keepalive_timeout_ms == 0) || bad_length;
+  bool close = CloseAfterResponse(c, flags, bad_length);
   if (close) c->keep_alive = false;
+  bool add_length = has_length && !(flags & kRespHasContentLength) && !no_body;
 
-  // RFC 9110 6.2: a server answers with its own highest minor version, also to 1.0 clients.
-  if (http) {
-    out.append("HTTP/1.1 ", 9);
+  if (cgi) {
+    if (c->protocol == Protocol::kFastcgi) out.append(kFcgiHeaderSize, '\0');  // sealed below
+    size_t head_at = out.size();
+    uint32_t count = 0;
+    AppendCgiHead(c, status, status_len, headers, headers_len, add_length, length, &count);
+    c->resp_header_count = count;
+    c->resp_header_bytes = out.size() - head_at;
+    if (c->protocol == Protocol::kFastcgi) SealFcgiStdout(c, start);
   } else {
-    out.append(c->log_proto);
-    out.push_back(' ');
-  }
-  out.append(status, status_len);
-  out.append("\r\n", 2);
-  out.append(headers, headers_len);
-  uint32_t count = CountLines(headers, headers_len);
-  if (has_length && !(flags & kRespHasContentLength) && !no_body) {
-    out.append("Content-Length: ", 16);
-    AppendDecimal(&out, length);
+    // RFC 9110 6.2: a server answers with its own highest minor version, also to 1.0 clients.
+    if (http) {
+      out.append("HTTP/1.1 ", 9);
+    } else {
+      out.append(c->log_proto);
+      out.push_back(' ');
+    }
+    out.append(status, status_len);
     out.append("\r\n", 2);
-    count++;
-  }
-  if (c->framing == Framing::kChunked) {
-    out.append("Transfer-Encoding: chunked\r\n", 28);
-    count++;
-  }
-  if (http) {
-    if (close && c->http_minor == 1 && !(flags & kRespConnectionClose)) {
-      out.append("Connection: close\r\n", 19);
-      count++;
-    } else if (!close && c->http_minor == 0) {
-      out.append("Connection: keep-alive\r\n", 24);
+    out.append(headers, headers_len);
+    uint32_t count = CountLines(headers, headers_len);
+    if (add_length) {
+      out.append("Content-Length: ", 16);
+      AppendDecimal(&out, length);
+      out.append("\r\n", 2);
       count++;
     }
+    if (c->framing == Framing::kChunked) {
+      out.append("Transfer-Encoding: chunked\r\n", 28);
+      count++;
+    }
+    if (http) {
+      if (close && c->http_minor == 1 && !(flags & kRespConnectionClose)) {
+        out.append("Connection: close\r\n", 19);
+        count++;
+      } else if (!close && c->http_minor == 0) {
+        out.append("Connection: keep-alive\r\n", 24);
+        count++;
+      }
+    }
+    out.append("\r\n", 2);
+    c->resp_header_count = count;
+    c->resp_header_bytes = out.size() - start;
   }
-  out.append("\r\n", 2);
-  c->resp_header_count = count;
-  c->resp_header_bytes = out.size() - start;
   c->resp = RespState::kStreaming;
   if (c->server->harakiri()) c->server->harakiri()->ResponseStarted(c->req_id);
   if (no_body) c->head_request = true;  // drop any body bytes the app writes
@@ -176,7 +235,9 @@ void ResponseBody(Connection* c, const char* data, size_t len) {
     if (len == 0) return;
   }
   c->resp_body_bytes += len;
-  if (c->framing == Framing::kChunked) {
+  if (c->protocol == Protocol::kFastcgi) {
+    AppendFcgiStream(&c->out, kFcgiStdout, c->fcgi.id, data, len);
+  } else if (c->framing == Framing::kChunked) {
     char size[24];
     int n = snprintf(size, sizeof size, "%zx\r\n", len);
     c->out.append(size, static_cast<size_t>(n));
@@ -200,6 +261,13 @@ void ResponseFinish(Connection* c, const char* trailers, size_t trailers_len) {
       c->out.append("\r\n", 2);
     }
   }
+  if (c->protocol == Protocol::kFastcgi && c->fcgi.id != 0) {
+    // The empty FCGI_STDOUT ends the stream; after FCGI_END_REQUEST the web server may reuse
+    // the requestId, so the request is no longer active here.
+    AppendFcgiHeader(&c->out, kFcgiStdout, c->fcgi.id, 0);
+    AppendFcgiEndRequest(&c->out, c->fcgi.id, 0, kFcgiRequestComplete);
+    c->fcgi.id = 0;
+  }
   c->resp = RespState::kDone;
   if (!c->keep_alive) c->pending_close = true;
 }
@@ -207,7 +275,23 @@ void ResponseFinish(Connection* c, const char* trailers, size_t trailers_len) {
 void ResponseWriteCanned(Connection* c, ErrorCode err) {
   size_t len = 0;
   const char* bytes = CannedResponse(ErrorStatus(err), &len);
-  c->out.append(bytes, len);
+  if (c->protocol == Protocol::kFastcgi || c->protocol == Protocol::kScgi) {
+    // CGI-style (RFC 3875 6.3.3): "Status: 400 Bad Request" in place of the status line.
+    const char* reason = static_cast<const char*>(std::memchr(bytes, ' ', len)) + 1;
+    std::string cgi("Status: ");
+    cgi.append(reason, len - static_cast<size_t>(reason - bytes));
+    if (c->protocol == Protocol::kScgi) {
+      c->out.append(cgi);
+    } else if (c->fcgi.id != 0) {
+      // Before FCGI_BEGIN_REQUEST there is no request to answer: the log line and the close say it.
+      AppendFcgiStream(&c->out, kFcgiStdout, c->fcgi.id, cgi.data(), cgi.size());
+      AppendFcgiHeader(&c->out, kFcgiStdout, c->fcgi.id, 0);
+      AppendFcgiEndRequest(&c->out, c->fcgi.id, 0, kFcgiRequestComplete);
+      c->fcgi.id = 0;
+    }
+  } else {
+    c->out.append(bytes, len);
+  }
   c->pending_close = true;
   c->keep_alive = false;
   if (c->state != ConnState::kClosed) c->state = ConnState::kClosing;

@@ -225,4 +225,69 @@ void BuildUwsgiVars(const char* block, size_t block_len, const UwsgiVar* vars, s
   out->pktsize = static_cast<uint32_t>(block_len);
 }
 
+ErrorCode BuildCgiVars(const char* block, size_t block_len, const UwsgiVar* vars, size_t n, VarsOut* out) {
+  const UwsgiVar* document_uri = nullptr;
+  const UwsgiVar* request_uri = nullptr;
+  const UwsgiVar* script_name = nullptr;
+  for (size_t i = 0; i < n; i++) {
+    Span k = vars[i].key;
+    if (k.equals("PATH_INFO", 9)) {
+      BuildUwsgiVars(block, block_len, vars, n, out);
+      return ErrorCode::OK;
+    }
+    if (k.equals("DOCUMENT_URI", 12))
+      document_uri = &vars[i];
+    else if (k.equals("REQUEST_URI", 11))
+      request_uri = &vars[i];
+    else if (k.equals("SCRIPT_NAME", 11))
+      script_name = &vars[i];
+  }
+  std::string& b = *out->blob;
+  b.assign(block, block_len);
+  // The derived PATH_INFO goes after the block; its offsets are kept for the comparison
+  // with SCRIPT_NAME below.
+  size_t path_at = b.size();
+  if (document_uri != nullptr) {
+    b.append(document_uri->value.data, document_uri->value.len);
+  } else if (request_uri != nullptr && request_uri->value.len > 0 && request_uri->value.data[0] == '/') {
+    Span target = request_uri->value;
+    const char* q = static_cast<const char*>(std::memchr(target.data, '?', target.len));
+    Span path{target.data, q ? static_cast<size_t>(q - target.data) : target.len};
+    b.resize(path_at + path.len);
+    ErrorCode err = ErrorCode::OK;
+    long len = DecodePathInfo(path, &b[path_at], path.len, &err);
+    if (len < 0) return err;
+    b.resize(path_at + static_cast<size_t>(len));
+  } else {
+    BuildUwsgiVars(block, block_len, vars, n, out);  // nothing to derive it from
+    return ErrorCode::OK;
+  }
+  Span derived{b.data() + path_at, b.size() - path_at};
+  bool drop_script = script_name != nullptr && script_name->value.len == derived.len &&
+                     std::memcmp(script_name->value.data, derived.data, derived.len) == 0;
+  for (size_t i = 0; i < n && out->nvars < out->meta_cap; i++) {
+    if (drop_script && &vars[i] == script_name) continue;
+    uint32_t* m = out->meta + out->nvars * 4;
+    m[0] = static_cast<uint32_t>(vars[i].key.data - block);
+    m[1] = m[0] + static_cast<uint32_t>(vars[i].key.len);
+    m[2] = static_cast<uint32_t>(vars[i].value.data - block);
+    m[3] = m[2] + static_cast<uint32_t>(vars[i].value.len);
+    out->nvars++;
+  }
+  out->pktsize = static_cast<uint32_t>(block_len);
+  if (out->nvars < out->meta_cap) {
+    // The key is appended after the value it names; the offsets say which is which.
+    size_t key_at = b.size();
+    b.append("PATH_INFO", 9);
+    uint32_t* m = out->meta + out->nvars * 4;
+    m[0] = static_cast<uint32_t>(key_at);
+    m[1] = static_cast<uint32_t>(key_at + 9);
+    m[2] = static_cast<uint32_t>(path_at);
+    m[3] = static_cast<uint32_t>(key_at);
+    out->nvars++;
+    out->pktsize += static_cast<uint32_t>(4 + 9 + (key_at - path_at));
+  }
+  return ErrorCode::OK;
+}
+
 }  // namespace tsgi

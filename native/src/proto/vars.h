@@ -45,6 +45,15 @@ long AppendRawHeaders(const HttpRequestHead& head, VarsOut* out);
 // offsets point into it.
 void BuildUwsgiVars(const char* block, size_t block_len, const UwsgiVar* vars, size_t n, VarsOut* out);
 
+// FastCGI and SCGI: the vars as sent, as for uwsgi, plus PATH_INFO when the web server sent
+// none (nginx's stock fastcgi_params and scgi_params do not; uwsgi_params sends
+// $document_uri): DOCUMENT_URI's value, else REQUEST_URI's path decoded as for HTTP. A
+// SCRIPT_NAME equal to that PATH_INFO is then left out, since nginx's $fastcgi_script_name
+// is the whole path when no split is configured and SCRIPT_NAME + PATH_INFO would name it
+// twice (docs/protocol-fastcgi.md, "The environ"). Returns OK, or HTTP_BAD_PATH /
+// HTTP_NUL_IN_PATH from decoding REQUEST_URI.
+ErrorCode BuildCgiVars(const char* block, size_t block_len, const UwsgiVar* vars, size_t n, VarsOut* out);
+
 }  // namespace tsgi
 
 #endif  // TSGI_PROTO_VARS_H_
