@@ -37,7 +37,9 @@ What to measure:
   --matrix TERM...          NAME=V1,V2 terms, cartesian product, e.g.
                             --matrix processes=1,2 threads=1,2 async=1,100 protocol=http,uwsgi
                             (dimensions: app, processes, threads, async, protocol;
-                            protocols: http, uwsgi (nginx in front), router (--http))
+                            protocols: http, uwsgi, fastcgi, scgi (nginx uwsgi_pass,
+                            fastcgi_pass with kept connections, scgi_pass in front),
+                            router (--http))
   --standard                the standard matrix: every bench app, processes=1,2 threads=1,2
                             async=1,100 protocol=http,uwsgi
   --frameworks              the framework apps (${FRAMEWORK_APPS.join(', ')}) under tsgi,

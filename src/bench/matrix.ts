@@ -1,8 +1,12 @@
 // The benchmark matrix: `--matrix processes=1,2 threads=1,2 async=1,100 protocol=http,uwsgi`
 // (optionally app=hello,json) parsed, validated and expanded into its cartesian product.
 
-/** http: --http-socket; uwsgi: nginx → --socket; router: --http (the router process in front). */
-export const PROTOCOLS = ['http', 'uwsgi', 'router'] as const;
+/**
+ * http: --http-socket; uwsgi: nginx uwsgi_pass → --socket; fastcgi: nginx fastcgi_pass with
+ * fastcgi_keep_conn and an upstream keepalive pool → --fastcgi-socket; scgi: nginx scgi_pass →
+ * --scgi-socket; router: --http (the router process in front).
+ */
+export const PROTOCOLS = ['http', 'uwsgi', 'fastcgi', 'scgi', 'router'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 
 export const BENCH_APPS = ['hello', 'json', 'sleep', 'cpu', 'echo'] as const;

@@ -1,12 +1,14 @@
-// A private nginx on loopback: `uwsgi_pass` to a given address with Debian's stock
-// /etc/nginx/uwsgi_params, keep-alive to clients, its own prefix, temp dirs, logs and pid file.
+// A private nginx on loopback: `uwsgi_pass`, `fastcgi_pass` or `scgi_pass` to a given address
+// with Debian's stock params files, keep-alive to clients, its own prefix, temp dirs, logs and
+// pid file.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { freePort, type ServerHandle, StartError, startServer, which } from './proc';
 
 export const NGINX = '/usr/sbin/nginx';
-export const UWSGI_PARAMS = '/etc/nginx/uwsgi_params';
+const PARAMS_DIR = '/etc/nginx';
+export const UWSGI_PARAMS = `${PARAMS_DIR}/uwsgi_params`;
 
 export function nginxBinary(): string | null {
   return fs.existsSync(NGINX) ? NGINX : which('nginx');
@@ -78,33 +80,47 @@ ${extra}    server {
 `;
 }
 
+/** Which nginx module talks to the backend. */
+export type NginxPass = 'uwsgi' | 'fastcgi' | 'scgi';
+
 /**
  * The bench's config. `upstream` is "host:port" or "unix:/path". Request bodies up to 1 MiB
  * and responses up to 128 KiB stay in memory (the 64 KiB echo app must not touch temp files).
+ * FastCGI keeps its upstream connections (`fastcgi_keep_conn on` and a keepalive pool), the
+ * way nginx is set up to avoid a connect per request; uwsgi and SCGI cannot.
  */
 export function nginxConf({
   prefix,
   port,
   upstream,
   workers = 1,
+  pass = 'uwsgi',
 }: {
   prefix: string;
   port: number;
   upstream: string;
   workers?: number;
+  pass?: NginxPass;
 }): string {
+  const buffers = [`${pass}_buffer_size 16k;`, `${pass}_buffers 8 16k;`];
+  const location = {
+    uwsgi: `include ${PARAMS_DIR}/uwsgi_params;\n            uwsgi_pass ${upstream};`,
+    fastcgi: `include ${PARAMS_DIR}/fastcgi_params;\n            fastcgi_pass tsgi_backend;\n            fastcgi_keep_conn on;`,
+    scgi: `include ${PARAMS_DIR}/scgi_params;\n            scgi_pass ${upstream};`,
+  }[pass];
+  const pool = pass === 'fastcgi' ? [`upstream tsgi_backend { server ${upstream}; keepalive 32; }`] : [];
   return nginxConfText({
     prefix,
     port,
     workers,
     generatedBy: 'tsgi bench (src/bench/nginx.ts)',
-    location: `include ${UWSGI_PARAMS};\n            uwsgi_pass ${upstream};`,
+    location,
     httpExtra: [
       'keepalive_requests 1000000;',
       'client_max_body_size 1m;',
       'client_body_buffer_size 1m;',
-      'uwsgi_buffer_size 16k;',
-      'uwsgi_buffers 8 16k;',
+      ...buffers,
+      ...pool,
     ],
   });
 }
@@ -118,19 +134,21 @@ export async function startNginx({
   cpu = null,
   port,
   workers = 1,
+  pass = 'uwsgi',
 }: {
   prefix: string;
   upstream: string;
   cpu?: number | number[] | null;
   port?: number;
   workers?: number;
+  pass?: NginxPass;
 }): Promise<NginxHandle> {
   const missing = nginxMissing();
   if (missing) throw new StartError(missing, missing);
   fs.mkdirSync(prefix, { recursive: true });
   const listen = port ?? (await freePort());
   const confPath = path.join(prefix, 'nginx.conf');
-  fs.writeFileSync(confPath, nginxConf({ prefix, port: listen, upstream, workers }));
+  fs.writeFileSync(confPath, nginxConf({ prefix, port: listen, upstream, workers, pass }));
   const argv = [nginxBinary()!, '-p', prefix, '-e', path.join(prefix, 'error.log'), '-c', confPath];
   const h = await startServer({
     argv,

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type AppSpec, appPackagesMissing, ROOT, SERVERS_DIR } from './apps';
 import { type Matrix, type Protocol, type TsgiConfig, tsgiPointId } from './matrix';
-import { startNginx } from './nginx';
+import { type NginxPass, startNginx } from './nginx';
 import { freePort, groupPids, type ServerHandle, sleep, startServer, which } from './proc';
 
 export type PointKind = 'tsgi' | 'node-http' | 'node-cluster' | 'uws' | 'uwsgi' | 'own';
@@ -63,7 +63,12 @@ async function direct(ctx: StartContext, id: string, argvOf: (port: number) => s
   return { url: `http://127.0.0.1:${port}/`, handles: [{ name: 'server', handle: h }], commands: [shellQuote(h.argv)] };
 }
 
-async function viaNginx(ctx: StartContext, id: string, argvOf: (port: number) => string[]): Promise<Started> {
+async function viaNginx(
+  ctx: StartContext,
+  id: string,
+  argvOf: (port: number) => string[],
+  pass: NginxPass = 'uwsgi',
+): Promise<Started> {
   const port = await freePort();
   const dir = scratchDir(ctx, id);
   const backend = await startServer({
@@ -74,7 +79,12 @@ async function viaNginx(ctx: StartContext, id: string, argvOf: (port: number) =>
     ready: { host: '127.0.0.1', port },
   });
   try {
-    const nginx = await startNginx({ prefix: path.join(dir, 'nginx'), upstream: `127.0.0.1:${port}`, cpu: ctx.cpu });
+    const nginx = await startNginx({
+      prefix: path.join(dir, 'nginx'),
+      upstream: `127.0.0.1:${port}`,
+      cpu: ctx.cpu,
+      pass,
+    });
     return {
       url: `http://127.0.0.1:${nginx.port}/`,
       handles: [
@@ -98,7 +108,13 @@ export function tsgiMissing(): string | null {
 
 /** tsgi's arguments for one configuration (the socket option comes first). */
 export function tsgiArgv(c: TsgiConfig, app: AppSpec, port: number, logging: boolean): string[] {
-  const sock = { http: '--http-socket', uwsgi: '--socket', router: '--http' }[c.protocol];
+  const sock = {
+    http: '--http-socket',
+    uwsgi: '--socket',
+    fastcgi: '--fastcgi-socket',
+    scgi: '--scgi-socket',
+    router: '--http',
+  }[c.protocol];
   const a = [NODE, path.relative(ROOT, TSGI_BIN), sock, `127.0.0.1:${port}`, ...app.tsgiArgs];
   if (c.processes > 1) a.push('--processes', String(c.processes));
   if (c.threads > 1) a.push('--threads', String(c.threads));
@@ -129,6 +145,11 @@ export function checkSpawnLog(log: string, c: Pick<TsgiConfig, 'processes' | 'th
   return null;
 }
 
+/** The nginx module in front of a protocol, or null when clients connect to tsgi directly. */
+function behindNginx(p: Protocol): NginxPass | null {
+  return p === 'uwsgi' || p === 'fastcgi' || p === 'scgi' ? p : null;
+}
+
 export function tsgiPoint(
   c: TsgiConfig,
   app: AppSpec,
@@ -141,14 +162,19 @@ export function tsgiPoint(
     kind: 'tsgi',
     ...c,
     app,
-    label: { http: `tsgi ${conf}, HTTP`, uwsgi: `nginx → tsgi ${conf}, uwsgi`, router: `tsgi --http router → ${conf}` }[
-      c.protocol
-    ],
-    missing: () => tsgiMissing() ?? appPackagesMissing(app) ?? (c.protocol === 'uwsgi' ? opts.nginxMissing() : null),
-    start: (ctx) =>
-      c.protocol === 'uwsgi'
-        ? viaNginx(ctx, id, (p) => tsgiArgv(c, app, p, opts.logging))
-        : direct(ctx, id, (p) => tsgiArgv(c, app, p, opts.logging)),
+    label: {
+      http: `tsgi ${conf}, HTTP`,
+      uwsgi: `nginx → tsgi ${conf}, uwsgi`,
+      fastcgi: `nginx → tsgi ${conf}, FastCGI (kept connections)`,
+      scgi: `nginx → tsgi ${conf}, SCGI`,
+      router: `tsgi --http router → ${conf}`,
+    }[c.protocol],
+    missing: () => tsgiMissing() ?? appPackagesMissing(app) ?? (behindNginx(c.protocol) ? opts.nginxMissing() : null),
+    start: (ctx) => {
+      const argvOf = (p: number): string[] => tsgiArgv(c, app, p, opts.logging);
+      const pass = behindNginx(c.protocol);
+      return pass ? viaNginx(ctx, id, argvOf, pass) : direct(ctx, id, argvOf);
+    },
     async honoured(s) {
       const h = s.handles[0]!.handle;
       let why: string | null = 'no log';

@@ -84,7 +84,7 @@ test('values are validated per dimension', () => {
   rejects(['processes=1,,2'], /empty value/);
   rejects(['processes='], /empty value/);
   rejects(['threads=1,1'], /a value is repeated/);
-  rejects(['protocol=https'], /protocol=https: unknown protocol \(known: http, uwsgi, router\)/);
+  rejects(['protocol=https'], /protocol=https: unknown protocol \(known: http, uwsgi, fastcgi, scgi, router\)/);
   rejects(['app=mine'], /app=mine: unknown bench app .*--wsgi-file/);
 });
 
