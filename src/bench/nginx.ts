@@ -108,7 +108,7 @@ export function nginxConf({
     fastcgi: `include ${PARAMS_DIR}/fastcgi_params;\n            fastcgi_pass tsgi_backend;\n            fastcgi_keep_conn on;`,
     scgi: `include ${PARAMS_DIR}/scgi_params;\n            scgi_pass ${upstream};`,
   }[pass];
-  const pool = pass === 'fastcgi' ? [`upstream tsgi_backend { server ${upstream}; keepalive 32; }`] : [];
+  const pool = pass === 'fastcgi' ? [`upstream tsgi_backend { server ${upstream}; keepalive 1024; }`] : [];
   return nginxConfText({
     prefix,
     port,
