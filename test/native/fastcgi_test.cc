@@ -351,7 +351,6 @@ TEST("GET_VALUES_RESULT answers FCGI_MAX_CONNS, FCGI_MAX_REQS and FCGI_MPXS_CONN
   // A GET_VALUES record content as a web server sends it: names with empty values (spec 4.1).
   std::string asked = Pair("FCGI_MAX_CONNS", "") + Pair("FCGI_UNKNOWN", "") + Pair("FCGI_MAX_REQS", "") +
                       Pair("FCGI_MPXS_CONNS", "");
-  Vars q;
   std::vector<UwsgiVar> vars(8);
   size_t n = 0;
   CHECK(ParseFcgiParams(asked.data(), asked.size(), vars.data(), vars.size(), &n) == ErrorCode::OK);
