@@ -15,15 +15,20 @@ namespace {
 int64_t ReadNetstringLength(const char* buf, size_t len, size_t* value) {
   size_t v = 0;
   size_t i = 0;
-  for (; i < len && i <= kScgiMaxLengthDigits; i++) {
+  for (; i < len; i++) {
     char ch = buf[i];
     if (ch == ':') break;
+    // A digit past the ninth is refused here, before its ':' arrives: the loop used to stop
+    // at kScgiMaxLengthDigits + 1 digits and then accept a ':' after them, so a 10-digit
+    // length went through (waiting for a block of up to 9999999999 bytes, or reported as
+    // SCGI_BLOCK_TOO_LARGE instead of SCGI_BAD_NETSTRING).
+    if (i == kScgiMaxLengthDigits) return -1;
     if (ch < '0' || ch > '9') return -1;
     if (i == 1 && buf[0] == '0') return -1;
     v = v * 10 + static_cast<size_t>(ch - '0');
   }
   if (i == len) return 0;
-  if (i == 0 || buf[i] != ':') return -1;  // no digits, or more than kScgiMaxLengthDigits
+  if (i == 0) return -1;  // ':' with no digits before it
   *value = v;
   return static_cast<int64_t>(i + 1);
 }
