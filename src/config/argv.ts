@@ -27,6 +27,26 @@ function takesValue(spec: OptionSpec): 'none' | 'optional' | 'required' {
   return 'required';
 }
 
+/** The error for a long option that names no tsgi option unambiguously. */
+function unmatched(typed: string, candidates: string[], uwsgiOnly: string[]): ConfigError {
+  const listed = (names: string[]): string => names.map((c) => `--${c}`).join(', ');
+  if (uwsgiOnly.includes(typed)) {
+    return new ConfigError(
+      'TSGI_ERR_UNKNOWN_OPTION',
+      `unknown option --${typed}: uWSGI's --${typed} is not available in tsgi${didYouMean(typed)}`,
+    );
+  }
+  if (candidates.length + uwsgiOnly.length > 1 || uwsgiOnly.length > 0) {
+    const shown = uwsgiOnly.length > 6 ? [...uwsgiOnly.slice(0, 6), '…'] : uwsgiOnly;
+    const also = uwsgiOnly.length ? `; uWSGI also has ${shown.map((c) => (c === '…' ? c : `--${c}`)).join(', ')}` : '';
+    return new ConfigError(
+      'TSGI_ERR_AMBIGUOUS_OPTION',
+      `option --${typed} is ambiguous (${candidates.length ? `could be ${listed(candidates)}` : 'no tsgi option'}${also}); write the whole name`,
+    );
+  }
+  return new ConfigError('TSGI_ERR_UNKNOWN_OPTION', `unknown option --${typed}${didYouMean(typed)}`);
+}
+
 /** May `next` be consumed as the value of an option that does not require one? */
 function consumable(spec: OptionSpec, next: string | undefined): boolean {
   if (next === undefined || spec.immediate) return false;
@@ -49,16 +69,9 @@ function longOption(argv: readonly string[], i: number, sink: ArgvSink): number 
   const eq = arg.indexOf('=');
   const typed = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
   const inline = eq < 0 ? undefined : arg.slice(eq + 1);
-  const { spec, candidates } = typed === '' ? { spec: undefined, candidates: [] } : matchLong(typed);
-  if (spec === undefined) {
-    if (candidates.length > 1) {
-      throw new ConfigError(
-        'TSGI_ERR_AMBIGUOUS_OPTION',
-        `option --${typed} is ambiguous (could be ${candidates.map((c) => '--' + c).join(', ')})`,
-      );
-    }
-    throw new ConfigError('TSGI_ERR_UNKNOWN_OPTION', `unknown option --${typed}${didYouMean(typed)}`);
-  }
+  const { spec, candidates, uwsgiOnly } =
+    typed === '' ? { spec: undefined, candidates: [], uwsgiOnly: [] } : matchLong(typed);
+  if (spec === undefined) throw unmatched(typed, candidates, uwsgiOnly);
   const label = `--${spec.name}`;
   const mode = takesValue(spec);
   if (inline !== undefined) {

@@ -48,7 +48,8 @@ export function helpText(): string {
     "An application server for JavaScript and TypeScript apps, with uWSGI's options.",
     'Options are also read from --ini files ([uwsgi] then [tsgi] sections) and from UWSGI_* and',
     'TSGI_* environment variables (UWSGI_HTTP_SOCKET=:8080 is --http-socket :8080).',
-    'Long options may be abbreviated to any unambiguous prefix. ADDR is host:port, :port,',
+    "Long options may be abbreviated to a prefix that names one option (and none of uWSGI's).",
+    'ADDR is host:port, :port,',
     '[ipv6]:port, a UNIX socket path or @abstract-name.',
   ];
   const groups = new Map<OptionGroup, OptionSpec[]>();

@@ -3,6 +3,7 @@
 // uWSGI command lines and ini files work unchanged. docs/config.md describes each option.
 
 import type { OptionGroup, OptionSpec, OptionType } from './types';
+import { UWSGI_OPTION_NAMES } from './uwsgi-names';
 
 interface Def {
   aliases?: string[];
@@ -148,7 +149,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 1,
     arg: 'N',
   }),
-  opt('lazy-apps', 'bool', P, 'load the app in each worker instead of once in the master'),
+  opt('lazy-apps', 'bool', P, 'load the app in each worker instead of once in the master', { aliases: ['lazy'] }),
   // Timeouts and limits
   opt('buffer-size', 'int', T, 'largest request head / uwsgi vars block in bytes (values above 65535 are clamped)', {
     short: 'b',
@@ -376,20 +377,23 @@ export function optionByName(name: string): OptionSpec {
 }
 
 /**
- * Resolves a possibly abbreviated long name the way glibc getopt_long does: an exact match
- * wins; otherwise every option with a name starting with `prefix` is a candidate, and
- * several names of the same option count once.
+ * Resolves a possibly abbreviated long name. An exact name wins. An abbreviation is accepted
+ * only when it is the prefix of one tsgi option (several names of the same option count
+ * once, as in glibc getopt_long) and of no uWSGI option that tsgi lacks: uWSGI would read
+ * `--reload` or `--proc` differently (or refuse it as ambiguous), so tsgi must not quietly
+ * take it for `--reload-on-rss` or `--processes`. `uwsgiOnly` lists those uWSGI names.
  */
-export function matchLong(prefix: string): { spec?: OptionSpec; candidates: string[] } {
+export function matchLong(prefix: string): { spec?: OptionSpec; candidates: string[]; uwsgiOnly: string[] } {
   const exact = byLong.get(prefix);
-  if (exact !== undefined) return { spec: exact, candidates: [exact.name] };
+  if (exact !== undefined) return { spec: exact, candidates: [exact.name], uwsgiOnly: [] };
   const hits = new Map<OptionSpec, string>();
   for (const [n, spec] of byLong) {
     if (n.startsWith(prefix) && !hits.has(spec)) hits.set(spec, n);
   }
+  const uwsgiOnly = [...UWSGI_OPTION_NAMES].filter((n) => n.startsWith(prefix) && !byLong.has(n)).sort();
   const specs = [...hits.keys()];
-  if (specs.length === 1) return { spec: specs[0], candidates: [specs[0].name] };
-  return { candidates: specs.map((s) => s.name) };
+  if (specs.length === 1 && uwsgiOnly.length === 0) return { spec: specs[0], candidates: [specs[0].name], uwsgiOnly };
+  return { candidates: specs.map((s) => s.name), uwsgiOnly };
 }
 
 function distance(a: string, b: string): number {

@@ -110,10 +110,25 @@ test('a later scalar wins and list options accumulate', () => {
 });
 
 test('an unambiguous prefix of a long option is accepted', () => {
-  const c = load(['--proc', '3', '--lazy', '--http-keepalive-t', '7']);
-  assert.equal(c.processes, 3);
+  const c = load(['--worker-reload-m', '9', '--lazy', '--http-keepalive-t', '7']);
+  assert.equal(c.workerReloadMercy, 9);
   assert.equal(c.lazyApps, true);
   assert.equal(c.httpKeepaliveTimeout, 7);
+});
+
+test('an abbreviation that uWSGI would read as one of its own options is refused, naming them', () => {
+  // uWSGI's --reload PIDFILE is not --reload-on-rss, and uWSGI itself refuses --proc.
+  fails(
+    ['--reload', '/run/tsgi.pid'],
+    'TSGI_ERR_UNKNOWN_OPTION',
+    /^tsgi: unknown option --reload: uWSGI's --reload is not available in tsgi/,
+  );
+  fails(
+    ['--proc', '3'],
+    'TSGI_ERR_AMBIGUOUS_OPTION',
+    /^tsgi: option --proc is ambiguous \(could be --processes; uWSGI also has --procname, .*\); write the whole name$/,
+  );
+  fails(['--chea', '2'], 'TSGI_ERR_AMBIGUOUS_OPTION', /no tsgi option; uWSGI also has --cheap, --cheaper/);
 });
 
 test('an exact name wins over longer names it is a prefix of', () => {
@@ -130,7 +145,7 @@ test('an ambiguous abbreviation names every candidate', () => {
   fails(
     ['--http-mod', '5'],
     'TSGI_ERR_AMBIGUOUS_OPTION',
-    /--http-mod is ambiguous \(could be --http-modifier1, --http-modifier2\)/,
+    /--http-mod is ambiguous \(could be --http-modifier1, --http-modifier2\); write the whole name/,
   );
   fails(['--max', '5'], 'TSGI_ERR_AMBIGUOUS_OPTION', /--max-requests.*--max-vars|--max-vars.*--max-requests/);
 });
