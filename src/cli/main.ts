@@ -7,7 +7,7 @@ import { Master, needsMaster } from '../master/master';
 import { currentLogFd, logLine, openLogFile } from '../process/log';
 import { dropPrivileges } from '../process/privileges';
 import { type BoundSocket, bindAll, bindRouterSockets, bindRouterWorkerSocket, closeAll } from '../process/sockets';
-import { loadTheApp } from '../process/startup';
+import { applyEnv, loadTheApp } from '../process/startup';
 import { type ServingUnit, startServingUnit } from '../process/unit';
 
 function fail(err: unknown): never {
@@ -114,6 +114,7 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   const config = result;
+  applyEnv(config);
   try {
     if (config.logto) openLogFile(config.logto);
     logLine(`*** Starting ${versionText()} ***`);

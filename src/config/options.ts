@@ -133,6 +133,9 @@ export const OPTIONS: readonly OptionSpec[] = [
     split: true,
     arg: 'LIST',
   }),
+  opt('env', 'list', A, 'set the environment variable NAME to VALUE before the app loads (repeatable)', {
+    arg: 'NAME=VALUE',
+  }),
   // Processes and concurrency
   opt('master', 'bool', P, 'run a master process that supervises, respawns and reloads workers', { short: 'M' }),
   opt('processes', 'int', P, 'number of worker processes', {

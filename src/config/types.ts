@@ -128,6 +128,7 @@ export interface Config {
   needApp: boolean;
   allowMagicVars: boolean;
   plugins: string[];
+  env: string[];
   // Processes and concurrency
   master: boolean;
   processes: number;

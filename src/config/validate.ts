@@ -81,6 +81,14 @@ export function validate(c: Collector, cwd: string): Config {
       'nothing to serve: pass --http-socket, --socket, --fastcgi-socket, --scgi-socket or --http',
     );
   }
+  for (const e of config.env) {
+    if (!/^[^=]+=/.test(e)) {
+      throw new ConfigError(
+        'TSGI_ERR_INVALID_VALUE',
+        `--env ${e} (from ${c.origins.get('env') ?? 'the configuration'}): expected NAME=VALUE`,
+      );
+    }
+  }
   let base = cwd;
   if (config.chdir !== undefined) {
     base = path.resolve(cwd, config.chdir);

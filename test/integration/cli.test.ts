@@ -147,6 +147,26 @@ describe('configuration sources', () => {
     }
   });
 
+  test('env = NAME=VALUE in an ini and --env reach the app in every worker process', async () => {
+    const tmp = tempDir();
+    try {
+      const ini = path.join(tmp.dir, 'app.ini');
+      fs.writeFileSync(
+        ini,
+        `[uwsgi]\nhttp-socket = 127.0.0.1:0\nwsgi-file = ${app('probe.mjs')}\nprocesses = 2\nenv = TSGI_TEST_A=from ini=1\n`,
+      );
+      await withTsgi(['--ini', ini, '--env', 'TSGI_TEST_B=from argv'], async (t) => {
+        await t.waitFor(/(spawned tsgi worker[\s\S]*){2}/);
+        for (let i = 0; i < 6; i++) {
+          const r = await httpGet(t.ports[0]!, '/env?TSGI_TEST_A,TSGI_TEST_B');
+          assert.equal(r.body, 'TSGI_TEST_A=from ini=1\nTSGI_TEST_B=from argv\n');
+        }
+      });
+    } finally {
+      tmp.remove();
+    }
+  });
+
   test('--ini file.ini with a [tsgi] section, which overrides [uwsgi]', async () => {
     const tmp = tempDir();
     try {

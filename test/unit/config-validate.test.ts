@@ -115,6 +115,25 @@ test('--fastcgi-socket, --scgi-socket and --protocol name what each socket speak
   fails(['--socket', ':1', '--protocol', 'spdy', '--wsgi-file', 'app.js'], 'TSGI_ERR_INVALID_VALUE', /protocol/);
 });
 
+test('--env takes NAME=VALUE; a value without = is refused with its origin', () => {
+  const c = loadConfig(
+    ['--http-socket', ':1', '--wsgi-file', 'app.js', '--env', 'A=1=2', '--env', 'B='],
+    {},
+    dir,
+  ) as Config;
+  assert.deepEqual(c.env, ['A=1=2', 'B=']);
+  fails(
+    ['--http-socket', ':1', '--wsgi-file', 'app.js', '--env', 'NOEQUALS'],
+    'TSGI_ERR_INVALID_VALUE',
+    /^tsgi: --env NOEQUALS \(from command line\): expected NAME=VALUE$/,
+  );
+  fails(
+    ['--http-socket', ':1', '--wsgi-file', 'app.js', '--env', '=x'],
+    'TSGI_ERR_INVALID_VALUE',
+    /expected NAME=VALUE/,
+  );
+});
+
 test('--wsgi-file and --module together are an error', () => {
   fails(
     ['--http-socket', ':1', '--wsgi-file', 'app.js', '--module', 'app'],
