@@ -39,6 +39,10 @@ export const ERROR_CODES = {
   TSGI_ERR_NO_SOCKET: { exitCode: EXIT_CONFIG, summary: 'no socket, router or protocol address to serve on' },
   TSGI_ERR_BAD_CHDIR: { exitCode: EXIT_CONFIG, summary: 'the --chdir directory does not exist or is not a directory' },
   TSGI_ERR_INI_READ_FAILED: { exitCode: EXIT_CONFIG, summary: 'an --ini file cannot be read' },
+  TSGI_ERR_BAD_PIDFILE: {
+    exitCode: EXIT_CONFIG,
+    summary: 'the PIDFILE of --reload or --stop cannot be read, holds no pid, or names no running process',
+  },
   TSGI_ERR_INI_RECURSION: { exitCode: EXIT_CONFIG, summary: 'an ini file includes itself, directly or through others' },
   TSGI_ERR_INI_PLACEHOLDER: {
     exitCode: EXIT_CONFIG,
@@ -74,6 +78,7 @@ export type ConfigErrorCode =
   | 'TSGI_ERR_NO_APP'
   | 'TSGI_ERR_NO_SOCKET'
   | 'TSGI_ERR_BAD_CHDIR'
+  | 'TSGI_ERR_BAD_PIDFILE'
   | 'TSGI_ERR_INI_READ_FAILED'
   | 'TSGI_ERR_INI_RECURSION'
   | 'TSGI_ERR_INI_PLACEHOLDER'

@@ -5,7 +5,7 @@ import { type Config, isConfig, loadConfig, versionText } from '../config';
 import { isTsgiError } from '../errors';
 import { Master, needsMaster } from '../master/master';
 import { currentLogFd, logLine, openLogFile } from '../process/log';
-import { dropPrivileges } from '../process/privileges';
+import { dropPrivileges, signalPidfile } from '../process/privileges';
 import { type BoundSocket, bindAll, bindRouterSockets, bindRouterWorkerSocket, closeAll } from '../process/sockets';
 import { applyEnv, loadTheApp } from '../process/startup';
 import { type ServingUnit, startServingUnit } from '../process/unit';
@@ -108,6 +108,14 @@ export async function main(argv: string[]): Promise<void> {
     result = loadConfig(argv, process.env, process.cwd());
   } catch (err) {
     fail(err);
+  }
+  if ('signal' in result) {
+    try {
+      signalPidfile(result.signal.option, result.signal.pidfile);
+    } catch (err) {
+      fail(err);
+    }
+    return;
   }
   if (!isConfig(result)) {
     process.stdout.write('help' in result ? result.help : result.version + '\n');

@@ -75,7 +75,7 @@ function longOption(argv: readonly string[], i: number, sink: ArgvSink): number 
   const label = `--${spec.name}`;
   const mode = takesValue(spec);
   if (inline !== undefined) {
-    if (spec.immediate) {
+    if (spec.immediate && spec.type === 'bool') {
       throw new ConfigError('TSGI_ERR_UNEXPECTED_VALUE', `option ${label} does not take a value`);
     }
     sink.option(spec, inline, label);

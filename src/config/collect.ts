@@ -30,7 +30,9 @@ export class Collector {
   readonly iniFiles: string[] = [];
   /** The ':callable' part of --module, if any (the last --module wins). */
   moduleCallable: string | undefined;
-  immediate: 'help' | 'version' | undefined;
+  immediate: 'help' | 'version' | 'reload' | 'stop' | undefined;
+  /** The PIDFILE of --reload / --stop. */
+  immediateValue: string | undefined;
   private lastIni: string | undefined;
   private readonly iniStack: string[] = [];
 
@@ -52,7 +54,13 @@ export class Collector {
     if (this.stopped) return;
     const ctx = { label, origin, warn: this.warn };
     if (spec.immediate) {
-      if (convertValue(spec, raw, ctx) === true) this.immediate = spec.name as 'help' | 'version';
+      const value = convertValue(spec, raw, ctx);
+      if (spec.type === 'bool') {
+        if (value === true) this.immediate = spec.name as 'help' | 'version';
+      } else {
+        this.immediate = spec.name as 'reload' | 'stop';
+        this.immediateValue = value as string;
+      }
       return;
     }
     if (spec.name === 'ini') {

@@ -15,4 +15,6 @@ export const READ_BY_CONFIG: Readonly<Record<string, string>> = {
   strict: 'unknown ini keys and TSGI_* names become errors in src/config/validate.ts',
   help: 'loadConfig returns the help text instead of a Config',
   version: 'loadConfig returns the version line instead of a Config',
+  reload: 'loadConfig returns the pidfile to signal instead of a Config (src/process/privileges.ts signalPidfile)',
+  stop: 'loadConfig returns the pidfile to signal instead of a Config (src/process/privileges.ts signalPidfile)',
 };

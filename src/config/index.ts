@@ -5,12 +5,13 @@
 //      where it appears.
 // A later value wins for scalar options; list options accumulate across all sources.
 
+import * as path from 'node:path';
 import { parseArgv } from './argv';
 import { Collector } from './collect';
 import { envEntries } from './env';
 import { helpText, versionText } from './help';
 import { optionByName } from './options';
-import type { Config, HelpResult, VersionResult } from './types';
+import type { Config, HelpResult, SignalResult, VersionResult } from './types';
 import { validate } from './validate';
 
 export { formatAddress, parseAddress } from './address';
@@ -22,6 +23,7 @@ export type {
   Config,
   HelpResult,
   OptionSpec,
+  SignalResult,
   SocketProtocol,
   TcpAddress,
   UnixAddress,
@@ -38,7 +40,7 @@ export function loadConfig(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
   cwd: string,
-): Config | HelpResult | VersionResult {
+): Config | HelpResult | VersionResult | SignalResult {
   const c = new Collector(cwd, env);
   for (const e of envEntries(env)) {
     // uWSGI keeps unknown UWSGI_* names as placeholders without a word (the environment is
@@ -60,10 +62,13 @@ export function loadConfig(
   }
   if (c.immediate === 'help') return { help: helpText() };
   if (c.immediate === 'version') return { version: versionText() };
+  if (c.immediate === 'reload' || c.immediate === 'stop') {
+    return { signal: { option: c.immediate, pidfile: path.resolve(cwd, c.immediateValue!) } };
+  }
   return validate(c, cwd);
 }
 
 /** Narrows loadConfig's result. */
-export function isConfig(r: Config | HelpResult | VersionResult): r is Config {
-  return !('help' in r) && !('version' in r);
+export function isConfig(r: Config | HelpResult | VersionResult | SignalResult): r is Config {
+  return !('help' in r) && !('version' in r) && !('signal' in r);
 }

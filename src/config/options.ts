@@ -344,6 +344,14 @@ export const OPTIONS: readonly OptionSpec[] = [
   // Information
   opt('help', 'bool', I, 'show this help and exit', { aliases: ['usage'], short: 'h', immediate: true }),
   opt('version', 'bool', I, 'print the version and exit', { immediate: true }),
+  opt('reload', 'string', I, 'gracefully reload the instance whose master wrote PIDFILE (SIGHUP), then exit', {
+    immediate: true,
+    arg: 'PIDFILE',
+  }),
+  opt('stop', 'string', I, 'stop the instance whose master wrote PIDFILE at once (SIGINT, as uWSGI), then exit', {
+    immediate: true,
+    arg: 'PIDFILE',
+  }),
 ];
 
 const byLong = new Map<string, OptionSpec>();

@@ -183,6 +183,11 @@ export interface Config {
 export interface HelpResult {
   help: string;
 }
+/** `--reload PIDFILE` / `--stop PIDFILE`: signal the instance whose master wrote PIDFILE, then exit. */
+export interface SignalResult {
+  signal: { option: 'reload' | 'stop'; pidfile: string };
+}
+
 export interface VersionResult {
   version: string;
 }

@@ -11,6 +11,32 @@ export function writePidfile(file: string): void {
   fs.writeFileSync(file, `${process.pid}\n`);
 }
 
+/**
+ * `--reload PIDFILE` (SIGHUP: graceful reload) and `--stop PIDFILE` (SIGINT: stop at once),
+ * uWSGI's pidfile commands (core/uwsgi.c, signal_pidfile). Returns the pid signalled.
+ */
+export function signalPidfile(option: 'reload' | 'stop', file: string): number {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError('TSGI_ERR_BAD_PIDFILE', `--${option} ${file}: cannot read it (${(err as Error).message})`);
+  }
+  const pid = /^\s*(\d+)\s*$/.exec(text) ? Number(text.trim()) : Number.NaN;
+  if (!Number.isSafeInteger(pid) || pid <= 1) {
+    throw new ConfigError('TSGI_ERR_BAD_PIDFILE', `--${option} ${file}: holds no pid`);
+  }
+  try {
+    process.kill(pid, option === 'reload' ? 'SIGHUP' : 'SIGINT');
+  } catch (err) {
+    throw new ConfigError(
+      'TSGI_ERR_BAD_PIDFILE',
+      `--${option} ${file}: cannot signal pid ${pid} (${(err as NodeJS.ErrnoException).code})`,
+    );
+  }
+  return pid;
+}
+
 export function removePidfile(file: string): void {
   try {
     if (fs.readFileSync(file, 'utf8').trim() === String(process.pid)) fs.unlinkSync(file);

@@ -280,6 +280,58 @@ describe('master and worker processes', () => {
   });
 });
 
+describe('uWSGI pidfile commands', () => {
+  test('tsgi --reload PIDFILE reloads every worker gracefully and tsgi --stop PIDFILE stops the instance', async () => {
+    const dir = fs.mkdtempSync('/tmp/tsgi-pid-');
+    const file = path.join(dir, 'tsgi.pid');
+    const tsgi = await startTsgi([
+      '--http-socket',
+      '127.0.0.1:0',
+      '--wsgi-file',
+      APP,
+      '--processes',
+      '2',
+      '--pidfile',
+      file,
+    ]);
+    try {
+      await tsgi.waitFor(/(ready in [^\n]*\n[\s\S]*){3}/);
+      const first = workerPids(tsgi);
+      const reload = await runTsgi(['--reload', file]);
+      assert.deepEqual([reload.code, reload.output], [0, '']);
+      await tsgi.waitFor(/graceful reload of every worker \(SIGHUP\)/);
+      await tsgi.waitFor(
+        new RegExp(`tsgi worker \\d \\(pid: ${first[0]}\\) exited with code 0 \\(graceful stop\\)`),
+        30000,
+      );
+      const { failures } = await load(tsgi.ports[0]!, 10, 2);
+      assert.deepEqual(failures, []);
+      const stop = await runTsgi(['--stop', file]);
+      assert.deepEqual([stop.code, stop.output], [0, '']);
+      await tsgi.waitFor(/SIGINT received/);
+      assert.equal(await tsgi.stop(), 0);
+    } finally {
+      await tsgi.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('--reload and --stop with a pidfile that is missing or holds no pid exit 1 with one line', async () => {
+    const dir = fs.mkdtempSync('/tmp/tsgi-pid-');
+    try {
+      const missing = await runTsgi(['--stop', path.join(dir, 'none.pid')]);
+      assert.equal(missing.code, 1);
+      assert.match(missing.output, /^tsgi: --stop \/tmp\/tsgi-pid-\w+\/none\.pid: cannot read it \(ENOENT[^\n]*\)\n$/);
+      fs.writeFileSync(path.join(dir, 'bad.pid'), 'not a pid\n');
+      const bad = await runTsgi(['--reload', path.join(dir, 'bad.pid')]);
+      assert.equal(bad.code, 1);
+      assert.match(bad.output, /^tsgi: --reload \S+bad\.pid: holds no pid\n$/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the quick-start commands with the master', () => {
   test('command 6 and 8: --processes 2 --threads 2 --master with --stats serves uWSGI stats for every worker and core', async () => {
     const tsgi = await startTsgi([

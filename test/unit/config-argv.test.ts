@@ -117,11 +117,16 @@ test('an unambiguous prefix of a long option is accepted', () => {
 });
 
 test('an abbreviation that uWSGI would read as one of its own options is refused, naming them', () => {
-  // uWSGI's --reload PIDFILE is not --reload-on-rss, and uWSGI itself refuses --proc.
+  // uWSGI's --pause PIDFILE is not --pidfile, and uWSGI itself refuses --proc and --relo.
   fails(
-    ['--reload', '/run/tsgi.pid'],
+    ['--pause', '/run/tsgi.pid'],
     'TSGI_ERR_UNKNOWN_OPTION',
-    /^tsgi: unknown option --reload: uWSGI's --reload is not available in tsgi/,
+    /^tsgi: unknown option --pause: uWSGI's --pause is not available in tsgi/,
+  );
+  fails(
+    ['--relo', '/run/tsgi.pid'],
+    'TSGI_ERR_AMBIGUOUS_OPTION',
+    /could be --reload-on-rss, --reload; uWSGI also has --reload-mercy/,
   );
   fails(
     ['--proc', '3'],
@@ -259,4 +264,12 @@ test('every option is recorded as explicit only when set', () => {
   assert.ok(c.explicit.has('listen'), 'set to its default value is still explicit');
   assert.ok(!c.explicit.has('threads'));
   assert.equal(c.origins.get('listen'), 'command line');
+});
+
+test('--reload PIDFILE and --stop PIDFILE are commands: nothing else is read, the pidfile is resolved', () => {
+  const r = loadConfig(['--reload', 'run/app.pid', '--no-such-option'], {}, '/srv');
+  assert.deepEqual(r, { signal: { option: 'reload', pidfile: '/srv/run/app.pid' } });
+  assert.deepEqual(loadConfig(['--stop=/run/app.pid'], {}, '/srv'), {
+    signal: { option: 'stop', pidfile: '/run/app.pid' },
+  });
 });
