@@ -101,8 +101,8 @@ long FinishParams(Connection* c, const Record& r, const char* after, size_t afte
   static thread_local std::vector<UwsgiVar> vars;
   if (vars.size() < o.max_vars) vars.resize(o.max_vars);
   size_t nvars = 0;
-  ErrorCode err =
-      ParseFcgiParams(q.params.data(), q.params.size(), vars.data(), std::min(o.max_vars, s->meta_capacity()), &nvars);
+  ErrorCode err = ParseFcgiParams(q.params.data(), q.params.size(), vars.data(),
+                                  std::min(o.max_vars, s->meta_capacity()), &nvars);
   if (err != ErrorCode::OK) {
     Refuse(c, err);
     return -1;
@@ -142,7 +142,8 @@ long FinishParams(Connection* c, const Record& r, const char* after, size_t afte
   WalkStdin(q.id, after, after_len, &initial, &ended, &walked);
   c->body_received = initial.size();
   c->body_done = ended;
-  if ((q.has_length && (c->body_received > q.content_length || (ended && c->body_received != q.content_length))) ||
+  if ((q.has_length &&
+       (c->body_received > q.content_length || (ended && c->body_received != q.content_length))) ||
       (o.limit_post && c->body_received > o.limit_post)) {
     s->ReleaseSlot();
     bool too_large = o.limit_post && c->body_received > o.limit_post;
@@ -176,7 +177,8 @@ long BeginRequest(Connection* c, const Record& r) {
     // Only the Responder role is served (spec section 6.2); the others are answered as the
     // specification asks, and the connection stays if the web server wants to keep it.
     char what[96];
-    snprintf(what, sizeof what, "role %u is not served, answered FCGI_UNKNOWN_ROLE", static_cast<unsigned>(b.role));
+    snprintf(what, sizeof what, "role %u is not served, answered FCGI_UNKNOWN_ROLE",
+             static_cast<unsigned>(b.role));
     LogLine(c, what);
     AppendFcgiEndRequest(&c->out, r.h.request_id, 0, kFcgiUnknownRole);
     if ((b.flags & kFcgiKeepConn) == 0) {
