@@ -260,6 +260,33 @@ describe('FastCGI records on a raw socket', () => {
     assert.equal(await c.closed(), true);
   });
 
+  test('FCGI_GET_VALUES between the STDIN records of a body being buffered is answered and the body still arrives', async () => {
+    // The body is shorter than --post-buffering (8192 by default): tsgi waits for all of it
+    // before calling the app, and a management record in between must not stop that wait.
+    const c = await converse({ port });
+    c.write(fcgiRequest(cgiVars('POST', '/echo', [['CONTENT_LENGTH', '6']]), 'abc', { id: 1, openStdin: true }));
+    c.write(fcgiRecord(FCGI.GET_VALUES, 0, fcgiPairs([['FCGI_MPXS_CONNS', '']])));
+    const gv = await c.until((r) => r.some((x) => x.type === FCGI.GET_VALUES_RESULT));
+    assert.equal(parsePairs(gv.find((x) => x.type === FCGI.GET_VALUES_RESULT)!.content).FCGI_MPXS_CONNS, '0');
+    c.write(Buffer.concat([fcgiRecord(FCGI.STDIN, 1, 'def'), fcgiRecord(FCGI.STDIN, 1)]));
+    const a = answerOf(await c.until(endedFor(1)), 1);
+    c.destroy();
+    assert.equal(a.cgi.status, 200);
+    assert.equal((JSON.parse(a.cgi.body.toString()) as Echo).bodySha256, sha256('abcdef'));
+  });
+
+  test('a BEGIN_REQUEST for another id while a body is being buffered gets CANT_MPX_CONN and the body still arrives', async () => {
+    const c = await converse({ port });
+    c.write(fcgiRequest(cgiVars('POST', '/echo', [['CONTENT_LENGTH', '6']]), 'abc', { id: 1, openStdin: true }));
+    c.write(fcgiBegin(2));
+    const recs = await c.until(endedFor(2));
+    assert.equal(answerOf(recs, 2).end!.protocolStatus, FCGI.CANT_MPX_CONN);
+    c.write(Buffer.concat([fcgiRecord(FCGI.STDIN, 1, 'def'), fcgiRecord(FCGI.STDIN, 1)]));
+    const a = answerOf(await c.until(endedFor(1)), 1);
+    c.destroy();
+    assert.equal((JSON.parse(a.cgi.body.toString()) as Echo).bodySha256, sha256('abcdef'));
+  });
+
   test('two requests in a row on one FCGI_KEEP_CONN connection are both answered', async () => {
     const c = await converse({ port });
     c.write(fcgiRequest(cgiVars('GET', '/one'), '', { id: 1, keepConn: true }));
