@@ -98,10 +98,25 @@ describe('nginx fastcgi_keep_conn', () => {
       locationBody: `include /etc/nginx/fastcgi_params; fastcgi_pass u; ${keepConn ? 'fastcgi_keep_conn on;' : ''}`,
     });
     try {
+      // GETs, POSTs with a body and, every 25th, a response of several FCGI_STDOUT records.
       for (let i = 0; i < 200; i++) {
-        const r = await rawRequest({ port: nginx.port }, [httpRequest('GET', `/echo?i=${i}`)], { timeoutMs: 15000 });
+        if (i % 25 === 24) {
+          const r = await rawRequest({ port: nginx.port }, [httpRequest('GET', '/big?n=150000')], { timeoutMs: 15000 });
+          assert.equal(r.status, 200, nginx.errorLog());
+          assert.equal(r.body.length, 150000);
+          continue;
+        }
+        const body = i % 2 ? `body of request ${i}` : '';
+        const r = await rawRequest(
+          { port: nginx.port },
+          [httpRequest(i % 2 ? 'POST' : 'GET', `/echo?i=${i}`, [], body)],
+          {
+            timeoutMs: 15000,
+          },
+        );
         const e = echoOf(r, `request ${i} (${nginx.errorLog()})`);
         assert.equal(e.query, `i=${i}`);
+        assert.equal(e.bodySha256, sha256(body));
       }
       return relay.accepted();
     } finally {
@@ -316,6 +331,32 @@ describe('FastCGI records on a raw socket', () => {
     const ok = await fcgiGet(port, '/after-abort');
     assert.equal(ok.path, '/after-abort');
     assert.doesNotMatch(tsgi.output().slice(mark), /GET \/aborted/);
+  });
+
+  test('FCGI_ABORT_REQUEST while the body is being buffered is answered with END_REQUEST', async () => {
+    const c = await converse({ port });
+    c.write(fcgiRequest(cgiVars('POST', '/echo', [['CONTENT_LENGTH', '100']]), 'abc', { id: 6, openStdin: true }));
+    c.write(fcgiRecord(FCGI.ABORT_REQUEST, 6));
+    const a = answerOf(await c.until(endedFor(6)), 6);
+    assert.equal(a.end!.protocolStatus, FCGI.REQUEST_COMPLETE);
+    assert.equal(await c.closed(), true);
+    assert.equal((await fcgiGet(port, '/after-abort-buffered')).path, '/after-abort-buffered');
+  });
+
+  test('FCGI_ABORT_REQUEST while the app reads the body ends the request and answers END_REQUEST', async () => {
+    const c = await converse({ port });
+    // Longer than --post-buffering (8192): the app is called after 8192 bytes and waits for more.
+    c.write(
+      fcgiRequest(cgiVars('POST', '/echo', [['CONTENT_LENGTH', '20000']]), Buffer.alloc(9000, 0x61), {
+        id: 8,
+        openStdin: true,
+      }),
+    );
+    c.write(fcgiRecord(FCGI.ABORT_REQUEST, 8));
+    const a = answerOf(await c.until(endedFor(8)), 8);
+    assert.equal(a.end!.protocolStatus, FCGI.REQUEST_COMPLETE);
+    assert.equal(await c.closed(), true);
+    assert.equal((await fcgiGet(port, '/after-abort-dispatched')).path, '/after-abort-dispatched');
   });
 
   test('padding bytes after every record are skipped', async () => {
