@@ -26,7 +26,7 @@ import {
 } from './helpers/cgi';
 import { CGI_APP_KINDS, describeNginxComparison, type Echo, echoOf, sha256 } from './helpers/cgi-compare';
 import { httpRequest, rawRequest, tempDir, waitForText } from './helpers/exchange';
-import { startNginx } from './helpers/nginx';
+import { type NginxHandle, startNginx } from './helpers/nginx';
 import { rawExchange, startTsgi, type TsgiHandle } from './helpers/tsgi';
 
 const GATEWAY = CGI_APP_KINDS[0]!.args;
@@ -132,6 +132,47 @@ describe('nginx fastcgi_keep_conn', () => {
 
   test('without fastcgi_keep_conn every request gets its own connection and succeeds', async () => {
     assert.equal(await run200(false), 200);
+  });
+});
+
+describe('nginx fastcgi_request_buffering off', () => {
+  let tsgi: TsgiHandle;
+  let nginx: NginxHandle;
+  before(async () => {
+    tsgi = await startTsgi(['--fastcgi-socket', '127.0.0.1:0', ...GATEWAY]);
+    nginx = await startNginx({
+      upstream: `127.0.0.1:${tsgi.ports[0]}`,
+      httpExtra: 'client_max_body_size 10m;',
+      locationBody: `include /etc/nginx/fastcgi_params; fastcgi_request_buffering off; fastcgi_pass 127.0.0.1:${tsgi.ports[0]};`,
+    });
+  });
+  after(async () => {
+    await nginx?.stop();
+    await tsgi?.stop();
+  });
+
+  test('a chunked upload streams to the app without CONTENT_LENGTH and arrives whole', async () => {
+    const piece = Buffer.alloc(50_000, 0x62);
+    const head = 'POST /echo HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n';
+    const chunks: Array<string | Buffer> = [head];
+    for (let i = 0; i < 6; i++) chunks.push(`${piece.length.toString(16)}\r\n`, piece, '\r\n');
+    chunks.push('0\r\n\r\n');
+    const r = await rawRequest({ port: nginx.port }, chunks, { timeoutMs: 30000 });
+    const e = echoOf(r, nginx.errorLog());
+    assert.equal(e.bodyLength, 300_000);
+    assert.equal(e.bodySha256, sha256(Buffer.concat(Array(6).fill(piece))));
+    assert.equal(e.headers['content-length'], undefined);
+  });
+
+  test('a Content-Length upload streams to the app and arrives whole', async () => {
+    const body = Buffer.alloc(200_000, 0x63);
+    const head = `POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
+    const r = await rawRequest({ port: nginx.port }, [head, body.subarray(0, 70_000), body.subarray(70_000)], {
+      timeoutMs: 30000,
+    });
+    const e = echoOf(r, nginx.errorLog());
+    assert.equal(e.bodyLength, body.length);
+    assert.equal(e.bodySha256, sha256(body));
   });
 });
 
