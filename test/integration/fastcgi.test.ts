@@ -21,8 +21,10 @@ import {
   fcgiRecord,
   fcgiRequest,
   fcgiStream,
+  mutated,
   parsePairs,
   parseRecords,
+  seeded,
 } from './helpers/cgi';
 import { CGI_APP_KINDS, describeNginxComparison, type Echo, echoOf, sha256 } from './helpers/cgi-compare';
 import { httpRequest, rawRequest, tempDir, waitForText } from './helpers/exchange';
@@ -549,6 +551,26 @@ describe('FastCGI input that is refused', () => {
       fcgiStream(FCGI.PARAMS, 1, fcgiPairs(cgiVars('GET', '/x'))),
     ]);
     await refused([req], 'FCGI_UNEXPECTED_RECORD', 400, { id: 1 });
+  });
+
+  test('mutated and random records never take the worker down', async () => {
+    const r = seeded(0xfc61);
+    const good = fcgiRequest(cgiVars('POST', '/echo', [['CONTENT_LENGTH', '5']]), 'hello', { id: 1, stdinPiece: 2 });
+    for (let batch = 0; batch < 8; batch++) {
+      const cases: Promise<unknown>[] = [];
+      for (let i = 0; i < 12; i++) {
+        const input = mutated(r, good);
+        const cut = Math.floor(r() * input.length);
+        cases.push(
+          rawExchange({ port }, [input.subarray(0, cut), input.subarray(cut)], {
+            timeoutMs: 1500,
+            endInput: r() < 0.5,
+          }),
+        );
+      }
+      await Promise.all(cases);
+      assert.equal((await fcgiGet(port, `/batch-${batch}`)).path, `/batch-${batch}`);
+    }
   });
 
   test('params that never end are refused after --socket-timeout', async () => {

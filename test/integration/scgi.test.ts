@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { abstractExchange, parseCgi, scgiNetstring, scgiRequest } from './helpers/cgi';
+import { abstractExchange, mutated, parseCgi, scgiNetstring, scgiRequest, seeded } from './helpers/cgi';
 import { CGI_APP_KINDS, describeNginxComparison, type Echo, sha256 } from './helpers/cgi-compare';
 import { tempDir, waitForText } from './helpers/exchange';
 import { rawExchange, startTsgi, type TsgiHandle } from './helpers/tsgi';
@@ -205,6 +205,26 @@ describe('SCGI input that is refused', () => {
     assert.notEqual(r.status, 200, r.data.toString('latin1'));
     await waitForText(() => tsgi.output().slice(mark), /POST \/short-late|short-late/, 15000);
     assert.equal((await scgiGet(port, '/still')).path, '/still');
+  });
+
+  test('mutated and random netstrings never take the worker down', async () => {
+    const r = seeded(0x5c61);
+    const good = scgiRequest(scgiVars('POST', '/echo'), 'hello');
+    for (let batch = 0; batch < 8; batch++) {
+      const cases: Promise<unknown>[] = [];
+      for (let i = 0; i < 12; i++) {
+        const input = mutated(r, good);
+        const cut = Math.floor(r() * input.length);
+        cases.push(
+          rawExchange({ port }, [input.subarray(0, cut), input.subarray(cut)], {
+            timeoutMs: 1500,
+            endInput: r() < 0.5,
+          }),
+        );
+      }
+      await Promise.all(cases);
+      assert.equal((await scgiGet(port, `/batch-${batch}`)).path, `/batch-${batch}`);
+    }
   });
 
   test('a header block that never finishes is refused after --socket-timeout', async () => {

@@ -339,3 +339,29 @@ export function abstractExchange(name: string, bytes: Buffer): Promise<Buffer> {
     p.stdin.end(bytes);
   });
 }
+
+/** xorshift32: the same sequence on every run, so a failing case reproduces. */
+export function seeded(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 0x100000000;
+  };
+}
+
+/** `input` with 1-4 random byte changes, deletions or duplications, or random bytes (1 in 5). */
+export function mutated(r: () => number, input: Buffer): Buffer {
+  if (r() < 0.2) return Buffer.from(Array.from({ length: Math.floor(r() * 300) }, () => Math.floor(r() * 256)));
+  let b = Buffer.from(input);
+  const n = 1 + Math.floor(r() * 4);
+  for (let i = 0; i < n && b.length > 0; i++) {
+    const at = Math.floor(r() * b.length);
+    const op = r();
+    if (op < 0.5) b[at] = Math.floor(r() * 256);
+    else if (op < 0.75) b = Buffer.concat([b.subarray(0, at), b.subarray(at + 1)]);
+    else b = Buffer.concat([b.subarray(0, at), Buffer.from([b[at]!]), b.subarray(at)]);
+  }
+  return b;
+}
