@@ -301,7 +301,10 @@ void ConnectionTimeout(Connection* c) {
     return;
   }
   if (c->state == ConnState::kHead) {
-    if (c->pending_in.empty()) {
+    // FastCGI consumes whole records as they come (BEGIN_REQUEST, PARAMS), so a request whose
+    // params never end leaves nothing in pending_in: its begun request id says it is mid-head.
+    bool fcgi_begun = c->protocol == Protocol::kFastcgi && c->fcgi.id != 0;
+    if (c->pending_in.empty() && !fcgi_begun) {
       ConnectionClose(c);  // idle keep-alive or silent connection: close quietly
     } else if (c->buffering_body) {
       Refuse(c, ErrorCode::HTTP_BODY_TIMEOUT);

@@ -68,17 +68,22 @@ ErrorCode Management(Connection* c, const Record& r) {
 }
 
 // Walks the whole FCGI_STDIN records of request `id` at the start of data[0..len), up to and
-// including the empty one that ends the stream (then *ended), stopping at any other record.
-// Appends their content to `copy` when given. Returns the content bytes; *used the bytes of
-// the records walked.
-uint64_t WalkStdin(uint16_t id, const char* data, size_t len, std::string* copy, bool* ended, size_t* used) {
+// including the empty one that ends the stream (then *ended), stopping at any other record
+// (then *blocked, when given). Appends their content to `copy` when given. Returns the content
+// bytes; *used the bytes of the records walked.
+uint64_t WalkStdin(uint16_t id, const char* data, size_t len, std::string* copy, bool* ended, size_t* used,
+                   bool* blocked = nullptr) {
   uint64_t bytes = 0;
   size_t off = 0;
   *ended = false;
+  if (blocked) *blocked = false;
   Record r;
   ErrorCode ignored = ErrorCode::OK;
   while (NextRecord(data + off, len - off, &r, &ignored) == 1) {
-    if (r.h.type != kFcgiStdin || r.h.request_id != id) break;
+    if (r.h.type != kFcgiStdin || r.h.request_id != id) {
+      if (blocked) *blocked = true;
+      break;
+    }
     off += r.size;
     if (r.h.content_length == 0) {
       *ended = true;
@@ -121,9 +126,14 @@ long FinishParams(Connection* c, const Record& r, const char* after, size_t afte
     return -1;
   }
   bool ended = false;
+  bool blocked = false;
   size_t walked = 0;
-  uint64_t ahead = WalkStdin(q.id, after, after_len, nullptr, &ended, &walked);
-  uint64_t expected = ended ? ahead : q.has_length ? q.content_length : ~0ull;
+  uint64_t ahead = WalkStdin(q.id, after, after_len, nullptr, &ended, &walked, &blocked);
+  // Another record behind the FCGI_STDIN ones (a management record such as GET_VALUES, a
+  // BEGIN_REQUEST for another id, an ABORT_REQUEST) ends the buffering: the body read so far
+  // is what --post-buffering gets, and the rest streams through ProcessFcgiBody, which
+  // answers those records. Waiting for more STDIN here would never see it arrive.
+  uint64_t expected = ended || blocked ? ahead : q.has_length ? q.content_length : ~0ull;
   int ready = BodyBuffered(c, false, expected, nullptr, static_cast<size_t>(ahead), false);
   if (ready <= 0) return ready;
   if (!TakeSlot(c)) return 0;

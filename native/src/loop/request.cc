@@ -430,6 +430,20 @@ long ProcessUwsgiPacket(Connection* c, const char* data, size_t len) {
 
 // Parses one SCGI request at data[0..len): the netstring of headers, then CONTENT_LENGTH
 // body bytes (docs/protocol-scgi.md). Same return convention as ProcessHttpHead.
+// SCGI sends CONTENT_LENGTH with every request, "0" when the HTTP request had no body, where
+// CGI (RFC 3875 4.1.2) and nginx's fastcgi_params / uwsgi_params leave it empty: the app would
+// see a "content-length: 0" header on a GET that never had one. A "0" is shown empty when the
+// request carried no body framing of its own (no HTTP_CONTENT_LENGTH, no HTTP_TRANSFER_ENCODING).
+void BlankFramingContentLength(UwsgiVar* vars, size_t n) {
+  UwsgiVar* length = nullptr;
+  for (size_t i = 0; i < n; i++) {
+    Span k = vars[i].key;
+    if (k.equals("HTTP_CONTENT_LENGTH", 19) || k.equals("HTTP_TRANSFER_ENCODING", 22)) return;
+    if (k.equals("CONTENT_LENGTH", 14)) length = &vars[i];
+  }
+  if (length != nullptr && length->value.equals("0", 1)) length->value.len = 0;
+}
+
 long ProcessScgiRequest(Connection* c, const char* data, size_t len) {
   Server* s = c->server;
   const ServerOptions& o = s->opts();
@@ -453,6 +467,7 @@ long ProcessScgiRequest(Connection* c, const char* data, size_t len) {
   if (ready <= 0) return ready;
   if (!TakeSlot(c)) return 0;
   bool buffered = c->buffering_body;
+  BlankFramingContentLength(vars.data(), head.num_vars);
   VarsOut vo{&s->blob(), s->meta(), s->meta_capacity()};
   err = BuildCgiVars(head.block, head.block_len, vars.data(), head.num_vars, &vo);
   if (err != ErrorCode::OK) {
