@@ -376,13 +376,18 @@ describe('FastCGI records on a raw socket', () => {
     assert.doesNotMatch(tsgi.output().slice(mark), /GET \/aborted/);
   });
 
-  test('FCGI_ABORT_REQUEST while the body is being buffered is answered with END_REQUEST', async () => {
+  test('FCGI_ABORT_REQUEST while the body is being buffered is answered with END_REQUEST and the app is not called', async () => {
+    const mark = tsgi.output().length;
     const c = await converse({ port });
-    c.write(fcgiRequest(cgiVars('POST', '/echo', [['CONTENT_LENGTH', '100']]), 'abc', { id: 6, openStdin: true }));
+    c.write(
+      fcgiRequest(cgiVars('POST', '/aborted-buffered', [['CONTENT_LENGTH', '100']]), 'abc', { id: 6, openStdin: true }),
+    );
     c.write(fcgiRecord(FCGI.ABORT_REQUEST, 6));
     const a = answerOf(await c.until(endedFor(6)), 6);
     assert.equal(a.end!.protocolStatus, FCGI.REQUEST_COMPLETE);
+    assert.equal(a.stdout.length, 0);
     assert.equal(await c.closed(), true);
+    assert.doesNotMatch(tsgi.output().slice(mark), /POST \/aborted-buffered/);
     assert.equal((await fcgiGet(port, '/after-abort-buffered')).path, '/after-abort-buffered');
   });
 

@@ -137,8 +137,9 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
     so.raw_headers = GetBool(o, "rawHeaders", false);
     so.continue_by_app = GetBool(o, "continueByApp", false);
     // Room for the fixed CGI vars plus every header the HTTP parser accepts, and with
-    // rawHeaders for every header line again after them.
-    size_t meta_vars = so.max_vars < 16 + kMaxHeaders ? 16 + kMaxHeaders : so.max_vars;
+    // rawHeaders for every header line again after them; one more for the PATH_INFO derived
+    // for a FastCGI or SCGI request that carries --max-vars vars but none (BuildCgiVars).
+    size_t meta_vars = (so.max_vars < 16 + kMaxHeaders ? 16 + kMaxHeaders : so.max_vars) + 1;
     if (so.raw_headers) meta_vars += kMaxHeaders;
 
     std::vector<ListenerSpec> listeners = GetListeners(o);

@@ -96,6 +96,26 @@ uint64_t WalkStdin(uint16_t id, const char* data, size_t len, std::string* copy,
   return bytes;
 }
 
+// An FCGI_ABORT_REQUEST for the request right behind its buffered FCGI_STDIN records ends it
+// before the app is called; only the web server is told (FCGI_END_REQUEST). Returns the abort
+// record's size, or 0 when the record at `data` is something else.
+size_t AbortWhileBuffered(Connection* c, const char* data, size_t len) {
+  Record r;
+  ErrorCode ignored = ErrorCode::OK;
+  if (NextRecord(data, len, &r, &ignored) != 1 || r.h.type != kFcgiAbortRequest ||
+      r.h.request_id != c->fcgi.id) {
+    return 0;
+  }
+  AppendFcgiEndRequest(&c->out, c->fcgi.id, 0, kFcgiRequestComplete);
+  c->fcgi.id = 0;
+  c->buffering_body = false;
+  if (!c->fcgi.keep_conn) {
+    c->pending_close = true;
+    c->state = ConnState::kClosing;
+  }
+  return r.size;
+}
+
 // The request's params are complete: read them, wait for --post-buffering or a slot if need
 // be, and dispatch with the FCGI_STDIN records already here. Returns the bytes used from the
 // terminating FCGI_PARAMS record on, 0 to wait (that record stays unread), -1 after refusing.
@@ -106,8 +126,9 @@ long FinishParams(Connection* c, const Record& r, const char* after, size_t afte
   static thread_local std::vector<UwsgiVar> vars;
   if (vars.size() < o.max_vars) vars.resize(o.max_vars);
   size_t nvars = 0;
+  // One meta entry stays free for a derived PATH_INFO (BuildCgiVars).
   ErrorCode err = ParseFcgiParams(q.params.data(), q.params.size(), vars.data(),
-                                  std::min(o.max_vars, s->meta_capacity()), &nvars);
+                                  std::min(o.max_vars, s->meta_capacity() - 1), &nvars);
   if (err != ErrorCode::OK) {
     Refuse(c, err);
     return -1;
@@ -133,6 +154,8 @@ long FinishParams(Connection* c, const Record& r, const char* after, size_t afte
   // BEGIN_REQUEST for another id, an ABORT_REQUEST) ends the buffering: the body read so far
   // is what --post-buffering gets, and the rest streams through ProcessFcgiBody, which
   // answers those records. Waiting for more STDIN here would never see it arrive.
+  size_t aborted = blocked ? AbortWhileBuffered(c, after + walked, after_len - walked) : 0;
+  if (aborted > 0) return static_cast<long>(r.size + walked + aborted);
   uint64_t expected = ended || blocked ? ahead : q.has_length ? q.content_length : ~0ull;
   int ready = BodyBuffered(c, false, expected, nullptr, static_cast<size_t>(ahead), false);
   if (ready <= 0) return ready;

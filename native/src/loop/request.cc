@@ -428,8 +428,6 @@ long ProcessUwsgiPacket(Connection* c, const char* data, size_t len) {
   return static_cast<long>(used) + body;
 }
 
-// Parses one SCGI request at data[0..len): the netstring of headers, then CONTENT_LENGTH
-// body bytes (docs/protocol-scgi.md). Same return convention as ProcessHttpHead.
 // SCGI sends CONTENT_LENGTH with every request, "0" when the HTTP request had no body, where
 // CGI (RFC 3875 4.1.2) and nginx's fastcgi_params / uwsgi_params leave it empty: the app would
 // see a "content-length: 0" header on a GET that never had one. A "0" is shown empty when the
@@ -444,6 +442,8 @@ void BlankFramingContentLength(UwsgiVar* vars, size_t n) {
   if (length != nullptr && length->value.equals("0", 1)) length->value.len = 0;
 }
 
+// Parses one SCGI request at data[0..len): the netstring of headers, then CONTENT_LENGTH
+// body bytes (docs/protocol-scgi.md). Same return convention as ProcessHttpHead.
 long ProcessScgiRequest(Connection* c, const char* data, size_t len) {
   Server* s = c->server;
   const ServerOptions& o = s->opts();
@@ -451,8 +451,9 @@ long ProcessScgiRequest(Connection* c, const char* data, size_t len) {
   if (vars.size() < o.max_vars) vars.resize(o.max_vars);
   ScgiRequestHead head;
   ErrorCode err = ErrorCode::OK;
+  // One meta entry stays free for a derived PATH_INFO (BuildCgiVars).
   int64_t n = ParseScgiRequest(data, len, o.buffer_size, vars.data(),
-                               std::min(o.max_vars, s->meta_capacity()), &head, &err);
+                               std::min(o.max_vars, s->meta_capacity() - 1), &head, &err);
   if (n < 0) {
     Refuse(c, err);
     return -1;

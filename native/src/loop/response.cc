@@ -277,9 +277,12 @@ void ResponseWriteCanned(Connection* c, ErrorCode err) {
   const char* bytes = CannedResponse(ErrorStatus(err), &len);
   if (c->protocol == Protocol::kFastcgi || c->protocol == Protocol::kScgi) {
     // CGI-style (RFC 3875 6.3.3): "Status: 400 Bad Request" in place of the status line.
+    // The web server owns its client connection: the canned "Connection: close" is dropped.
     const char* reason = static_cast<const char*>(std::memchr(bytes, ' ', len)) + 1;
     std::string cgi("Status: ");
     cgi.append(reason, len - static_cast<size_t>(reason - bytes));
+    size_t conn = cgi.find("Connection: close\r\n");
+    if (conn != std::string::npos) cgi.erase(conn, 19);
     if (c->protocol == Protocol::kScgi) {
       c->out.append(cgi);
     } else if (c->fcgi.id != 0) {
