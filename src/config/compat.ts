@@ -5,6 +5,12 @@
 /** Accepted so configurations that set them keep starting; they change nothing. */
 export const ACCEPTED_FOR_COMPATIBILITY: Readonly<Record<string, string>> = {
   'die-on-term': "SIGTERM always shuts down gracefully, which is what uWSGI's --die-on-term asks for",
+  'enable-threads':
+    "uWSGI's switch for Python threads (the GIL); tsgi's --threads are V8 isolates, always allowed, and an app may start its own worker_threads",
+  'single-interpreter':
+    "uWSGI's switch against Python sub-interpreters; a tsgi process or thread always runs one app in one V8 isolate",
+  'py-callos-afterfork':
+    "uWSGI's switch that lets Python workers trap signals; tsgi worker processes are not forked from the master and handle their own signals",
   'allow-magic-vars':
     'uwsgi magic vars always reach the app as plain strings and never load code, set env or open files (docs/protocol-uwsgi.md)',
 };

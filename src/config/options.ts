@@ -128,6 +128,19 @@ export const OPTIONS: readonly OptionSpec[] = [
     A,
     'accepted for compatibility: uwsgi magic vars (UWSGI_FILE, UWSGI_SETENV, ...) are never acted on',
   ),
+  opt(
+    'enable-threads',
+    'bool',
+    A,
+    'accepted for compatibility: a Python switch; JS app threads need no lock (--threads)',
+  ),
+  opt('single-interpreter', 'bool', A, 'accepted for compatibility: a Python switch; each tsgi thread runs one app'),
+  opt(
+    'py-callos-afterfork',
+    'bool',
+    A,
+    'accepted for compatibility: a Python switch; tsgi workers handle their signals',
+  ),
   opt('plugins', 'list', A, 'accepted for uWSGI compatibility and only logged (comma-separated, repeatable)', {
     aliases: ['plugin'],
     split: true,
