@@ -287,6 +287,19 @@ export const OPTIONS: readonly OptionSpec[] = [
   opt('disable-logging', 'bool', L, 'do not write request log lines', { short: 'L' }),
   opt('logto', 'string', L, 'write the log to FILE instead of stderr', { arg: 'FILE' }),
   opt('log-micros', 'bool', L, 'report request times in microseconds in log lines'),
+  opt('log-4xx', 'bool', L, 'log requests answered 4xx even with --disable-logging'),
+  opt('log-5xx', 'bool', L, 'log requests answered 5xx even with --disable-logging'),
+  opt('log-slow', 'int', L, 'log requests that took at least MS milliseconds even with --disable-logging', {
+    default: 0,
+    min: 0,
+    arg: 'MS',
+  }),
+  opt('log-big', 'int', L, 'log responses of at least BYTES body bytes even with --disable-logging', {
+    default: 0,
+    min: 0,
+    arg: 'BYTES',
+  }),
+  opt('log-zero', 'bool', L, 'log responses without a body even with --disable-logging'),
   // Stats
   opt('stats', 'address', ST, 'serve the stats JSON on ADDR (implies --master)', {
     aliases: ['stats-server'],

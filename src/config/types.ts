@@ -156,6 +156,11 @@ export interface Config {
   disableLogging: boolean;
   logto?: string;
   logMicros: boolean;
+  log4xx: boolean;
+  log5xx: boolean;
+  logSlow: number;
+  logBig: number;
+  logZero: boolean;
   // Stats
   stats?: Address;
   statsHttp: boolean;

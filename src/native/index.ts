@@ -32,6 +32,9 @@ export interface ServerOptions {
   maxVars: number;
   logging: boolean;
   logMicros: boolean;
+  /** Requests logged even when `logging` is off (uWSGI's --log-4xx, --log-5xx, --log-slow,
+   *  --log-big, --log-zero); 0 / false = that condition is off. */
+  logWhen?: { status4xx: boolean; status5xx: boolean; slowMs: number; bigBytes: number; zero: boolean };
   logFd: number;
   coreId: number;
   /** This Server's slot in the shared scoreboard (a handle from attachScoreboard). */

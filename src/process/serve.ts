@@ -88,6 +88,13 @@ export function serve(config: Config, app: LoadedApp, sockets: BoundSocket[], op
       maxVars: config.maxVars,
       logging: !config.disableLogging,
       logMicros: config.logMicros,
+      logWhen: {
+        status4xx: config.log4xx,
+        status5xx: config.log5xx,
+        slowMs: config.logSlow,
+        bigBytes: config.logBig,
+        zero: config.logZero,
+      },
       logFd: opts.logFd,
       coreId: opts.coreId,
       scoreboard: opts.scoreboard?.handle,

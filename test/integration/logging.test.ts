@@ -141,6 +141,48 @@ test('--disable-logging prints no request lines, but still logs app errors', asy
   }
 });
 
+describe("uWSGI's conditional request logging with --disable-logging", () => {
+  /** Sends the requests in order, then `marker`, which is logged, and returns the log after it. */
+  async function logOf(args: string[], paths: string[], marker: string): Promise<string> {
+    const t = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', PROBE, '--disable-logging', ...args]);
+    try {
+      const port = t.ports[0]!;
+      for (const p of [...paths, marker]) await rawRequest({ port }, [httpRequest('GET', p)]);
+      // One process, one thread: lines come in request order, so once the marker's is there,
+      // every earlier request that was going to be logged is too.
+      await waitForText(() => t.output(), new RegExp(`GET ${marker.replace('?', '\\?')} =>`));
+      return t.output();
+    } finally {
+      await t.stop();
+    }
+  }
+  const logged = (out: string, p: string): boolean => out.includes(`GET ${p} =>`);
+
+  test('--log-4xx and --log-big log only 4xx answers and big bodies', async () => {
+    const out = await logOf(
+      ['--log-4xx', '--log-big', '5000'],
+      ['/a', '/status?404', '/status?503', '/big?n=6000', '/big?n=100'],
+      '/status?400',
+    );
+    assert.deepEqual(
+      ['/a', '/status?404', '/status?503', '/big?n=6000', '/big?n=100'].map((p) => logged(out, p)),
+      [false, true, false, true, false],
+    );
+  });
+
+  test('--log-5xx, --log-slow and --log-zero log 5xx answers, slow requests and empty bodies', async () => {
+    const out = await logOf(
+      ['--log-5xx', '--log-slow', '300', '--log-zero'],
+      ['/a', '/status?503', '/throw', '/slow?400', '/status?204', '/status?404'],
+      '/status?500',
+    );
+    assert.deepEqual(
+      ['/a', '/status?503', '/throw', '/slow?400', '/status?204', '/status?404'].map((p) => logged(out, p)),
+      [false, true, true, true, true, false],
+    );
+  });
+});
+
 test('--log-micros reports request times in micros', async () => {
   const t = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', PROBE, '--log-micros']);
   try {

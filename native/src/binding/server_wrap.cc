@@ -119,6 +119,15 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
     so.max_vars = GetU32(o, "maxVars", 256);
     so.logging = GetBool(o, "logging", true);
     so.log_micros = GetBool(o, "logMicros", false);
+    Napi::Value when = o.Get("logWhen").Unwrap();
+    if (when.IsObject()) {
+      Napi::Object w = when.As<Napi::Object>();
+      so.log_when.status_4xx = GetBool(w, "status4xx", false);
+      so.log_when.status_5xx = GetBool(w, "status5xx", false);
+      so.log_when.zero = GetBool(w, "zero", false);
+      so.log_when.slow_ms = static_cast<uint64_t>(GetNum(w, "slowMs", 0));
+      so.log_when.big_bytes = static_cast<uint64_t>(GetNum(w, "bigBytes", 0));
+    }
     so.log_fd = static_cast<int>(GetU32(o, "logFd", 2));
     so.core_id = static_cast<int>(GetU32(o, "coreId", 0));
     so.harakiri_ms = static_cast<uint64_t>(GetNum(o, "harakiriMs", 0));

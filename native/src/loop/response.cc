@@ -150,6 +150,19 @@ void SealFcgiStdout(Connection* c, size_t start) {
   AppendFcgiStream(&out, kFcgiStdout, c->fcgi.id, head.data(), head.size());
 }
 
+// Whether a finished request gets a log line: always with logging on, else when one of
+// uWSGI's conditions holds (core/logging.c, log_request). Times are counted in whole
+// milliseconds, as uWSGI compares them.
+bool ShouldLog(const ServerOptions& o, const Connection* c, uint64_t end_us, bool aborted) {
+  if (o.logging) return true;
+  const ServerOptions::LogWhen& w = o.log_when;
+  uint32_t status = c->resp_status ? c->resp_status : (aborted ? 499 : 0);
+  return (w.zero && c->resp_body_bytes == 0) || (w.slow_ms && (end_us - c->start_us) / 1000 >= w.slow_ms) ||
+         (w.status_4xx && status >= 400 && status <= 499) ||
+         (w.status_5xx && status >= 500 && status <= 599) ||
+         (w.big_bytes && c->resp_body_bytes >= w.big_bytes);
+}
+
 }  // namespace
 
 void ResponseBegin(Connection* c, const char* status, size_t status_len, const char* headers,
@@ -359,7 +372,7 @@ void ConnectionRequestDone(Connection* c, bool aborted) {
     ScoreboardRequestDone(s->opts().scoreboard, c->req_id, end_us - c->start_us,
                           c->resp_header_bytes + c->resp_body_bytes);
   }
-  if (s->opts().logging) {
+  if (ShouldLog(s->opts(), c, end_us, aborted)) {
     RequestLogEntry e;
     e.remote_addr = &c->remote_addr;
     e.method = &c->log_method;

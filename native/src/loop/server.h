@@ -52,6 +52,15 @@ struct ServerOptions {
   size_t max_vars = 256;      // uwsgi vars per packet, HTTP vars per request
   bool logging = true;
   bool log_micros = false;
+  // Conditions that log a request even with logging off (uWSGI's log_request in
+  // core/logging.c: --log-4xx, --log-5xx, --log-slow MS, --log-big BYTES, --log-zero).
+  struct LogWhen {
+    bool status_4xx = false;
+    bool status_5xx = false;
+    bool zero = false;
+    uint64_t slow_ms = 0;    // 0 = off
+    uint64_t big_bytes = 0;  // 0 = off
+  } log_when;
   int log_fd = 2;
   int core_id = 0;
   // Where this Server's per-core counters and the worker's `accepting` live in the shared
