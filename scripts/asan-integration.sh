@@ -3,12 +3,14 @@
 # socket layer and the router, which the pure-parser native tests do not reach). The build
 # happens in a copy of the checkout, so build/ here is untouched; libasan and libubsan are
 # preloaded into every node process the tests start (master, workers, router).
-#   scripts/asan-integration.sh [test files...]   default: the router and garbage-input tests
+#   scripts/asan-integration.sh [test files...]   default: the router, garbage-input, FastCGI and
+#   SCGI tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 tests=("$@")
-[ ${#tests[@]} -eq 0 ] && tests=(test/integration/router.test.ts test/integration/garbage.test.ts)
+[ ${#tests[@]} -eq 0 ] && tests=(test/integration/router.test.ts test/integration/garbage.test.ts
+  test/integration/fastcgi.test.ts test/integration/scgi.test.ts)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/tsgi-asan.XXXXXX")
 trap 'rm -rf "$work"' EXIT

@@ -4,7 +4,8 @@
 #   2. a short libFuzzer run of every parser target (FUZZ_SECONDS each, default 15)
 #   3. TypeScript unit tests, the conformance suites, the integration tests (real CLI), the
 #      differential tests (real framework apps: own server against tsgi)
-#   4. the router and garbage-input integration tests again, the addon built with ASan + UBSan
+#   4. the router, garbage-input, FastCGI and SCGI integration tests again, the addon built
+#      with ASan + UBSan
 #   5. a benchmark smoke run (tsgi bench --quick), which fails on errors, not on speed
 #   6. formatting and lint (scripts/lint.sh)
 # A failing stage does not stop the run: every stage runs, the failed ones are listed at the
@@ -40,7 +41,8 @@ step "conformance" node --import tsx --test test/conformance/*.test.ts
 step "integration" node --import tsx --test --test-concurrency=2 test/integration/*.test.ts test/integration/helpers/*.test.ts
 step "differential: real framework apps under their own server and under tsgi" \
   node --import tsx --test --test-concurrency=1 test/differential/*.test.ts
-step "router and garbage-input integration tests with the addon under ASan + UBSan" bash scripts/asan-integration.sh
+step "router, garbage-input, FastCGI and SCGI integration tests with the addon under ASan + UBSan" \
+  bash scripts/asan-integration.sh
 step "benchmark smoke run (tsgi bench --quick: fails if any point errors, never on speed)" bench_smoke
 step "formatting and lint" bash scripts/lint.sh
 
