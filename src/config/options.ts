@@ -245,6 +245,29 @@ export const OPTIONS: readonly OptionSpec[] = [
   ),
   // Recycling and reloading
   opt('max-requests', 'int', R, 'recycle a worker after N requests; 0 = never', { short: 'R', default: 0, arg: 'N' }),
+  opt(
+    'max-worker-lifetime',
+    'int',
+    R,
+    'recycle a worker after it has lived SECS seconds; 0 = never (implies --master)',
+    {
+      default: 0,
+      min: 0,
+      arg: 'SECS',
+      implies: ['master'],
+    },
+  ),
+  opt(
+    'max-worker-lifetime-delta',
+    'int',
+    R,
+    "add (worker id - 1) × SECS seconds to each worker's max-worker-lifetime",
+    {
+      default: 0,
+      min: 0,
+      arg: 'SECS',
+    },
+  ),
   opt('reload-on-rss', 'int', R, 'recycle a worker whose RSS exceeds MB megabytes; 0 = never', {
     default: 0,
     arg: 'MB',

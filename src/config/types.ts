@@ -148,6 +148,8 @@ export interface Config {
   // Recycling and reloading
   maxRequests: number;
   reloadOnRss: number;
+  maxWorkerLifetime: number;
+  maxWorkerLifetimeDelta: number;
   workerReloadMercy: number;
   minWorkerLifetime: number;
   touchReload: string[];

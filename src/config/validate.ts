@@ -81,6 +81,13 @@ export function validate(c: Collector, cwd: string): Config {
       'nothing to serve: pass --http-socket, --socket, --fastcgi-socket, --scgi-socket or --http',
     );
   }
+  // uWSGI refuses this at start-up too (core/init.c): the worker could never be recycled.
+  if (config.maxWorkerLifetime > 0 && config.minWorkerLifetime >= config.maxWorkerLifetime) {
+    throw new ConfigError(
+      'TSGI_ERR_CONFLICTING_OPTIONS',
+      `--min-worker-lifetime ${config.minWorkerLifetime} must be lower than --max-worker-lifetime ${config.maxWorkerLifetime}`,
+    );
+  }
   for (const e of config.env) {
     if (!/^[^=]+=/.test(e)) {
       throw new ConfigError(

@@ -87,7 +87,10 @@ export class Master {
       })
       .catch((err: unknown) => logLine(`tsgi: cannot start the stats server: ${(err as Error).message}`));
     // rss/vsz of every worker for the stats and uWSGI's memory view, once a second.
-    this.memoryTimer = setInterval(() => this.sampleMemory(), 1000);
+    this.memoryTimer = setInterval(() => {
+      this.sampleMemory();
+      this.checkLifetimes();
+    }, 1000);
     this.memoryTimer.unref();
   }
 
@@ -102,6 +105,24 @@ export class Master {
     const child = spawnWorker(slot, this.ctx, asNext);
     if (child.pid !== undefined) addon.scoreboardWorkerSpawned(this.scoreboard.handle, slot.id - 1, child.pid);
     logLine(`spawned tsgi worker ${slot.id} (pid: ${child.pid}, cores: ${this.config.threads * this.config.async})`);
+  }
+
+  /**
+   * --max-worker-lifetime (+ --max-worker-lifetime-delta × (id - 1), to stagger the workers):
+   * a worker that served longer is replaced, its successor started first (uWSGI's
+   * master_checks.c; it logs "worker N lifetime reached").
+   */
+  private checkLifetimes(): void {
+    const max = this.config.maxWorkerLifetime;
+    if (max <= 0 || this.stopping !== 'no') return;
+    const now = Math.floor(Date.now() / 1000);
+    for (const slot of this.slots) {
+      if (slot.current === null || !slot.ready || slot.next !== null) continue;
+      const lifetime = now - slot.lastSpawn;
+      if (lifetime <= max + (slot.id - 1) * this.config.maxWorkerLifetimeDelta) continue;
+      logLine(`tsgi worker ${slot.id} lifetime reached, it was running for ${lifetime} second(s)`);
+      this.recycle(slot, slot.current, `max-worker-lifetime reached (${lifetime} s)`);
+    }
   }
 
   private sampleMemory(): void {

@@ -164,6 +164,54 @@ describe('master and worker processes', () => {
     }
   });
 
+  test('--max-worker-lifetime replaces each worker once it has lived that long, staggered by the delta, with zero failed requests', async () => {
+    const tsgi = await startTsgi([
+      '--http-socket',
+      '127.0.0.1:0',
+      '--wsgi-file',
+      APP,
+      '--processes',
+      '2',
+      '--max-worker-lifetime',
+      '2',
+      '--max-worker-lifetime-delta',
+      '1',
+      '--min-worker-lifetime',
+      '0',
+    ]);
+    try {
+      await tsgi.waitFor(/(ready in [^\n]*\n[\s\S]*){3}/);
+      const first = workerPids(tsgi);
+      // Requests keep flowing while both workers reach their lifetimes and are replaced.
+      const failures: string[] = [];
+      let replaced = false;
+      const traffic = (async () => {
+        for (let i = 0; i < 2000 && !replaced; i++) failures.push(...(await load(tsgi.ports[0]!, 5, 1)).failures);
+      })();
+      await tsgi.waitFor(/tsgi worker 1 lifetime reached, it was running for \d+ second\(s\)/, 60000);
+      await tsgi.waitFor(/tsgi worker 2 lifetime reached, it was running for \d+ second\(s\)/, 60000);
+      for (const pid of first)
+        await tsgi.waitFor(new RegExp(`\\(pid: ${pid}\\) exited with code 0 \\(graceful stop\\)`), 60000);
+      replaced = true;
+      await traffic;
+      assert.deepEqual(failures, []);
+      const after = await load(tsgi.ports[0]!, 20, 2);
+      assert.deepEqual(after.failures, []);
+      assert.ok(
+        after.bodies.every((b) => !first.includes(Number(b))),
+        'only new workers answer',
+      );
+      // A worker is due once its lifetime exceeds 2 s, plus the 1 s delta for worker 2: the
+      // whole seconds each had run when it was replaced say the delta applied.
+      const ran = (id: number): number =>
+        Number(new RegExp(`tsgi worker ${id} lifetime reached, it was running for (\\d+)`).exec(tsgi.output())![1]);
+      assert.ok(ran(1) >= 3, `worker 1 ran ${ran(1)} s`);
+      assert.ok(ran(2) >= 4, `worker 2 ran ${ran(2)} s`);
+    } finally {
+      assert.equal(await tsgi.stop(), 0);
+    }
+  });
+
   test('without --lazy-apps a broken app stops the master at startup with exit 22, before any worker', async () => {
     const r = await runTsgi([
       '--http-socket',

@@ -134,6 +134,21 @@ test('--env takes NAME=VALUE; a value without = is refused with its origin', () 
   );
 });
 
+test('--max-worker-lifetime must exceed --min-worker-lifetime (uWSGI refuses it too) and turns the master on', () => {
+  const base = ['--http-socket', ':1', '--wsgi-file', 'app.js'];
+  fails(
+    [...base, '--max-worker-lifetime', '5'],
+    'TSGI_ERR_CONFLICTING_OPTIONS',
+    /^tsgi: --min-worker-lifetime 10 must be lower than --max-worker-lifetime 5$/,
+  );
+  const c = loadConfig(
+    [...base, '--max-worker-lifetime', '3600', '--max-worker-lifetime-delta', '30'],
+    {},
+    dir,
+  ) as Config;
+  assert.deepEqual([c.maxWorkerLifetime, c.maxWorkerLifetimeDelta, c.master], [3600, 30, true]);
+});
+
 test('--wsgi-file and --module together are an error', () => {
   fails(
     ['--http-socket', ':1', '--wsgi-file', 'app.js', '--module', 'app'],
