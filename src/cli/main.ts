@@ -8,6 +8,7 @@ import { currentLogFd, logLine, openLogFile } from '../process/log';
 import { dropPrivileges, signalPidfile } from '../process/privileges';
 import { type BoundSocket, bindAll, bindRouterSockets, bindRouterWorkerSocket, closeAll } from '../process/sockets';
 import { applyEnv, loadTheApp } from '../process/startup';
+import { processTitle } from '../process/title';
 import { type ServingUnit, startServingUnit } from '../process/unit';
 
 function fail(err: unknown): never {
@@ -72,6 +73,10 @@ function bindRouterOrClose(config: Config, sockets: BoundSocket[]): BoundSocket[
  * on these sockets (src/process/threads.ts); this thread only supervises them.
  */
 async function serveHere(config: Config, sockets: BoundSocket[]): Promise<void> {
+  // Without a master this process is the one worker; it keeps its command line as its name
+  // unless a --procname* option asks for one (uWSGI renames a lone worker only then, too).
+  const named = [config.procname, config.procnamePrefix, config.procnamePrefixSpaced, config.procnameAppend];
+  if (named.some((v) => v !== undefined)) process.title = processTitle(config, 'worker', 'tsgi worker 1');
   const unit = await startServingUnit(config, sockets, {
     workerId: 1,
     logFd: currentLogFd(),

@@ -11,6 +11,8 @@ export const ACCEPTED_FOR_COMPATIBILITY: Readonly<Record<string, string>> = {
     "uWSGI's switch against Python sub-interpreters; a tsgi process or thread always runs one app in one V8 isolate",
   'py-callos-afterfork':
     "uWSGI's switch that lets Python workers trap signals; tsgi worker processes are not forked from the master and handle their own signals",
+  'auto-procname':
+    "tsgi always names its processes in ps (tsgi master, tsgi worker N, tsgi http router), which is what uWSGI's --auto-procname turns on",
   'allow-magic-vars':
     'uwsgi magic vars always reach the app as plain strings and never load code, set env or open files (docs/protocol-uwsgi.md)',
 };

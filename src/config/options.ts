@@ -384,6 +384,17 @@ export const OPTIONS: readonly OptionSpec[] = [
   opt('http-modifier2', 'int', H, 'modifier2 the router puts in every packet', { default: 0, max: 255, arg: 'N' }),
   // Process management
   opt('pidfile', 'string', M, 'write the master pid to FILE', { arg: 'FILE' }),
+  opt(
+    'auto-procname',
+    'bool',
+    M,
+    'accepted for compatibility: tsgi always names its processes (tsgi master, tsgi worker N)',
+  ),
+  opt('procname-prefix', 'string', M, 'put STR before every process name', { arg: 'STR' }),
+  opt('procname-prefix-spaced', 'string', M, 'put STR and a space before every process name', { arg: 'STR' }),
+  opt('procname-append', 'string', M, 'put STR after every process name', { arg: 'STR' }),
+  opt('procname', 'string', M, 'name every process NAME instead of tsgi master / tsgi worker N', { arg: 'NAME' }),
+  opt('procname-master', 'string', M, 'name the master process NAME', { arg: 'NAME' }),
   opt('uid', 'string', M, 'drop privileges to this user (name or number) after binding', { arg: 'USER' }),
   opt('gid', 'string', M, 'drop privileges to this group (name or number) after binding', { arg: 'GROUP' }),
   opt('die-on-term', 'bool', M, 'accepted for uWSGI compatibility: SIGTERM always shuts down gracefully'),

@@ -170,6 +170,12 @@ export interface Config {
   statsShowCredentials: boolean;
   // Process management
   pidfile?: string;
+  autoProcname: boolean;
+  procnamePrefix?: string;
+  procnamePrefixSpaced?: string;
+  procnameAppend?: string;
+  procname?: string;
+  procnameMaster?: string;
   uid?: string;
   gid?: string;
   dieOnTerm: boolean;

@@ -15,6 +15,7 @@ import type { WorkerMessage } from '../process/handoff';
 import { logLine } from '../process/log';
 import { dropPrivileges, removePidfile, writePidfile } from '../process/privileges';
 import { type BoundSocket, closeAll } from '../process/sockets';
+import { processTitle } from '../process/title';
 import { readProcessMemory, startStatsFor } from '../stats';
 import { RouterProcess } from './router';
 import { curse, livePids, newSlot, promote, reap, type Slot, type SpawnContext, spawnWorker } from './slots';
@@ -68,7 +69,7 @@ export class Master {
   }
 
   start(): void {
-    process.title = 'tsgi master';
+    process.title = processTitle(this.config, 'master', 'tsgi master');
     if (this.config.pidfile) writePidfile(this.config.pidfile);
     dropPrivileges(this.config);
     this.installSignals();

@@ -7,6 +7,7 @@ import { SocketError } from '../errors';
 import type { RouterBackendOptions, RouterOptions } from '../native';
 import { FIRST_INHERITED_FD } from '../process/handoff';
 import { type BoundSocket, listenerOptions } from '../process/sockets';
+import { processTitle } from '../process/title';
 
 export const ROUTER_HANDOFF_ENV = 'TSGI_INTERNAL_ROUTER';
 
@@ -48,11 +49,12 @@ export function encodeRouterHandoff(config: Config, sockets: BoundSocket[], back
     logFd: 2,
     backlog: config.listen,
   };
-  return JSON.stringify(options);
+  return JSON.stringify({ ...options, processTitle: processTitle(config, 'router', 'tsgi http router') });
 }
 
-export function decodeRouterHandoff(raw: string): RouterOptions {
-  const o = JSON.parse(raw) as RouterOptions;
+/** The router's options, and the name it takes in `ps` (src/process/title.ts). */
+export function decodeRouterHandoff(raw: string): RouterOptions & { processTitle: string } {
+  const o = JSON.parse(raw) as RouterOptions & { processTitle?: string };
   if (!Array.isArray(o.listeners) || typeof o.backend !== 'object') throw new Error(`malformed ${ROUTER_HANDOFF_ENV}`);
-  return o;
+  return { ...o, processTitle: o.processTitle ?? 'tsgi http router' };
 }

@@ -14,8 +14,9 @@ function run(): void {
   const raw = process.env[ROUTER_HANDOFF_ENV];
   if (!raw) throw new Error(`${ROUTER_HANDOFF_ENV} is not set: this file is started by the tsgi master`);
   delete process.env[ROUTER_HANDOFF_ENV];
-  process.title = 'tsgi http router';
-  const router = new addon.Router(decodeRouterHandoff(raw));
+  const handoff = decodeRouterHandoff(raw);
+  process.title = handoff.processTitle;
+  const router = new addon.Router(handoff);
 
   let stopping = false;
   const stop = (why: string): void => {

@@ -13,6 +13,7 @@ import {
   type WorkerMessage,
 } from '../process/handoff';
 import { logLine } from '../process/log';
+import { processTitle } from '../process/title';
 import { type ServingUnit, startServingUnit } from '../process/unit';
 
 function send(msg: WorkerMessage): void {
@@ -28,6 +29,7 @@ async function run(): Promise<void> {
   const result = loadConfig(handoff.argv, process.env, handoff.cwd);
   if (!isConfig(result)) throw new Error('worker started without a configuration');
   const config: Config = result;
+  process.title = processTitle(config, 'worker', `tsgi worker ${handoff.id}`);
   if (config.chdir) process.chdir(config.chdir);
 
   // The master's messages and the signals are handled from the start: a stop that comes

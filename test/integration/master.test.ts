@@ -328,6 +328,32 @@ describe('master and worker processes', () => {
   });
 });
 
+describe('process names', () => {
+  test('--procname-prefix-spaced, --procname-append and --procname-master shape every name in ps, as uWSGI does', async () => {
+    const tsgi = await startTsgi([
+      '--http-socket',
+      '127.0.0.1:0',
+      '--wsgi-file',
+      APP,
+      '--processes',
+      '2',
+      '--procname-prefix-spaced',
+      'shop',
+      '--procname-append',
+      ':blue',
+      '--procname-master',
+      'boss',
+    ]);
+    try {
+      await tsgi.waitFor(/(ready in [^\n]*\n[\s\S]*){3}/);
+      assert.equal(title(tsgi.proc.pid!), 'shop boss:blue');
+      assert.deepEqual(workerPids(tsgi).map(title).sort(), ['shop tsgi worker 1:blue', 'shop tsgi worker 2:blue']);
+    } finally {
+      assert.equal(await tsgi.stop(), 0);
+    }
+  });
+});
+
 describe('uWSGI pidfile commands', () => {
   test('tsgi --reload PIDFILE reloads every worker gracefully and tsgi --stop PIDFILE stops the instance', async () => {
     const dir = fs.mkdtempSync('/tmp/tsgi-pid-');

@@ -131,7 +131,7 @@ test('an abbreviation that uWSGI would read as one of its own options is refused
   fails(
     ['--proc', '3'],
     'TSGI_ERR_AMBIGUOUS_OPTION',
-    /^tsgi: option --proc is ambiguous \(could be --processes; uWSGI also has --procname, .*\); write the whole name$/,
+    /^tsgi: option --proc is ambiguous \(could be --processes, --procname-prefix, .*\); write the whole name$/,
   );
   fails(['--chea', '2'], 'TSGI_ERR_AMBIGUOUS_OPTION', /no tsgi option; uWSGI also has --cheap, --cheaper/);
 });
