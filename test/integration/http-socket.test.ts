@@ -43,10 +43,10 @@ describe('--http-socket', () => {
     assert.equal(await tsgi.stop(), 0);
   });
 
-  const send = (
-    chunks: Array<string | Buffer>,
-    opts: { timeoutMs?: number; gapMs?: number; endInput?: boolean } = {},
-  ) => rawExchange({ port }, chunks, { timeoutMs: 3000, ...opts });
+  // Exchanges end when the server closes; one that stays open ends at its `until`. The time
+  // bound only ends a test that is already failing.
+  const send = (chunks: Array<string | Buffer>, opts: Parameters<typeof rawExchange>[2] = {}) =>
+    rawExchange({ port }, chunks, { timeoutMs: 30000, ...opts });
 
   test('serves the hello world of the quick-start --http-socket command through fetch()', async () => {
     const res = await fetch(`http://127.0.0.1:${port}/`);
@@ -57,7 +57,8 @@ describe('--http-socket', () => {
   test('keeps an HTTP/1.1 connection open and answers several requests on it', async () => {
     const r = await send(['GET /a HTTP/1.1\r\nHost: x\r\n\r\n', 'GET /b HTTP/1.1\r\nHost: x\r\n\r\n'], {
       gapMs: 50,
-      timeoutMs: 500,
+      timeoutMs: 30000,
+      until: (d) => parseResponses(d).length === 2,
     });
     const rs = parseResponses(r.data);
     assert.deepEqual(
@@ -83,7 +84,10 @@ describe('--http-socket', () => {
     const [res] = parseResponses(r.data);
     assert.equal(res.status, 200);
     assert.equal(r.closed, true);
-    const k = await send(['GET /x HTTP/1.0\r\nConnection: keep-alive\r\n\r\n'], { timeoutMs: 400 });
+    const k = await send(['GET /x HTTP/1.0\r\nConnection: keep-alive\r\n\r\n'], {
+      timeoutMs: 30000,
+      until: (d) => parseResponses(d).length === 1,
+    });
     assert.equal(parseResponses(k.data)[0].headers.connection, 'keep-alive');
     assert.equal(k.closed, false);
   });
@@ -110,7 +114,10 @@ describe('--http-socket', () => {
   });
 
   test('sends a response without a length chunked on keep-alive, close-delimited on HTTP/1.0', async () => {
-    const r = await send(['GET /stream HTTP/1.1\r\nHost: x\r\n\r\n'], { timeoutMs: 500 });
+    const r = await send(['GET /stream HTTP/1.1\r\nHost: x\r\n\r\n'], {
+      timeoutMs: 30000,
+      until: (d) => d.includes('0\r\n\r\n'),
+    });
     const [res] = parseResponses(r.data);
     assert.equal(res.headers['transfer-encoding'], 'chunked');
     assert.equal(res.body, 'one,two');
@@ -237,20 +244,20 @@ describe('--http-socket', () => {
   }
 
   test('answers a head that stalls longer than --socket-timeout with 408', async () => {
-    const r = await send(['GET / HTTP/1.1\r\nHost: x\r\n'], { timeoutMs: 4000 });
+    const r = await send(['GET / HTTP/1.1\r\nHost: x\r\n'], { timeoutMs: 30000 });
     assert.match(r.data.toString(), /^HTTP\/1\.1 408 /);
     assert.equal(r.closed, true);
   });
 
   test("rejects the app's read and answers 408 when a body stalls longer than --socket-timeout", async () => {
-    const r = await send(['POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc'], { timeoutMs: 4000 });
+    const r = await send(['POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc'], { timeoutMs: 30000 });
     assert.match(r.data.toString(), /^HTTP\/1\.1 408 /);
     await tsgi.waitFor(/request body stalled/);
   });
 
   test('closes an idle keep-alive connection after --http-keepalive-timeout', async () => {
     const started = Date.now();
-    const r = await send(['GET /x HTTP/1.1\r\nHost: x\r\n\r\n'], { timeoutMs: 5000 });
+    const r = await send(['GET /x HTTP/1.1\r\nHost: x\r\n\r\n'], { timeoutMs: 30000 });
     assert.equal(parseResponses(r.data)[0].body, 'hello /x');
     assert.equal(r.closed, true);
     assert.ok(Date.now() - started >= 1500, 'not closed before the idle timeout');

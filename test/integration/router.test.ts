@@ -368,7 +368,7 @@ describe('the --http router', () => {
         tsgi.output(),
         /502 for 127\.0\.0\.1 \(GET \/slow\?5000\): worker closed the connection without a response/,
       );
-      await tsgi.waitFor(/spawned tsgi worker 1 \(pid[\s\S]*spawned tsgi worker 1 \(pid/, 5000);
+      await tsgi.waitFor(/spawned tsgi worker 1 \(pid[\s\S]*spawned tsgi worker 1 \(pid/, 60000);
       const next = await get(port);
       assert.equal(next.status, 200);
       assert.notEqual(Number(next.body), first);
@@ -396,7 +396,7 @@ describe('the --http router', () => {
       const clients = Array.from({ length: 8 }, client);
       await sleep(500);
       tsgi.proc.kill('SIGHUP');
-      await tsgi.waitFor(/tsgi worker 2 \(pid: \d+\) exited with code 0 \(graceful stop\)/, 10000);
+      await tsgi.waitFor(/tsgi worker 2 \(pid: \d+\) exited with code 0 \(graceful stop\)/, 60000);
       await sleep(300);
       running = false;
       await Promise.all(clients);
@@ -426,7 +426,7 @@ describe('the --http router', () => {
       const [first] = routerPids(tsgi);
       process.kill(first!, 'SIGKILL');
       await tsgi.waitFor(/DAMN ! tsgi http router \(pid: \d+\) killed by signal SIGKILL/);
-      await tsgi.waitFor(/spawned tsgi http 1 \(pid: \d+\)[\s\S]*spawned tsgi http 1 \(pid: \d+\)/, 5000);
+      await tsgi.waitFor(/spawned tsgi http 1 \(pid: \d+\)[\s\S]*spawned tsgi http 1 \(pid: \d+\)/, 60000);
       assert.equal((await get(port)).status, 200);
       const routers = routerPids(tsgi);
       assert.equal(routers.length, 2);
@@ -448,7 +448,7 @@ describe('the --http router', () => {
       const r = await get(port);
       assert.equal(r.status, 501);
       // The worker's line (it may follow the response) names the modifier the router stamped.
-      const line = await tsgi.waitFor(/.*UWSGI_BAD_MODIFIER.*/, 5000);
+      const line = await tsgi.waitFor(/.*UWSGI_BAD_MODIFIER.*/, 60000);
       assert.match(line, /\b200\b/);
     });
   });

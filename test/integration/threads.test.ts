@@ -315,14 +315,14 @@ describe('--threads through the CLI', () => {
               `^tsgi: thread ${core} of worker 1 died: the app could not be loaded: .*refusing to load \\(marker file present\\); replacing it in ${ms} ms$`,
               'm',
             );
-          await t.waitFor(re(1000), 5000);
-          await t.waitFor(re(2000), 5000);
+          await t.waitFor(re(1000), 60000);
+          await t.waitFor(re(2000), 60000);
           // Meanwhile the other thread serves.
           const other = await get(port, '/core');
           assert.equal(other.status, 200);
           assert.notEqual(coreOf(other.body), core);
           fs.rmSync(marker);
-          await t.waitFor(new RegExp(`^tsgi: thread ${core} of worker 1 serves again`, 'm'), 8000);
+          await t.waitFor(new RegExp(`^tsgi: thread ${core} of worker 1 serves again`, 'm'), 60000);
           await waitForCore(port, core);
         },
         { THREADS_PROBE_FAIL_LOAD: marker },

@@ -56,7 +56,9 @@ export async function startTsgi(args: string[], opts: StartOptions = {}): Promis
     });
   });
 
-  const waitFor = (re: RegExp, timeoutMs = 10000): Promise<string> =>
+  // The bound only ends a test that is already failing: events come when they come (an app
+  // loading under ASan on a busy machine takes seconds), so it is generous.
+  const waitFor = (re: RegExp, timeoutMs = 60000): Promise<string> =>
     new Promise((resolve, reject) => {
       const deadline = setTimeout(() => reject(new Error(`timed out waiting for ${re}; output:\n${out}`)), timeoutMs);
       const check = (): void => {
@@ -88,7 +90,7 @@ export async function startTsgi(args: string[], opts: StartOptions = {}): Promis
       return code;
     },
   };
-  await waitFor(/spawned tsgi worker/, opts.timeoutMs ?? 15000);
+  await waitFor(/spawned tsgi worker/, opts.timeoutMs ?? 60000);
   for (const m of out.matchAll(/tsgi socket \d+ bound to (TCP|UNIX) address (\S+)/g)) {
     handle.ports.push(m[1] === 'TCP' ? Number(m[2].slice(m[2].lastIndexOf(':') + 1)) : 0);
   }
@@ -121,7 +123,14 @@ export function runTsgi(args: string[], opts: StartOptions = {}): Promise<{ code
 export function rawExchange(
   target: { port: number; host?: string } | { path: string },
   chunks: Array<string | Buffer>,
-  opts: { timeoutMs?: number; gapMs?: number; endInput?: boolean } = {},
+  opts: {
+    timeoutMs?: number;
+    gapMs?: number;
+    endInput?: boolean;
+    /** Ends the exchange once this holds (then `settleMs` later, to see a close that follows). */
+    until?: (data: Buffer) => boolean;
+    settleMs?: number;
+  } = {},
 ): Promise<{ data: Buffer; closed: boolean; error?: string }> {
   return new Promise((resolve) => {
     const sock = 'path' in target ? net.connect(target.path) : net.connect(target.port, target.host ?? '127.0.0.1');
@@ -135,7 +144,14 @@ export function rawExchange(
       resolve({ data: Buffer.concat(parts), closed, error });
     };
     const timer = setTimeout(() => finish(false), opts.timeoutMs ?? 5000);
-    sock.on('data', (d) => parts.push(d));
+    let settling = false;
+    sock.on('data', (d) => {
+      parts.push(d);
+      if (opts.until !== undefined && !settling && opts.until(Buffer.concat(parts))) {
+        settling = true;
+        setTimeout(() => finish(false), opts.settleMs ?? 100);
+      }
+    });
     sock.on('end', () => finish(true));
     sock.on('close', () => finish(true));
     sock.on('error', (e: NodeJS.ErrnoException) => finish(true, e.code));
