@@ -5,6 +5,7 @@ import { type Config, isConfig, loadConfig, versionText } from '../config';
 import { isTsgiError } from '../errors';
 import { Master, needsMaster } from '../master/master';
 import { currentLogFd, logLine, openLogFile } from '../process/log';
+import { sdReady, sdStatus, sdStopping } from '../process/notify';
 import { dropPrivileges, signalPidfile } from '../process/privileges';
 import { type BoundSocket, bindAll, bindRouterSockets, bindRouterWorkerSocket, closeAll } from '../process/sockets';
 import { applyEnv, loadTheApp } from '../process/startup';
@@ -33,6 +34,7 @@ function installSignals(serving: ServingUnit, sockets: BoundSocket[], config: Co
     if (stopping) return;
     stopping = true;
     logLine('tsgi: SIGTERM received, finishing in-flight requests then exiting');
+    sdStopping();
     void serving.stop().then(() => {
       logLine('tsgi: goodbye');
       finish(0);
@@ -98,6 +100,7 @@ async function serveHere(config: Config, sockets: BoundSocket[]): Promise<void> 
   logLine(
     `spawned tsgi worker 1 (and the only) (pid: ${process.pid}, cores: ${unit.threads * config.async}${threads})`,
   );
+  sdReady();
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -131,6 +134,7 @@ export async function main(argv: string[]): Promise<void> {
   try {
     if (config.logto) openLogFile(config.logto);
     logLine(`*** Starting ${versionText()} ***`);
+    sdStatus('initializing tsgi');
     for (const w of config.warnings) logLine(`tsgi: warning: ${w}`);
     if (config.plugins.length > 0) {
       logLine(

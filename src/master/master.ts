@@ -13,6 +13,7 @@ import type { Config } from '../config';
 import { addon } from '../native';
 import type { WorkerMessage } from '../process/handoff';
 import { logLine } from '../process/log';
+import { sdReady, sdReloading, sdStopping } from '../process/notify';
 import { dropPrivileges, removePidfile, writePidfile } from '../process/privileges';
 import { type BoundSocket, closeAll } from '../process/sockets';
 import { processTitle } from '../process/title';
@@ -40,6 +41,9 @@ export class Master {
   private memoryTimer: NodeJS.Timeout | null = null;
   /** The --http router process, if any. */
   private readonly router: RouterProcess | null;
+  /** systemd (src/process/notify.ts): READY=1 is owed once every worker serves, at start and
+   *  after each reload (RELOADING=1). */
+  private readyOwed = true;
 
   constructor(
     private readonly config: Config,
@@ -141,6 +145,7 @@ export class Master {
       else if (slot.current === child) slot.ready = true;
       else return;
       this.advanceChain();
+      this.notifyIfReady();
     } else if (msg?.type === 'recycle') {
       this.recycle(slot, child, msg.reason);
     } else if (msg?.type === 'sighup') {
@@ -246,8 +251,25 @@ export class Master {
     });
   }
 
+  /** Every slot's current process serves and no replacement is starting. */
+  private allServing(): boolean {
+    return this.slots.every((s) => s.current !== null && s.ready && s.next === null);
+  }
+
+  private notifyIfReady(): void {
+    if (!this.readyOwed || this.stopping !== 'no' || this.chain !== null || !this.allServing()) return;
+    this.readyOwed = false;
+    sdReady();
+  }
+
+  private announceReload(): void {
+    this.readyOwed = true;
+    sdReloading();
+  }
+
   reload(why: string): void {
     if (this.stopping !== 'no') return;
+    this.announceReload();
     logLine(`tsgi: graceful reload of every worker (${why})`);
     for (const slot of this.slots) this.replace(slot, true);
   }
@@ -255,6 +277,7 @@ export class Master {
   /** One worker at a time, waiting for each new one to serve (uWSGI's chain reload). */
   chainReload(): void {
     if (this.stopping !== 'no' || this.chain !== null) return;
+    this.announceReload();
     logLine('tsgi: chain reload starting');
     this.chain = this.slots.map((s) => s.id);
     this.advanceChain(true);
@@ -272,6 +295,7 @@ export class Master {
     if (next === undefined) {
       logLine('tsgi: chain reloading complete');
       this.chain = null;
+      this.notifyIfReady();
       return;
     }
     logLine(`tsgi: chain reload: worker ${next.id}`);
@@ -280,6 +304,7 @@ export class Master {
 
   shutdown(mode: 'graceful' | 'fast'): void {
     if (this.stopping === 'fast' || this.stopping === mode) return;
+    if (this.stopping === 'no') sdStopping();
     this.stopping = mode;
     this.stopTouch?.();
     if (mode === 'graceful' && this.router?.running) {

@@ -206,6 +206,8 @@ interface Addon {
   Server: new (options: ServerOptions, callbacks: ServerCallbacks) => NativeServer;
   bindSocket(options: BindOptions): BindResult;
   closeFd(fd: number): number;
+  /** One datagram to systemd's notification socket ($NOTIFY_SOCKET); null, or why it failed. */
+  sdNotify(socketPath: string, message: string): string | null;
   errorCatalogue(): Record<number, NativeErrorInfo>;
   /** Called on the main thread when harakiri must stop a worker thread. */
   setHarakiriHandler(fn: (threadId: number, coreId: number) => void): void;
