@@ -4,6 +4,7 @@
 import { type Config, isConfig, loadConfig, versionText } from '../config';
 import { isTsgiError } from '../errors';
 import { Master, needsMaster } from '../master/master';
+import { daemonize } from '../process/daemon';
 import { currentLogFd, logLine, openLogFile } from '../process/log';
 import { sdReady, sdStatus, sdStopping } from '../process/notify';
 import { dropPrivileges, signalPidfile } from '../process/privileges';
@@ -130,6 +131,11 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   const config = result;
+  const handedOver = await daemonize(config, argv);
+  if (handedOver !== null) {
+    process.exitCode = handedOver;
+    return;
+  }
   applyEnv(config);
   try {
     if (config.logto) openLogFile(config.logto);

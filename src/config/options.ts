@@ -384,6 +384,10 @@ export const OPTIONS: readonly OptionSpec[] = [
   opt('http-modifier2', 'int', H, 'modifier2 the router puts in every packet', { default: 0, max: 255, arg: 'N' }),
   // Process management
   opt('pidfile', 'string', M, 'write the master pid to FILE', { arg: 'FILE' }),
+  opt('daemonize', 'string', M, 'run in the background, detached, logging to FILE; return at once', { arg: 'FILE' }),
+  opt('daemonize2', 'string', M, 'run in the background logging to FILE; return once every worker serves', {
+    arg: 'FILE',
+  }),
   opt(
     'auto-procname',
     'bool',

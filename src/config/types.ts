@@ -170,6 +170,8 @@ export interface Config {
   statsShowCredentials: boolean;
   // Process management
   pidfile?: string;
+  daemonize?: string;
+  daemonize2?: string;
   autoProcname: boolean;
   procnamePrefix?: string;
   procnamePrefixSpaced?: string;

@@ -5,6 +5,7 @@
 // $NOTIFY_SOCKET nothing is sent. A failed send is logged once and never stops the server.
 
 import { addon } from '../native';
+import { tellStarterReady } from './daemon';
 import { logLine } from './log';
 
 let warned = false;
@@ -20,6 +21,10 @@ export function sdNotify(message: string): void {
 }
 
 export const sdStatus = (status: string): void => sdNotify(`STATUS=${status}`);
-export const sdReady = (): void => sdNotify('STATUS=tsgi is ready\nREADY=1');
+/** Every worker serves: systemd's READY=1, and --daemonize2's starter may return. */
+export const sdReady = (): void => {
+  sdNotify('STATUS=tsgi is ready\nREADY=1');
+  tellStarterReady();
+};
 export const sdReloading = (): void => sdNotify('RELOADING=1\nSTATUS=tsgi is reloading its workers');
 export const sdStopping = (): void => sdNotify('STOPPING=1\nSTATUS=tsgi is stopping');

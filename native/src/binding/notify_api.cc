@@ -29,7 +29,8 @@ std::string SendNotify(const std::string& path, const std::string& message) {
   if (fd < 0) return std::strerror(errno);
   ssize_t sent;
   do {
-    sent = ::sendto(fd, message.data(), message.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr), len);
+    sent =
+        ::sendto(fd, message.data(), message.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr), len);
   } while (sent < 0 && errno == EINTR);
   std::string err = sent < 0 ? std::strerror(errno) : "";
   ::close(fd);
@@ -42,7 +43,8 @@ Napi::Value SdNotify(const Napi::CallbackInfo& info) {
     Napi::TypeError::New(env, "sdNotify(socketPath, message)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  std::string err = SendNotify(info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value());
+  std::string err =
+      SendNotify(info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value());
   return err.empty() ? env.Null() : Napi::String::New(env, err);
 }
 

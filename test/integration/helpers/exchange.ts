@@ -90,7 +90,7 @@ export function tempDir(prefix = 'tsgi-it-'): { dir: string; remove(): void } {
 }
 
 /** Resolves when `re` matches text that appears in `read()` after `from` characters. */
-export async function waitForText(read: () => string, re: RegExp, timeoutMs = 5000, from = 0): Promise<string> {
+export async function waitForText(read: () => string, re: RegExp, timeoutMs = 60000, from = 0): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const m = re.exec(read().slice(from));

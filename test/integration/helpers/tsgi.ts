@@ -110,8 +110,8 @@ export function runTsgi(args: string[], opts: StartOptions = {}): Promise<{ code
     proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const t = setTimeout(() => {
       proc.kill('SIGKILL');
-      reject(new Error(`tsgi did not exit within ${opts.timeoutMs ?? 15000} ms; output:\n${out}`));
-    }, opts.timeoutMs ?? 15000);
+      reject(new Error(`tsgi did not exit within ${opts.timeoutMs ?? 60000} ms; output:\n${out}`));
+    }, opts.timeoutMs ?? 60000);
     proc.on('exit', (code) => {
       clearTimeout(t);
       resolve({ code, output: out });
