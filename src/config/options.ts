@@ -310,6 +310,16 @@ export const OPTIONS: readonly OptionSpec[] = [
   opt('disable-logging', 'bool', L, 'do not write request log lines', { short: 'L' }),
   opt('logto', 'string', L, 'write the log to FILE instead of stderr', { arg: 'FILE' }),
   opt('log-micros', 'bool', L, 'report request times in microseconds in log lines'),
+  opt(
+    'log-format',
+    'string',
+    L,
+    "write request log lines in uWSGI's %(name) format (e.g. %(addr) %(method) %(uri) %(status))",
+    {
+      aliases: ['logformat'],
+      arg: 'FORMAT',
+    },
+  ),
   opt('log-4xx', 'bool', L, 'log requests answered 4xx even with --disable-logging'),
   opt('log-5xx', 'bool', L, 'log requests answered 5xx even with --disable-logging'),
   opt('log-slow', 'int', L, 'log requests that took at least MS milliseconds even with --disable-logging', {

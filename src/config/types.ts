@@ -158,6 +158,7 @@ export interface Config {
   disableLogging: boolean;
   logto?: string;
   logMicros: boolean;
+  logFormat?: string;
   log4xx: boolean;
   log5xx: boolean;
   logSlow: number;

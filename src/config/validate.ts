@@ -6,6 +6,7 @@ import { statSync } from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError } from '../errors';
 import type { Collector } from './collect';
+import { compileLogFormat } from './logformat';
 import { OPTIONS, optionByName } from './options';
 import type { Config } from './types';
 
@@ -88,6 +89,7 @@ export function validate(c: Collector, cwd: string): Config {
       `--min-worker-lifetime ${config.minWorkerLifetime} must be lower than --max-worker-lifetime ${config.maxWorkerLifetime}`,
     );
   }
+  if (config.logFormat !== undefined) compileLogFormat(config.logFormat);
   for (const e of config.env) {
     if (!/^[^=]+=/.test(e)) {
       throw new ConfigError(

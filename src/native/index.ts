@@ -32,6 +32,10 @@ export interface ServerOptions {
   maxVars: number;
   logging: boolean;
   logMicros: boolean;
+  /** --log-format compiled (src/config/logformat.ts); absent = uWSGI's default line. */
+  logFormat?: Array<{ lit: string } | { var: string } | { capture: string }>;
+  /** 1-based worker id, for %(wid). */
+  workerId?: number;
   /** Requests logged even when `logging` is off (uWSGI's --log-4xx, --log-5xx, --log-slow,
    *  --log-big, --log-zero); 0 / false = that condition is off. */
   logWhen?: { status4xx: boolean; status5xx: boolean; slowMs: number; bigBytes: number; zero: boolean };

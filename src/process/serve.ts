@@ -4,6 +4,7 @@
 import { threadId } from 'node:worker_threads';
 import { createDispatcher, type LoadedApp } from '../app';
 import type { Config } from '../config';
+import { compileLogFormat } from '../config/logformat';
 import { addon, type NativeServer, type ScoreboardHandle } from '../native';
 import type { Transport } from '../native/types';
 import { type BoundSocket, listenerOptions } from './sockets';
@@ -88,6 +89,8 @@ export function serve(config: Config, app: LoadedApp, sockets: BoundSocket[], op
       maxVars: config.maxVars,
       logging: !config.disableLogging,
       logMicros: config.logMicros,
+      logFormat: config.logFormat === undefined ? undefined : compileLogFormat(config.logFormat),
+      workerId: opts.workerId,
       logWhen: {
         status4xx: config.log4xx,
         status5xx: config.log5xx,

@@ -18,7 +18,7 @@ import {
   uwsgiRequest,
   waitForText,
 } from './helpers/exchange';
-import { CLI, ROOT, startTsgi, type TsgiHandle } from './helpers/tsgi';
+import { CLI, ROOT, runTsgi, startTsgi, type TsgiHandle } from './helpers/tsgi';
 
 const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
 const MONTH = '(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)';
@@ -181,6 +181,40 @@ describe("uWSGI's conditional request logging with --disable-logging", () => {
       [false, true, true, true, true, false],
     );
   });
+});
+
+test("--log-format writes uWSGI's %(name) variables, request headers included", async () => {
+  const format =
+    '%(addr) - %(user) "%(method) %(uri) %(proto)" %(status) %(size) "%(referer)" "%(uagent)" id=%(var.HTTP_X_ID) wid=%(wid) pid=%(pid) rsize=%(rsize) cl=%(cl)';
+  const t = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', PROBE, '--logformat', format]);
+  try {
+    await rawRequest({ port: t.ports[0]! }, [
+      httpRequest(
+        'POST',
+        '/fmt?q=1',
+        [
+          ['User-Agent', 'probe/1'],
+          ['Referer', 'http://r/'],
+          ['X-Id', '42'],
+        ],
+        'abc',
+      ),
+    ]);
+    const line = await waitForText(() => t.output(), /^127\.0\.0\.1 - .*$/m);
+    assert.equal(
+      line,
+      `127.0.0.1 -  "POST /fmt?q=1 HTTP/1.1" 200 15 "http://r/" "probe/1" id=42 wid=1 pid=${t.proc.pid} rsize=3 cl=3`,
+    );
+    assert.doesNotMatch(t.output(), /^\[pid: /m);
+  } finally {
+    await t.stop();
+  }
+});
+
+test('--log-format with an unknown variable stops the start with one line', async () => {
+  const r = await runTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', PROBE, '--log-format', '%(method) %(bogus)']);
+  assert.equal(r.code, 1);
+  assert.match(r.output, /^tsgi: --log-format: unknown variable %\(bogus\) \(known: /);
 });
 
 test('--log-micros reports request times in micros', async () => {

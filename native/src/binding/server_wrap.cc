@@ -119,6 +119,28 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
     so.max_vars = GetU32(o, "maxVars", 256);
     so.logging = GetBool(o, "logging", true);
     so.log_micros = GetBool(o, "logMicros", false);
+    so.worker_id = GetU32(o, "workerId", 1);
+    // logFormat: [{lit: string} | {var: name} | {capture: VAR_NAME}], validated by the CLI.
+    Napi::Value fmt = o.Get("logFormat").Unwrap();
+    if (fmt.IsArray()) {
+      Napi::Array items = fmt.As<Napi::Array>();
+      for (uint32_t i = 0; i < items.Length(); i++) {
+        Napi::Object item = items.Get(i).Unwrap().As<Napi::Object>();
+        LogItem li;
+        if (item.Has("lit").Unwrap()) {
+          li.text = GetStr(item, "lit");
+        } else if (item.Has("capture").Unwrap()) {
+          li.kind = LogVar::kCaptured;
+          li.index = static_cast<uint32_t>(so.log_format.captured.size());
+          so.log_format.captured.push_back(GetStr(item, "capture"));
+        } else if (!LogVarByName(GetStr(item, "var"), &li.kind)) {
+          Napi::TypeError::New(env, "logFormat: unknown variable " + GetStr(item, "var"))
+              .ThrowAsJavaScriptException();
+          return;
+        }
+        so.log_format.items.push_back(std::move(li));
+      }
+    }
     Napi::Value when = o.Get("logWhen").Unwrap();
     if (when.IsObject()) {
       Napi::Object w = when.As<Napi::Object>();

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "loop/conn_list.h"
 #include "loop/server.h"
@@ -125,6 +126,7 @@ struct Connection {
 
   // Log line material (copied at dispatch; see the buffer lifetime note above).
   std::string log_method, log_uri, log_proto;
+  std::vector<std::string> log_captured;  // --log-format's request vars (RequestLog)
   uint32_t log_nvars = 0, log_pktsize = 0;
   time_t start_sec = 0;
   uint64_t start_us = 0;

@@ -91,8 +91,32 @@ void RememberForLog(Connection* c, Span method, Span uri, Span proto, size_t nva
   c->start_us = MonotonicMicros();
 }
 
+namespace {
+
+// --log-format's request vars, copied from the blob before the app sees it (the last of a
+// repeated name wins, as in the environ). Only done when the format names some.
+void CaptureForLog(Connection* c, size_t nvars) {
+  Server* s = c->server;
+  const std::vector<std::string>& names = s->opts().log_format.captured;
+  c->log_captured.resize(names.size());
+  const std::string& blob = s->blob();
+  const uint32_t* meta = s->meta();
+  for (size_t n = 0; n < names.size(); n++) {
+    c->log_captured[n].clear();
+    for (size_t i = 0; i < nvars; i++) {
+      const uint32_t* m = meta + i * 4;
+      if (m[1] - m[0] == names[n].size() && blob.compare(m[0], m[1] - m[0], names[n]) == 0) {
+        c->log_captured[n].assign(blob, m[2], m[3] - m[2]);
+      }
+    }
+  }
+}
+
+}  // namespace
+
 void Dispatch(Connection* c, uint32_t flags, size_t nvars, const char* body, size_t body_len) {
   Server* s = c->server;
+  if (!s->opts().log_format.captured.empty()) CaptureForLog(c, nvars);
   c->req_id = s->RegisterRequest(c);
   c->state = c->body_done ? ConnState::kAwaiting : ConnState::kBody;
   if (c->body_done) flags |= kReqBodyDone;

@@ -45,12 +45,130 @@ void AppendLit(std::string* out, const char* lit) {
 
 }  // namespace
 
+bool LogVarByName(const std::string& name, LogVar* out) {
+  static const struct {
+    const char* name;
+    LogVar var;
+  } kNames[] = {
+      {"method", LogVar::kMethod},     {"uri", LogVar::kUri},         {"proto", LogVar::kProto},
+      {"status", LogVar::kStatus},     {"msecs", LogVar::kMsecs},     {"micros", LogVar::kMicros},
+      {"secs", LogVar::kSecs},         {"size", LogVar::kSize},       {"hsize", LogVar::kHsize},
+      {"rsize", LogVar::kRsize},       {"headers", LogVar::kHeaders}, {"addr", LogVar::kAddr},
+      {"pid", LogVar::kPid},           {"wid", LogVar::kWid},         {"core", LogVar::kCore},
+      {"vars", LogVar::kVars},         {"pktsize", LogVar::kPktsize}, {"time", LogVar::kTime},
+      {"epoch", LogVar::kEpoch},       {"ltime", LogVar::kLtime},     {"ctime", LogVar::kCtime},
+      {"switches", LogVar::kSwitches},
+  };
+  for (const auto& n : kNames) {
+    if (name == n.name) {
+      *out = n.var;
+      return true;
+    }
+  }
+  return false;
+}
+
+// One --log-format line (uWSGI's core/logging.c logvars, same meanings): `time` and
+// `ltime` are the request's start, `epoch` the moment of logging.
+void RequestLog::AppendFormatted(const RequestLogEntry& e) {
+  std::string* o = &buf_;
+  uint64_t elapsed = e.end_us > e.start_us ? e.end_us - e.start_us : 0;
+  char tmp[64];
+  for (const LogItem& it : format_.items) {
+    switch (it.kind) {
+      case LogVar::kLiteral:
+        o->append(it.text);
+        break;
+      case LogVar::kMethod:
+        o->append(*e.method);
+        break;
+      case LogVar::kUri:
+        o->append(e.uri->data(), e.uri->size() > 4096 ? 4096 : e.uri->size());
+        break;
+      case LogVar::kProto:
+        o->append(*e.protocol);
+        break;
+      case LogVar::kStatus:
+        AppendU64(o, e.status);
+        break;
+      case LogVar::kMsecs:
+        AppendU64(o, elapsed / 1000);
+        break;
+      case LogVar::kMicros:
+        AppendU64(o, elapsed);
+        break;
+      case LogVar::kSecs: {
+        int n = snprintf(tmp, sizeof tmp, "%.4f", static_cast<double>(elapsed) / 1e6);
+        o->append(tmp, static_cast<size_t>(n));
+        break;
+      }
+      case LogVar::kSize:
+        AppendU64(o, e.body_bytes);
+        break;
+      case LogVar::kHsize:
+        AppendU64(o, e.header_bytes);
+        break;
+      case LogVar::kRsize:
+        AppendU64(o, e.request_body_bytes);
+        break;
+      case LogVar::kHeaders:
+        AppendU64(o, e.header_count);
+        break;
+      case LogVar::kAddr:
+        o->append(*e.remote_addr);
+        break;
+      case LogVar::kPid:
+        AppendU64(o, pid_);
+        break;
+      case LogVar::kWid:
+        AppendU64(o, worker_id_);
+        break;
+      case LogVar::kCore:
+        AppendU64(o, static_cast<uint64_t>(core_id_));
+        break;
+      case LogVar::kVars:
+        AppendU64(o, e.nvars);
+        break;
+      case LogVar::kPktsize:
+        AppendU64(o, e.pktsize);
+        break;
+      case LogVar::kTime:
+        AppendU64(o, static_cast<uint64_t>(e.start_sec));
+        break;
+      case LogVar::kEpoch:
+        AppendU64(o, static_cast<uint64_t>(time(nullptr)));
+        break;
+      case LogVar::kLtime: {
+        struct tm tm;
+        localtime_r(&e.start_sec, &tm);
+        size_t n = strftime(tmp, sizeof tmp, "%d/%b/%Y:%H:%M:%S %z", &tm);
+        o->append(tmp, n);
+        break;
+      }
+      case LogVar::kCtime:
+        o->append(CTime(e.start_sec), 24);
+        break;
+      case LogVar::kSwitches:
+        o->push_back('1');
+        break;
+      case LogVar::kCaptured:
+        if (e.captured != nullptr && it.index < e.captured->size()) o->append((*e.captured)[it.index]);
+        break;
+    }
+  }
+  o->push_back('\n');
+}
+
 void RequestLog::Append(const RequestLogEntry& e) {
   if (buf_.size() > kMaxPending) {
     dropped_++;
     return;
   }
   if (pid_ == 0) pid_ = static_cast<uint64_t>(getpid());  // glibc no longer caches getpid()
+  if (!format_.items.empty()) {
+    AppendFormatted(e);
+    return;
+  }
   uint64_t elapsed = e.end_us > e.start_us ? e.end_us - e.start_us : 0;
   uint64_t shown = micros_ ? elapsed : elapsed / 1000;
   // uWSGI's default line (core/logging.c uwsgi_logit_simple); URIs longer than 4 KiB are

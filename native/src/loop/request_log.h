@@ -8,8 +8,55 @@
 #include <cstdint>
 #include <ctime>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace tsgi {
+
+// --log-format (uWSGI's %(name) variables, docs/config.md): the format compiled by the CLI
+// into literal pieces, values the Server knows, and request vars copied at dispatch (the
+// `captured` names, e.g. HTTP_USER_AGENT for %(uagent)).
+enum class LogVar : uint8_t {
+  kLiteral,
+  kMethod,
+  kUri,
+  kProto,
+  kStatus,
+  kMsecs,
+  kMicros,
+  kSecs,
+  kSize,
+  kHsize,
+  kRsize,
+  kHeaders,
+  kAddr,
+  kPid,
+  kWid,
+  kCore,
+  kVars,
+  kPktsize,
+  kTime,
+  kEpoch,
+  kLtime,
+  kCtime,
+  kSwitches,
+  kCaptured,  // `index` into LogFormat::captured
+};
+
+struct LogItem {
+  LogVar kind = LogVar::kLiteral;
+  std::string text;  // kLiteral
+  uint32_t index = 0;
+};
+
+struct LogFormat {
+  std::vector<LogItem> items;         // empty: uWSGI's default line
+  std::vector<std::string> captured;  // request var names copied at dispatch
+};
+
+// Maps a variable name of the compiled format (the CLI's names: "method", "msecs", ...) to
+// its LogVar; false for a name the Server does not compute.
+bool LogVarByName(const std::string& name, LogVar* out);
 
 // What one finished request contributes to its log line.
 struct RequestLogEntry {
@@ -27,16 +74,21 @@ struct RequestLogEntry {
   uint32_t header_count = 0;
   uint64_t header_bytes = 0;
   uint64_t request_number = 0;  // requests of this server so far, this one included
+  uint64_t request_body_bytes = 0;
+  const std::vector<std::string>* captured = nullptr;  // values of LogFormat::captured
 };
 
 class RequestLog {
  public:
   RequestLog() = default;
-  void Configure(int fd, bool micros, int core_id) {
+  void Configure(int fd, bool micros, int core_id, uint32_t worker_id, LogFormat format) {
     fd_ = fd;
     micros_ = micros;
     core_id_ = core_id;
+    worker_id_ = worker_id;
+    format_ = std::move(format);
   }
+  const LogFormat& format() const { return format_; }
   void Append(const RequestLogEntry& e);
   // Appends a raw line; a newline is added when missing.
   void AppendLine(const char* line, size_t len);
@@ -46,11 +98,14 @@ class RequestLog {
 
  private:
   const char* CTime(time_t sec);
+  void AppendFormatted(const RequestLogEntry& e);
 
   std::string buf_;
   int fd_ = 2;
   bool micros_ = false;
   int core_id_ = 0;
+  uint32_t worker_id_ = 1;
+  LogFormat format_;
   time_t cached_sec_ = 0;
   char cached_ctime_[32] = {0};
   uint64_t dropped_ = 0;

@@ -388,6 +388,8 @@ void ConnectionRequestDone(Connection* c, bool aborted) {
     e.header_count = c->resp_header_count;
     e.header_bytes = c->resp_header_bytes;
     e.request_number = s->counters().requests + 1;
+    e.request_body_bytes = c->body_received;
+    e.captured = &c->log_captured;
     s->log().Append(e);
   }
   s->mutable_counters().requests++;
