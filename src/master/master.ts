@@ -15,7 +15,16 @@ import type { WorkerMessage } from '../process/handoff';
 import { logLine } from '../process/log';
 import { dropPrivileges, removePidfile, writePidfile } from '../process/privileges';
 import { type BoundSocket, closeAll } from '../process/sockets';
-import { readProcessMemory, startStatsFor } from '../stats';
+import { readProcessMemory, startStatsFor, WORKER_CHEAP } from '../stats';
+import {
+  busynessStartLines,
+  type CheaperSettings,
+  type CheaperSnapshot,
+  type CheaperState,
+  cheaperCycle,
+  cheaperSettings,
+  newCheaperState,
+} from './cheaper';
 import { RouterProcess } from './router';
 import { curse, livePids, newSlot, promote, reap, type Slot, type SpawnContext, spawnWorker } from './slots';
 import { watchTouchFiles } from './touch';
@@ -39,6 +48,8 @@ export class Master {
   private memoryTimer: NodeJS.Timeout | null = null;
   /** The --http router process, if any. */
   private readonly router: RouterProcess | null;
+  /** --cheaper: the algorithm's settings and state (null when the subsystem is off). */
+  private readonly cheaper: { settings: CheaperSettings; state: CheaperState } | null;
 
   constructor(
     private readonly config: Config,
@@ -61,6 +72,10 @@ export class Master {
       onMessage: (slot, child, msg) => this.onMessage(slot, child, msg),
       onExit: (slot, child, code, signal) => this.onExit(slot, child, code, signal),
     };
+    this.cheaper =
+      config.cheaper > 0
+        ? { settings: cheaperSettings(config), state: newCheaperState(cheaperSettings(config), 0) }
+        : null;
     this.router =
       routerSockets.length === 0
         ? null
@@ -76,7 +91,8 @@ export class Master {
       reload: () => this.reload('touch-reload'),
       chainReload: () => this.chainReload(),
     });
-    for (const slot of this.slots) this.spawn(slot);
+    if (this.cheaper !== null) this.startCheaper();
+    for (const slot of this.slots) if (!slot.cheap) this.spawn(slot);
     this.router?.start();
     void startStatsFor(this.config, { scoreboard: this.scoreboard.handle, sockets: this.sockets, appLoadSeconds: 0 })
       .then((stats) => {
@@ -90,6 +106,7 @@ export class Master {
     this.memoryTimer = setInterval(() => {
       this.sampleMemory();
       this.checkLifetimes();
+      this.cheaperTick();
     }, 1000);
     this.memoryTimer.unref();
   }
@@ -123,6 +140,84 @@ export class Master {
       logLine(`tsgi worker ${slot.id} lifetime reached, it was running for ${lifetime} second(s)`);
       this.recycle(slot, slot.current, `max-worker-lifetime reached (${lifetime} s)`);
     }
+  }
+
+  /** --cheaper: the slots above --cheaper-initial start cheap (uWSGI marks them cheaped). */
+  private startCheaper(): void {
+    const { settings } = this.cheaper!;
+    const initial = this.config.cheaperInitial;
+    logLine(
+      `tsgi: cheaper mode (algo ${settings.algo}): ${settings.cheaper} to ${settings.processes} workers, starting ${initial}`,
+    );
+    if (settings.algo === 'busyness') for (const line of busynessStartLines(settings)) logLine(line);
+    this.cheaper!.state = newCheaperState(settings, performance.now());
+    for (const slot of this.slots) {
+      if (slot.id <= initial) continue;
+      slot.cheap = true;
+      addon.scoreboardSetWorker(this.scoreboard.handle, slot.id - 1, { status: WORKER_CHEAP });
+    }
+  }
+
+  /** One cheaper cycle: asks the algorithm, then spawns cheap slots or retires idle workers. */
+  private cheaperTick(): void {
+    if (this.cheaper === null || this.stopping !== 'no' || this.chain !== null) return;
+    const { settings, state } = this.cheaper;
+    const sb = addon.scoreboardSnapshot(this.scoreboard.handle);
+    let backlog = 0;
+    for (const s of this.sockets) if (s.address.kind === 'tcp') backlog += addon.listenQueue(s.fd).queue;
+    const snap: CheaperSnapshot = {
+      nowMs: performance.now(),
+      backlog,
+      workers: this.slots.map((slot, i) => {
+        const cores = sb.cores[i] ?? [];
+        return {
+          id: slot.id,
+          active: !slot.cheap && slot.current !== null,
+          spawnable: slot.cheap && slot.current === null && slot.next === null && slot.cursed.size === 0,
+          busy: cores.some((c) => c.inRequest !== 0),
+          runningTimeUs: cores.reduce((n, c) => n + c.runningTime, 0),
+          rss: sb.workers[i]?.rss ?? 0,
+        };
+      }),
+    };
+    const decision = cheaperCycle(settings, state, snap);
+    for (const line of decision.lines) logLine(line);
+    const running = snap.workers.filter((w) => w.active).length;
+    if (decision.delta > 0) {
+      const slots = this.slots.filter((_s, i) => snap.workers[i]!.spawnable).slice(0, decision.delta);
+      if (slots.length === 0) return;
+      logLine(
+        `tsgi: cheaper (${settings.algo}): spawning ${slots.length} new worker(s), ${running} of ${settings.processes} running`,
+      );
+      for (const slot of slots) {
+        slot.cheap = false;
+        addon.scoreboardSetWorker(this.scoreboard.handle, slot.id - 1, { status: 0 });
+        this.spawn(slot);
+      }
+    } else if (decision.delta < 0) {
+      for (let n = decision.delta, left = running; n < 0 && left > 1; n++, left--) {
+        // uWSGI's choice: the idle worker spawned longest ago.
+        let oldest: Slot | null = null;
+        for (const [i, slot] of this.slots.entries()) {
+          if (slot.cheap || slot.current === null || !slot.ready || slot.next !== null || snap.workers[i]!.busy)
+            continue;
+          if (oldest === null || slot.lastSpawn < oldest.lastSpawn) oldest = slot;
+        }
+        if (oldest === null) return;
+        this.retire(oldest, left);
+      }
+    }
+  }
+
+  /** The cheaper algorithm retires this slot's worker: it stops accepting, finishes and exits. */
+  private retire(slot: Slot, running: number): void {
+    const child = slot.current!;
+    slot.cheap = true;
+    addon.scoreboardSetWorker(this.scoreboard.handle, slot.id - 1, { status: WORKER_CHEAP, rss: 0, vsz: 0 });
+    logLine(
+      `tsgi: cheaper (${this.cheaper!.settings.algo}): cheaping worker ${slot.id} (pid: ${child.pid}), ${running - 1} of ${this.config.processes} left running`,
+    );
+    this.curseChild(slot, child);
   }
 
   private sampleMemory(): void {
@@ -175,6 +270,9 @@ export class Master {
     const how = signal ? `killed by signal ${signal}` : `exited with code ${code}`;
     if (was === 'cursed' || this.stopping !== 'no') {
       logLine(`tsgi worker ${slot.id} (pid: ${child.pid}) ${how}${was === 'cursed' ? ' (graceful stop)' : ''}`);
+      if (slot.cheap && slot.current === null && slot.next === null && slot.cursed.size === 0) {
+        logLine(`tsgi worker ${slot.id} cheaped.`);
+      }
       this.maybeExit();
       return;
     }
@@ -205,7 +303,7 @@ export class Master {
    *  processes died within the last second than there are slots (uWSGI's fork-bomb guard). */
   private respawnGuarded(slot: Slot, replacement: boolean): void {
     const go = (): void => {
-      if (this.stopping !== 'no') return;
+      if (this.stopping !== 'no' || slot.cheap) return;
       if (slot.current === null && slot.next === null) this.spawn(slot);
       else if (replacement && slot.current !== null && slot.next === null) this.spawn(slot, true);
     };
@@ -227,6 +325,8 @@ export class Master {
    * while one is starting is done again once it serves (`reloadAgain`).
    */
   private replace(slot: Slot, reload: boolean): void {
+    // A cheap slot has nothing to replace; it loads the current code when spawned again.
+    if (slot.cheap) return;
     if (slot.next !== null) {
       if (reload) slot.reloadAgain = true;
       return;
@@ -255,7 +355,7 @@ export class Master {
   chainReload(): void {
     if (this.stopping !== 'no' || this.chain !== null) return;
     logLine('tsgi: chain reload starting');
-    this.chain = this.slots.map((s) => s.id);
+    this.chain = this.slots.filter((s) => !s.cheap).map((s) => s.id);
     this.advanceChain(true);
   }
 
@@ -264,7 +364,7 @@ export class Master {
     const head = this.slots.find((s) => s.id === this.chain![0]);
     if (!starting) {
       // The step is done once the slot's new process serves (and no further one is due).
-      if (head !== undefined && (!head.ready || head.next !== null)) return;
+      if (head !== undefined && !head.cheap && (!head.ready || head.next !== null)) return;
       this.chain.shift();
     }
     const next = this.slots.find((s) => s.id === this.chain![0]);
@@ -335,7 +435,8 @@ export class Master {
       for (const slot of this.slots) {
         logLine(
           `tsgi worker ${slot.id}: pid ${slot.current?.pid ?? 0}, ready ${slot.ready ? 1 : 0}, ` +
-            `respawns ${slot.respawnCount}, replacement starting ${slot.next?.pid ?? 0}, finishing ${slot.cursed.size}`,
+            `respawns ${slot.respawnCount}, replacement starting ${slot.next?.pid ?? 0}, finishing ${slot.cursed.size}, ` +
+            `cheap ${slot.cheap ? 1 : 0}`,
         );
       }
     });
