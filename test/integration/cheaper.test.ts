@@ -220,23 +220,26 @@ describe('cheaper (adaptive process count)', () => {
       '--cheaper-overload',
       '30',
       '--max-requests',
-      '5',
+      '8',
       '--min-worker-lifetime',
       '0',
     ]);
     try {
       const stats = await statsPort(tsgi);
       await tsgi.waitFor(/ready in [^\n]*\n[\s\S]*ready in/);
-      // --max-requests: worker 1 is replaced (its successor started first), nothing else.
+      // --max-requests: worker 1 is replaced once (its successor started first), nothing else.
       for (let i = 0; i < 12; i++) assert.equal((await get(tsgi.ports[0]!)).status, 200);
       await tsgi.waitFor(/tsgi worker 1 \(pid: \d+\) recycles: max requests reached/);
       await tsgi.waitFor(/exited with code 0 \(graceful stop\)/, 30000);
       // SIGHUP: one replacement, for worker 1 only.
       const spawnedBefore = count(tsgi.output(), /spawned tsgi worker/);
+      const stoppedBefore = count(tsgi.output(), /\(graceful stop\)/);
       tsgi.proc.kill('SIGHUP');
       await tsgi.waitFor(/graceful reload of every worker \(SIGHUP\)/);
       await statsUntil(stats, (ws) => ws[0]!.pid !== 0 && ws[0]!.status !== 'cheap', 'worker 1 serving', 30000);
       await tsgi.waitFor(new RegExp(`(spawned tsgi worker 1 [^\\n]*\\n[\\s\\S]*){${spawnedBefore + 1}}`), 30000);
+      // The old worker 1 has finished: the one in the stats is its replacement, serving.
+      await tsgi.waitFor(new RegExp(`(\\(graceful stop\\)[^\\n]*\\n[\\s\\S]*){${stoppedBefore + 1}}`), 30000);
       // A killed worker is respawned; its cheap neighbours are not.
       const pid = (await readStats(stats)).workers[0]!.pid;
       process.kill(pid, 'SIGKILL');
