@@ -7,6 +7,8 @@
 //   SIGTERM graceful shutdown: workers finish in-flight requests, then the master exits 0
 //   SIGINT, SIGQUIT fast shutdown;  SIGUSR1 worker table to the log
 // A worker that dies for any other reason is respawned, with uWSGI's fork-bomb guard.
+// With --cheaper, the number of running workers follows the load (src/master/cheaper.ts,
+// docs/master.md "Cheaper"): cheap slots have no process and are neither respawned nor reloaded.
 
 import type { ChildProcess } from 'node:child_process';
 import type { Config } from '../config';
