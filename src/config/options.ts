@@ -166,6 +166,129 @@ export const OPTIONS: readonly OptionSpec[] = [
     arg: 'N',
   }),
   opt('lazy-apps', 'bool', P, 'load the app in each worker instead of once in the master', { aliases: ['lazy'] }),
+  opt('cheaper', 'int', P, 'adaptive process count: keep at least N workers, --processes is the maximum; 0 = off', {
+    default: 0,
+    min: 0,
+    arg: 'N',
+    implies: ['master'],
+  }),
+  opt('cheaper-initial', 'int', P, 'workers started at boot with --cheaper; 0 = the --cheaper value', {
+    default: 0,
+    min: 0,
+    arg: 'N',
+  }),
+  opt('cheaper-step', 'int', P, 'workers spawned at once when the cheaper algorithm asks for more', {
+    default: 1,
+    min: 1,
+    arg: 'N',
+  }),
+  opt(
+    'cheaper-overload',
+    'int',
+    P,
+    'cheaper cycle: seconds of overload before spawning (spare), busyness period, queue threshold (backlog)',
+    {
+      default: 3,
+      min: 1,
+      arg: 'SECS',
+    },
+  ),
+  opt('cheaper-algo', 'string', P, 'cheaper algorithm: spare, busyness or backlog', {
+    default: 'spare',
+    arg: 'NAME',
+  }),
+  opt('cheaper-busyness-max', 'int', P, 'busyness percent above which workers are spawned', {
+    default: 50,
+    min: 0,
+    max: 100,
+    arg: 'PERCENT',
+  }),
+  opt('cheaper-busyness-min', 'int', P, 'busyness percent below which a worker may be retired', {
+    default: 25,
+    min: 0,
+    max: 100,
+    arg: 'PERCENT',
+  }),
+  opt(
+    'cheaper-busyness-multiplier',
+    'int',
+    P,
+    'busyness: idle cycles (of --cheaper-overload seconds) before a worker is retired',
+    {
+      default: 10,
+      min: 1,
+      arg: 'N',
+    },
+  ),
+  opt(
+    'cheaper-busyness-penalty',
+    'int',
+    P,
+    'busyness: added to the multiplier when workers are spawned again soon after a retirement',
+    {
+      default: 2,
+      min: 0,
+      arg: 'N',
+    },
+  ),
+  opt(
+    'cheaper-busyness-backlog-alert',
+    'int',
+    P,
+    'busyness: spawn emergency workers when the listen queue holds more than N requests',
+    {
+      default: 33,
+      min: 0,
+      arg: 'N',
+    },
+  ),
+  opt('cheaper-busyness-backlog-step', 'int', P, 'busyness: emergency workers spawned at once', {
+    default: 1,
+    min: 1,
+    arg: 'N',
+  }),
+  opt(
+    'cheaper-busyness-backlog-multiplier',
+    'int',
+    P,
+    'busyness: multiplier used instead while emergency workers run',
+    {
+      default: 3,
+      min: 1,
+      arg: 'N',
+    },
+  ),
+  opt(
+    'cheaper-busyness-backlog-nonzero',
+    'int',
+    P,
+    'busyness: spawn emergency workers when the listen queue stayed non-empty for SECS seconds',
+    {
+      default: 60,
+      min: 1,
+      arg: 'SECS',
+    },
+  ),
+  opt(
+    'cheaper-rss-limit-soft',
+    'size',
+    P,
+    'cheaper: spawn no more workers while the workers together use more resident memory than BYTES; 0 = no limit',
+    {
+      default: 0,
+      arg: 'BYTES',
+    },
+  ),
+  opt(
+    'cheaper-rss-limit-hard',
+    'size',
+    P,
+    'cheaper: retire a worker while the workers together use more resident memory than BYTES; 0 = no limit',
+    {
+      default: 0,
+      arg: 'BYTES',
+    },
+  ),
   // Timeouts and limits
   opt('buffer-size', 'int', T, 'largest request head / uwsgi vars block in bytes (values above 65535 are clamped)', {
     short: 'b',

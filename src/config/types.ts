@@ -135,6 +135,24 @@ export interface Config {
   threads: number;
   async: number;
   lazyApps: boolean;
+  /** --cheaper: minimum workers (0 = the cheaper subsystem is off). */
+  cheaper: number;
+  /** Workers started at boot; validate() sets it (cheaper when not given, clamped as uWSGI does). */
+  cheaperInitial: number;
+  cheaperStep: number;
+  cheaperOverload: number;
+  /** Normalised by validate(): an unknown name falls back to spare with a warning, as in uWSGI. */
+  cheaperAlgo: string;
+  cheaperBusynessMax: number;
+  cheaperBusynessMin: number;
+  cheaperBusynessMultiplier: number;
+  cheaperBusynessPenalty: number;
+  cheaperBusynessBacklogAlert: number;
+  cheaperBusynessBacklogStep: number;
+  cheaperBusynessBacklogMultiplier: number;
+  cheaperBusynessBacklogNonzero: number;
+  cheaperRssLimitSoft: number;
+  cheaperRssLimitHard: number;
   // Timeouts and limits
   bufferSize: number;
   limitPost: number;

@@ -53,6 +53,61 @@ function assemble(c: Collector): Config {
   return config;
 }
 
+/** The algorithms tsgi has; uWSGI's plugin name backlog2 is accepted for backlog. */
+const CHEAPER_ALGOS: Readonly<Record<string, string>> = {
+  spare: 'spare',
+  busyness: 'busyness',
+  backlog: 'backlog',
+  backlog2: 'backlog',
+};
+
+/** uWSGI's start-up checks of the cheaper options (core/init.c, core/master.c). */
+function checkCheaper(config: Config): void {
+  if (config.cheaper > 0 && config.cheaper >= config.processes) {
+    throw new ConfigError(
+      'TSGI_ERR_CONFLICTING_OPTIONS',
+      `invalid cheaper value: must be lower than processes (--cheaper ${config.cheaper}, --processes ${config.processes})`,
+    );
+  }
+  if (config.cheaperRssLimitHard > 0 && config.cheaperRssLimitSoft === 0) {
+    throw new ConfigError(
+      'TSGI_ERR_CONFLICTING_OPTIONS',
+      'enabling cheaper-rss-limit-hard requires setting also cheaper-rss-limit-soft',
+    );
+  }
+  if (config.cheaperRssLimitHard > 0 && config.cheaperRssLimitHard <= config.cheaperRssLimitSoft) {
+    throw new ConfigError(
+      'TSGI_ERR_CONFLICTING_OPTIONS',
+      `cheaper-rss-limit-hard value must be higher than cheaper-rss-limit-soft value (${config.cheaperRssLimitHard} <= ${config.cheaperRssLimitSoft})`,
+    );
+  }
+  const algo = CHEAPER_ALGOS[config.cheaperAlgo];
+  if (algo === undefined) {
+    config.warnings.push(
+      `unable to find requested cheaper algorithm ${config.cheaperAlgo}, falling back to spare (tsgi has spare, busyness, backlog)`,
+    );
+  }
+  config.cheaperAlgo = algo ?? 'spare';
+  if (config.cheaper === 0) {
+    config.cheaperInitial = 0;
+    return;
+  }
+  const initial = config.cheaperInitial;
+  if (initial === 0) {
+    config.cheaperInitial = config.cheaper;
+  } else if (initial < config.cheaper) {
+    config.warnings.push(
+      `invalid cheaper-initial value (${initial}), must be equal or higher than cheaper (${config.cheaper}), using ${config.cheaper} as initial number of workers`,
+    );
+    config.cheaperInitial = config.cheaper;
+  } else if (initial > config.processes) {
+    config.warnings.push(
+      `invalid cheaper-initial value (${initial}), must be lower or equal than worker count (${config.processes}), using ${config.processes} as initial number of workers`,
+    );
+    config.cheaperInitial = config.processes;
+  }
+}
+
 function checkStrict(c: Collector, strict: boolean): void {
   if (!strict || c.unknowns.length === 0) return;
   const u = c.unknowns[0];
@@ -90,6 +145,7 @@ export function validate(c: Collector, cwd: string): Config {
     );
   }
   if (config.logFormat !== undefined) compileLogFormat(config.logFormat);
+  checkCheaper(config);
   for (const e of config.env) {
     if (!/^[^=]+=/.test(e)) {
       throw new ConfigError(

@@ -7,6 +7,8 @@
 //   SIGTERM graceful shutdown: workers finish in-flight requests, then the master exits 0
 //   SIGINT, SIGQUIT fast shutdown;  SIGUSR1 worker table to the log
 // A worker that dies for any other reason is respawned, with uWSGI's fork-bomb guard.
+// With --cheaper, the number of running workers follows the load (src/master/cheaper.ts,
+// docs/master.md "Cheaper"): cheap slots have no process and are neither respawned nor reloaded.
 
 import type { ChildProcess } from 'node:child_process';
 import type { Config } from '../config';
@@ -17,7 +19,16 @@ import { sdReady, sdReloading, sdStopping } from '../process/notify';
 import { dropPrivileges, removePidfile, writePidfile } from '../process/privileges';
 import { type BoundSocket, closeAll } from '../process/sockets';
 import { processTitle } from '../process/title';
-import { readProcessMemory, startStatsFor } from '../stats';
+import { readProcessMemory, startStatsFor, WORKER_CHEAP } from '../stats';
+import {
+  busynessStartLines,
+  type CheaperSettings,
+  type CheaperSnapshot,
+  type CheaperState,
+  cheaperCycle,
+  cheaperSettings,
+  newCheaperState,
+} from './cheaper';
 import { RouterProcess } from './router';
 import { curse, livePids, newSlot, promote, reap, type Slot, type SpawnContext, spawnWorker } from './slots';
 import { watchTouchFiles } from './touch';
@@ -44,6 +55,8 @@ export class Master {
   /** systemd (src/process/notify.ts): READY=1 is owed once every worker serves, at start and
    *  after each reload (RELOADING=1). */
   private readyOwed = true;
+  /** --cheaper: the algorithm's settings and state (null when the subsystem is off). */
+  private readonly cheaper: { settings: CheaperSettings; state: CheaperState } | null;
 
   constructor(
     private readonly config: Config,
@@ -66,6 +79,10 @@ export class Master {
       onMessage: (slot, child, msg) => this.onMessage(slot, child, msg),
       onExit: (slot, child, code, signal) => this.onExit(slot, child, code, signal),
     };
+    this.cheaper =
+      config.cheaper > 0
+        ? { settings: cheaperSettings(config), state: newCheaperState(cheaperSettings(config), 0) }
+        : null;
     this.router =
       routerSockets.length === 0
         ? null
@@ -81,7 +98,8 @@ export class Master {
       reload: () => this.reload('touch-reload'),
       chainReload: () => this.chainReload(),
     });
-    for (const slot of this.slots) this.spawn(slot);
+    if (this.cheaper !== null) this.startCheaper();
+    for (const slot of this.slots) if (!slot.cheap) this.spawn(slot);
     this.router?.start();
     void startStatsFor(this.config, { scoreboard: this.scoreboard.handle, sockets: this.sockets, appLoadSeconds: 0 })
       .then((stats) => {
@@ -95,6 +113,7 @@ export class Master {
     this.memoryTimer = setInterval(() => {
       this.sampleMemory();
       this.checkLifetimes();
+      this.cheaperTick();
     }, 1000);
     this.memoryTimer.unref();
   }
@@ -128,6 +147,84 @@ export class Master {
       logLine(`tsgi worker ${slot.id} lifetime reached, it was running for ${lifetime} second(s)`);
       this.recycle(slot, slot.current, `max-worker-lifetime reached (${lifetime} s)`);
     }
+  }
+
+  /** --cheaper: the slots above --cheaper-initial start cheap (uWSGI marks them cheaped). */
+  private startCheaper(): void {
+    const { settings } = this.cheaper!;
+    const initial = this.config.cheaperInitial;
+    logLine(
+      `tsgi: cheaper mode (algo ${settings.algo}): ${settings.cheaper} to ${settings.processes} workers, starting ${initial}`,
+    );
+    if (settings.algo === 'busyness') for (const line of busynessStartLines(settings)) logLine(line);
+    this.cheaper!.state = newCheaperState(settings, performance.now());
+    for (const slot of this.slots) {
+      if (slot.id <= initial) continue;
+      slot.cheap = true;
+      addon.scoreboardSetWorker(this.scoreboard.handle, slot.id - 1, { status: WORKER_CHEAP });
+    }
+  }
+
+  /** One cheaper cycle: asks the algorithm, then spawns cheap slots or retires idle workers. */
+  private cheaperTick(): void {
+    if (this.cheaper === null || this.stopping !== 'no' || this.chain !== null) return;
+    const { settings, state } = this.cheaper;
+    const sb = addon.scoreboardSnapshot(this.scoreboard.handle);
+    let backlog = 0;
+    for (const s of this.sockets) if (s.address.kind === 'tcp') backlog += addon.listenQueue(s.fd).queue;
+    const snap: CheaperSnapshot = {
+      nowMs: performance.now(),
+      backlog,
+      workers: this.slots.map((slot, i) => {
+        const cores = sb.cores[i] ?? [];
+        return {
+          id: slot.id,
+          active: !slot.cheap && slot.current !== null,
+          spawnable: slot.cheap && slot.current === null && slot.next === null && slot.cursed.size === 0,
+          busy: cores.some((c) => c.inRequest !== 0),
+          runningTimeUs: cores.reduce((n, c) => n + c.runningTime, 0),
+          rss: sb.workers[i]?.rss ?? 0,
+        };
+      }),
+    };
+    const decision = cheaperCycle(settings, state, snap);
+    for (const line of decision.lines) logLine(line);
+    const running = snap.workers.filter((w) => w.active).length;
+    if (decision.delta > 0) {
+      const slots = this.slots.filter((_s, i) => snap.workers[i]!.spawnable).slice(0, decision.delta);
+      if (slots.length === 0) return;
+      logLine(
+        `tsgi: cheaper (${settings.algo}): spawning ${slots.length} new worker(s), ${running} of ${settings.processes} running`,
+      );
+      for (const slot of slots) {
+        slot.cheap = false;
+        addon.scoreboardSetWorker(this.scoreboard.handle, slot.id - 1, { status: 0 });
+        this.spawn(slot);
+      }
+    } else if (decision.delta < 0) {
+      for (let n = decision.delta, left = running; n < 0 && left > 1; n++, left--) {
+        // uWSGI's choice: the idle worker spawned longest ago.
+        let oldest: Slot | null = null;
+        for (const [i, slot] of this.slots.entries()) {
+          if (slot.cheap || slot.current === null || !slot.ready || slot.next !== null || snap.workers[i]!.busy)
+            continue;
+          if (oldest === null || slot.lastSpawn < oldest.lastSpawn) oldest = slot;
+        }
+        if (oldest === null) return;
+        this.retire(oldest, left);
+      }
+    }
+  }
+
+  /** The cheaper algorithm retires this slot's worker: it stops accepting, finishes and exits. */
+  private retire(slot: Slot, running: number): void {
+    const child = slot.current!;
+    slot.cheap = true;
+    addon.scoreboardSetWorker(this.scoreboard.handle, slot.id - 1, { status: WORKER_CHEAP, rss: 0, vsz: 0 });
+    logLine(
+      `tsgi: cheaper (${this.cheaper!.settings.algo}): cheaping worker ${slot.id} (pid: ${child.pid}), ${running - 1} of ${this.config.processes} left running`,
+    );
+    this.curseChild(slot, child);
   }
 
   private sampleMemory(): void {
@@ -181,6 +278,9 @@ export class Master {
     const how = signal ? `killed by signal ${signal}` : `exited with code ${code}`;
     if (was === 'cursed' || this.stopping !== 'no') {
       logLine(`tsgi worker ${slot.id} (pid: ${child.pid}) ${how}${was === 'cursed' ? ' (graceful stop)' : ''}`);
+      if (slot.cheap && slot.current === null && slot.next === null && slot.cursed.size === 0) {
+        logLine(`tsgi worker ${slot.id} cheaped.`);
+      }
       this.maybeExit();
       return;
     }
@@ -211,7 +311,7 @@ export class Master {
    *  processes died within the last second than there are slots (uWSGI's fork-bomb guard). */
   private respawnGuarded(slot: Slot, replacement: boolean): void {
     const go = (): void => {
-      if (this.stopping !== 'no') return;
+      if (this.stopping !== 'no' || slot.cheap) return;
       if (slot.current === null && slot.next === null) this.spawn(slot);
       else if (replacement && slot.current !== null && slot.next === null) this.spawn(slot, true);
     };
@@ -233,6 +333,8 @@ export class Master {
    * while one is starting is done again once it serves (`reloadAgain`).
    */
   private replace(slot: Slot, reload: boolean): void {
+    // A cheap slot has nothing to replace; it loads the current code when spawned again.
+    if (slot.cheap) return;
     if (slot.next !== null) {
       if (reload) slot.reloadAgain = true;
       return;
@@ -251,9 +353,9 @@ export class Master {
     });
   }
 
-  /** Every slot's current process serves and no replacement is starting. */
+  /** Every running slot's process serves and no replacement is starting (cheap slots have none). */
   private allServing(): boolean {
-    return this.slots.every((s) => s.current !== null && s.ready && s.next === null);
+    return this.slots.every((s) => s.cheap || (s.current !== null && s.ready && s.next === null));
   }
 
   private notifyIfReady(): void {
@@ -279,7 +381,7 @@ export class Master {
     if (this.stopping !== 'no' || this.chain !== null) return;
     this.announceReload();
     logLine('tsgi: chain reload starting');
-    this.chain = this.slots.map((s) => s.id);
+    this.chain = this.slots.filter((s) => !s.cheap).map((s) => s.id);
     this.advanceChain(true);
   }
 
@@ -288,7 +390,7 @@ export class Master {
     const head = this.slots.find((s) => s.id === this.chain![0]);
     if (!starting) {
       // The step is done once the slot's new process serves (and no further one is due).
-      if (head !== undefined && (!head.ready || head.next !== null)) return;
+      if (head !== undefined && !head.cheap && (!head.ready || head.next !== null)) return;
       this.chain.shift();
     }
     const next = this.slots.find((s) => s.id === this.chain![0]);
@@ -361,7 +463,8 @@ export class Master {
       for (const slot of this.slots) {
         logLine(
           `tsgi worker ${slot.id}: pid ${slot.current?.pid ?? 0}, ready ${slot.ready ? 1 : 0}, ` +
-            `respawns ${slot.respawnCount}, replacement starting ${slot.next?.pid ?? 0}, finishing ${slot.cursed.size}`,
+            `respawns ${slot.respawnCount}, replacement starting ${slot.next?.pid ?? 0}, finishing ${slot.cursed.size}, ` +
+            `cheap ${slot.cheap ? 1 : 0}`,
         );
       }
     });

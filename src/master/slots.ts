@@ -24,6 +24,9 @@ export interface Slot {
   respawnCount: number;
   /** Older processes of this slot that were asked to stop, with their kill timers. */
   cursed: Map<ChildProcess, NodeJS.Timeout>;
+  /** Retired by the cheaper subsystem (or never started by it): nothing respawns or reloads
+   *  the slot until the cheaper algorithm spawns it again (uWSGI's `cheaped`). */
+  cheap: boolean;
 }
 
 export interface SpawnContext {
@@ -50,6 +53,7 @@ export function newSlot(id: number): Slot {
     lastSpawn: 0,
     respawnCount: 0,
     cursed: new Map(),
+    cheap: false,
   };
 }
 

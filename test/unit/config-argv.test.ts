@@ -133,7 +133,11 @@ test('an abbreviation that uWSGI would read as one of its own options is refused
     'TSGI_ERR_AMBIGUOUS_OPTION',
     /^tsgi: option --proc is ambiguous \(could be --processes, --procname-prefix, .*\); write the whole name$/,
   );
-  fails(['--chea', '2'], 'TSGI_ERR_AMBIGUOUS_OPTION', /no tsgi option; uWSGI also has --cheap, --cheaper/);
+  fails(
+    ['--chea', '2'],
+    'TSGI_ERR_AMBIGUOUS_OPTION',
+    /could be --cheaper, --cheaper-initial, .*; uWSGI also has --cheap, --cheaper-algo-list/,
+  );
 });
 
 test('an exact name wins over longer names it is a prefix of', () => {

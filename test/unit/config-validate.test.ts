@@ -149,6 +149,80 @@ test('--max-worker-lifetime must exceed --min-worker-lifetime (uWSGI refuses it 
   assert.deepEqual([c.maxWorkerLifetime, c.maxWorkerLifetimeDelta, c.master], [3600, 30, true]);
 });
 
+test('--cheaper must be lower than --processes, as uWSGI refuses it at start-up', () => {
+  const base = ['--http-socket', ':1', '--wsgi-file', 'app.js'];
+  fails(
+    [...base, '--processes', '4', '--cheaper', '4'],
+    'TSGI_ERR_CONFLICTING_OPTIONS',
+    /^tsgi: invalid cheaper value: must be lower than processes \(--cheaper 4, --processes 4\)$/,
+  );
+  fails([...base, '--cheaper', '1'], 'TSGI_ERR_CONFLICTING_OPTIONS', /must be lower than processes/);
+});
+
+test('--cheaper-rss-limit-hard needs --cheaper-rss-limit-soft and must be above it', () => {
+  const base = ['--http-socket', ':1', '--wsgi-file', 'app.js', '--processes', '4', '--cheaper', '1'];
+  fails(
+    [...base, '--cheaper-rss-limit-hard', '1g'],
+    'TSGI_ERR_CONFLICTING_OPTIONS',
+    /^tsgi: enabling cheaper-rss-limit-hard requires setting also cheaper-rss-limit-soft$/,
+  );
+  fails(
+    [...base, '--cheaper-rss-limit-soft', '1g', '--cheaper-rss-limit-hard', '512m'],
+    'TSGI_ERR_CONFLICTING_OPTIONS',
+    /^tsgi: cheaper-rss-limit-hard value must be higher than cheaper-rss-limit-soft value/,
+  );
+  const c = load([...base, '--cheaper-rss-limit-soft', '512m', '--cheaper-rss-limit-hard', '1g']);
+  assert.deepEqual([c.cheaperRssLimitSoft, c.cheaperRssLimitHard], [512 * 1024 * 1024, 1024 * 1024 * 1024]);
+});
+
+test('--cheaper turns the master on and defaults follow uWSGI (initial = cheaper, step 1, overload 3, spare)', () => {
+  const c = load(['--http-socket', ':1', '--wsgi-file', 'app.js', '--processes', '4', '--cheaper', '2']);
+  assert.deepEqual(
+    [c.master, c.cheaper, c.cheaperInitial, c.cheaperStep, c.cheaperOverload, c.cheaperAlgo],
+    [true, 2, 2, 1, 3, 'spare'],
+  );
+  assert.deepEqual(
+    [
+      c.cheaperBusynessMin,
+      c.cheaperBusynessMax,
+      c.cheaperBusynessMultiplier,
+      c.cheaperBusynessPenalty,
+      c.cheaperBusynessBacklogAlert,
+      c.cheaperBusynessBacklogStep,
+      c.cheaperBusynessBacklogMultiplier,
+      c.cheaperBusynessBacklogNonzero,
+    ],
+    [25, 50, 10, 2, 33, 1, 3, 60],
+  );
+  assert.deepEqual(c.warnings, []);
+});
+
+test('an out-of-range --cheaper-initial and an unknown --cheaper-algo are corrected with uWSGI warnings', () => {
+  const base = ['--http-socket', ':1', '--wsgi-file', 'app.js', '--processes', '4', '--cheaper', '2'];
+  const low = load([...base, '--cheaper-initial', '1']);
+  assert.equal(low.cheaperInitial, 2);
+  assert.match(
+    low.warnings.join('\n'),
+    /invalid cheaper-initial value \(1\), must be equal or higher than cheaper \(2\)/,
+  );
+  const high = load([...base, '--cheaper-initial', '9']);
+  assert.equal(high.cheaperInitial, 4);
+  assert.match(high.warnings.join('\n'), /must be lower or equal than worker count \(4\), using 4/);
+  const algo = load([...base, '--cheaper-algo', 'spare2']);
+  assert.equal(algo.cheaperAlgo, 'spare');
+  assert.match(algo.warnings.join('\n'), /unable to find requested cheaper algorithm spare2, falling back to spare/);
+  assert.equal(load([...base, '--cheaper-algo', 'backlog2']).cheaperAlgo, 'backlog');
+  assert.equal(load([...base, '--cheaper-algo', 'busyness']).cheaperAlgo, 'busyness');
+});
+
+test('--cheaper-busyness-max above 100 is refused', () => {
+  fails(
+    ['--http-socket', ':1', '--wsgi-file', 'app.js', '--cheaper-busyness-max', '101'],
+    'TSGI_ERR_INVALID_VALUE',
+    /cheaper-busyness-max/,
+  );
+});
+
 test('--wsgi-file and --module together are an error', () => {
   fails(
     ['--http-socket', ':1', '--wsgi-file', 'app.js', '--module', 'app'],
