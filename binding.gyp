@@ -28,7 +28,7 @@
         "native/src/binding/uwsgi_test_api.cc",
         "native/src/binding/scoreboard_wrap.cc",
         "native/src/binding/router_wrap.cc",
-        "native/src/binding/notify_api.cc",
+        "native/src/binding/process_api.cc",
         "native/src/router/router.cc",
         "native/src/router/session.cc",
         "native/src/router/relay.cc",

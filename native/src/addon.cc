@@ -12,7 +12,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterUwsgiTestApi(env, exports);  // _parseUwsgi, _encodeUwsgi, _decodePathInfo
   RegisterScoreboard(env, exports);    // createScoreboard, attachScoreboard, scoreboard*
   RegisterRouter(env, exports);        // Router (the --http front)
-  RegisterNotify(env, exports);        // sdNotify (systemd's NOTIFY_SOCKET)
+  RegisterProcessApi(env, exports);    // sdNotify, dup2, strftime
   return exports;
 }
 

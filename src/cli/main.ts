@@ -5,7 +5,8 @@ import { type Config, isConfig, loadConfig, versionText } from '../config';
 import { isTsgiError } from '../errors';
 import { Master, needsMaster } from '../master/master';
 import { daemonize } from '../process/daemon';
-import { currentLogFd, logLine, openLogFile } from '../process/log';
+import { currentLogFd, logLine, openLogFile, setLogDate } from '../process/log';
+import { LogFile } from '../process/logfile';
 import { sdReady, sdStatus, sdStopping } from '../process/notify';
 import { dropPrivileges, signalPidfile } from '../process/privileges';
 import { type BoundSocket, bindAll, bindRouterSockets, bindRouterWorkerSocket, closeAll } from '../process/sockets';
@@ -97,6 +98,10 @@ async function serveHere(config: Config, sockets: BoundSocket[]): Promise<void> 
     );
   }
   installSignals(unit, sockets, config);
+  if (config.logto !== undefined && config.logMaxsize > 0) {
+    const file = new LogFile(config.logto, currentLogFd(), config.logMaxsize, config.logBackupname);
+    setInterval(() => file.rotateIfBig(), 1000).unref();
+  }
   const threads = unit.threads > 1 ? `, threads: ${unit.threads}` : '';
   logLine(
     `spawned tsgi worker 1 (and the only) (pid: ${process.pid}, cores: ${unit.threads * config.async}${threads})`,
@@ -137,6 +142,7 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   applyEnv(config);
+  setLogDate(config.logDate);
   try {
     if (config.logto) openLogFile(config.logto);
     logLine(`*** Starting ${versionText()} ***`);

@@ -23,7 +23,7 @@ const INI_ARG = /\.ini(:[^/]*)?$/i;
 
 function takesValue(spec: OptionSpec): 'none' | 'optional' | 'required' {
   if (spec.type === 'bool') return 'none';
-  if (spec.type === 'mode') return 'optional';
+  if (spec.type === 'mode' || spec.type === 'flag-or-string') return 'optional';
   return 'required';
 }
 

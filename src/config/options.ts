@@ -433,6 +433,19 @@ export const OPTIONS: readonly OptionSpec[] = [
   opt('disable-logging', 'bool', L, 'do not write request log lines', { short: 'L' }),
   opt('logto', 'string', L, 'write the log to FILE instead of stderr', { arg: 'FILE' }),
   opt('log-micros', 'bool', L, 'report request times in microseconds in log lines'),
+  opt('log-date', 'flag-or-string', L, 'prefix log lines with the date, or with strftime FORMAT (--log-date=FORMAT)', {
+    aliases: ['logdate'],
+    arg: '[=FORMAT]',
+  }),
+  opt('log-reopen', 'bool', L, 'reopen the --logto file on every graceful reload (for logrotate)'),
+  opt('log-maxsize', 'int', L, 'rotate the --logto file when it grows past BYTES; 0 = never', {
+    default: 0,
+    min: 0,
+    arg: 'BYTES',
+  }),
+  opt('log-backupname', 'string', L, 'name the rotated --logto file FILE instead of FILE.<unix time>', {
+    arg: 'FILE',
+  }),
   opt(
     'log-format',
     'string',

@@ -36,6 +36,8 @@ export type SocketProtocol = 'http' | 'uwsgi' | 'fastcgi' | 'scgi';
  * - size: like int, with an optional binary suffix k, m or g (1k = 1024).
  * - bool: bare flag = true; true/false, yes/no, on/off, 1/0 (any case).
  * - mode: 3 octal digits; a bare flag means 666 (chmod-socket).
+ * - flag-or-string: uWSGI's optional argument: a bare flag or a true word is '' (the
+ *   default), a false word turns it off, anything else is the text (--log-date[=FORMAT]).
  * - enum: one of `choices`.
  * - address: one socket address; list-address: repeatable socket addresses.
  * - list: repeatable text; with `split`, each value is also split on commas.
@@ -47,6 +49,7 @@ export type OptionType =
   | 'size'
   | 'bool'
   | 'mode'
+  | 'flag-or-string'
   | 'enum'
   | 'address'
   | 'list-address'
@@ -177,6 +180,11 @@ export interface Config {
   logto?: string;
   logMicros: boolean;
   logFormat?: string;
+  /** '' = uWSGI's default date; a strftime format; false/absent = off. */
+  logDate?: string | false;
+  logReopen: boolean;
+  logMaxsize: number;
+  logBackupname?: string;
   log4xx: boolean;
   log5xx: boolean;
   logSlow: number;

@@ -114,6 +114,11 @@ export type OptionValue =
 
 export function convertValue(spec: OptionSpec, raw: string | undefined, ctx: ValueContext): OptionValue {
   if (spec.type === 'bool') return parseBool(raw, ctx);
+  if (spec.type === 'flag-or-string') {
+    const t = raw?.trim() ?? '';
+    if (t === '' || TRUE_WORDS.has(t.toLowerCase())) return '';
+    return FALSE_WORDS.has(t.toLowerCase()) ? false : t;
+  }
   if (spec.type === 'mode') return parseMode(raw, ctx);
   if (raw === undefined) {
     throw new ConfigError('TSGI_ERR_MISSING_VALUE', `option ${ctx.label} requires a value${fromWhere(ctx.origin)}`);

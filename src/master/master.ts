@@ -15,6 +15,7 @@ import type { Config } from '../config';
 import { addon } from '../native';
 import type { WorkerMessage } from '../process/handoff';
 import { logLine } from '../process/log';
+import { LogFile } from '../process/logfile';
 import { sdReady, sdReloading, sdStopping } from '../process/notify';
 import { dropPrivileges, removePidfile, writePidfile } from '../process/privileges';
 import { type BoundSocket, closeAll } from '../process/sockets';
@@ -55,6 +56,8 @@ export class Master {
   /** systemd (src/process/notify.ts): READY=1 is owed once every worker serves, at start and
    *  after each reload (RELOADING=1). */
   private readyOwed = true;
+  /** The --logto file, for --log-reopen and --log-maxsize (null without --logto). */
+  private readonly logFile: LogFile | null;
   /** --cheaper: the algorithm's settings and state (null when the subsystem is off). */
   private readonly cheaper: { settings: CheaperSettings; state: CheaperState } | null;
 
@@ -69,6 +72,8 @@ export class Master {
     private readonly routerSockets: BoundSocket[] = [],
   ) {
     this.slots = Array.from({ length: config.processes }, (_, i) => newSlot(i + 1));
+    this.logFile =
+      config.logto === undefined ? null : new LogFile(config.logto, logFd, config.logMaxsize, config.logBackupname);
     this.scoreboard = addon.createScoreboard(config.processes, config.threads);
     this.ctx = {
       scoreboardFd: this.scoreboard.fd,
@@ -111,6 +116,7 @@ export class Master {
       .catch((err: unknown) => logLine(`tsgi: cannot start the stats server: ${(err as Error).message}`));
     // rss/vsz of every worker for the stats and uWSGI's memory view, once a second.
     this.memoryTimer = setInterval(() => {
+      if (this.logFile?.rotateIfBig()) this.childrenReopenLog();
       this.sampleMemory();
       this.checkLifetimes();
       this.cheaperTick();
@@ -369,8 +375,24 @@ export class Master {
     sdReloading();
   }
 
+  /** Every running child points its log at the --logto file again. */
+  private childrenReopenLog(): void {
+    const file = this.logFile!.file;
+    for (const slot of this.slots) {
+      for (const child of [slot.current, slot.next, ...slot.cursed.keys()]) {
+        if (child?.connected) child.send({ type: 'reopen-log', file });
+      }
+    }
+    this.router?.reopenLog(file);
+  }
+
   reload(why: string): void {
     if (this.stopping !== 'no') return;
+    // --log-reopen (for logrotate): before the new workers start, so they inherit the new file.
+    if (this.config.logReopen && this.logFile !== null) {
+      this.logFile.reopen('log-reopen');
+      this.childrenReopenLog();
+    }
     this.announceReload();
     logLine(`tsgi: graceful reload of every worker (${why})`);
     for (const slot of this.slots) this.replace(slot, true);

@@ -73,6 +73,11 @@ export class RouterProcess {
     this.killTimer.unref();
   }
 
+  /** Tells the router to point its log at `file` again (--log-reopen, --log-maxsize). */
+  reopenLog(file: string): void {
+    if (this.child?.connected) this.child.send({ type: 'reopen-log', file });
+  }
+
   kill(): void {
     this.stopping = true;
     this.child?.kill('SIGKILL');

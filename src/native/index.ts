@@ -36,6 +36,8 @@ export interface ServerOptions {
   logFormat?: Array<{ lit: string } | { var: string } | { capture: string }>;
   /** 1-based worker id, for %(wid). */
   workerId?: number;
+  /** --log-date: '' = uWSGI's default date prefix, else a strftime format; absent = none. */
+  logDate?: string;
   /** Requests logged even when `logging` is off (uWSGI's --log-4xx, --log-5xx, --log-slow,
    *  --log-big, --log-zero); 0 / false = that condition is off. */
   logWhen?: { status4xx: boolean; status5xx: boolean; slowMs: number; bigBytes: number; zero: boolean };
@@ -194,6 +196,8 @@ export interface RouterOptions {
   modifier2: number;
   logFd: number;
   backlog: number;
+  /** --log-date, as for the Server. */
+  logDate?: string;
 }
 
 export interface NativeRouter {
@@ -212,6 +216,10 @@ interface Addon {
   closeFd(fd: number): number;
   /** One datagram to systemd's notification socket ($NOTIFY_SOCKET); null, or why it failed. */
   sdNotify(socketPath: string, message: string): string | null;
+  /** dup2(2); null, or why it failed. */
+  dup2(oldfd: number, newfd: number): string | null;
+  /** strftime(3) in local time. */
+  strftime(format: string, epochSeconds: number): string;
   errorCatalogue(): Record<number, NativeErrorInfo>;
   /** Called on the main thread when harakiri must stop a worker thread. */
   setHarakiriHandler(fn: (threadId: number, coreId: number) => void): void;

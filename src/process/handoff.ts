@@ -22,7 +22,7 @@ export interface WorkerHandoff {
 }
 
 /** Messages on the IPC channel. */
-export type MasterMessage = { type: 'stop' };
+export type MasterMessage = { type: 'stop' } | { type: 'reopen-log'; file: string };
 export type WorkerMessage =
   | { type: 'ready'; id: number }
   | { type: 'recycle'; id: number; reason: string }

@@ -91,6 +91,7 @@ export function serve(config: Config, app: LoadedApp, sockets: BoundSocket[], op
       logMicros: config.logMicros,
       logFormat: config.logFormat === undefined ? undefined : compileLogFormat(config.logFormat),
       workerId: opts.workerId,
+      logDate: typeof config.logDate === 'string' ? config.logDate : undefined,
       logWhen: {
         status4xx: config.log4xx,
         status5xx: config.log5xx,

@@ -48,6 +48,7 @@ export function encodeRouterHandoff(config: Config, sockets: BoundSocket[], back
     modifier2: config.httpModifier2,
     logFd: 2,
     backlog: config.listen,
+    logDate: typeof config.logDate === 'string' ? config.logDate : undefined,
   };
   return JSON.stringify({ ...options, processTitle: processTitle(config, 'router', 'tsgi http router') });
 }

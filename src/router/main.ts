@@ -5,7 +5,8 @@
 // SIGHUP is ignored: reloads replace workers, never the router (docs/router.md, "Processes").
 
 import { addon } from '../native';
-import { logLine } from '../process/log';
+import { logLine, setLogDate } from '../process/log';
+import { reopenStdio } from '../process/logfile';
 import { decodeRouterHandoff, ROUTER_HANDOFF_ENV, type RouterMessage } from './handoff';
 
 const POLL_MS = 50;
@@ -16,6 +17,7 @@ function run(): void {
   delete process.env[ROUTER_HANDOFF_ENV];
   const handoff = decodeRouterHandoff(raw);
   process.title = handoff.processTitle;
+  setLogDate(handoff.logDate);
   const router = new addon.Router(handoff);
 
   let stopping = false;
@@ -30,8 +32,9 @@ function run(): void {
       process.exit(0);
     }, POLL_MS);
   };
-  process.on('message', (msg: { type?: string }) => {
+  process.on('message', (msg: { type?: string; file?: string }) => {
     if (msg?.type === 'stop') stop("stopping on the master's request");
+    else if (msg?.type === 'reopen-log' && msg.file !== undefined) reopenStdio(msg.file);
   });
   process.on('disconnect', () => {
     router.destroy();

@@ -12,7 +12,8 @@ import {
   type MasterMessage,
   type WorkerMessage,
 } from '../process/handoff';
-import { logLine } from '../process/log';
+import { logLine, setLogDate } from '../process/log';
+import { reopenStdio } from '../process/logfile';
 import { processTitle } from '../process/title';
 import { type ServingUnit, startServingUnit } from '../process/unit';
 
@@ -30,6 +31,7 @@ async function run(): Promise<void> {
   if (!isConfig(result)) throw new Error('worker started without a configuration');
   const config: Config = result;
   process.title = processTitle(config, 'worker', `tsgi worker ${handoff.id}`);
+  setLogDate(config.logDate);
   if (config.chdir) process.chdir(config.chdir);
 
   // The master's messages and the signals are handled from the start: a stop that comes
@@ -49,6 +51,7 @@ async function run(): Promise<void> {
   };
   process.on('message', (msg: MasterMessage) => {
     if (msg?.type === 'stop') stop("stopping on the master's request");
+    else if (msg?.type === 'reopen-log') reopenStdio(msg.file);
   });
   process.on('disconnect', () => {
     logLine(`tsgi worker ${handoff.id} (pid: ${process.pid}): the master disconnected; exiting`);

@@ -11,7 +11,7 @@ void RegisterHttpTestApi(Napi::Env env, Napi::Object exports);
 void RegisterUwsgiTestApi(Napi::Env env, Napi::Object exports);
 void RegisterScoreboard(Napi::Env env, Napi::Object exports);
 void RegisterRouter(Napi::Env env, Napi::Object exports);
-void RegisterNotify(Napi::Env env, Napi::Object exports);
+void RegisterProcessApi(Napi::Env env, Napi::Object exports);
 
 }  // namespace tsgi
 

@@ -44,6 +44,9 @@ class RouterWrap : public Napi::ObjectWrap<RouterWrap> {
     ro.modifier1 = static_cast<uint8_t>(GetU32(o, "modifier1", 0));
     ro.modifier2 = static_cast<uint8_t>(GetU32(o, "modifier2", 0));
     ro.log_fd = static_cast<int>(GetU32(o, "logFd", 2));
+    Napi::Value date = o.Get("logDate").Unwrap();
+    ro.log_date = date.IsString();
+    if (ro.log_date) ro.log_date_format = date.As<Napi::String>().Utf8Value();
     ro.backlog = static_cast<int>(GetU32(o, "backlog", 1024));
     RouterBackend backend;
     Napi::Value bv = o.Get("backend").Unwrap();

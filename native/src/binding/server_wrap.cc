@@ -120,6 +120,9 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
     so.logging = GetBool(o, "logging", true);
     so.log_micros = GetBool(o, "logMicros", false);
     so.worker_id = GetU32(o, "workerId", 1);
+    Napi::Value date = o.Get("logDate").Unwrap();
+    so.log_date = date.IsString();
+    if (so.log_date) so.log_date_format = date.As<Napi::String>().Utf8Value();
     // logFormat: [{lit: string} | {var: name} | {capture: VAR_NAME}], validated by the CLI.
     Napi::Value fmt = o.Get("logFormat").Unwrap();
     if (fmt.IsArray()) {

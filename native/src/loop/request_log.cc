@@ -159,11 +159,29 @@ void RequestLog::AppendFormatted(const RequestLogEntry& e) {
   o->push_back('\n');
 }
 
+void RequestLog::AppendDate() {
+  time_t now = time(nullptr);
+  if (now != date_sec_) {
+    date_sec_ = now;
+    if (date_format_.empty()) {
+      date_prefix_.assign(CTime(now), 24);
+    } else {
+      struct tm tm;
+      localtime_r(&now, &tm);
+      char out[128];
+      date_prefix_.assign(out, strftime(out, sizeof out, date_format_.c_str(), &tm));
+    }
+    date_prefix_.append(" - ", 3);
+  }
+  buf_.append(date_prefix_);
+}
+
 void RequestLog::Append(const RequestLogEntry& e) {
   if (buf_.size() > kMaxPending) {
     dropped_++;
     return;
   }
+  if (log_date_) AppendDate();
   if (pid_ == 0) pid_ = static_cast<uint64_t>(getpid());  // glibc no longer caches getpid()
   if (!format_.items.empty()) {
     AppendFormatted(e);
@@ -214,6 +232,7 @@ void RequestLog::AppendLine(const char* line, size_t len) {
     dropped_++;
     return;
   }
+  if (log_date_) AppendDate();
   buf_.append(line, len);
   if (len == 0 || line[len - 1] != '\n') buf_.push_back('\n');
 }

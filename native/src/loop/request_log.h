@@ -88,6 +88,13 @@ class RequestLog {
     worker_id_ = worker_id;
     format_ = std::move(format);
   }
+  // --log-date: every line starts with the date and " - ", as uWSGI's uwsgi_log writes it;
+  // an empty format is uWSGI's default (ctime's 24 characters), else a strftime format.
+  void SetDatePrefix(bool on, std::string format) {
+    log_date_ = on;
+    date_format_ = std::move(format);
+    date_sec_ = 0;
+  }
   const LogFormat& format() const { return format_; }
   void Append(const RequestLogEntry& e);
   // Appends a raw line; a newline is added when missing.
@@ -99,6 +106,7 @@ class RequestLog {
  private:
   const char* CTime(time_t sec);
   void AppendFormatted(const RequestLogEntry& e);
+  void AppendDate();
 
   std::string buf_;
   int fd_ = 2;
@@ -106,6 +114,10 @@ class RequestLog {
   int core_id_ = 0;
   uint32_t worker_id_ = 1;
   LogFormat format_;
+  bool log_date_ = false;
+  std::string date_format_;
+  time_t date_sec_ = 0;
+  std::string date_prefix_;  // the prefix for date_sec_
   time_t cached_sec_ = 0;
   char cached_ctime_[32] = {0};
   uint64_t dropped_ = 0;

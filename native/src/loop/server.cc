@@ -73,6 +73,7 @@ Server::Server(uv_loop_t* loop, const ServerOptions& opts, std::vector<ListenerS
       meta_len_(meta_len),
       read_buf_(kReadBufferSize) {
   log_.Configure(opts_.log_fd, opts_.log_micros, opts_.core_id, opts_.worker_id, opts_.log_format);
+  log_.SetDatePrefix(opts_.log_date, opts_.log_date_format);
   if (opts_.harakiri_ms > 0) {
     std::atomic<uint64_t>* kills =
         opts_.scoreboard.worker ? &opts_.scoreboard.worker->harakiri_count : nullptr;

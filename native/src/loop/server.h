@@ -52,7 +52,9 @@ struct ServerOptions {
   size_t max_vars = 256;      // uwsgi vars per packet, HTTP vars per request
   bool logging = true;
   bool log_micros = false;
-  LogFormat log_format;  // --log-format, compiled by the CLI; empty items = uWSGI's line
+  LogFormat log_format;         // --log-format, compiled by the CLI; empty items = uWSGI's line
+  bool log_date = false;        // --log-date
+  std::string log_date_format;  // its strftime format; "" = uWSGI's default
   uint32_t worker_id = 1;
   // Conditions that log a request even with logging off (uWSGI's log_request in
   // core/logging.c: --log-4xx, --log-5xx, --log-slow MS, --log-big BYTES, --log-zero).

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <ctime>
 
 #include "router/session.h"
 
@@ -213,7 +214,19 @@ void Router::Destroy() {
 }
 
 void Router::Log(const std::string& line) {
-  std::string out = line;
+  std::string out;
+  if (opts_.log_date) {
+    time_t now = time(nullptr);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    char date[128];
+    size_t n =
+        strftime(date, sizeof date,
+                 opts_.log_date_format.empty() ? "%a %b %e %H:%M:%S %Y" : opts_.log_date_format.c_str(), &tm);
+    out.assign(date, n);
+    out.append(" - ", 3);
+  }
+  out.append(line);
   out.push_back('\n');
   const char* p = out.data();
   size_t left = out.size();

@@ -48,7 +48,9 @@ struct RouterOptions {
   uint8_t modifier1 = 0;
   uint8_t modifier2 = 0;
   int log_fd = 2;
-  int backlog = 1024;  // --listen, passed again to listen(2) on the inherited fds
+  bool log_date = false;        // --log-date: lines start with the date and " - "
+  std::string log_date_format;  // its strftime format; "" = ctime's 24 characters
+  int backlog = 1024;           // --listen, passed again to listen(2) on the inherited fds
 };
 
 struct RouterCounters {
