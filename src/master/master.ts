@@ -133,7 +133,12 @@ export class Master {
       addon.scoreboardResetWorker(this.scoreboard.handle, slot.id - 1);
     }
     const child = spawnWorker(slot, this.ctx, asNext);
-    if (child.pid !== undefined) addon.scoreboardWorkerSpawned(this.scoreboard.handle, slot.id - 1, child.pid);
+    // A replacement enters the scoreboard (the stats document's pid) only once it serves
+    // (takeOver): until then the old process is the slot's worker, and one that never loads
+    // (a broken deploy) never shows.
+    if (!asNext && child.pid !== undefined) {
+      addon.scoreboardWorkerSpawned(this.scoreboard.handle, slot.id - 1, child.pid);
+    }
     logLine(`spawned tsgi worker ${slot.id} (pid: ${child.pid}, cores: ${this.config.threads * this.config.async})`);
   }
 
@@ -269,6 +274,9 @@ export class Master {
   /** The slot's replacement serves: the old process stops accepting and finishes. */
   private takeOver(slot: Slot): void {
     const old = promote(slot);
+    if (slot.current?.pid !== undefined) {
+      addon.scoreboardWorkerSpawned(this.scoreboard.handle, slot.id - 1, slot.current.pid);
+    }
     if (old !== null) this.curseChild(slot, old);
     if (slot.reloadAgain) {
       slot.reloadAgain = false;

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -59,7 +60,7 @@ async function startInOwnGroup(args: string[], env: NodeJS.ProcessEnv = {}): Pro
       resolve(code);
     }),
   );
-  const waitCount = (re: RegExp, n: number, timeoutMs = 30000): Promise<void> =>
+  const waitCount = (re: RegExp, n: number, timeoutMs = 60000): Promise<void> =>
     new Promise((resolve, reject) => {
       const done = (err?: Error): void => {
         clearTimeout(timer);
@@ -97,6 +98,23 @@ async function startInOwnGroup(args: string[], env: NodeJS.ProcessEnv = {}): Pro
   await waitCount(/bound to TCP address/, 1);
   instance.port = Number(/bound to TCP address [\d.]+:(\d+)/.exec(out)![1]);
   return instance;
+}
+
+/** The stats document of the --stats server (one JSON answer, then the server closes). */
+function readStats(port: number): Promise<{ workers: Array<{ id: number; pid: number }> }> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let data = '';
+    sock.on('data', (d: Buffer) => (data += d.toString()));
+    sock.on('end', () => {
+      try {
+        resolve(JSON.parse(data));
+      } catch (err) {
+        reject(err);
+      }
+    });
+    sock.on('error', reject);
+  });
 }
 
 interface LoadResult {
@@ -259,20 +277,53 @@ describe('reloads in process mode', () => {
   test('a reload whose new workers fail to load the app leaves the old workers serving, and replaces them once the app loads again', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgi-reload-'));
     const broken = path.join(dir, 'broken');
-    const tsgi = await startInOwnGroup(['--wsgi-file', APP, '--processes', '2'], { TSGI_TEST_BREAK_IF: broken });
+    const tsgi = await startInOwnGroup(['--wsgi-file', APP, '--processes', '2', '--stats', '127.0.0.1:0'], {
+      TSGI_TEST_BREAK_IF: broken,
+    });
+    // What the master says serves, by both of its views: the stats document and SIGUSR1.
+    const statsPort = async (): Promise<number> => {
+      await tsgi.waitCount(/\*\*\* Stats server enabled on 127\.0\.0\.1:\d+/, 1);
+      return Number(/Stats server enabled on 127\.0\.0\.1:(\d+)/.exec(tsgi.output())![1]);
+    };
+    const statsPids = async (): Promise<number[]> => {
+      const doc = await readStats(await statsPort());
+      return doc.workers.map((w) => w.pid).sort();
+    };
+    let usr1 = 0;
+    const usr1Pids = async (): Promise<number[]> => {
+      usr1++;
+      process.kill(tsgi.pid, 'SIGUSR1');
+      await tsgi.waitCount(/tsgi worker 2: pid \d+, ready/, usr1);
+      const lines = [...tsgi.output().matchAll(/^tsgi worker (\d): pid (\d+), ready (\d)/gm)].slice(-2);
+      assert.ok(
+        lines.every((m) => m[3] === '1'),
+        'both listed workers are ready',
+      );
+      return lines.map((m) => Number(m[2])).sort();
+    };
     try {
       await tsgi.waitCount(/ready in/, 3);
-      const old = spawnedPids(tsgi.output());
+      const old = spawnedPids(tsgi.output()).sort();
       fs.writeFileSync(broken, '');
       process.kill(tsgi.pid, 'SIGHUP');
       await tsgi.waitCount(/exited with code 22/, 2);
       for (let i = 0; i < 20; i++) assert.ok(old.includes(await pidOf(tsgi.port)), 'an old worker answers');
+      assert.deepEqual(await statsPids(), old);
+      assert.deepEqual(await usr1Pids(), old);
+      // The deploy is fixed and the operator reloads again.
       fs.rmSync(broken);
-      await tsgi.waitCount(/ready in/, 5);
+      process.kill(tsgi.pid, 'SIGHUP');
       await tsgi.waitCount(/exited with code 0 \(graceful stop\)/, 2);
       for (const pid of old)
         assert.match(tsgi.output(), new RegExp(`\\(pid: ${pid}\\) exited with code 0 \\(graceful stop\\)`));
       for (let i = 0; i < 20; i++) assert.ok(!old.includes(await pidOf(tsgi.port)), 'only new workers answer');
+      const now = await statsPids();
+      assert.equal(now.length, 2);
+      assert.ok(
+        now.every((pid) => !old.includes(pid)),
+        `stats list only new workers (${now.join(', ')})`,
+      );
+      assert.deepEqual(await usr1Pids(), now);
       assert.equal(await tsgi.stop(), 0, 'the master exits 0 on SIGTERM');
     } finally {
       await tsgi.stop();
