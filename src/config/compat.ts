@@ -9,10 +9,15 @@ export const ACCEPTED_FOR_COMPATIBILITY: Readonly<Record<string, string>> = {
     "uWSGI's switch for Python threads (the GIL); tsgi's --threads are V8 isolates, always allowed, and an app may start its own worker_threads",
   'single-interpreter':
     "uWSGI's switch against Python sub-interpreters; a tsgi process or thread always runs one app in one V8 isolate",
-  'py-callos-afterfork':
+  'py-call-osafterfork':
     "uWSGI's switch that lets Python workers trap signals; tsgi worker processes are not forked from the master and handle their own signals",
   'auto-procname':
     "tsgi always names its processes in ps (tsgi master, tsgi worker N, tsgi http router), which is what uWSGI's --auto-procname turns on",
+  virtualenv:
+    "uWSGI's Python virtualenv (--home, -H); a tsgi app resolves its packages from node_modules next to it (--chdir)",
+  pythonpath: "uWSGI's Python module search path; a tsgi app resolves its packages from node_modules",
+  'wsgi-disable-file-wrapper':
+    "uWSGI's switch off of the Python WSGI file wrapper; tsgi apps stream files themselves (app contract, tsgi.input/iterables)",
   'allow-magic-vars':
     'uwsgi magic vars always reach the app as plain strings and never load code, set env or open files (docs/protocol-uwsgi.md)',
 };

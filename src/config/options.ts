@@ -136,11 +136,27 @@ export const OPTIONS: readonly OptionSpec[] = [
   ),
   opt('single-interpreter', 'bool', A, 'accepted for compatibility: a Python switch; each tsgi thread runs one app'),
   opt(
-    'py-callos-afterfork',
+    'py-call-osafterfork',
     'bool',
     A,
     'accepted for compatibility: a Python switch; tsgi workers handle their signals',
   ),
+  opt('virtualenv', 'string', A, 'accepted for compatibility: a Python virtualenv; node_modules holds JS packages', {
+    aliases: ['venv', 'home', 'pyhome'],
+    short: 'H',
+    arg: 'DIR',
+  }),
+  opt(
+    'pythonpath',
+    'list',
+    A,
+    "accepted for compatibility: Python's module path; JS packages resolve from node_modules",
+    {
+      aliases: ['python-path'],
+      arg: 'DIR',
+    },
+  ),
+  opt('wsgi-disable-file-wrapper', 'bool', A, 'accepted for compatibility: a Python WSGI switch with no JS meaning'),
   opt('plugins', 'list', A, 'accepted for uWSGI compatibility and only logged (comma-separated, repeatable)', {
     aliases: ['plugin'],
     split: true,

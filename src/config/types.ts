@@ -131,6 +131,9 @@ export interface Config {
   needApp: boolean;
   allowMagicVars: boolean;
   plugins: string[];
+  virtualenv?: string;
+  pythonpath: string[];
+  wsgiDisableFileWrapper: boolean;
   env: string[];
   // Processes and concurrency
   master: boolean;
