@@ -2,7 +2,7 @@
 
 import * as assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
 import { type Config, isConfig, loadConfig } from '../../src/config/index';
@@ -145,6 +145,12 @@ test('magic vars %d, %n, %s, %p, %e and %c describe the ini file', () => {
   assert.equal(c.wsgiFile, path.join(dir, 'sub') + '/../app.js');
   assert.equal(c.logto, '/tmp/site.log');
   assert.equal(c.pidfile, `site.ini|${file}|ini|sub`);
+});
+
+test('processes = %k is the number of CPUs, as in uWSGI', () => {
+  ini('cpus.ini', '[uwsgi]\nhttp-socket = :1\nwsgi-file = app.js\nprocesses = %k\n');
+  const c = load(['cpus.ini']);
+  assert.equal(c.processes, availableParallelism());
 });
 
 test('an ini file may include another at that point', () => {
