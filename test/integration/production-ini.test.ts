@@ -29,6 +29,8 @@ test('a strict production ini starts clean and scales, recycles, logs, reloads a
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgi-prod-'));
   const pidfile = path.join(dir, 'tsgi.pid');
   const ini = path.join(dir, 'app.ini');
+  const touch = path.join(dir, 'reload.txt');
+  fs.writeFileSync(touch, '');
   fs.writeFileSync(
     ini,
     [
@@ -45,6 +47,7 @@ test('a strict production ini starts clean and scales, recycles, logs, reloads a
       'disable-logging = true',
       'log-4xx = true',
       'log-5xx = true',
+      'log-slow = 30000',
       'harakiri = 60',
       'py-call-osafterfork = true',
       'max-requests = 1000',
@@ -66,6 +69,7 @@ test('a strict production ini starts clean and scales, recycles, logs, reloads a
       'http-socket = 127.0.0.1:0',
       `wsgi-file = ${PROBE}`,
       `pidfile = ${pidfile}`,
+      `touch-reload = ${touch}`,
       '',
     ].join('\n'),
   );
