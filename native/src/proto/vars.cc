@@ -212,16 +212,24 @@ long AppendRawHeaders(const HttpRequestHead& head, VarsOut* out) {
   return static_cast<long>(head.num_headers);
 }
 
+namespace {
+
+// The next var's offsets, for a var whose key and value lie in `block`, copied to the blob's
+// start (the blob is the block).
+void AddBlockVar(VarsOut* out, const char* block, const UwsgiVar& v) {
+  uint32_t* m = out->meta + out->nvars * 4;
+  m[0] = static_cast<uint32_t>(v.key.data - block);
+  m[1] = m[0] + static_cast<uint32_t>(v.key.len);
+  m[2] = static_cast<uint32_t>(v.value.data - block);
+  m[3] = m[2] + static_cast<uint32_t>(v.value.len);
+  out->nvars++;
+}
+
+}  // namespace
+
 void BuildUwsgiVars(const char* block, size_t block_len, const UwsgiVar* vars, size_t n, VarsOut* out) {
   out->blob->assign(block, block_len);
-  for (size_t i = 0; i < n && i < out->meta_cap; i++) {
-    uint32_t* m = out->meta + i * 4;
-    m[0] = static_cast<uint32_t>(vars[i].key.data - block);
-    m[1] = m[0] + static_cast<uint32_t>(vars[i].key.len);
-    m[2] = static_cast<uint32_t>(vars[i].value.data - block);
-    m[3] = m[2] + static_cast<uint32_t>(vars[i].value.len);
-    out->nvars++;
-  }
+  for (size_t i = 0; i < n && out->nvars < out->meta_cap; i++) AddBlockVar(out, block, vars[i]);
   out->pktsize = static_cast<uint32_t>(block_len);
 }
 
@@ -266,13 +274,7 @@ ErrorCode BuildCgiVars(const char* block, size_t block_len, const UwsgiVar* vars
   bool drop_script = script_name != nullptr && script_name->value.len == derived.len &&
                      std::memcmp(script_name->value.data, derived.data, derived.len) == 0;
   for (size_t i = 0; i < n && out->nvars < out->meta_cap; i++) {
-    if (drop_script && &vars[i] == script_name) continue;
-    uint32_t* m = out->meta + out->nvars * 4;
-    m[0] = static_cast<uint32_t>(vars[i].key.data - block);
-    m[1] = m[0] + static_cast<uint32_t>(vars[i].key.len);
-    m[2] = static_cast<uint32_t>(vars[i].value.data - block);
-    m[3] = m[2] + static_cast<uint32_t>(vars[i].value.len);
-    out->nvars++;
+    if (!(drop_script && &vars[i] == script_name)) AddBlockVar(out, block, vars[i]);
   }
   out->pktsize = static_cast<uint32_t>(block_len);
   if (out->nvars < out->meta_cap) {
