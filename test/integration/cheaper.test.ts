@@ -5,29 +5,12 @@
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { getOnNewConnection, readStats } from './helpers/exchange';
 import { APPS, runTsgi, startTsgi, type TsgiHandle } from './helpers/tsgi';
 
 const APP = path.join(APPS, 'master-pid.js');
-
-function get(port: number, p = '/'): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(
-      { host: '127.0.0.1', port, path: p, agent: false, headers: { Connection: 'close' } },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on('error', reject);
-    req.setTimeout(60000, () => req.destroy(new Error('request timed out')));
-  });
-}
 
 /** Keeps `concurrency` slow requests in flight until stopped; counts results. */
 function loadStep(port: number, concurrency: number, slowMs: number) {
@@ -37,7 +20,7 @@ function loadStep(port: number, concurrency: number, slowMs: number) {
   const one = async (): Promise<void> => {
     while (running) {
       try {
-        const r = await get(port, `/slow?${slowMs}`);
+        const r = await getOnNewConnection(port, `/slow?${slowMs}`);
         if (r.status === 200) ok++;
         else failures.push(`status ${r.status}`);
       } catch (err) {
@@ -59,22 +42,6 @@ interface StatsWorker {
   id: number;
   pid: number;
   status: string;
-}
-
-function readStats(port: number): Promise<{ workers: StatsWorker[] }> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect(port, '127.0.0.1');
-    let data = '';
-    sock.on('data', (d: Buffer) => (data += d.toString()));
-    sock.on('end', () => {
-      try {
-        resolve(JSON.parse(data));
-      } catch (err) {
-        reject(err);
-      }
-    });
-    sock.on('error', reject);
-  });
 }
 
 async function statsPort(tsgi: TsgiHandle): Promise<number> {
@@ -151,7 +118,7 @@ async function scaleUpAndDown(args: string[], concurrency: number, want: number)
   const { failures } = await (async () => {
     const f: string[] = [];
     for (let i = 0; i < 10; i++) {
-      const r = await get(tsgi.ports[0]!);
+      const r = await getOnNewConnection(tsgi.ports[0]!);
       if (r.status !== 200) f.push(`status ${r.status}`);
     }
     return { failures: f };
@@ -228,7 +195,7 @@ describe('cheaper (adaptive process count)', () => {
       const stats = await statsPort(tsgi);
       await tsgi.waitFor(/ready in [^\n]*\n[\s\S]*ready in/);
       // --max-requests: worker 1 is replaced once (its successor started first), nothing else.
-      for (let i = 0; i < 12; i++) assert.equal((await get(tsgi.ports[0]!)).status, 200);
+      for (let i = 0; i < 12; i++) assert.equal((await getOnNewConnection(tsgi.ports[0]!)).status, 200);
       await tsgi.waitFor(/tsgi worker 1 \(pid: \d+\) recycles: max requests reached/);
       await tsgi.waitFor(/exited with code 0 \(graceful stop\)/, 30000);
       // SIGHUP: one replacement, for worker 1 only.
@@ -253,7 +220,7 @@ describe('cheaper (adaptive process count)', () => {
       tsgi.proc.kill('SIGUSR1');
       await tsgi.waitFor(/tsgi worker 4: pid 0, ready 0, [^\n]*cheap 1/);
       assert.match(tsgi.output(), /tsgi worker 1: pid [1-9]\d*, ready [01], [^\n]*cheap 0/);
-      assert.equal((await get(tsgi.ports[0]!)).status, 200);
+      assert.equal((await getOnNewConnection(tsgi.ports[0]!)).status, 200);
     } finally {
       assert.equal(await tsgi.stop(), 0);
     }
@@ -284,7 +251,7 @@ describe('cheaper (adaptive process count)', () => {
       assert.match(out, /chain reload: worker 1\n[\s\S]*chain reload: worker 2\n/);
       assert.doesNotMatch(out, /chain reload: worker [34]/);
       assert.equal(count(out, /spawned tsgi worker [34]/), 0);
-      assert.equal((await get(tsgi.ports[0]!)).status, 200);
+      assert.equal((await getOnNewConnection(tsgi.ports[0]!)).status, 200);
     } finally {
       assert.equal(await tsgi.stop(), 0);
       fs.rmSync(dir, { recursive: true, force: true });

@@ -4,29 +4,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { getOnNewConnection } from './helpers/exchange';
 import { APPS, CLI, runTsgi, startTsgi, type TsgiHandle } from './helpers/tsgi';
 
 const APP = path.join(APPS, 'master-pid.js');
-
-/** One request on a new connection (no keep-alive), so each may reach any worker. */
-function get(port: number, p = '/'): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(
-      { host: '127.0.0.1', port, path: p, agent: false, headers: { Connection: 'close' } },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on('error', reject);
-    req.setTimeout(30000, () => req.destroy(new Error('request timed out')));
-  });
-}
 
 /** Fires `n` requests with `concurrency` in flight; returns the failures and the bodies. */
 async function load(port: number, n: number, concurrency: number): Promise<{ failures: string[]; bodies: string[] }> {
@@ -37,7 +20,7 @@ async function load(port: number, n: number, concurrency: number): Promise<{ fai
     while (next < n) {
       next++;
       try {
-        const r = await get(port);
+        const r = await getOnNewConnection(port);
         if (r.status !== 200) failures.push(`status ${r.status}`);
         else bodies.push(r.body);
       } catch (err) {
@@ -121,7 +104,7 @@ describe('master and worker processes', () => {
   test('SIGTERM lets an in-flight request finish, then the master exits 0', async () => {
     const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--processes', '2']);
     await tsgi.waitFor(/(ready in [^\n]*\n[\s\S]*){3}/);
-    const slow = get(tsgi.ports[0]!, '/slow?700');
+    const slow = getOnNewConnection(tsgi.ports[0]!, '/slow?700');
     await new Promise((r) => setTimeout(r, 150));
     const code = tsgi.stop('SIGTERM');
     const res = await slow;
@@ -297,11 +280,11 @@ describe('master and worker processes', () => {
       await tsgi.waitFor(/(ready in [^\n]*\n[\s\S]*){2}/);
       const [stuck] = workerPids(tsgi);
       // /spin never ends by itself: the 504 and the log line can only come from harakiri.
-      const res = await get(tsgi.ports[0]!, '/spin');
+      const res = await getOnNewConnection(tsgi.ports[0]!, '/spin');
       assert.equal(res.status, 504);
       await tsgi.waitFor(new RegExp(`HARAKIRI ON WORKER \\(pid: ${stuck}, core: 0\\) \\*\\*\\* request GET /spin`));
       await tsgi.waitFor(/(spawned tsgi worker 1 [^\n]*\n[\s\S]*){2}/);
-      const after = await get(tsgi.ports[0]!, '/');
+      const after = await getOnNewConnection(tsgi.ports[0]!, '/');
       assert.equal(after.status, 200);
       assert.notEqual(Number(after.body), stuck);
     } finally {
@@ -432,7 +415,7 @@ describe('the quick-start commands with the master', () => {
       const http = tsgi.ports[0]!;
       const { failures } = await load(http, 40, 4);
       assert.deepEqual(failures, []);
-      assert.equal((await get(http, '/throw')).status, 500);
+      assert.equal((await getOnNewConnection(http, '/throw')).status, 500);
       const raw = await new Promise<string>((resolve, reject) => {
         const sock = require('node:net').connect(statsPort, '127.0.0.1');
         let data = '';
@@ -580,7 +563,7 @@ describe('reload triggers, memory recycling, privileges, thread harakiri', () =>
       const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
       const uid = Number(/^Uid:\s+(\d+)/m.exec(status)![1]);
       assert.equal(uid, 65534);
-      const r = await get(tsgi.ports[0]!);
+      const r = await getOnNewConnection(tsgi.ports[0]!);
       assert.equal(r.status, 200);
     } finally {
       assert.equal(await tsgi.stop(), 0);
@@ -624,7 +607,7 @@ describe('reload triggers, memory recycling, privileges, thread harakiri', () =>
         assert.equal(/^Gid:\s+(\d+)/m.exec(status)![1], '65534', out);
         assert.equal(/^Groups:(.*)$/m.exec(status)![1]!.trim(), '', out);
         const port = Number(/bound to TCP address 127\.0\.0\.1:(\d+)/.exec(out)![1]);
-        assert.equal((await get(port)).status, 200);
+        assert.equal((await getOnNewConnection(port)).status, 200);
         assert.match(out, /^tsgi: setgroups\(\) to none$/m);
         assert.doesNotMatch(out, /running tsgi as root/);
       } finally {
@@ -687,11 +670,11 @@ describe('reload triggers, memory recycling, privileges, thread harakiri', () =>
       await tsgi.waitFor(/spawned tsgi worker 1/);
       const [pid] = workerPids(tsgi);
       await new Promise((r) => setTimeout(r, 800));
-      const res = await get(tsgi.ports[0]!, '/spin');
+      const res = await getOnNewConnection(tsgi.ports[0]!, '/spin');
       assert.equal(res.status, 504);
       await tsgi.waitFor(/killing the thread/);
       await tsgi.waitFor(/serves again/, 60000);
-      const ok = await get(tsgi.ports[0]!, '/');
+      const ok = await getOnNewConnection(tsgi.ports[0]!, '/');
       assert.equal(ok.status, 200);
       assert.equal(Number(ok.body), pid, 'the same worker process still serves');
     } finally {

@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { readStats } from './helpers/exchange';
 import { APPS, CLI, ROOT } from './helpers/tsgi';
 
 const APP = path.join(APPS, 'slow-load.js');
@@ -98,23 +98,6 @@ async function startInOwnGroup(args: string[], env: NodeJS.ProcessEnv = {}): Pro
   await waitCount(/bound to TCP address/, 1);
   instance.port = Number(/bound to TCP address [\d.]+:(\d+)/.exec(out)![1]);
   return instance;
-}
-
-/** The stats document of the --stats server (one JSON answer, then the server closes). */
-function readStats(port: number): Promise<{ workers: Array<{ id: number; pid: number }> }> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect(port, '127.0.0.1');
-    let data = '';
-    sock.on('data', (d: Buffer) => (data += d.toString()));
-    sock.on('end', () => {
-      try {
-        resolve(JSON.parse(data));
-      } catch (err) {
-        reject(err);
-      }
-    });
-    sock.on('error', reject);
-  });
 }
 
 interface LoadResult {

@@ -6,11 +6,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { sleep } from './helpers/exchange';
+import { getOnNewConnection, sleep } from './helpers/exchange';
 import { APPS, parseResponses, startTsgi, type TsgiHandle } from './helpers/tsgi';
 
 const APP = path.join(APPS, 'router.js');
@@ -31,19 +30,6 @@ async function withRouter(extra: string[], fn: (r: Router) => Promise<void>): Pr
   } finally {
     await tsgi.stop('SIGINT');
   }
-}
-
-function get(port: number, p = '/'): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: p, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('latin1');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.setTimeout(30000, () => req.destroy(new Error('request timed out')));
-  });
 }
 
 /** Connects and resolves once connected; the socket's errors are swallowed (tests look at data). */
@@ -91,7 +77,7 @@ describe('the --http router against clients that misbehave', () => {
       stuck.pause();
       stuck.write(`GET /big?${1024 * 1024 * 1024} HTTP/1.1\r\nHost: x\r\n\r\n`);
       const ended = collect(stuck, 60000);
-      assert.equal((await get(port)).status, 200, 'another request is served meanwhile');
+      assert.equal((await getOnNewConnection(port)).status, 200, 'another request is served meanwhile');
       const line = await tsgi.waitFor(
         /tsgi http router: closed the connection of 127\.0\.0\.1 \(GET \/big\?\d+\): client did not read the response within http-timeout.*/,
         30000,
@@ -99,7 +85,7 @@ describe('the --http router against clients that misbehave', () => {
       assert.match(line, /\(2 s; \d+ response bytes from the worker, \d+ unsent\)/);
       stuck.resume();
       assert.equal((await ended).closed, true, 'the router closed the client connection');
-      const both = await Promise.all([get(port, '/peak?1500'), get(port, '/peak?1500')]);
+      const both = await Promise.all([getOnNewConnection(port, '/peak?1500'), getOnNewConnection(port, '/peak?1500')]);
       assert.deepEqual(
         both.map((r) => r.status),
         [200, 200],
@@ -177,13 +163,13 @@ describe('the --http router against clients that misbehave', () => {
         tsgi.output().match(/tsgi http router: 408 for 127\.0\.0\.1: request head not received/g)?.length,
         2,
       );
-      assert.equal((await get(port)).status, 200);
+      assert.equal((await getOnNewConnection(port)).status, 200);
     });
   });
 
   test('out of file descriptors, the router stops accepting without spinning, logs a bounded number of lines, and serves again once connections close', async () => {
     await withRouter(['--http-timeout', '60'], async ({ tsgi, port, pid }) => {
-      assert.equal((await get(port)).status, 200);
+      assert.equal((await getOnNewConnection(port)).status, 200);
       // Only the router is limited: 64 descriptors, about 40 of them free.
       execFileSync('prlimit', ['--pid', String(pid), '--nofile=64:64']);
       // Each sends the start of a head, so the kernel hands it over at once (the listening
@@ -196,7 +182,7 @@ describe('the --http router against clients that misbehave', () => {
       }
       await tsgi.waitFor(/tsgi http router: accept\(\) failed: Too many open files/, 15000);
       // A request made meanwhile waits in the backlog instead of being reset.
-      const waiting = get(port, '/');
+      const waiting = getOnNewConnection(port, '/');
       const t0 = Date.now();
       const cpu0 = cpuTicks(pid);
       await sleep(2000);
@@ -219,7 +205,7 @@ describe('the --http router against clients that misbehave', () => {
       for (const s of idle) s.destroy();
       const r = await waiting;
       assert.equal(r.status, 200, 'the request that waited is served');
-      assert.equal((await get(port)).status, 200);
+      assert.equal((await getOnNewConnection(port)).status, 200);
     });
   });
 });

@@ -2,6 +2,7 @@
 // request per connection, answered by one parsed response; plus fixture paths and temp dirs.
 
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -121,4 +122,40 @@ export function portOf(output: string, proto: string, n = 0): number {
     .map((m) => Number(m[1]));
   if (ports[n] === undefined) throw new Error(`no ${proto} socket #${n} in the startup log:\n${output}`);
   return ports[n]!;
+}
+
+/** One GET on a new connection (no keep-alive, so consecutive ones may reach any worker). */
+export function getOnNewConnection(port: number, p = '/'): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(
+      { host: '127.0.0.1', port, path: p, agent: false, headers: { Connection: 'close' } },
+      (res) => {
+        let body = '';
+        res.setEncoding('latin1');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', reject);
+    req.setTimeout(60000, () => req.destroy(new Error('request timed out')));
+  });
+}
+
+/** The --stats server's JSON document (it sends one and closes). */
+export function readStats<T = { workers: Array<{ id: number; pid: number; status: string }> }>(
+  port: number,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let data = '';
+    sock.on('data', (d: Buffer) => (data += d.toString()));
+    sock.on('end', () => {
+      try {
+        resolve(JSON.parse(data) as T);
+      } catch (err) {
+        reject(err);
+      }
+    });
+    sock.on('error', reject);
+  });
 }
