@@ -293,6 +293,18 @@ TEST("a version other than 13 is a 426 with Sec-WebSocket-Version: 13") {
   CHECK_EQ(std::string(WsHandshakeErrorHeaders(ErrorCode::WS_BAD_KEY)), std::string(""));
 }
 
+TEST("the error response is a whole HTTP/1.1 response: 426 with the version header, else 400") {
+  std::string out;
+  AppendWsHandshakeError(&out, ErrorCode::WS_BAD_VERSION);
+  CHECK_EQ(out, std::string("HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\n"
+                            "Content-Type: text/plain\r\nContent-Length: 32\r\nConnection: close\r\n\r\n"
+                            "Sec-WebSocket-Version is not 13\n"));
+  out.clear();
+  AppendWsHandshakeError(&out, ErrorCode::WS_BAD_KEY);
+  CHECK(out.rfind("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n", 0) == 0);
+  CHECK(out.find("Sec-WebSocket-Version") == std::string::npos);
+}
+
 TEST("a key that is not base64 of exactly 16 bytes is a 400 WS_BAD_KEY, a repeated key included") {
   WsUpgradeRequest r = GoodUpgrade();
   for (const char* k : {"", "dGhlIHNhbXBsZSBub25jZQ", "dGhlIHNhbXBsZSBub25jZQ=", "dGhlIHNhbXBsZSBub25jZQ===",

@@ -65,6 +65,18 @@ const char* WsHandshakeErrorHeaders(ErrorCode code) {
   return code == ErrorCode::WS_BAD_VERSION ? "Sec-WebSocket-Version: 13\r\n" : "";
 }
 
+void AppendWsHandshakeError(std::string* out, ErrorCode code) {
+  int status = ErrorStatus(code);
+  const char* phrase = status == 426 ? "Upgrade Required" : "Bad Request";
+  std::string body = ErrorReason(code);
+  body += "\n";
+  out->append("HTTP/1.1 " + std::to_string(status) + " " + phrase + "\r\n");
+  out->append(WsHandshakeErrorHeaders(code));
+  out->append("Content-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
+              "\r\nConnection: close\r\n\r\n");
+  out->append(body);
+}
+
 void ComputeWsAccept(Span key, char out[kWsAcceptSize]) {
   key = Trim(key);
   Sha1 sha;

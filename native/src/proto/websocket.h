@@ -51,6 +51,12 @@ ErrorCode ValidateWsUpgrade(const WsUpgradeRequest& req);
 // this server speaks (section 4.2.2 and 4.4).
 const char* WsHandshakeErrorHeaders(ErrorCode code);
 
+// Appends the whole error response for a failed handshake: the status line of
+// ErrorStatus(code), the headers of WsHandshakeErrorHeaders(code), a short text body naming
+// the error, and Connection: close. (CannedResponse has no 426 and no room for the extra
+// header.)
+void AppendWsHandshakeError(std::string* out, ErrorCode code);
+
 constexpr size_t kWsAcceptSize = 28;  // base64 of a 20-byte SHA-1
 
 // Sec-WebSocket-Accept for a key (section 4.2.2 step 5.4): base64(SHA-1(key + GUID)). The
