@@ -2,7 +2,13 @@
 // UTF-8) and native/src/common/sha1.{h,cc} (FIPS 180-4, RFC 4648). The frame examples are
 // those of RFC 6455 section 5.7, byte for byte. Streams are fed to WsReader whole, split at
 // every offset and one byte at a time, and must give the same events and the same error.
+#include <dirent.h>
+
+#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -839,6 +845,183 @@ TEST("handshake errors carry no close code and frame errors no 101-time status w
   CHECK_EQ(WsCloseCodeFor(ErrorCode::WS_BAD_KEY), 0);
   CHECK_EQ(WsCloseCodeFor(ErrorCode::OK), 0);
   CHECK_EQ(std::string(ErrorName(ErrorCode::WS_INVALID_UTF8)), std::string("WS_INVALID_UTF8"));
+}
+
+// ---- Fixture replay ----
+// test/fixtures/websocket/*.md (format in README.md there): the hex syntax of
+// test/fixtures/uwsgi/README.md, with one line per event in the expect block.
+
+namespace {
+
+struct Fixture {
+  std::string name;
+  std::string hex, expect;
+  bool client = false, deflate = false;
+  uint64_t max_message_size = 16u << 20;
+};
+
+std::string Unescape(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); i++) {
+    if (s[i] != '\\') {
+      out += s[i];
+    } else if (i + 1 < s.size() && s[i + 1] == '\\') {
+      out += '\\';
+      i++;
+    } else {
+      char c = static_cast<char>(std::strtol(s.substr(i + 2, 2).c_str(), nullptr, 16));
+      i += 3;
+      size_t count = 1;
+      if (i + 1 < s.size() && s[i + 1] == '{') {
+        size_t close = s.find('}', i);
+        count = std::strtoul(s.substr(i + 2, close - i - 2).c_str(), nullptr, 10);
+        i = close;
+      }
+      out.append(count, c);
+    }
+  }
+  return out;
+}
+
+std::string ParseHex(const std::string& text) {
+  std::string out;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    line = line.substr(0, line.find('#'));
+    std::istringstream toks(line);
+    std::string tok;
+    while (toks >> tok) {
+      size_t brace = tok.find('{');
+      std::string digits = tok.substr(0, brace);
+      size_t count = brace != std::string::npos ? std::strtoul(tok.c_str() + brace + 1, nullptr, 10) : 1;
+      std::string bytes;
+      for (size_t i = 0; i + 1 < digits.size(); i += 2)
+        bytes += static_cast<char>(std::strtol(digits.substr(i, 2).c_str(), nullptr, 16));
+      for (size_t k = 0; k < count; k++) out += bytes;
+    }
+  }
+  return out;
+}
+
+uint64_t MetaNumber(const std::string& line, const char* key, uint64_t fallback) {
+  size_t at = line.find(std::string("\"") + key + "\"");
+  if (at == std::string::npos) return fallback;
+  return std::strtoull(line.c_str() + line.find(':', at) + 1, nullptr, 10);
+}
+
+std::vector<Fixture> ReadFixtures() {
+  std::vector<Fixture> all;
+  const std::string dir = "test/fixtures/websocket/";
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return all;
+  std::vector<std::string> files;
+  while (dirent* e = readdir(d)) {
+    std::string f = e->d_name;
+    if (f.size() > 3 && f.compare(f.size() - 3, 3, ".md") == 0 && f != "README.md") files.push_back(f);
+  }
+  closedir(d);
+  std::sort(files.begin(), files.end());
+  for (const std::string& f : files) {
+    std::ifstream in(dir + f);
+    std::string line, *block = nullptr;
+    int lineno = 0;
+    while (std::getline(in, line)) {
+      lineno++;
+      if (line.rfind("## ", 0) == 0) {
+        all.push_back(Fixture{});
+        all.back().name = line.substr(3) + " (" + f + ":" + std::to_string(lineno) + ")";
+      } else if (all.empty()) {
+        continue;
+      } else if (block != nullptr) {
+        if (line.rfind("```", 0) == 0)
+          block = nullptr;
+        else
+          *block += line + "\n";
+      } else if (line == "```hex") {
+        block = &all.back().hex;
+      } else if (line == "```expect") {
+        block = &all.back().expect;
+      } else if (line.rfind("<!-- meta=", 0) == 0) {
+        all.back().client = MetaNumber(line, "client", 0) != 0;
+        all.back().deflate = MetaNumber(line, "deflate", 0) != 0;
+        all.back().max_message_size = MetaNumber(line, "maxMessageSize", 16u << 20);
+      }
+    }
+  }
+  return all;
+}
+
+// Writes completed events one per line, raw bytes (the expect block is unescaped to match).
+class FixtureLog : public WsSink {
+ public:
+  void OnMessageBegin(uint8_t opcode, bool compressed) override {
+    cur = std::string(opcode == kWsText ? "text" : "binary") + (compressed ? "+deflate" : "") + "=";
+  }
+  void OnMessageData(const char* data, size_t len) override { cur.append(data, len); }
+  void OnMessageEnd() override { out += cur + "\n"; }
+  void OnControl(uint8_t opcode, const char* payload, size_t len) override {
+    if (opcode == kWsClose) {
+      uint16_t code = 0;
+      Span reason;
+      ParseWsClosePayload(payload, len, &code, &reason);
+      out += "close=" + std::to_string(code) +
+             (reason.len > 0 ? " " + std::string(reason.data, reason.len) : "") + "\n";
+    } else {
+      out += std::string(opcode == kWsPing ? "ping=" : "pong=") + std::string(payload, len) + "\n";
+    }
+  }
+  std::string cur, out;
+};
+
+std::string Judge(const Fixture& fx, const std::string& wire, const std::vector<size_t>& cuts) {
+  std::string buf = wire;
+  WsFrameRules rules;
+  rules.server = !fx.client;
+  rules.allow_rsv1 = fx.deflate;
+  rules.max_message_size = fx.max_message_size;
+  WsReader r(rules);
+  FixtureLog log;
+  size_t at = 0, total = 0;
+  std::vector<size_t> ends = cuts;
+  ends.push_back(buf.size());
+  for (size_t end : ends) {
+    size_t used = 0;
+    ErrorCode e = r.Feed(&buf[0] + at, end - at, &log, &used);
+    total += used;
+    if (e != ErrorCode::OK) return log.out + "error=" + ErrorName(e) + "\n";
+    if (r.closed()) return log.out + "closed rest=" + std::to_string(wire.size() - total) + "\n";
+    at = end;
+  }
+  return log.out + (r.idle() ? "ok\n" : "partial\n");
+}
+
+}  // namespace
+
+TEST("every fixture in test/fixtures/websocket gives its expected events, whole and split anywhere") {
+  std::vector<Fixture> all = ReadFixtures();
+  CHECK(all.size() >= 30);
+  for (const Fixture& fx : all) {
+    std::string wire = ParseHex(fx.hex);
+    std::string want;
+    std::istringstream lines(fx.expect);
+    std::string line;
+    while (std::getline(lines, line))
+      if (!line.empty()) want += Unescape(line) + "\n";
+    std::string got = Judge(fx, wire, {});
+    bool ok = got == want;
+    if (wire.size() <= 4096) {
+      for (size_t i = 0; i <= wire.size() && ok; i++) ok = Judge(fx, wire, {i}) == want;
+      std::vector<size_t> every;
+      for (size_t i = 1; i < wire.size(); i++) every.push_back(i);
+      if (ok) ok = Judge(fx, wire, every) == want;
+    }
+    if (!ok) {
+      std::printf("# fixture failed: %s\n#   want: %s\n#   got:  %s\n", fx.name.c_str(), Hex(want).c_str(),
+                  Hex(got).c_str());
+      CHECK(false);
+    }
+  }
 }
 
 TEST_MAIN()

@@ -259,6 +259,9 @@ class WsReader {
   // is how many bytes were used.
   ErrorCode Feed(char* data, size_t len, WsSink* sink, size_t* consumed = nullptr);
   bool closed() const { return closed_; }
+  // Between messages: no header, payload or fragmented message under way. At end of stream,
+  // anything else means the peer stopped mid-frame or mid-message.
+  bool idle() const { return head_len_ == 0 && !in_payload_ && !msg_.open; }
   ErrorCode error() const { return error_; }
 
  private:
