@@ -100,7 +100,31 @@
   X(SCGI_BAD_CONTENT_LENGTH, 126, 400, "invalid SCGI CONTENT_LENGTH")                                \
   X(SCGI_BODY_TOO_LARGE, 127, 413, "SCGI CONTENT_LENGTH larger than limit-post")                     \
   X(SCGI_TOO_MANY_VARS, 128, 413, "too many SCGI headers")                                           \
-  X(SCGI_HEAD_TIMEOUT, 129, 408, "SCGI header block not received within socket-timeout")
+  X(SCGI_HEAD_TIMEOUT, 129, 408, "SCGI header block not received within socket-timeout")             \
+  /* WebSocket opening handshake (RFC 6455 section 4.2.1; docs/websocket.md) */                      \
+  X(WS_BAD_METHOD, 140, 400, "WebSocket upgrade with a method other than GET")                       \
+  X(WS_BAD_HTTP_VERSION, 141, 400, "WebSocket upgrade over a version other than HTTP/1.1")           \
+  X(WS_NO_UPGRADE_TOKEN, 142, 400, "Upgrade header lacks the websocket token")                       \
+  X(WS_NO_CONNECTION_UPGRADE, 143, 400, "Connection header lacks the upgrade token")                 \
+  X(WS_BAD_KEY, 144, 400, "Sec-WebSocket-Key is not 16 bytes in base64")                             \
+  X(WS_BAD_VERSION, 145, 426, "Sec-WebSocket-Version is not 13")                                     \
+  X(WS_BAD_EXTENSION_HEADER, 146, 400, "malformed Sec-WebSocket-Extensions header")                  \
+  /* WebSocket frames (RFC 6455 section 5; the close code is WsCloseCodeFor) */                      \
+  X(WS_RESERVED_OPCODE, 150, 400, "WebSocket frame with a reserved opcode")                          \
+  X(WS_RSV_BITS, 151, 400, "WebSocket frame with RSV bits no extension allows")                      \
+  X(WS_CONTROL_FRAGMENTED, 152, 400, "fragmented WebSocket control frame")                           \
+  X(WS_CONTROL_TOO_LONG, 153, 400, "WebSocket control frame payload over 125 bytes")                 \
+  X(WS_UNMASKED_FRAME, 154, 400, "unmasked WebSocket frame from a client")                           \
+  X(WS_MASKED_FRAME, 155, 400, "masked WebSocket frame from a server")                               \
+  X(WS_NON_MINIMAL_LENGTH, 156, 400, "WebSocket payload length not in its minimal encoding")         \
+  X(WS_LENGTH_TOP_BIT, 157, 400, "WebSocket 64-bit payload length with the top bit set")             \
+  X(WS_FRAME_TOO_BIG, 158, 413, "WebSocket frame larger than the maximum message size")              \
+  X(WS_MESSAGE_TOO_BIG, 159, 413, "WebSocket message larger than the maximum message size")          \
+  X(WS_UNEXPECTED_CONTINUATION, 160, 400, "WebSocket continuation frame without a message")          \
+  X(WS_EXPECTED_CONTINUATION, 161, 400, "new WebSocket data frame inside a fragmented message")      \
+  X(WS_INVALID_UTF8, 162, 400, "invalid UTF-8 in a WebSocket text message or close reason")          \
+  X(WS_BAD_CLOSE_PAYLOAD, 163, 400, "WebSocket close payload of 1 byte")                             \
+  X(WS_BAD_CLOSE_CODE, 164, 400, "WebSocket close code not allowed on the wire")
 
 namespace tsgi {
 
