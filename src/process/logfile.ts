@@ -51,8 +51,9 @@ export class LogFile {
   }
 }
 
-/** A worker or the router points its stdout and stderr (its log) at `file` again. */
-export function reopenStdio(file: string): void {
+/** A worker or the router points its stdout and stderr (its log) at `file` again, and says so
+ *  there as `<who>: FILE reopened`. */
+export function reopenStdio(file: string, who: string): void {
   let fd: number;
   try {
     fd = fs.openSync(file, 'a');
@@ -63,4 +64,5 @@ export function reopenStdio(file: string): void {
   addon.dup2(fd, 1);
   addon.dup2(fd, 2);
   fs.closeSync(fd);
+  logLine(`${who}: ${file} reopened`);
 }

@@ -34,7 +34,9 @@ function run(): void {
   };
   process.on('message', (msg: { type?: string; file?: string }) => {
     if (msg?.type === 'stop') stop("stopping on the master's request");
-    else if (msg?.type === 'reopen-log' && msg.file !== undefined) reopenStdio(msg.file);
+    else if (msg?.type === 'reopen-log' && msg.file !== undefined) {
+      reopenStdio(msg.file, `tsgi http router (pid: ${process.pid})`);
+    }
   });
   process.on('disconnect', () => {
     router.destroy();

@@ -51,7 +51,7 @@ async function run(): Promise<void> {
   };
   process.on('message', (msg: MasterMessage) => {
     if (msg?.type === 'stop') stop("stopping on the master's request");
-    else if (msg?.type === 'reopen-log') reopenStdio(msg.file);
+    else if (msg?.type === 'reopen-log') reopenStdio(msg.file, `tsgi worker ${handoff.id} (pid: ${process.pid})`);
   });
   process.on('disconnect', () => {
     logLine(`tsgi worker ${handoff.id} (pid: ${process.pid}): the master disconnected; exiting`);
