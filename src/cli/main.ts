@@ -32,15 +32,23 @@ function installSignals(serving: ServingUnit, sockets: BoundSocket[], config: Co
   };
   // SIGTERM: graceful shutdown, what Docker, Kubernetes and systemd expect (docs/master.md,
   // "Signals"); --die-on-term is accepted and changes nothing.
-  process.on('SIGTERM', () => {
-    if (stopping) return;
-    stopping = true;
-    logLine('tsgi: SIGTERM received, finishing in-flight requests then exiting');
-    sdStopping();
+  // --shutdown-delay: keep serving that long first, so a balancer that noticed the stop (the
+  // process left its pool) stops sending before the sockets close.
+  const graceful = (why: string): void => {
+    logLine(`tsgi: ${why}, finishing in-flight requests then exiting`);
     void serving.stop().then(() => {
       logLine('tsgi: goodbye');
       finish(0);
     });
+  };
+  process.on('SIGTERM', () => {
+    if (stopping) return;
+    stopping = true;
+    sdStopping();
+    const delay = config.shutdownDelay;
+    if (delay === 0) return graceful('SIGTERM received');
+    logLine(`tsgi: SIGTERM received, serving ${delay} more seconds before stopping (--shutdown-delay)`);
+    setTimeout(() => graceful('--shutdown-delay is over'), delay * 1000);
   });
   const fast = (sig: string) => () => {
     logLine(`tsgi: ${sig} received, shutting down now`);

@@ -422,6 +422,17 @@ export const OPTIONS: readonly OptionSpec[] = [
     },
   ),
   opt(
+    'shutdown-delay',
+    'int',
+    R,
+    'on SIGTERM, answer 503 on /readyz and keep serving SECS seconds before the graceful shutdown starts',
+    {
+      default: 0,
+      min: 0,
+      arg: 'SECS',
+    },
+  ),
+  opt(
     'min-worker-lifetime',
     'int',
     R,

@@ -175,6 +175,7 @@ export interface Config {
   maxWorkerLifetime: number;
   maxWorkerLifetimeDelta: number;
   workerReloadMercy: number;
+  shutdownDelay: number;
   minWorkerLifetime: number;
   touchReload: string[];
   touchChainReload: string[];

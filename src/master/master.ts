@@ -20,7 +20,7 @@ import { sdReady, sdReloading, sdStopping } from '../process/notify';
 import { dropPrivileges, removePidfile, writePidfile } from '../process/privileges';
 import { type BoundSocket, closeAll } from '../process/sockets';
 import { processTitle } from '../process/title';
-import { readProcessMemory, startStatsFor, WORKER_CHEAP } from '../stats';
+import { type Readiness, readProcessMemory, startStatsFor, WORKER_CHEAP } from '../stats';
 import {
   busynessStartLines,
   type CheaperSettings,
@@ -60,6 +60,8 @@ export class Master {
   private readonly logFile: LogFile | null;
   /** --cheaper: the algorithm's settings and state (null when the subsystem is off). */
   private readonly cheaper: { settings: CheaperSettings; state: CheaperState } | null;
+  /** --shutdown-delay: the pending graceful stop while the instance drains (null otherwise). */
+  private drainTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly config: Config,
@@ -395,7 +397,7 @@ export class Master {
   }
 
   reload(why: string): void {
-    if (this.stopping !== 'no') return;
+    if (this.stopping !== 'no' || this.drainTimer !== null) return;
     // --log-reopen (for logrotate): before the new workers start, so they inherit the new file.
     if (this.config.logReopen && this.logFile !== null) {
       this.logFile.reopen('log-reopen');
@@ -408,7 +410,7 @@ export class Master {
 
   /** One worker at a time, waiting for each new one to serve (uWSGI's chain reload). */
   chainReload(): void {
-    if (this.stopping !== 'no' || this.chain !== null) return;
+    if (this.stopping !== 'no' || this.drainTimer !== null || this.chain !== null) return;
     this.announceReload();
     logLine('tsgi: chain reload starting');
     this.chain = this.slots.filter((s) => !s.cheap).map((s) => s.id);
@@ -434,9 +436,47 @@ export class Master {
     this.replace(next, true);
   }
 
+  /**
+   * /readyz (docs/deploy.md, "Health"): ready while at least one worker serves and the
+   * instance is neither draining (--shutdown-delay) nor stopping. A reload keeps it ready:
+   * the old workers serve until their replacements do.
+   */
+  readiness(): Readiness {
+    if (this.stopping !== 'no' || this.drainTimer !== null) return { ready: false, reason: 'shutting down' };
+    if (!this.slots.some((s) => s.current !== null && s.ready)) return { ready: false, reason: 'no worker serves yet' };
+    if (this.router !== null && !this.router.running) return { ready: false, reason: 'the router is not running' };
+    return { ready: true, reason: 'ready' };
+  }
+
+  /**
+   * SIGTERM with --shutdown-delay first drains: /readyz answers 503 at once while every
+   * socket stays open and every worker keeps serving, so a load balancer or a Kubernetes
+   * Service stops sending before anything is refused; the graceful stop starts after the delay.
+   * A fast shutdown (SIGINT, SIGQUIT) cuts the delay short.
+   */
   shutdown(mode: 'graceful' | 'fast'): void {
+    if (mode === 'graceful' && this.stopping === 'no' && this.config.shutdownDelay > 0) {
+      if (this.drainTimer !== null) return;
+      sdStopping();
+      this.stopTouch?.();
+      logLine(
+        `tsgi: not ready from now on (/readyz answers 503); serving ${this.config.shutdownDelay} more seconds before the graceful shutdown (--shutdown-delay)`,
+      );
+      this.drainTimer = setTimeout(() => this.stopNow('graceful'), this.config.shutdownDelay * 1000);
+      return;
+    }
+    this.stopNow(mode);
+  }
+
+  private stopNow(mode: 'graceful' | 'fast'): void {
+    const drained = this.drainTimer !== null;
+    if (drained) {
+      clearTimeout(this.drainTimer!);
+      this.drainTimer = null;
+    }
     if (this.stopping === 'fast' || this.stopping === mode) return;
-    if (this.stopping === 'no') sdStopping();
+    if (this.stopping === 'no' && !drained) sdStopping();
+    if (drained && mode === 'graceful') logLine('tsgi: --shutdown-delay is over: graceful shutdown');
     this.stopping = mode;
     this.stopTouch?.();
     if (mode === 'graceful' && this.router?.running) {

@@ -50,12 +50,19 @@ export function encodeRouterHandoff(config: Config, sockets: BoundSocket[], back
     backlog: config.listen,
     logDate: typeof config.logDate === 'string' ? config.logDate : undefined,
   };
-  return JSON.stringify({ ...options, processTitle: processTitle(config, 'router', 'tsgi http router') });
+  // With --shutdown-delay a SIGTERM sent to the whole process group is the master's to act
+  // on: the router keeps serving until the master asks it to stop.
+  const extra = {
+    processTitle: processTitle(config, 'router', 'tsgi http router'),
+    masterStops: config.shutdownDelay > 0,
+  };
+  return JSON.stringify({ ...options, ...extra });
 }
 
-/** The router's options, and the name it takes in `ps` (src/process/title.ts). */
-export function decodeRouterHandoff(raw: string): RouterOptions & { processTitle: string } {
-  const o = JSON.parse(raw) as RouterOptions & { processTitle?: string };
+/** The router's options, the name it takes in `ps` (src/process/title.ts), and whether a
+ *  SIGTERM waits for the master's "stop" (--shutdown-delay). */
+export function decodeRouterHandoff(raw: string): RouterOptions & { processTitle: string; masterStops: boolean } {
+  const o = JSON.parse(raw) as RouterOptions & { processTitle?: string; masterStops?: boolean };
   if (!Array.isArray(o.listeners) || typeof o.backend !== 'object') throw new Error(`malformed ${ROUTER_HANDOFF_ENV}`);
-  return { ...o, processTitle: o.processTitle ?? 'tsgi http router' };
+  return { ...o, processTitle: o.processTitle ?? 'tsgi http router', masterStops: o.masterStops === true };
 }

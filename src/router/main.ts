@@ -42,7 +42,13 @@ function run(): void {
     router.destroy();
     process.exit(1);
   });
-  process.on('SIGTERM', () => stop('SIGTERM received'));
+  process.on('SIGTERM', () => {
+    if (handoff.masterStops && process.connected) {
+      logLine(
+        `tsgi http router (pid: ${process.pid}): SIGTERM received; serving until the master stops it (--shutdown-delay)`,
+      );
+    } else stop('SIGTERM received');
+  });
   process.on('SIGHUP', () => {});
   process.on('SIGINT', () => {
     router.destroy();

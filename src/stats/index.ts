@@ -20,6 +20,7 @@ export {
   WORKER_PAUSE,
 } from './document';
 export { emitStats, type StatsObject, type StatsValue } from './emitter';
+export { type HealthAnswer, livenessAnswer, type Readiness, readinessAnswer } from './health';
 export { type ProcessMemory, readProcessMemory } from './memory';
 export { STATS_HTTP_HEAD, type StatsServer, type StatsServerOptions, startStatsServer } from './server';
 

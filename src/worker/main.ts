@@ -59,7 +59,14 @@ async function run(): Promise<void> {
     process.exit(1);
   });
   // Sent to the whole process group (a terminal's Ctrl-C, systemd's KillMode=control-group).
-  process.on('SIGTERM', () => stop('SIGTERM received'));
+  // With --shutdown-delay the master drains first and then stops this worker itself.
+  process.on('SIGTERM', () => {
+    if (config.shutdownDelay > 0 && process.connected) {
+      logLine(
+        `tsgi worker ${handoff.id} (pid: ${process.pid}): SIGTERM received; serving until the master stops it (--shutdown-delay)`,
+      );
+    } else stop('SIGTERM received');
+  });
   // A SIGHUP to the process group (a shell's `kill -HUP %1`, `systemctl kill -s HUP`) also
   // reaches the master, which reloads every worker: stopping here as well would leave no
   // process accepting until the new ones have loaded the app. Like any SIGHUP sent to a
