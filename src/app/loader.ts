@@ -1,6 +1,7 @@
-// Loads the app named by --wsgi-file or --module and picks the export to serve. Every file
-// kind (.js .mjs .cjs .ts .mts .cts, ESM or CommonJS) goes through tsx's scoped ESM import,
-// so TypeScript needs no build step and nothing is registered globally.
+// Loads the app named by --wsgi-file or --module and picks the export to serve. JavaScript
+// (.js .mjs .cjs, ESM or CommonJS) is imported by Node itself; TypeScript (.ts .mts .cts), and
+// JavaScript that imports TypeScript, goes through tsx's scoped ESM import, so TypeScript needs
+// no build step and nothing is registered globally.
 
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Server as HttpServer } from 'node:http';
@@ -137,7 +138,28 @@ export function splitModuleSpec(spec: string): { name: string; callable?: string
 type TsImport = (specifier: string, parent: string) => Promise<Record<string, unknown>>;
 let tsImportFn: TsImport | null = null;
 
+/** Files Node loads itself: they never pay for tsx (its esbuild, its hooks and the module
+ *  loader thread they start cost ~30 MiB per process; docs/app-contract.md, "Loading"). */
+const NODE_LOADS = new Set(['.js', '.mjs', '.cjs']);
+
+/**
+ * Errors of Node's ESM loader that tsx can get past: a JavaScript entry importing a .ts file,
+ * or naming it "x.js" as TypeScript sources do. Both happen while the module graph is
+ * resolved, before any of it runs, so loading again through tsx runs nothing twice.
+ */
+function tsxCanLoad(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ERR_UNKNOWN_FILE_EXTENSION' || code === 'ERR_MODULE_NOT_FOUND';
+}
+
 async function importFile(file: string): Promise<Record<string, unknown>> {
+  if (NODE_LOADS.has(path.extname(file))) {
+    try {
+      return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    } catch (err) {
+      if (!tsxCanLoad(err)) throw err;
+    }
+  }
   if (tsImportFn === null) {
     // The ESM build of tsx's API: its CommonJS build cannot locate its loader from dist/.
     const api = (await import('tsx/esm/api')) as unknown as { tsImport: TsImport };

@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { type LoadedApp, loadApp, resolveModule, splitModuleSpec } from '../../src/app/loader';
+import type * as Loader from '../../src/app/loader';
 import { FakeServer, settle } from './helpers/fake-native';
+
+// The compiled loader (npm run build:ts), as the CLI runs it: these tests run under tsx's
+// global hooks, which would map an import() of "hello.js" written in a .ts file to its
+// "hello.ts" sibling; the loader imports JavaScript with Node's own import().
+const { loadApp, resolveModule, splitModuleSpec } = require('../../dist/app/loader') as typeof Loader;
+type LoadedApp = Loader.LoadedApp;
 
 const APPS = path.resolve(__dirname, '../fixtures/apps');
 
@@ -23,6 +29,16 @@ test('a CommonJS .js file with exports.application loads as a gateway callable',
 
 test('an ESM .mjs file with a named export loads', async () => {
   assert.equal(await serve(await loadApp({ wsgiFile: path.join(APPS, 'hello.mjs') })), 'Hello from hello.mjs');
+});
+
+test('a JavaScript app that imports a .ts module loads through tsx', async () => {
+  const app = await loadApp({ wsgiFile: path.join(APPS, 'js-with-ts', 'app.mjs') });
+  assert.equal(await serve(app), 'Hello app.mjs from TypeScript');
+});
+
+test('a JavaScript app that names a TypeScript module "x.js" loads through tsx', async () => {
+  const app = await loadApp({ wsgiFile: path.join(APPS, 'js-with-ts', 'app-js-names.mjs') });
+  assert.equal(await serve(app), 'Hello app-js-names.mjs from TypeScript');
 });
 
 test('a .cjs file whose module.exports is the function is taken as the default export', async () => {
