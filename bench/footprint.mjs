@@ -127,7 +127,7 @@ async function measure(config) {
     const pids = tree(child.pid);
     const result = { firstMs, rssKb: rssKb(pids), processes: pids.length };
     if (IDLE_S > 0) {
-      await sleep(1000);
+      await sleep(5000); // past the start-up's garbage collections and compilations
       const t0 = cpuTicks(pids);
       await sleep(IDLE_S * 1000);
       result.idlePct = (100 * (cpuTicks(pids) - t0)) / CLK_TCK / IDLE_S;

@@ -97,12 +97,19 @@ void Server::Start() {
   timer_ = new uv_timer_t;
   uv_timer_init(loop_, timer_);
   timer_->data = this;
-  uv_timer_start(timer_, OnTimer, kTimerTickMs, kTimerTickMs);
   idle_ = new uv_idle_t;
   uv_idle_init(loop_, idle_);
   idle_->data = this;
   ResumeAccepting();
   if (opts_.scoreboard.worker) opts_.scoreboard.worker->accepting.store(1, std::memory_order_relaxed);
+}
+
+// The timer ticks only while something can be due: a connection (each one sits in a
+// timeout list from accept to close) or paused accepting after EMFILE. An idle worker then
+// wakes for nothing (docs/architecture.md, "Timeouts").
+void Server::ArmTimer() {
+  if (!uv_is_active(reinterpret_cast<uv_handle_t*>(timer_)))
+    uv_timer_start(timer_, OnTimer, kTimerTickMs, kTimerTickMs);
 }
 
 void Server::ResumeAccepting() {
@@ -153,6 +160,7 @@ bool Server::CloseOldestIdle() {
 // next timer tick, and the log gets one line per interval with the count.
 void Server::OnDescriptorsExhausted(int err) {
   fd_exhausted_ = true;
+  ArmTimer();
   fd_failures_++;
   PauseAccepting();
   uint64_t now = uv_now(loop_);
@@ -198,6 +206,7 @@ void Server::Accept(size_t index, int limit) {
     counters_.open++;
     Connection* c = ConnectionOpen(this, fd, &l, addr, port);
     all_.push_back(c);
+    ArmTimer();
     // With TCP_DEFER_ACCEPT the request is usually here already: read it now, and register
     // the socket with epoll only if something is left to wait for.
     ConnectionOnReadable(c);
@@ -354,6 +363,7 @@ void Server::OnTimer(uv_timer_t* handle) {
   s->fd_exhausted_ = false;  // try accepting again (FinishBatch resumes the listeners)
   s->ExpireTimeouts();
   s->FinishBatch();
+  if (s->all_.empty() && !s->fd_exhausted_) uv_timer_stop(handle);
 }
 
 void Server::ExpireTimeouts() {

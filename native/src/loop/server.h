@@ -243,6 +243,7 @@ class Server {
   void OnDescriptorsExhausted(int err);
   void RunAcceptTurn();
   void ExpireTimeouts();
+  void ArmTimer();
   void RunDeferred();
   void PauseAccepting();
   void ResumeAccepting();
