@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { STATS_HTTP_HEAD } from '../../src/stats';
 import { getOnNewConnection, sleep, tempDir } from './helpers/exchange';
-import { APPS, rawExchange, startTsgi, type TsgiHandle } from './helpers/tsgi';
+import { APPS, rawExchange, startTsgi, type TsgiHandle, uwsgiPacket } from './helpers/tsgi';
 
 const APP = path.join(APPS, 'metrics-status.js');
 
@@ -287,5 +287,55 @@ describe('the --metrics listener on a UNIX socket under bad clients', () => {
     assert.equal(s.samples.get('tsgi_workers_configured'), 2);
     const r = await promtool(s.body);
     assert.equal(r.code, 0, r.output);
+  });
+});
+
+describe('received bytes over the gateway protocols', () => {
+  let tsgi: TsgiHandle;
+  let metricsPort: number;
+
+  before(async () => {
+    tsgi = await startTsgi([
+      '--socket',
+      '127.0.0.1:0',
+      '--scgi-socket',
+      '127.0.0.1:0',
+      '--wsgi-file',
+      APP,
+      '--master',
+      '--processes',
+      '2',
+      '--disable-logging',
+      '--metrics',
+      '127.0.0.1:0',
+    ]);
+    metricsPort = await listenerPort(tsgi, 'Metrics');
+  });
+  after(async () => {
+    await tsgi?.stop();
+  });
+
+  test('a uwsgi packet and an SCGI request count their whole bytes, vars block and body, and their status', async () => {
+    const cgi = (p: string): Array<[string, string]> => [
+      ['REQUEST_METHOD', 'POST'],
+      ['REQUEST_URI', p],
+      ['PATH_INFO', p],
+      ['QUERY_STRING', ''],
+      ['SERVER_PROTOCOL', 'HTTP/1.1'],
+      ['SERVER_NAME', 'x'],
+      ['SERVER_PORT', '80'],
+    ];
+    const packet = uwsgiPacket([['CONTENT_LENGTH', '5'], ...cgi('/missing')], 'hello');
+    const u = await rawExchange({ port: tsgi.ports[0]! }, [packet], { timeoutMs: 60000 });
+    assert.match(u.data.toString('latin1'), /^HTTP\/1\.1 404 /);
+    const block = [['CONTENT_LENGTH', '3'], ['SCGI', '1'], ...cgi('/teapot')].map(([k, v]) => `${k}\0${v}\0`).join('');
+    const scgi = Buffer.from(`${block.length}:${block},abc`, 'latin1');
+    const r = await rawExchange({ port: tsgi.ports[1]! }, [scgi], { timeoutMs: 60000 });
+    assert.match(r.data.toString('latin1'), /^Status: 418 /);
+    const s = (await scrapeUntil(metricsPort, (m) => total(m, 'tsgi_requests_total') >= 2)).samples;
+    assert.equal(total(s, 'tsgi_requests_total'), 2);
+    assert.equal(total(s, 'tsgi_received_bytes_total'), packet.length + scgi.length);
+    assert.equal(total(s, 'tsgi_responses_total', 'code="404"'), 1);
+    assert.equal(total(s, 'tsgi_responses_total', 'code="418"'), 1);
   });
 });
