@@ -11,7 +11,8 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { STATS_HTTP_HEAD } from '../../src/stats';
-import { getOnNewConnection, sleep, tempDir } from './helpers/exchange';
+import { fcgiPairs, fcgiRequest } from './helpers/cgi';
+import { getOnNewConnection, portOf, sleep, tempDir } from './helpers/exchange';
 import { APPS, rawExchange, startTsgi, type TsgiHandle, uwsgiPacket } from './helpers/tsgi';
 
 const APP = path.join(APPS, 'metrics-status.js');
@@ -300,6 +301,8 @@ describe('received bytes over the gateway protocols', () => {
       '127.0.0.1:0',
       '--scgi-socket',
       '127.0.0.1:0',
+      '--fastcgi-socket',
+      '127.0.0.1:0',
       '--wsgi-file',
       APP,
       '--master',
@@ -315,7 +318,7 @@ describe('received bytes over the gateway protocols', () => {
     await tsgi?.stop();
   });
 
-  test('a uwsgi packet and an SCGI request count their whole bytes, vars block and body, and their status', async () => {
+  test('a uwsgi packet, an SCGI request and a FastCGI request count what docs/stats.md says, and their status', async () => {
     const cgi = (p: string): Array<[string, string]> => [
       ['REQUEST_METHOD', 'POST'],
       ['REQUEST_URI', p],
@@ -326,16 +329,25 @@ describe('received bytes over the gateway protocols', () => {
       ['SERVER_PORT', '80'],
     ];
     const packet = uwsgiPacket([['CONTENT_LENGTH', '5'], ...cgi('/missing')], 'hello');
-    const u = await rawExchange({ port: tsgi.ports[0]! }, [packet], { timeoutMs: 60000 });
+    const u = await rawExchange({ port: portOf(tsgi.output(), 'uwsgi') }, [packet], { timeoutMs: 60000 });
     assert.match(u.data.toString('latin1'), /^HTTP\/1\.1 404 /);
     const block = [['CONTENT_LENGTH', '3'], ['SCGI', '1'], ...cgi('/teapot')].map(([k, v]) => `${k}\0${v}\0`).join('');
     const scgi = Buffer.from(`${block.length}:${block},abc`, 'latin1');
-    const r = await rawExchange({ port: tsgi.ports[1]! }, [scgi], { timeoutMs: 60000 });
+    const r = await rawExchange({ port: portOf(tsgi.output(), 'scgi') }, [scgi], { timeoutMs: 60000 });
     assert.match(r.data.toString('latin1'), /^Status: 418 /);
-    const s = (await scrapeUntil(metricsPort, (m) => total(m, 'tsgi_requests_total') >= 2)).samples;
-    assert.equal(total(s, 'tsgi_requests_total'), 2);
-    assert.equal(total(s, 'tsgi_received_bytes_total'), packet.length + scgi.length);
-    assert.equal(total(s, 'tsgi_responses_total', 'code="404"'), 1);
+    // FastCGI: the FCGI_PARAMS content and the FCGI_STDIN content, without record framing.
+    const params: Array<[string, string]> = [['CONTENT_LENGTH', '4'], ...cgi('/missing')];
+    const f = await rawExchange({ port: portOf(tsgi.output(), 'fastcgi') }, [fcgiRequest(params, 'four')], {
+      timeoutMs: 60000,
+    });
+    assert.match(f.data.toString('latin1'), /Status: 404 /);
+    const s = (await scrapeUntil(metricsPort, (m) => total(m, 'tsgi_requests_total') >= 3)).samples;
+    assert.equal(total(s, 'tsgi_requests_total'), 3);
+    assert.equal(
+      total(s, 'tsgi_received_bytes_total'),
+      packet.length + scgi.length + fcgiPairs(params).length + 'four'.length,
+    );
+    assert.equal(total(s, 'tsgi_responses_total', 'code="404"'), 2);
     assert.equal(total(s, 'tsgi_responses_total', 'code="418"'), 1);
   });
 });
