@@ -33,6 +33,8 @@ export interface MetricsServerOptions {
 
 /** The largest request head read (request line and header lines). */
 export const MAX_HEAD_BYTES = 8192;
+/** Unsent answer bytes above which no further pipelined request is read. */
+const HIGH_WATER = 64 * 1024;
 
 interface Answer extends RouteResponse {
   close: boolean;
@@ -105,11 +107,11 @@ function onConnection(options: MetricsServerOptions, timeoutMs: number, sock: ne
   sock.on('error', () => sock.destroy());
   sock.on('close', disarm);
   arm();
-  sock.on('data', (d: Buffer) => {
-    if (closing) return;
-    buf += d.toString('latin1');
-    arm();
-    for (;;) {
+  // Pipelined heads are answered in turn, but not faster than the client reads: above
+  // HIGH_WATER unsent bytes reading stops until the socket drains (a client that never reads
+  // then goes idle and meets the socket timeout).
+  const serve = (): void => {
+    while (!closing && sock.writableLength <= HIGH_WATER) {
       const end = buf.indexOf('\r\n\r\n');
       if (end === -1 || end > MAX_HEAD_BYTES) {
         if (buf.length > MAX_HEAD_BYTES) {
@@ -130,6 +132,19 @@ function onConnection(options: MetricsServerOptions, timeoutMs: number, sock: ne
       sock.write(renderAnswer(method, answer));
       arm(); // the next head, or the keep-alive idle time, has the same bound
     }
+    if (!closing) {
+      sock.pause();
+      sock.once('drain', () => {
+        sock.resume();
+        serve();
+      });
+    }
+  };
+  sock.on('data', (d: Buffer) => {
+    if (closing) return;
+    buf += d.toString('latin1');
+    arm();
+    serve();
   });
 }
 

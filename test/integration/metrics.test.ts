@@ -8,6 +8,7 @@
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { STATS_HTTP_HEAD } from '../../src/stats';
@@ -280,6 +281,24 @@ describe('the --metrics listener on a UNIX socket under bad clients', () => {
     const slow = await rawExchange({ path: sock }, drip, { timeoutMs: 60000, gapMs: 300 });
     assert.equal(slow.closed, true);
     assert.equal(slow.data.length, 0);
+  });
+
+  test('a hundred pipelined scrapes are all answered on one connection, the answers held back while the client does not read', async () => {
+    const one = 'GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n';
+    const last = 'GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n';
+    const data = await new Promise<string>((resolve, reject) => {
+      const c = net.connect(sock);
+      let got = '';
+      c.on('data', (d: Buffer) => (got += d.toString('latin1')));
+      c.on('close', () => resolve(got));
+      c.on('error', reject);
+      // Not reading for a while lets far more than the listener's 64 KiB of answers pile up.
+      c.pause();
+      c.write(one.repeat(99) + last);
+      setTimeout(() => c.resume(), 500);
+    });
+    assert.equal(data.match(/HTTP\/1\.1 200 OK\r\n/g)?.length, 100);
+    assert.equal(data.match(/^# TYPE tsgi_build_info gauge$/gm)?.length, 100, 'every body whole');
   });
 
   test('after all that it still serves the exposition', async () => {
