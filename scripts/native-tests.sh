@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds and runs the C++ unit tests of native/src/proto and native/src/common without Node.
+# Builds and runs the C++ unit tests of native/src/proto, native/src/common and
+# native/src/scoreboard without Node.
 # Each test/native/*_test.cc becomes its own binary linked with every pure source file.
 #   --asan   build with AddressSanitizer + UndefinedBehaviorSanitizer (halt on first report)
 set -euo pipefail
@@ -15,7 +16,7 @@ if [ "$mode" = asan ]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 fi
-srcs=(native/src/common/*.cc native/src/proto/*.cc)
+srcs=(native/src/common/*.cc native/src/proto/*.cc native/src/scoreboard/*.cc)
 status=0
 for t in test/native/*_test.cc; do
   name=$(basename "$t" .cc)

@@ -502,7 +502,11 @@ export const OPTIONS: readonly OptionSpec[] = [
     arg: 'ADDR',
     implies: ['master'],
   }),
-  opt('stats-http', 'bool', ST, 'prefix the stats JSON with an HTTP response head'),
+  opt('stats-http', 'bool', ST, 'prefix the stats JSON with an HTTP response head; GET /metrics gets the metrics'),
+  opt('metrics', 'address', ST, 'serve Prometheus metrics over HTTP on ADDR, path /metrics (implies --master)', {
+    arg: 'ADDR',
+    implies: ['master'],
+  }),
   opt('stats-minified', 'bool', ST, 'serve the stats JSON without whitespace'),
   opt(
     'stats-show-credentials',

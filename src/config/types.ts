@@ -199,6 +199,8 @@ export interface Config {
   statsHttp: boolean;
   statsMinified: boolean;
   statsShowCredentials: boolean;
+  /** --metrics: the Prometheus listener (src/stats/metrics-server.ts). */
+  metrics?: Address;
   // Process management
   pidfile?: string;
   daemonize?: string;

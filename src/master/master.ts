@@ -20,7 +20,16 @@ import { sdReady, sdReloading, sdStopping } from '../process/notify';
 import { dropPrivileges, removePidfile, writePidfile } from '../process/privileges';
 import { type BoundSocket, closeAll } from '../process/sockets';
 import { processTitle } from '../process/title';
-import { type Readiness, readProcessMemory, startStatsFor, WORKER_CHEAP } from '../stats';
+import {
+  livenessAnswer,
+  type Readiness,
+  readinessAnswer,
+  readProcessMemory,
+  registerRoute,
+  startMetricsFor,
+  startStatsFor,
+  WORKER_CHEAP,
+} from '../stats';
 import {
   busynessStartLines,
   type CheaperSettings,
@@ -51,6 +60,8 @@ export class Master {
   /** Per-worker and per-core counters shared with the workers (src/stats reads them). */
   private readonly scoreboard: ReturnType<typeof addon.createScoreboard>;
   private memoryTimer: NodeJS.Timeout | null = null;
+  /** Graceful and chain reloads started (tsgi_reloads_total). */
+  private reloads = 0;
   /** The --http router process, if any. */
   private readonly router: RouterProcess | null;
   /** systemd (src/process/notify.ts): READY=1 is owed once every worker serves, at start and
@@ -108,7 +119,16 @@ export class Master {
     if (this.cheaper !== null) this.startCheaper();
     for (const slot of this.slots) if (!slot.cheap) this.spawn(slot);
     this.router?.start();
-    void startStatsFor(this.config, { scoreboard: this.scoreboard.handle, sockets: this.sockets, appLoadSeconds: 0 })
+    // docs/health.md: answered from the master's own state, on --metrics and --stats-http.
+    registerRoute('/healthz', livenessAnswer);
+    registerRoute('/readyz', () => readinessAnswer(this.readiness()));
+    const sources = {
+      scoreboard: this.scoreboard.handle,
+      sockets: this.sockets,
+      appLoadSeconds: 0,
+      reloads: () => this.reloads,
+    };
+    void startStatsFor(this.config, sources)
       .then((stats) => {
         if (stats === null || this.config.stats === undefined) return;
         const a = this.config.stats;
@@ -116,6 +136,14 @@ export class Master {
         logLine(`*** Stats server enabled on ${where} fd: ${stats.fd} ***`);
       })
       .catch((err: unknown) => logLine(`tsgi: cannot start the stats server: ${(err as Error).message}`));
+    void startMetricsFor(this.config, sources)
+      .then((metrics) => {
+        if (metrics === null || this.config.metrics === undefined) return;
+        const a = this.config.metrics;
+        const where = a.kind === 'tcp' ? `${a.raw.startsWith(':') ? '127.0.0.1' : a.host}:${metrics.port}` : a.raw;
+        logLine(`*** Metrics server enabled on ${where} fd: ${metrics.fd} ***`);
+      })
+      .catch((err: unknown) => logLine(`tsgi: cannot start the metrics server: ${(err as Error).message}`));
     // rss/vsz of every worker for the stats and uWSGI's memory view, once a second.
     this.memoryTimer = setInterval(() => {
       if (this.logFile?.rotateIfBig()) this.childrenReopenLog();
@@ -404,6 +432,7 @@ export class Master {
       this.childrenReopenLog();
     }
     this.announceReload();
+    this.reloads++;
     logLine(`tsgi: graceful reload of every worker (${why})`);
     for (const slot of this.slots) this.replace(slot, true);
   }
@@ -412,6 +441,7 @@ export class Master {
   chainReload(): void {
     if (this.stopping !== 'no' || this.drainTimer !== null || this.chain !== null) return;
     this.announceReload();
+    this.reloads++;
     logLine('tsgi: chain reload starting');
     this.chain = this.slots.filter((s) => !s.cheap).map((s) => s.id);
     this.advanceChain(true);

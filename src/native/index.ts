@@ -94,6 +94,15 @@ export interface ScoreboardCoreFields {
   exceptions: number;
   readErrors: number;
   writeErrors: number;
+  /** Request bytes read: each head as framed on the wire + its body payload (docs/stats.md). */
+  rx: number;
+  /**
+   * Finished requests per duration bucket, not cumulative: entry i counts durations in
+   * (durationBoundsUs[i-1], durationBoundsUs[i]] µs; the last entry is the +Inf bucket.
+   */
+  durationBuckets: number[];
+  /** Finished requests by response status ("200": n; "other" outside 100..599); only codes seen. */
+  statusCounts: Record<string, number>;
   /** Requests of this core in the app now (more than 1 with --async). */
   inflight: number;
   inRequest: number;
@@ -110,6 +119,8 @@ export interface ScoreboardSnapshot {
   nowMs: number;
   /** Unix seconds the region was created. */
   created: number;
+  /** Upper bounds (µs, inclusive) of the duration buckets; one more bucket (+Inf) follows. */
+  durationBoundsUs: number[];
   workers: ScoreboardWorkerFields[];
   /** cores[w][c]. */
   cores: ScoreboardCoreFields[][];

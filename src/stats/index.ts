@@ -1,13 +1,17 @@
-// Wiring of the stats server for a running instance: the one call the CLI (single process)
-// and the master make. It reads the scoreboard at each connection, asks the kernel for the
-// listening sockets' queues, and serves the document in uWSGI's format.
+// Wiring of the stats server and the --metrics listener for a running instance: the calls
+// the master makes. They read the scoreboard at each request, ask the kernel for the
+// listening sockets' queues, and serve the document in uWSGI's format or the Prometheus
+// exposition (GET /metrics on --stats-http and on --metrics).
 
-import type { Config } from '../config';
+import type { Address, Config } from '../config';
 import { formatAddress, packageVersion } from '../config';
 import { addon, type ScoreboardHandle } from '../native';
 import { logLine } from '../process/log';
 import type { BoundSocket } from '../process/sockets';
 import { buildStatsDocument, type StatsSocket, statsVersion } from './document';
+import { type RouteContext, type RouteHandler, routeTable } from './http-routes';
+import { startMetricsServer } from './metrics-server';
+import { METRICS_CONTENT_TYPE, renderMetrics } from './prometheus';
 import { type StatsServer, startStatsServer } from './server';
 
 export {
@@ -21,7 +25,16 @@ export {
 } from './document';
 export { emitStats, type StatsObject, type StatsValue } from './emitter';
 export { type HealthAnswer, livenessAnswer, type Readiness, readinessAnswer } from './health';
+export {
+  METRICS_PATH,
+  type RouteContext,
+  type RouteHandler,
+  type RouteResponse,
+  registerRoute,
+  unregisterRoute,
+} from './http-routes';
 export { type ProcessMemory, readProcessMemory } from './memory';
+export { METRICS_CONTENT_TYPE, type MetricsContext, renderMetrics } from './prometheus';
 export { STATS_HTTP_HEAD, type StatsServer, type StatsServerOptions, startStatsServer } from './server';
 
 export interface StatsSources {
@@ -33,6 +46,8 @@ export interface StatsSources {
   appLoadSeconds?: number;
   /** Receives errors of the stats server (a failed document); default: ignored. */
   onError?(err: unknown): void;
+  /** Graceful and chain reloads performed so far (tsgi_reloads_total); default 0. */
+  reloads?(): number;
 }
 
 /** The socket name as uWSGI shows it: as written, with the real port for port 0. */
@@ -49,19 +64,52 @@ function socketStats(sockets: readonly BoundSocket[]): StatsSocket[] {
   });
 }
 
+/** A host-less `:P` binds loopback only (uWSGI binds every interface; 0.0.0.0:P asks for that). */
+function loopbackIfHostless(a: Address, option: string): Address {
+  if (a.kind !== 'tcp' || !a.raw.startsWith(':')) return a;
+  logLine(`tsgi: --${option} ${a.raw} has no host: bound to 127.0.0.1 only (give 0.0.0.0${a.raw} for every interface)`);
+  return { ...a, host: '127.0.0.1' };
+}
+
+/** The routes of one instance's listeners, and how a handler is run with its context. */
+function instanceRoutes(config: Config, sources: StatsSources) {
+  const metrics: RouteHandler = (ctx) => ({
+    status: 200,
+    contentType: METRICS_CONTENT_TYPE,
+    body: renderMetrics(ctx.snapshot(), {
+      version: packageVersion(),
+      nodeVersion: process.versions.node,
+      sockets: socketStats(sources.sockets),
+      workersConfigured: config.processes,
+      reloads: sources.reloads?.() ?? 0,
+    }),
+  });
+  const routes = routeTable(metrics);
+  const run = (handler: RouteHandler, method: string, path: string, query: string) => {
+    const ctx: RouteContext = {
+      method,
+      path,
+      query,
+      config,
+      snapshot: () => addon.scoreboardSnapshot(sources.scoreboard),
+    };
+    return handler(ctx);
+  };
+  return { routes, run };
+}
+
 /** Starts --stats for `config` (resolves to null when --stats is not set). */
 export async function startStatsFor(config: Config, sources: StatsSources): Promise<StatsServer | null> {
   if (config.stats === undefined) return null;
   const version = statsVersion(packageVersion());
   const uid = process.getuid?.() ?? 0;
   const gid = process.getgid?.() ?? 0;
-  // A host-less --stats :P binds loopback only: the document shows every in-flight request.
-  // (uWSGI binds every interface; 0.0.0.0:P still asks for that.)
-  const a = config.stats;
-  const address = a.kind === 'tcp' && a.raw.startsWith(':') ? { ...a, host: '127.0.0.1' } : a;
-  if (address !== a)
-    logLine(`tsgi: --stats ${a.raw} has no host: bound to 127.0.0.1 only (give 0.0.0.0${a.raw} for every interface)`);
+  // Loopback only for a host-less address: the document shows every in-flight request.
+  const address = loopbackIfHostless(config.stats, 'stats');
+  const { routes, run } = instanceRoutes(config, sources);
   return startStatsServer({
+    routes,
+    answerRoute: (method, path, query) => run(routes.get(path)!, method, path, query),
     address,
     http: config.statsHttp,
     minified: config.statsMinified,
@@ -79,5 +127,19 @@ export async function startStatsFor(config: Config, sources: StatsSources): Prom
         app: { mountpoint: '', startupTime: sources.appLoadSeconds ?? 0, chdir: config.chdir ?? '' },
         showCredentials: config.statsShowCredentials,
       }),
+  });
+}
+
+/** Starts --metrics for `config` (resolves to null when --metrics is not set). */
+export async function startMetricsFor(config: Config, sources: StatsSources): Promise<StatsServer | null> {
+  if (config.metrics === undefined) return null;
+  const { routes, run } = instanceRoutes(config, sources);
+  return startMetricsServer({
+    address: loopbackIfHostless(config.metrics, 'metrics'),
+    routes,
+    run,
+    chmod: config.chmodSocket,
+    timeoutMs: config.socketTimeout * 1000,
+    onError: sources.onError,
   });
 }

@@ -3,8 +3,9 @@
 //  - plain mode: the document is written at once, without waiting for the client; bytes the
 //    client sends are read and discarded until it closes (uWSGI closes with them unread,
 //    which resets the connection: the client may lose the document);
-//  - --stats-http: waits for the client's first bytes (ignored, not parsed), then sends an
-//    HTTP/1.0 head and the document, without Content-Length, and closes.
+//  - --stats-http: waits for the client's first bytes (not parsed), then sends an HTTP/1.0
+//    head and the document, without Content-Length, and closes; only a GET or HEAD for a path
+//    of `routes` (/metrics, http-routes.ts) is answered with that route instead.
 // The document is built per connection by `getDocument`, so every client sees fresh values.
 
 import * as fs from 'node:fs';
@@ -12,6 +13,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import type { Address } from '../config';
 import { emitStats, type StatsObject } from './emitter';
+import { classifyStatsHttpRequest, DEFAULT_CONTENT_TYPE, type RouteResponse, reasonPhrase } from './http-routes';
 
 export const STATS_HTTP_HEAD =
   'HTTP/1.0 200 OK\r\nConnection: close\r\nAccess-Control-Allow-Origin: *\r\nContent-Type: application/json\r\n\r\n';
@@ -32,6 +34,10 @@ export interface StatsServerOptions {
   timeoutMs?: number;
   /** Called when building or sending a document fails (the connection is dropped). */
   onError?(err: unknown): void;
+  /** --stats-http: the paths answered with something else than the document (http-routes.ts). */
+  routes?: ReadonlyMap<string, unknown>;
+  /** Answers a request classified as one of `routes`. */
+  answerRoute?(method: string, path: string, query: string): RouteResponse;
 }
 
 export interface StatsServer {
@@ -42,7 +48,7 @@ export interface StatsServer {
   close(): Promise<void>;
 }
 
-function listenTarget(address: Address, cwd: string): net.ListenOptions {
+export function listenTarget(address: Address, cwd: string): net.ListenOptions {
   switch (address.kind) {
     case 'tcp':
       return { host: address.host, port: address.port, exclusive: true };
@@ -55,12 +61,28 @@ function listenTarget(address: Address, cwd: string): net.ListenOptions {
 
 // A stale UNIX socket file left by a previous run is replaced (uWSGI unlinks before bind);
 // anything that is not a socket is left alone and the bind fails.
-function removeStaleSocket(file: string): void {
+export function removeStaleSocket(file: string): void {
   try {
     if (fs.lstatSync(file).isSocket()) fs.unlinkSync(file);
   } catch {
     // absent: nothing to do
   }
+}
+
+/** A route's answer on --stats-http: HTTP/1.0 like the document, with a Content-Length. */
+function sendRoute(sock: net.Socket, method: string, answer: () => RouteResponse, options: StatsServerOptions): void {
+  let res: RouteResponse;
+  try {
+    res = answer();
+  } catch (err) {
+    options.onError?.(err);
+    res = { status: 500, body: 'internal error\n' };
+  }
+  const body = Buffer.from(res.body, 'utf8');
+  const head =
+    `HTTP/1.0 ${res.status} ${reasonPhrase(res.status)}\r\nConnection: close\r\n` +
+    `Content-Type: ${res.contentType ?? DEFAULT_CONTENT_TYPE}\r\nContent-Length: ${body.length}\r\n\r\n`;
+  sock.end(method === 'HEAD' ? Buffer.from(head, 'latin1') : Buffer.concat([Buffer.from(head, 'latin1'), body]));
 }
 
 export function startStatsServer(options: StatsServerOptions): Promise<StatsServer> {
@@ -87,11 +109,20 @@ export function startStatsServer(options: StatsServerOptions): Promise<StatsServ
       sock.end(options.http ? STATS_HTTP_HEAD + body : body);
     };
     if (options.http) {
-      // One read of whatever the client sends first; then answer. Later bytes are drained.
-      sock.once('data', () => {
+      // Whatever the client sends first gets the document, unless it is (or may still
+      // become) the request line of a route; then answer. Later bytes are drained.
+      const routes = options.routes ?? new Map<string, unknown>();
+      let head = '';
+      const onData = (d: Buffer): void => {
+        head += d.toString('latin1');
+        const req = classifyStatsHttpRequest(head, routes);
+        if (req === 'wait') return;
+        sock.off('data', onData);
         sock.on('data', () => {});
-        send();
-      });
+        if (req === 'document' || options.answerRoute === undefined) send();
+        else sendRoute(sock, req.method, () => options.answerRoute!(req.method, req.path, req.query), options);
+      };
+      sock.on('data', onData);
     } else {
       // Drain (and ignore) anything the client sends, so closing never resets the connection
       // with unread bytes; the socket is fully closed once the client closes its side.

@@ -125,10 +125,8 @@ test('a Server counts its requests, bytes, time and in-flight vars into its core
     assert.equal(s.workers[1]!.accepting, 1, 'Start() marks the worker accepting');
     assert.equal(s.workers[0]!.accepting, 0);
 
-    const c = exchange(
-      srv.port,
-      'GET /slow?x=1 HTTP/1.1\r\nHost: example.test\r\nX-Req: inflight\r\nConnection: close\r\n\r\n',
-    );
+    const firstRequest = 'GET /slow?x=1 HTTP/1.1\r\nHost: example.test\r\nX-Req: inflight\r\nConnection: close\r\n\r\n';
+    const c = exchange(srv.port, firstRequest);
     const h = await srv.next();
     s = addon.scoreboardSnapshot(handle);
     const core = s.cores[1]![1]!;
@@ -165,9 +163,20 @@ test('a Server counts its requests, bytes, time and in-flight vars into its core
     assert.equal(after.avgRt, Math.floor(after.runningTime / 2), 'avg_rt = (0 + rt) / 2 after one request');
     assert.equal(after.exceptions, 1);
     assert.equal(srv.server.counters().exceptions, 1);
+    assert.equal(after.rx, firstRequest.length, 'rx = the request head as sent (no body)');
+    assert.deepEqual(after.statusCounts, { '200': 1 });
+    assert.equal(after.durationBuckets.length, s.durationBoundsUs.length + 1, 'one bucket per bound, then +Inf');
+    assert.equal(
+      after.durationBuckets.reduce((a, b) => a + b, 0),
+      1,
+      'the request is in exactly one duration bucket',
+    );
+    const slot = s.durationBoundsUs.findIndex((le) => after.runningTime <= le);
+    assert.equal(after.durationBuckets[slot === -1 ? s.durationBoundsUs.length : slot], 1, 'in the bucket of its time');
 
     // A second request: avg_rt follows uWSGI's (avg_rt + rt) / 2.
-    const c2 = exchange(srv.port, 'GET /fast HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const secondRequest = 'POST /fast HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nabcde';
+    const c2 = exchange(srv.port, secondRequest);
     const h2 = await srv.next();
     srv.server.respond(h2.id, '204 No Content', '', 0);
     await c2.done;
@@ -176,6 +185,12 @@ test('a Server counts its requests, bytes, time and in-flight vars into its core
     assert.equal(two.requests, 2);
     const rt2 = two.runningTime - after.runningTime;
     assert.equal(two.avgRt, Math.floor((after.avgRt + rt2) / 2));
+    assert.equal(two.rx - after.rx, secondRequest.length, 'rx adds the head and the body bytes');
+    assert.deepEqual(two.statusCounts, { '200': 1, '204': 1 });
+    assert.equal(
+      two.durationBuckets.reduce((a, b) => a + b, 0),
+      2,
+    );
   } finally {
     srv.close();
     addon.closeFd(fd);
@@ -213,9 +228,8 @@ test('a body cut short by the client counts a read error', async () => {
   const { fd, handle } = addon.createScoreboard(1, 1);
   const srv = startServer(handle, 0, 0);
   try {
-    const c = exchange(srv.port, 'POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly-ten!!', {
-      endAfterWrite: true,
-    });
+    const sent = 'POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly-ten!!';
+    const c = exchange(srv.port, sent, { endAfterWrite: true });
     await srv.next();
     await c.done;
     await sleep(50);
@@ -224,6 +238,13 @@ test('a body cut short by the client counts a read error', async () => {
     assert.equal(core.writeErrors, 0);
     assert.equal(core.inRequest, 0);
     assert.equal(core.requests, 1, 'an aborted request still ends');
+    assert.deepEqual(core.statusCounts, {}, 'no status was sent, so none is counted');
+    assert.equal(
+      core.durationBuckets.reduce((a, b) => a + b, 0),
+      1,
+      'its duration is counted',
+    );
+    assert.equal(core.rx, sent.length, 'rx counts the head and the 10 body bytes that came');
   } finally {
     srv.close();
     addon.closeFd(fd);

@@ -127,6 +127,28 @@ Napi::Array VarsArray(Napi::Env env, const ScoreboardCore* sc) {
   return arr;
 }
 
+// The duration histogram as stored (not cumulative), one number per bucket, +Inf last.
+Napi::Array DurationBuckets(Napi::Env env, const ScoreboardCore* sc) {
+  Napi::Array arr = Napi::Array::New(env, kScoreboardDurationBuckets);
+  for (size_t i = 0; i < kScoreboardDurationBuckets; i++) {
+    arr.Set(static_cast<uint32_t>(i), Num(Load(sc->duration_buckets[i]))).Check();
+  }
+  return arr;
+}
+
+// Status counts seen so far: {"200": n, ...} plus "other" for codes outside 100..599; codes
+// never answered are left out, so the object stays small.
+Napi::Object StatusCounts(Napi::Env env, const ScoreboardCore* sc) {
+  Napi::Object o = Napi::Object::New(env);
+  for (size_t i = 0; i < kScoreboardStatusSlots; i++) {
+    uint64_t n = Load(sc->status_counts[i]);
+    if (n == 0) continue;
+    std::string key = i == kScoreboardStatusOther ? "other" : std::to_string(kScoreboardStatusMin + i);
+    o.Set(key, Num(n)).Check();
+  }
+  return o;
+}
+
 Napi::Value Snapshot(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Scoreboard* sb = FromHandle(env, info.Length() > 0 ? info[0] : env.Undefined());
@@ -134,6 +156,11 @@ Napi::Value Snapshot(const Napi::CallbackInfo& info) {
   Napi::Object out = Napi::Object::New(env);
   out.Set("nowMs", Napi::Number::New(env, Num(ScoreboardMonotonicMs()))).Check();
   out.Set("created", Napi::Number::New(env, Num(sb->header()->created))).Check();
+  Napi::Array bounds = Napi::Array::New(env, kScoreboardDurationBounds);
+  for (size_t i = 0; i < kScoreboardDurationBounds; i++) {
+    bounds.Set(static_cast<uint32_t>(i), Num(kScoreboardDurationBoundsUs[i])).Check();
+  }
+  out.Set("durationBoundsUs", bounds).Check();
   Napi::Array workers = Napi::Array::New(env, sb->workers);
   Napi::Array cores = Napi::Array::New(env, sb->workers);
   for (uint32_t w = 0; w < sb->workers; w++) {
@@ -161,6 +188,9 @@ Napi::Value Snapshot(const Napi::CallbackInfo& info) {
       k.Set("exceptions", Num(Load(sc->exceptions))).Check();
       k.Set("readErrors", Num(Load(sc->read_errors))).Check();
       k.Set("writeErrors", Num(Load(sc->write_errors))).Check();
+      k.Set("rx", Num(Load(sc->rx))).Check();
+      k.Set("durationBuckets", DurationBuckets(env, sc)).Check();
+      k.Set("statusCounts", StatusCounts(env, sc)).Check();
       uint64_t inflight = Load(sc->inflight);
       k.Set("inflight", Num(inflight)).Check();
       k.Set("inRequest", Num(inflight > 0 ? 1 : 0)).Check();

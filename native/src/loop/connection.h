@@ -98,6 +98,9 @@ struct Connection {
   bool continue_pending = false;  // the interim 100 is the app's to send (WriteContinue)
   uint64_t body_remaining = 0;
   uint64_t body_received = 0;
+  // The request's head as read from the client (HTTP head, uwsgi header + vars block, SCGI
+  // netstring, FastCGI FCGI_PARAMS content): with body_received, the scoreboard's rx.
+  uint64_t rx_head_bytes = 0;
   // Minimum body rate (--min-body-rate): bytes received since body_clock_ms are counted
   // from body_clock_bytes; the clock restarts when the app resumes a paused input.
   uint64_t body_clock_ms = 0;

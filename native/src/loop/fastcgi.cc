@@ -169,6 +169,7 @@ long FinishParams(Connection* c, const Record& r, const char* after, size_t afte
     return -1;
   }
   BeginGatewayRequest(c, f, nvars, static_cast<uint32_t>(q.params.size()));
+  c->rx_head_bytes = q.params.size();
   c->keep_alive = q.keep_conn && o.keepalive_timeout_ms != 0;
   static thread_local std::string initial;
   initial.clear();

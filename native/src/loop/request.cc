@@ -36,6 +36,7 @@ void ResetRequest(Connection* c) {
   c->continue_pending = false;
   c->body_remaining = 0;
   c->body_received = 0;
+  c->rx_head_bytes = 0;
   c->chunk = ChunkedDecoder{};
   c->resp = RespState::kNone;
   c->framing = Framing::kLength;
@@ -323,6 +324,7 @@ long ProcessHttpHead(Connection* c, const char* data, size_t len) {
   }
   bool buffered = c->buffering_body;
   ResetRequest(c);
+  c->rx_head_bytes = static_cast<uint64_t>(n);
   c->keep_alive = head.keep_alive;
   c->head_request = head.method.equals("HEAD", 4);
   c->http_minor = head.version_minor;
@@ -439,6 +441,7 @@ long ProcessUwsgiPacket(Connection* c, const char* data, size_t len) {
   VarsOut vo{&s->blob(), s->meta(), s->meta_capacity()};
   BuildUwsgiVars(block, h.datasize, vars.data(), nvars, &vo);
   BeginGatewayRequest(c, f, nvars, h.datasize);
+  c->rx_head_bytes = used;
   c->keep_alive = false;  // one request per uwsgi connection
   c->body_remaining = content_length;
   c->body_done = content_length == 0;
@@ -502,6 +505,7 @@ long ProcessScgiRequest(Connection* c, const char* data, size_t len) {
   }
   BeginGatewayRequest(c, ScanGatewayVars(vars.data(), head.num_vars), head.num_vars,
                       static_cast<uint32_t>(head.block_len));
+  c->rx_head_bytes = used;
   c->keep_alive = false;  // the SCGI response ends with the connection
   c->body_remaining = head.content_length;
   c->body_done = head.content_length == 0;

@@ -369,8 +369,10 @@ void ConnectionRequestDone(Connection* c, bool aborted) {
   if (c->req_id == 0) return;
   uint64_t end_us = NowMicros();
   if (s->opts().scoreboard.core) {
+    // Aborted requests count too (duration, rx, tx), under the status they were sent, if any.
     ScoreboardRequestDone(s->opts().scoreboard, c->req_id, end_us - c->start_us,
-                          c->resp_header_bytes + c->resp_body_bytes);
+                          c->resp_header_bytes + c->resp_body_bytes, c->rx_head_bytes + c->body_received,
+                          c->resp_status);
   }
   if (ShouldLog(s->opts(), c, end_us, aborted)) {
     RequestLogEntry e;

@@ -161,11 +161,15 @@ void ScoreboardRequestStart(const ScoreboardSlot& slot, uint32_t id, uint64_t st
   WriteVars(sc, blob, meta, nvars);
 }
 
-void ScoreboardRequestDone(const ScoreboardSlot& slot, uint32_t id, uint64_t rt_us, uint64_t tx_bytes) {
+void ScoreboardRequestDone(const ScoreboardSlot& slot, uint32_t id, uint64_t rt_us, uint64_t tx_bytes,
+                           uint64_t rx_bytes, uint32_t status) {
   ScoreboardCore* sc = slot.core;
   sc->requests.fetch_add(1, std::memory_order_relaxed);
   sc->tx.fetch_add(tx_bytes, std::memory_order_relaxed);
+  sc->rx.fetch_add(rx_bytes, std::memory_order_relaxed);
   sc->running_time.fetch_add(rt_us, std::memory_order_relaxed);
+  sc->duration_buckets[ScoreboardDurationBucket(rt_us)].fetch_add(1, std::memory_order_relaxed);
+  if (status != 0) sc->status_counts[ScoreboardStatusSlot(status)].fetch_add(1, std::memory_order_relaxed);
   sc->avg_rt.store((sc->avg_rt.load(std::memory_order_relaxed) + rt_us) / 2, std::memory_order_relaxed);
   // Never below zero, even after the master reset the slot under a live process.
   uint64_t n = sc->inflight.load(std::memory_order_relaxed);

@@ -31,9 +31,25 @@
 namespace tsgi {
 
 constexpr uint64_t kScoreboardMagic = 0x3142435349475354ull;  // "TSGISCB1" little-endian
-constexpr uint32_t kScoreboardVersion = 1;
+// 2: per-core rx, request-duration histogram and response-status counts (docs/stats.md,
+// "Prometheus metrics").
+constexpr uint32_t kScoreboardVersion = 2;
 // The in-flight request's vars, "KEY=VALUE\0" each, whole entries only.
 constexpr size_t kScoreboardVarsSize = 4096;
+
+// Upper bounds of the request-duration histogram in microseconds (Prometheus `le`, inclusive:
+// a request of exactly 500 µs is in the first bucket); one more bucket holds the rest (+Inf).
+// The bounds are Prometheus' usual latency buckets with 0.5 ms and 1 ms added below 5 ms,
+// where a hello-world request lives.
+constexpr uint64_t kScoreboardDurationBoundsUs[] = {
+    500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000};
+constexpr size_t kScoreboardDurationBounds = sizeof(kScoreboardDurationBoundsUs) / sizeof(uint64_t);
+constexpr size_t kScoreboardDurationBuckets = kScoreboardDurationBounds + 1;  // + the +Inf bucket
+// Response status counts: one slot per code 100..599, then one for any other status.
+constexpr uint32_t kScoreboardStatusMin = 100;
+constexpr uint32_t kScoreboardStatusMax = 599;
+constexpr size_t kScoreboardStatusOther = kScoreboardStatusMax - kScoreboardStatusMin + 1;
+constexpr size_t kScoreboardStatusSlots = kScoreboardStatusOther + 1;
 
 using AtomicU64 = std::atomic<uint64_t>;
 static_assert(AtomicU64::is_always_lock_free,
@@ -80,6 +96,13 @@ struct alignas(64) ScoreboardCore {
   AtomicU64 exceptions;
   AtomicU64 read_errors;
   AtomicU64 write_errors;
+  AtomicU64 rx;  // request bytes read: the head as framed on the wire + the body payload
+  // Finished requests by duration (not cumulative: bucket i holds durations in
+  // (bound[i-1], bound[i]]; cumulated when read). Their sum is `running_time`.
+  AtomicU64 duration_buckets[kScoreboardDurationBuckets];
+  // Finished requests by the status the app answered (index status - 100, or
+  // kScoreboardStatusOther); a request aborted before any status was sent is not counted.
+  AtomicU64 status_counts[kScoreboardStatusSlots];
   // In-flight state.
   AtomicU64 inflight;          // requests handed to the app and not finished (in_request = inflight > 0)
   AtomicU64 request_start;     // unix seconds of the tracked request (0 = none)
@@ -124,8 +147,24 @@ struct ScoreboardSlot {
 // 4 offsets per var); they are copied only when no other request of the core is tracked.
 void ScoreboardRequestStart(const ScoreboardSlot& slot, uint32_t id, uint64_t start_sec, uint64_t start_us,
                             const char* blob, const uint32_t* meta, size_t nvars);
-// The request ended (response finished or aborted).
-void ScoreboardRequestDone(const ScoreboardSlot& slot, uint32_t id, uint64_t rt_us, uint64_t tx_bytes);
+// The request ended (response finished or aborted). `status` is the response status sent
+// (0 when the request ended before any), `rx_bytes` what was read for it (ScoreboardCore::rx).
+void ScoreboardRequestDone(const ScoreboardSlot& slot, uint32_t id, uint64_t rt_us, uint64_t tx_bytes,
+                           uint64_t rx_bytes, uint32_t status);
+
+// The histogram bucket of a duration: a compare chain from the smallest bound, so the
+// common fast request costs one compare, the slowest 14.
+inline size_t ScoreboardDurationBucket(uint64_t rt_us) {
+  size_t i = 0;
+  while (i < kScoreboardDurationBounds && rt_us > kScoreboardDurationBoundsUs[i]) i++;
+  return i;
+}
+
+// The status_counts slot of a status code.
+inline size_t ScoreboardStatusSlot(uint32_t status) {
+  uint32_t off = status - kScoreboardStatusMin;  // wraps for status < 100
+  return off <= kScoreboardStatusMax - kScoreboardStatusMin ? off : kScoreboardStatusOther;
+}
 
 inline void ScoreboardAdd(AtomicU64& field, uint64_t n) {
   field.fetch_add(n, std::memory_order_relaxed);
