@@ -69,7 +69,7 @@ async function runOnce(key) {
       during: win(from, to),
       after: win(to, end),
       allOnV2: versions.every((v) => v.startsWith('v2 ')),
-      nginxErrorLines: c.nginxErrors().split('\n').filter(Boolean).length,
+      nginxErrorLines: c.nginxErrors().length,
     };
   } finally {
     await load.stop();

@@ -18,36 +18,55 @@ function goodIn(samples: Sample[], from: number, to: number): number {
   return samples.filter((s) => s.start >= from && s.start < to && ok(s)).length;
 }
 
+interface Rollout {
+  /** Mark each host `down` in nginx (and reload nginx) for the time of its reload. */
+  drain?: boolean;
+  /** Run POST loops beside the GET loops, both on a new connection per request. */
+  posts?: boolean;
+}
+
 /** Deploys version 2 host by host under load and checks every answer and every host. */
-async function rollingDeploy(t: TestContext, opts: ClusterOptions, kind: ReloadKind): Promise<void> {
+async function rollingDeploy(t: TestContext, opts: ClusterOptions, kind: ReloadKind, r: Rollout = {}): Promise<void> {
   const c = await Cluster.start(opts);
-  const load = startLoad({ socketPath: c.nginxSocket, concurrency: CONCURRENCY });
+  const keepAlive = !r.posts;
+  const load = startLoad({ socketPath: c.nginxSocket, concurrency: CONCURRENCY, keepAlive });
+  const posts = r.posts
+    ? startLoad({ socketPath: c.nginxSocket, concurrency: 2, method: 'POST', keepAlive })
+    : undefined;
+  const samples = (): Sample[] => [...load.samples, ...(posts?.samples ?? [])];
   try {
     await load.waitGood(0, 50);
+    await posts?.waitGood(0, 10);
     for (const h of c.hosts) {
       assert.deepEqual(await c.direct(h.ns.index), Array(6).fill(`v1 h${h.ns.index}`), 'every host starts on v1');
     }
     const from = performance.now();
     for (const h of c.hosts) {
       const i = h.ns.index;
+      if (r.drain) await c.setDown(i, true);
       const start = performance.now();
       await c.deploy(i, 2, kind);
       const done = performance.now();
       assert.deepEqual(await c.direct(i), Array(6).fill(`v2 h${i}`), `host ${i} serves v2, asked directly`);
       assert.ok(goodIn(load.samples, start, done) > 0, `requests were answered while host ${i} was reloading`);
+      if (r.drain) {
+        const leaked = samples().filter((s) => s.start >= start && s.start < done && s.body.trim().endsWith(` h${i}`));
+        assert.equal(leaked.length, 0, `host ${i} got no request while marked down`);
+        await c.setDown(i, false);
+      }
       // The next host only once nginx sends load to this one again (nginx's fail_timeout passed).
       await load.waitGood(start, 20, (s) => s.body.trim() === `v2 h${i}`);
     }
     const to = performance.now();
     await load.waitGood(to, 30);
     await load.stop();
+    await posts?.stop();
     const during = summarize(load.samples, from, to);
-    t.diagnostic(formatSummary(`before the deploy`, summarize(load.samples, 0, from)));
-    t.diagnostic(formatSummary(`during the deploy (${kind}, 3 hosts)`, during));
-    t.diagnostic(
-      `nginx error log lines (retried upstream errors): ${c.nginxErrors().split('\n').filter(Boolean).length}`,
-    );
-    const all = summarize(load.samples);
+    t.diagnostic(formatSummary(`GETs before the deploy`, summarize(load.samples, 0, from)));
+    t.diagnostic(formatSummary(`GETs during the deploy (${kind}${r.drain ? ', drained' : ''}, 3 hosts)`, during));
+    if (posts) t.diagnostic(formatSummary('POSTs during the deploy', summarize(posts.samples, from, to)));
+    t.diagnostic(`nginx [error] lines (upstream attempts that failed, then retried): ${c.nginxErrors().length}`);
+    const all = summarize(samples());
     assert.equal(all.failed, 0, `failed requests: ${all.failures.join('; ')}`);
     const after = load.samples.filter((s) => s.start >= to);
     assert.ok(after.length >= 30 && after.every((s) => s.body.startsWith('v2 ')), 'after the deploy only v2 answers');
@@ -59,6 +78,7 @@ async function rollingDeploy(t: TestContext, opts: ClusterOptions, kind: ReloadK
     }
   } finally {
     await load.stop();
+    await posts?.stop();
     await c.stop();
   }
 }
@@ -67,7 +87,7 @@ async function rollingDeploy(t: TestContext, opts: ClusterOptions, kind: ReloadK
 function post(socketPath: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve) => {
     const req = http.request(
-      { socketPath, method: 'POST', path: '/', agent: false, headers: { 'content-length': 5 } },
+      { socketPath, method: 'POST', path: '/hold', agent: false, headers: { 'content-length': 5 } },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -115,6 +135,10 @@ describe('rolling deploys across three hosts behind nginx, under steady load', (
     await rollingDeploy(t, { pass: 'uwsgi' }, 'restart');
   });
 
+  test('uwsgi_pass with GET and POST loops: a host marked down in nginx (reload) before its full restart gets no request meanwhile, and no GET or POST fails', async (t) => {
+    await rollingDeploy(t, { pass: 'uwsgi' }, 'restart', { drain: true, posts: true });
+  });
+
   test('a host whose master is killed with SIGKILL loses its workers; nginx passes every GET to the other hosts, but answers 502 to a POST that host held, without sending it to another', async (t) => {
     const c = await Cluster.start({ pass: 'uwsgi' });
     const load = startLoad({ socketPath: c.nginxSocket, concurrency: CONCURRENCY });
@@ -133,7 +157,7 @@ describe('rolling deploys across three hosts behind nginx, under steady load', (
       const answer = await held;
       assert.equal(answer.status, 502, `the POST held by ${victim.ns.ns} is not retried: ${JSON.stringify(answer)}`);
       assert.deepEqual(fs.readdirSync(c.marks), [mark], 'no other host received the POST');
-      assert.match(c.nginxErrors(), /upstream prematurely closed connection/);
+      assert.match(c.nginxErrors().join('\n'), /upstream prematurely closed connection/);
       await load.waitGood(deadAt, 100);
       await load.stop();
       t.diagnostic(formatSummary('GETs from the SIGKILL on', summarize(load.samples, killedAt)));

@@ -15,13 +15,18 @@ import { type NsProcess, spawnIn } from './proc';
 export type Pass = 'uwsgi' | 'http' | 'fastcgi';
 export type ReloadKind = 'sighup' | 'chain' | 'restart';
 
+export interface DeployOptions {
+  /** Take the host out of nginx's upstream (`down` + reload) for the time of its reload. */
+  drain?: boolean;
+}
+
 /** The port every host's tsgi listens on, at the host's own address. */
 export const HOST_PORT = 8000;
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const CLI = path.join(ROOT, 'bin', 'tsgi.js');
 const SOCKET_FLAG: Record<Pass, string> = { uwsgi: '--socket', http: '--http-socket', fastcgi: '--fastcgi-socket' };
 
-/** The app every host serves: `v<N> h<i>` to a GET; a POST is held 30 s after leaving a mark file. */
+/** The app every host serves: `v<N> h<i>`; a POST to /hold is held 30 s after leaving a mark file. */
 export function appSource(version: number): string {
   return `// rolling-deploy app, version ${version} (written by src/bench/rolling/cluster.ts)
 import fs from 'node:fs';
@@ -29,7 +34,7 @@ import path from 'node:path';
 const ANSWER = 'v${version} ' + (process.env.ROLLING_HOST ?? 'h?') + '\\n';
 export default {
   async fetch(req) {
-    if (req.method === 'POST') {
+    if (req.method === 'POST' && new URL(req.url).pathname === '/hold') {
       fs.writeFileSync(path.join(process.env.ROLLING_MARKS, 'post-' + process.env.ROLLING_HOST), String(process.pid));
       await new Promise((r) => setTimeout(r, 30000));
     }
@@ -40,11 +45,17 @@ export default {
 }
 
 /** The nginx side: an upstream over every host and the `*_pass` with its retry settings. */
-export function nginxUpstream(pass: Pass, hosts: HostNs[]): { httpExtra: string[]; location: string } {
+export function nginxUpstream(
+  pass: Pass,
+  hosts: HostNs[],
+  down: ReadonlySet<number> = new Set(),
+): { httpExtra: string[]; location: string } {
   // fail_timeout 2s instead of 10s: a host marked failed during its restart comes back into
   // rotation soon, so that three hosts restarted one after the other are never all marked failed
   // at once (nginx answers 502 "no live upstreams" then, without trying any).
-  const servers = hosts.map((h) => `server ${h.addr}:${HOST_PORT} max_fails=1 fail_timeout=2s;`);
+  const servers = hosts.map(
+    (h) => `server ${h.addr}:${HOST_PORT} max_fails=1 fail_timeout=2s${down.has(h.index) ? ' down' : ''};`,
+  );
   const keepalive = pass === 'uwsgi' ? [] : ['keepalive 16;'];
   const upstream = `upstream tsgi_hosts {\n        ${[...servers, ...keepalive].join('\n        ')}\n    }`;
   const location = {
@@ -105,6 +116,7 @@ export class Cluster {
   readonly hosts: Host[] = [];
   nginx: ServerHandle | undefined;
   private touches = 0;
+  private readonly down = new Set<number>();
 
   private constructor(
     readonly opts: ClusterOptions,
@@ -179,25 +191,32 @@ export class Cluster {
     return host;
   }
 
-  private async startNginx(): Promise<void> {
-    const bin = nginxBinary();
-    if (!bin) throw new Error('nginx is not installed (apt-get install nginx)');
-    const prefix = path.join(this.dir, 'nginx');
-    fs.mkdirSync(prefix);
-    const { httpExtra, location } = nginxUpstream(this.opts.pass, this.topo.hosts);
+  private writeNginxConf(prefix: string): string {
+    const { httpExtra, location } = nginxUpstream(this.opts.pass, this.topo.hosts, this.down);
+    // A master process, as in production: `nginx -s reload` (SIGHUP) is how a host is drained.
+    // Log level notice, for the master's "worker process P exited" lines a reload waits for.
     const conf = nginxConfText({
       prefix,
       port: 0,
       listen: `unix:${this.nginxSocket}`,
       location,
       generatedBy: 'src/bench/rolling/cluster.ts',
-      masterProcess: false,
-      errorLogLevel: 'warn',
+      masterProcess: true,
+      errorLogLevel: 'notice',
       workerConnections: 1024,
       httpExtra,
     });
     const confPath = path.join(prefix, 'nginx.conf');
     fs.writeFileSync(confPath, conf);
+    return confPath;
+  }
+
+  private async startNginx(): Promise<void> {
+    const bin = nginxBinary();
+    if (!bin) throw new Error('nginx is not installed (apt-get install nginx)');
+    const prefix = path.join(this.dir, 'nginx');
+    fs.mkdirSync(prefix);
+    const confPath = this.writeNginxConf(prefix);
     const errLog = path.join(prefix, 'error.log');
     this.nginx = await startServer({
       argv: [...this.topo.exec(this.topo.front), bin, '-p', prefix, '-e', errLog, '-c', confPath],
@@ -206,11 +225,46 @@ export class Cluster {
     });
   }
 
-  nginxErrors(): string {
+  /** nginx's error log (notice level: reloads and worker exits are in it too). */
+  nginxLog(): string {
     try {
       return fs.readFileSync(path.join(this.dir, 'nginx', 'error.log'), 'utf8');
     } catch {
       return '';
+    }
+  }
+
+  /** The `[error]` lines of nginx's log: each an upstream attempt that failed (and was retried or not). */
+  nginxErrors(): string[] {
+    return this.nginxLog()
+      .split('\n')
+      .filter((l) => l.includes('[error]'));
+  }
+
+  /** nginx's worker pids, from the master's "start worker process P" lines, minus those that exited. */
+  private nginxWorkers(): number[] {
+    const log = this.nginxLog();
+    const started = [...log.matchAll(/start worker process (\d+)/g)].map((m) => Number(m[1]));
+    return started.filter((pid) => !new RegExp(`worker process ${pid} exited`).test(log));
+  }
+
+  /**
+   * Marks host i `down` in the upstream (or back up) and reloads nginx (SIGHUP to its master, as
+   * `nginx -s reload` does); resolves once the workers with the old configuration have exited,
+   * so no request is sent with it any more.
+   */
+  async setDown(i: number, down: boolean): Promise<void> {
+    if (down) this.down.add(i);
+    else this.down.delete(i);
+    const old = this.nginxWorkers();
+    this.writeNginxConf(path.join(this.dir, 'nginx'));
+    process.kill(this.nginx!.pid, 'SIGHUP');
+    const deadline = Date.now() + 60_000;
+    const log = (): string => this.nginxLog();
+    while (!old.every((pid) => new RegExp(`worker process ${pid} exited`).test(log()))) {
+      if (Date.now() > deadline)
+        throw new Error(`nginx reload: old workers ${old.join(', ')} still running:\n${log()}`);
+      await new Promise((r) => setTimeout(r, 50));
     }
   }
 
@@ -225,7 +279,13 @@ export class Cluster {
    * Deploys `version` to host i: rewrites the app, reloads the host the given way, and resolves
    * once every worker the host runs was started after the rewrite.
    */
-  async deploy(i: number, version: number, kind: ReloadKind): Promise<void> {
+  async deploy(i: number, version: number, kind: ReloadKind, o: DeployOptions = {}): Promise<void> {
+    if (o.drain) await this.setDown(i, true);
+    await this.reloadHost(i, version, kind);
+    if (o.drain) await this.setDown(i, false);
+  }
+
+  private async reloadHost(i: number, version: number, kind: ReloadKind): Promise<void> {
     const host = this.hosts[i - 1]!;
     const old = workerPids(host.proc.output());
     this.writeApp(i, version);

@@ -31,11 +31,15 @@ export interface LoadOptions {
   socketPath: string;
   concurrency: number;
   path?: string;
+  /** GET (default), or POST with a 5-byte body. */
+  method?: 'GET' | 'POST';
+  /** Keep connections to nginx open between requests (default true); false: one per request. */
+  keepAlive?: boolean;
   /** Per-request bound: a request unanswered after it counts as failed. */
   timeoutMs?: number;
 }
 
-function one(agent: http.Agent, o: LoadOptions): Promise<Sample> {
+function one(agent: http.Agent | false, o: LoadOptions): Promise<Sample> {
   const start = performance.now();
   return new Promise((resolve) => {
     let done = false;
@@ -44,7 +48,9 @@ function one(agent: http.Agent, o: LoadOptions): Promise<Sample> {
       done = true;
       resolve({ start, ms: performance.now() - start, status, body, error });
     };
-    const req = http.get({ socketPath: o.socketPath, path: o.path ?? '/', agent }, (res) => {
+    const method = o.method ?? 'GET';
+    const headers = method === 'POST' ? { 'content-length': '5' } : {};
+    const req = http.request({ socketPath: o.socketPath, path: o.path ?? '/', method, headers, agent }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
@@ -53,11 +59,12 @@ function one(agent: http.Agent, o: LoadOptions): Promise<Sample> {
     });
     req.setTimeout(o.timeoutMs ?? 30_000, () => req.destroy(new Error('request timeout')));
     req.on('error', (e) => finish(0, '', e.message));
+    req.end(method === 'POST' ? 'hello' : undefined);
   });
 }
 
 export function startLoad(o: LoadOptions): Load {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: o.concurrency });
+  const agent = o.keepAlive === false ? false : new http.Agent({ keepAlive: true, maxSockets: o.concurrency });
   const samples: Sample[] = [];
   let running = true;
   const waiters = new Set<() => void>();
@@ -93,7 +100,7 @@ export function startLoad(o: LoadOptions): Load {
     stop: async () => {
       running = false;
       await Promise.all(loops);
-      agent.destroy();
+      if (agent) agent.destroy();
     },
   };
 }
