@@ -3,16 +3,21 @@
 // `--master --processes 2` in its own network namespace, behind one nginx upstream
 // (src/bench/rolling/). For each scenario: load for STEADY seconds, then version 2 is deployed
 // host by host (the next host once nginx sends load to the previous one again), then AFTER
-// seconds more. Prints, for the requests sent before, during and after the deploy: requests,
-// failures, req/s, p50/p99/max latency. Scenarios run interleaved (a b d a b d …) RUNS times.
+// seconds more. Beside CONCURRENCY GET loops (keep-alive to nginx), POSTS loops send POSTs, each
+// on a new connection. Prints, for the requests sent before, during and after the deploy:
+// requests, failures, req/s, p50/p99/max latency of the GETs, and the POSTs that failed.
+// Scenarios run interleaved (a b d a b d …) RUNS times.
 //   a  uwsgi_pass, SIGHUP host by host
 //   b  proxy_pass to --http-socket (upstream keepalive), --touch-chain-reload host by host
 //   c  fastcgi_pass, fastcgi_keep_conn + upstream keepalive, SIGHUP host by host
 //   d  uwsgi_pass, full restart host by host (SIGTERM, wait for exit, new master)
+//   f  as d, each host marked `down` in nginx (nginx reloaded) for the time of its restart; the
+//      GET loops open a new connection per request too (a reload of nginx closes idle
+//      keep-alive connections to clients, a race no client of this bench retries)
 //
 // Usage (root: network namespaces; needs nginx, iproute2; `npx tsc` first, it runs dist/):
-//   node bench/rolling-deploy.mjs [a b c d]     default: a b d
-//   STEADY=10 AFTER=5 CONCURRENCY=8 RUNS=3 OUT=bench/results/rolling-deploy-<time>.json
+//   node bench/rolling-deploy.mjs [a b c d f]     default: a b d f
+//   STEADY=10 AFTER=5 CONCURRENCY=8 POSTS=2 RUNS=3 OUT=bench/results/rolling-deploy-<time>.json
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -26,12 +31,14 @@ const SCENARIOS = {
   b: { pass: 'http', kind: 'chain', chain: true, label: 'proxy_pass + chain reload' },
   c: { pass: 'fastcgi', kind: 'sighup', label: 'fastcgi_pass keep-conn + SIGHUP' },
   d: { pass: 'uwsgi', kind: 'restart', label: 'uwsgi_pass + full restart' },
+  f: { pass: 'uwsgi', kind: 'restart', drain: true, label: 'uwsgi_pass + drained full restart' },
 };
-const picked = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['a', 'b', 'd'];
-for (const s of picked) if (!SCENARIOS[s]) throw new Error(`unknown scenario ${s} (a b c d)`);
+const picked = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['a', 'b', 'd', 'f'];
+for (const s of picked) if (!SCENARIOS[s]) throw new Error(`unknown scenario ${s} (a b c d f)`);
 const STEADY = Number(process.env.STEADY ?? 10);
 const AFTER = Number(process.env.AFTER ?? 5);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 8);
+const POSTS = Number(process.env.POSTS ?? 2);
 const RUNS = Number(process.env.RUNS ?? 3);
 const stamp = new Date()
   .toISOString()
@@ -43,7 +50,9 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function runOnce(key) {
   const sc = SCENARIOS[key];
   const c = await Cluster.start({ pass: sc.pass, chain: sc.chain });
-  const load = startLoad({ socketPath: c.nginxSocket, concurrency: CONCURRENCY });
+  const load = startLoad({ socketPath: c.nginxSocket, concurrency: CONCURRENCY, keepAlive: !sc.drain });
+  const posts =
+    POSTS > 0 ? startLoad({ socketPath: c.nginxSocket, concurrency: POSTS, method: 'POST', keepAlive: false }) : null;
   try {
     await load.waitGood(0, 50);
     const steadyFrom = performance.now();
@@ -52,16 +61,21 @@ async function runOnce(key) {
     for (const h of c.hosts) {
       const i = h.ns.index;
       const start = performance.now();
-      await c.deploy(i, 2, sc.kind);
+      await c.deploy(i, 2, sc.kind, { drain: sc.drain });
       await load.waitGood(start, 20, (s) => s.body.trim() === `v2 h${i}`);
     }
     const to = performance.now();
     await sleep(AFTER * 1000);
     const end = performance.now();
     await load.stop();
+    await posts?.stop();
     const versions = [];
     for (const h of c.hosts) versions.push(...(await c.direct(h.ns.index, 2)));
-    const win = (a, b) => ({ ...summarize(load.samples, a, b), seconds: (b - a) / 1000 });
+    const win = (a, b) => ({
+      ...summarize(load.samples, a, b),
+      seconds: (b - a) / 1000,
+      posts: posts ? summarize(posts.samples, a, b) : null,
+    });
     return {
       scenario: key,
       label: sc.label,
@@ -73,6 +87,7 @@ async function runOnce(key) {
     };
   } finally {
     await load.stop();
+    await posts?.stop();
     await c.stop();
   }
 }
@@ -92,35 +107,57 @@ for (let r = 1; r <= RUNS; r++) {
       `run ${r} ${key} (${res.label}), all hosts on v2: ${res.allOnV2}, nginx error lines: ${res.nginxErrorLines}`,
     );
     for (const w of ['before', 'during', 'after']) {
-      console.log(
-        `  ${formatSummary(w.padEnd(6), res[w])}, ${(res[w].requests / res[w].seconds).toFixed(0)} req/s over ${res[w].seconds.toFixed(1)} s`,
-      );
+      const x = res[w];
+      const p = x.posts ? `; POST: ${x.posts.requests}, ${x.posts.failed} failed ${x.posts.failures.join('; ')}` : '';
+      const rate = `${(x.requests / x.seconds).toFixed(0)} req/s over ${x.seconds.toFixed(1)} s`;
+      console.log(`  ${formatSummary(`GET ${w.padEnd(6)}`, x)}, ${rate}${p}`);
     }
   }
 }
 
-console.log(`\nmedian (min–max) over ${RUNS} run(s), CONCURRENCY=${CONCURRENCY} STEADY=${STEADY} AFTER=${AFTER}`);
-console.log('| scenario | window | requests | failed | req/s | p50 ms | p99 ms | max ms |');
-console.log('|---|---|---:|---:|---:|---:|---:|---:|');
+console.log(
+  `\nmedian (min–max) over ${RUNS} run(s), CONCURRENCY=${CONCURRENCY} POSTS=${POSTS} STEADY=${STEADY} AFTER=${AFTER}`,
+);
+console.log(
+  '| scenario | window | GETs | GETs failed | GET req/s | p50 ms | p99 ms | max ms | POSTs | POSTs failed (all runs) |',
+);
+console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const key of picked) {
   const mine = runs.filter((x) => x.scenario === key);
   for (const w of ['before', 'during']) {
     const col = (f) => mine.map((x) => f(x[w]));
-    console.log(
-      `| ${key} ${SCENARIOS[key].label} | ${w} (${spread(col((s) => s.seconds))} s) | ${spread(
+    const sum = (f) => col(f).reduce((u, v) => u + v, 0);
+    const cells = [
+      `${key} ${SCENARIOS[key].label}`,
+      `${w} (${spread(col((s) => s.seconds))} s)`,
+      spread(
         col((s) => s.requests),
         String,
-      )} | ${col((s) => s.failed).reduce((a, b) => a + b, 0)} | ${spread(
+      ),
+      sum((s) => s.failed),
+      spread(
         col((s) => s.requests / s.seconds),
         (x) => x.toFixed(0),
-      )} | ${spread(col((s) => s.p50))} | ${spread(col((s) => s.p99))} | ${spread(col((s) => s.max))} |`,
-    );
+      ),
+      spread(col((s) => s.p50)),
+      spread(col((s) => s.p99)),
+      spread(col((s) => s.max)),
+      POSTS
+        ? spread(
+            col((s) => s.posts.requests),
+            String,
+          )
+        : '-',
+      POSTS ? sum((s) => s.posts.failed) : '-',
+    ];
+    console.log(`| ${cells.join(' | ')} |`);
   }
 }
 fs.mkdirSync(path.dirname(OUT), { recursive: true });
 fs.writeFileSync(
   OUT,
-  `${JSON.stringify({ command: `node bench/rolling-deploy.mjs ${picked.join(' ')}`, env: { STEADY, AFTER, CONCURRENCY, RUNS }, cpus: os.cpus().length, loadavg: os.loadavg(), runs }, null, 2)}\n`,
+  `${JSON.stringify({ command: `node bench/rolling-deploy.mjs ${picked.join(' ')}`, env: { STEADY, AFTER, CONCURRENCY, POSTS, RUNS }, cpus: os.cpus().length, loadavg: os.loadavg(), runs }, null, 2)}\n`,
 );
 console.log(`\nwritten ${path.relative(ROOT, OUT)}`);
+// Failed POSTs are a finding (what a deploy without draining costs), failed GETs are not expected.
 if (runs.some((x) => x.before.failed + x.during.failed + x.after.failed > 0 || !x.allOnV2)) process.exitCode = 1;

@@ -115,6 +115,12 @@ export interface Summary {
   max: number;
 }
 
+/** `status 502`, `status 0 socket hang up`, or a 200 with an unexpected body and that body. */
+function describe(s: Sample): string {
+  if (s.error) return `status ${s.status} ${s.error}`;
+  return s.status === 200 ? `status 200 ${JSON.stringify(s.body.slice(0, 80))}` : `status ${s.status}`;
+}
+
 function pct(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
@@ -128,7 +134,7 @@ export function summarize(samples: Sample[], from = -Infinity, to = Infinity): S
   return {
     requests: inWindow.length,
     failed: bad.length,
-    failures: bad.slice(0, 5).map((s) => `status ${s.status} ${s.error ?? JSON.stringify(s.body.slice(0, 80))}`),
+    failures: bad.slice(0, 5).map(describe),
     p50: pct(ms, 50),
     p99: pct(ms, 99),
     max: ms.length ? ms[ms.length - 1]! : NaN,
