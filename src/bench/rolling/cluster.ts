@@ -222,6 +222,7 @@ export class Cluster {
       argv: [...this.topo.exec(this.topo.front), bin, '-p', prefix, '-e', errLog, '-c', confPath],
       logFile: path.join(prefix, 'stdout.log'),
       ready: this.nginxSocket,
+      timeoutMs: 60_000,
     });
   }
 

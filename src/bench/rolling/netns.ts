@@ -84,8 +84,11 @@ export function createTopology(count: number, tag = `${process.pid}-${randomByte
       return (r.stdout ?? '').split(/\s+/).filter(Boolean).map(Number);
     });
   const destroy = (): void => {
+    process.removeListener('exit', destroy);
     for (const ns of made.splice(0).reverse()) spawnSync('ip', ['netns', 'del', ns]);
   };
+  // A caller that exits without cleaning up (an uncaught error) still leaves no namespace behind.
+  process.once('exit', destroy);
   try {
     for (const ns of all) {
       // Only a namespace this call added is ever deleted: `ip netns add` fails on a taken name.
