@@ -18,6 +18,8 @@
 // Usage (root: network namespaces; needs nginx, iproute2; `npx tsc` first, it runs dist/):
 //   node bench/rolling-deploy.mjs [a b c d f]     default: a b d f
 //   STEADY=10 AFTER=5 CONCURRENCY=8 POSTS=2 RUNS=3 OUT=bench/results/rolling-deploy-<time>.json
+//   FAIL_TIMEOUT=2 (nginx's fail_timeout, seconds); WAIT_ROTATION=0 moves on to the next host as
+//   soon as this one serves the new code, without waiting for nginx to send it requests again
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -39,6 +41,8 @@ const STEADY = Number(process.env.STEADY ?? 10);
 const AFTER = Number(process.env.AFTER ?? 5);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 8);
 const POSTS = Number(process.env.POSTS ?? 2);
+const FAIL_TIMEOUT = Number(process.env.FAIL_TIMEOUT ?? 2);
+const WAIT_ROTATION = process.env.WAIT_ROTATION !== '0';
 const RUNS = Number(process.env.RUNS ?? 3);
 const stamp = new Date()
   .toISOString()
@@ -49,7 +53,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function runOnce(key) {
   const sc = SCENARIOS[key];
-  const c = await Cluster.start({ pass: sc.pass, chain: sc.chain });
+  const c = await Cluster.start({ pass: sc.pass, chain: sc.chain, failTimeout: FAIL_TIMEOUT });
   const load = startLoad({ socketPath: c.nginxSocket, concurrency: CONCURRENCY, keepAlive: !sc.drain });
   const posts =
     POSTS > 0 ? startLoad({ socketPath: c.nginxSocket, concurrency: POSTS, method: 'POST', keepAlive: false }) : null;
@@ -62,7 +66,7 @@ async function runOnce(key) {
       const i = h.ns.index;
       const start = performance.now();
       await c.deploy(i, 2, sc.kind, { drain: sc.drain });
-      await load.waitGood(start, 20, (s) => s.body.trim() === `v2 h${i}`);
+      if (WAIT_ROTATION) await load.waitGood(start, 20, (s) => s.body.trim() === `v2 h${i}`);
     }
     const to = performance.now();
     await sleep(AFTER * 1000);
@@ -116,7 +120,7 @@ for (let r = 1; r <= RUNS; r++) {
 }
 
 console.log(
-  `\nmedian (min–max) over ${RUNS} run(s), CONCURRENCY=${CONCURRENCY} POSTS=${POSTS} STEADY=${STEADY} AFTER=${AFTER}`,
+  `\nmedian (min–max) over ${RUNS} run(s), CONCURRENCY=${CONCURRENCY} POSTS=${POSTS} STEADY=${STEADY} AFTER=${AFTER} FAIL_TIMEOUT=${FAIL_TIMEOUT} WAIT_ROTATION=${WAIT_ROTATION ? 1 : 0}`,
 );
 console.log(
   '| scenario | window | GETs | GETs failed | GET req/s | p50 ms | p99 ms | max ms | POSTs | POSTs failed (all runs) |',
@@ -156,7 +160,7 @@ for (const key of picked) {
 fs.mkdirSync(path.dirname(OUT), { recursive: true });
 fs.writeFileSync(
   OUT,
-  `${JSON.stringify({ command: `node bench/rolling-deploy.mjs ${picked.join(' ')}`, env: { STEADY, AFTER, CONCURRENCY, POSTS, RUNS }, cpus: os.cpus().length, loadavg: os.loadavg(), runs }, null, 2)}\n`,
+  `${JSON.stringify({ command: `node bench/rolling-deploy.mjs ${picked.join(' ')}`, env: { STEADY, AFTER, CONCURRENCY, POSTS, RUNS, FAIL_TIMEOUT, WAIT_ROTATION }, cpus: os.cpus().length, loadavg: os.loadavg(), runs }, null, 2)}\n`,
 );
 console.log(`\nwritten ${path.relative(ROOT, OUT)}`);
 // Failed POSTs are a finding (what a deploy without draining costs), failed GETs are not expected.

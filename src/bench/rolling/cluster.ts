@@ -49,12 +49,13 @@ export function nginxUpstream(
   pass: Pass,
   hosts: HostNs[],
   down: ReadonlySet<number> = new Set(),
+  failTimeout = 2,
 ): { httpExtra: string[]; location: string } {
   // fail_timeout 2s instead of 10s: a host marked failed during its restart comes back into
   // rotation soon, so that three hosts restarted one after the other are never all marked failed
   // at once (nginx answers 502 "no live upstreams" then, without trying any).
   const servers = hosts.map(
-    (h) => `server ${h.addr}:${HOST_PORT} max_fails=1 fail_timeout=2s${down.has(h.index) ? ' down' : ''};`,
+    (h) => `server ${h.addr}:${HOST_PORT} max_fails=1 fail_timeout=${failTimeout}s${down.has(h.index) ? ' down' : ''};`,
   );
   const keepalive = pass === 'uwsgi' ? [] : ['keepalive 16;'];
   const upstream = `upstream tsgi_hosts {\n        ${[...servers, ...keepalive].join('\n        ')}\n    }`;
@@ -110,6 +111,8 @@ export interface ClusterOptions {
   /** Start the hosts with --touch-chain-reload (a chain reload needs it). */
   chain?: boolean;
   hosts?: number;
+  /** nginx's `fail_timeout` for every host, in seconds (default 2). */
+  failTimeout?: number;
 }
 
 export class Cluster {
@@ -183,16 +186,16 @@ export class Cluster {
       cwd: ROOT,
       env: { ROLLING_HOST: `h${i}`, ROLLING_MARKS: this.marks },
     });
-    // The master's own load (without lazy apps) and both workers' say "ready in".
-    await proc.waitCount(/spawned tsgi worker 2/, 1);
     const host: Host = { ns, dir: d, proc, directSocket };
-    this.hosts[i - 1] = host;
+    this.hosts[i - 1] = host; // before any wait, so that stop() ends it whatever happens next
+    // Serving: both workers spawned, and each has said its "ready in … pid: P (default app)".
+    await proc.waitCount(/spawned tsgi worker 2/, 1);
     for (const pid of workerPids(proc.output())) await proc.waitCount(new RegExp(`pid: ${pid} \\(default app\\)`), 1);
     return host;
   }
 
   private writeNginxConf(prefix: string): string {
-    const { httpExtra, location } = nginxUpstream(this.opts.pass, this.topo.hosts, this.down);
+    const { httpExtra, location } = nginxUpstream(this.opts.pass, this.topo.hosts, this.down, this.opts.failTimeout);
     // A master process, as in production: `nginx -s reload` (SIGHUP) is how a host is drained.
     // Log level notice, for the master's "worker process P exited" lines a reload waits for.
     const conf = nginxConfText({
