@@ -2,9 +2,8 @@
 // Each host is a tsgi master with 2 workers in its own network namespace, at its own address
 // in 127.0.0.0/8; nginx runs in a front namespace with an `upstream` over the three
 // (src/bench/rolling/netns.ts). The load client (4 GET loops, keep-alive unless a test says
-// otherwise) reaches nginx over its UNIX
-// socket. A deploy rewrites a host's app from version 1 to 2 and reloads that host, one host
-// after the other. Needs root (network namespaces), iproute2 and nginx (.ci/run installs both).
+// otherwise) reaches nginx over its UNIX socket. A deploy rewrites a host's app from version 1
+// to 2 and reloads that host, one host after the other. Needs root (network namespaces), iproute2 and nginx (.ci/run installs both).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
