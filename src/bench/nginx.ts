@@ -43,6 +43,8 @@ export interface NginxConfShape {
   workerConnections?: number;
   /** Directives for the `http { }` block, after the common ones. */
   httpExtra?: string[];
+  /** What the server listens on instead of `127.0.0.1:port` (e.g. `unix:/path/nginx.sock`). */
+  listen?: string;
 }
 
 /**
@@ -70,7 +72,7 @@ http {
     scgi_temp_path ${p('scgi')};
     keepalive_timeout 65s;
 ${extra}    server {
-        listen 127.0.0.1:${o.port};
+        listen ${o.listen ?? `127.0.0.1:${o.port}`};
         server_name localhost;
         location / {
             ${o.location}
