@@ -33,14 +33,12 @@ export function logicalLines(source) {
   let pending = null;
   source.split(/\r?\n/).forEach((raw, i) => {
     const trimmed = raw.trim();
-    // Comment lines inside a continued instruction are removed too (the reference's rule).
-    if (trimmed.startsWith('#')) return;
-    if (pending === null) {
-      if (trimmed === '') return;
-      pending = { line: i + 1, text: '' };
-    }
+    // Comment and empty lines inside a continued instruction are removed too (the reference's
+    // rule), so a file whose last instruction is continued ends inside it.
+    if (trimmed.startsWith('#') || trimmed === '') return;
+    pending ??= { line: i + 1, text: '' };
     if (trimmed.endsWith('\\')) {
-      pending.text += `${trimmed.slice(0, -1)} `;
+      pending.text += `${trimmed.slice(0, -1).trimEnd()} `;
       return;
     }
     pending.text += trimmed;
