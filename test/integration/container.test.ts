@@ -5,13 +5,15 @@
 // process group if the bound runs out.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { ROOT } from './helpers/tsgi';
 
-// npm ci with the network cache and node-gyp take about a minute and a half on this 2-CPU
-// machine; the bound is for a busy one.
+// npm ci with the network cache and node-gyp take under a minute on this 2-CPU machine; the
+// bound is for a busy one.
 const BOUND_MS = 12 * 60 * 1000;
 
 // The health listener (--metrics with /healthz) is built on another branch: until it is merged
@@ -41,13 +43,33 @@ function runSteps(args: string[]): Promise<{ code: number | null; output: string
   });
 }
 
-test("the Dockerfile's steps build the project, start the CMD as an unprivileged user that answers 200, and its STOPSIGNAL stops it with status 0", {
+/** Asserts that each pattern matches the output after the previous one's match. */
+function assertInOrder(output: string, patterns: RegExp[]): void {
+  let from = 0;
+  for (const re of patterns) {
+    const m = re.exec(output.slice(from));
+    assert.ok(m, `${re} missing after offset ${from}:\n${output}`);
+    from += m.index + m[0].length;
+  }
+}
+
+/** Runs a command to its end (bounded); fails the test with its output when it fails. */
+function mustRun(argv: string[], cwd: string): void {
+  const r = spawnSync(argv[0], argv.slice(1), { cwd, encoding: 'utf8', timeout: BOUND_MS });
+  assert.equal(r.status, 0, `${argv.join(' ')}:\n${r.stdout}${r.stderr}`);
+}
+
+const HEALTH_LINE = HEALTH === 'absent' ? /--health absent: nothing listens/ : /GET \/healthz: 200/;
+
+test("the Dockerfile's steps build this repository, start the CMD as an unprivileged user that answers 200, and its STOPSIGNAL stops it with status 0", {
   timeout: BOUND_MS + 60_000,
 }, async () => {
-  const { code, output } = await runSteps(['--health', HEALTH]);
+  // This repository's npm ci builds the addon and dist/ already (docs/deploy.md): the second
+  // build is skipped, as the docs tell its users.
+  const { code, output } = await runSteps(['--build-arg', 'BUILD_SCRIPT=', '--health', HEALTH]);
   assert.equal(code, 0, output);
   // Each stage ran, in order, and the checks were made, not skipped.
-  const order = [
+  assertInOrder(output, [
     /stage 0 \(build\): FROM node:20-bookworm /,
     /RUN npm ci/,
     /RUN npm prune --omit=dev/,
@@ -55,18 +77,47 @@ test("the Dockerfile's steps build the project, start the CMD as an unprivileged
     /COPY --from=build \/app \/app/,
     /USER 1000:1000 runs here as nobody \(65534\)/,
     /GET \/ on the app port: 200/,
+    HEALTH_LINE,
     /SIGTERM: exit status 0/,
     /every step and check passed/,
-  ];
-  let from = 0;
-  for (const re of order) {
-    const m = re.exec(output.slice(from));
-    assert.ok(m, `${re} missing after offset ${from}:\n${output}`);
-    from += m.index + m[0].length;
-  }
-  assert.match(output, HEALTH === 'absent' ? /--health absent: nothing listens/ : /GET \/healthz: 200/);
+  ]);
   // The app ran as nobody: tsgi warns when it runs as root.
   assert.doesNotMatch(output, /running tsgi as root/);
+});
+
+test('a project that installs tsgi from its npm pack tarball builds with the same Dockerfile and serves its own app', {
+  timeout: BOUND_MS * 2,
+}, async () => {
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgi-container-project-'));
+  try {
+    // What examples/container-project/README.md has a user do before `docker build`.
+    const project = path.join(scratch, 'project');
+    fs.cpSync(path.join(ROOT, 'examples', 'container-project'), project, { recursive: true, dereference: true });
+    // --ignore-scripts: dist/ is built already, and building it again here would rewrite files
+    // that the tests running beside this one read.
+    fs.mkdirSync(path.join(project, 'vendor'));
+    mustRun(['npm', 'pack', '--ignore-scripts', '--pack-destination', path.join(project, 'vendor')], ROOT);
+    mustRun(['npm', 'install', '--package-lock-only', '--no-audit', '--no-fund', '--prefer-offline'], project);
+    // The tarball holds no addon build, so a CMD that serves proves that npm ci built it
+    // (tsgi's install script) inside the image's node_modules/tsgi.
+    const tarball = spawnSync('tar', ['tzf', path.join(project, 'vendor', 'tsgi-0.1.0.tgz')], { encoding: 'utf8' });
+    assert.equal(tarball.status, 0, tarball.stderr);
+    assert.match(tarball.stdout, /package\/dist\/native\/index\.js/);
+    assert.doesNotMatch(tarball.stdout, /tsgi_native\.node/);
+    const { code, output } = await runSteps(['--context', project, '--health', HEALTH]);
+    assert.equal(code, 0, output);
+    assertInOrder(output, [
+      /RUN npm ci/,
+      /COPY --from=build \/app \/app/,
+      /ready in \d+ seconds .*\(fetch handler/,
+      /GET \/ on the app port: 200/,
+      HEALTH_LINE,
+      /SIGTERM: exit status 0/,
+      /every step and check passed/,
+    ]);
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
 });
 
 test('a Dockerfile instruction the step runner does not know stops it instead of being skipped', async () => {
