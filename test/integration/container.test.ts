@@ -128,3 +128,30 @@ test('a Dockerfile instruction the step runner does not know stops it instead of
   assert.equal(code, 1, output);
   assert.match(output, /FAILED: Dockerfile line 3: instruction VOLUME is not supported/);
 });
+
+// The script's own checks, against a stand-in image whose CMD answers like tsgi with --metrics.
+const STAND_IN = path.join(ROOT, 'test', 'fixtures', 'container', 'health');
+const standIn = (args: string[]) =>
+  runSteps(['--context', STAND_IN, '--dockerfile', path.join(STAND_IN, 'Dockerfile'), ...args]);
+
+test('with --health expect, a metrics port that answers /healthz and a HEALTHCHECK that exits 0 pass', async () => {
+  const { code, output } = await standIn(['--health', 'expect']);
+  assert.equal(code, 0, output);
+  assertInOrder(output, [
+    /GET \/ on the app port: 200/,
+    /GET \/healthz: 200; the HEALTHCHECK command: exit 0/,
+    /SIGTERM: exit status 0/,
+  ]);
+});
+
+test('with --health absent, a metrics port that answers fails the check, so the switch cannot be forgotten', async () => {
+  const { code, output } = await standIn(['--health', 'absent']);
+  assert.equal(code, 1, output);
+  assert.match(output, /FAILED: --health absent, but \/healthz answered 200: run with --health expect/);
+});
+
+test('a CMD that exits with a status other than 0 on its STOPSIGNAL fails the check', async () => {
+  const { code, output } = await standIn(['--build-arg', 'EXIT_CODE=3']);
+  assert.equal(code, 1, output);
+  assert.match(output, /FAILED: after SIGTERM the CMD ended with 3, not 0/);
+});
