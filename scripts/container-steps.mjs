@@ -21,7 +21,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { lastOf, parseDockerfile } from './dockerfile.mjs';
+import { dockerignoreMatchers, lastOf, parseDockerfile } from './dockerfile.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const NOBODY = '65534';
@@ -49,26 +49,10 @@ function parseArgs(argv) {
 
 const log = (msg) => process.stdout.write(`container-steps: ${msg}\n`);
 
-/** .dockerignore patterns as matchers of context-relative paths (a directory hides its contents). */
+/** The context's .dockerignore as matchers (none without the file). */
 function ignoreMatchers(context) {
   const file = path.join(context, '.dockerignore');
-  if (!fs.existsSync(file)) return [];
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('#'))
-    .map((p) => {
-      if (p.startsWith('!')) throw new Error(`container-steps: .dockerignore exceptions (${p}) are not supported`);
-      const glob = p.replace(/^\/+|\/+$/g, '');
-      const body = glob
-        .split(/(\*\*|\*|\?)/)
-        .map((t) =>
-          t === '**' ? '.*' : t === '*' ? '[^/]*' : t === '?' ? '[^/]' : t.replace(/[.+^${}()|[\]\\]/g, '\\$&'),
-        )
-        .join('');
-      return new RegExp(`^${body}(/.*)?$`);
-    });
+  return fs.existsSync(file) ? dockerignoreMatchers(fs.readFileSync(file, 'utf8')) : [];
 }
 
 function copyContext(context, dest, matchers) {

@@ -164,3 +164,32 @@ export function parseDockerfile(source) {
 export function lastOf(stage, keyword) {
   return stage.steps.filter((s) => s.keyword === keyword).at(-1) ?? null;
 }
+
+/**
+ * .dockerignore patterns as matchers of context-relative paths, with Docker's rules for what
+ * the files here use: patterns anchored at the context's root, `*` and `?` within one path
+ * element, `**` across any number of them (a leading `**` and slash matches at the root too),
+ * and a matched directory hides everything under it. Exceptions (`!`) are refused rather than
+ * half-done.
+ */
+export function dockerignoreMatchers(text) {
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
+    .map((p) => {
+      if (p.startsWith('!')) throw new Error(`.dockerignore exceptions (${p}) are not supported`);
+      const body = p
+        .replace(/^\/+|\/+$/g, '')
+        .split(/(\*\*\/|\*\*|\*|\?)/)
+        .map((t) => {
+          if (t === '**/') return '(?:.*/)?';
+          if (t === '**') return '.*';
+          if (t === '*') return '[^/]*';
+          if (t === '?') return '[^/]';
+          return t.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+        })
+        .join('');
+      return new RegExp(`^${body}(?:/.*)?$`);
+    });
+}

@@ -170,6 +170,21 @@ describe('Dockerfile', () => {
     assert.ok(fs.existsSync(path.join(ROOT, cmd[cmd.indexOf('--ini') + 1])), 'the CMD names the ini');
   });
 
+  test(".dockerignore patterns match as Docker's do: anchored at the root, ** across directories", async () => {
+    const { dockerignoreMatchers } = await import(path.join(ROOT, 'scripts', 'dockerfile.mjs'));
+    const ignored = (patterns: string, p: string): boolean =>
+      dockerignoreMatchers(patterns).some((re: RegExp) => re.test(p));
+    assert.ok(ignored('node_modules', 'node_modules/x/index.js'));
+    assert.ok(!ignored('node_modules', 'examples/p/node_modules'));
+    assert.ok(ignored('**/node_modules', 'node_modules'));
+    assert.ok(ignored('**/node_modules', 'examples/p/node_modules/y'));
+    assert.ok(ignored('*.log', 'a.log'));
+    assert.ok(!ignored('*.log', 'logs/a.log'));
+    assert.ok(ignored('# comment\nbench/results', 'bench/results/x.json'));
+    assert.ok(!ignored('bench/results', 'bench/results.md'));
+    assert.throws(() => dockerignoreMatchers('!keep'), /exceptions \(!keep\) are not supported/);
+  });
+
   test('the step runner refuses what it cannot honour: unknown instructions, shell-form CMD, a cut-off line', async () => {
     const { parseDockerfile } = await import(path.join(ROOT, 'scripts', 'dockerfile.mjs'));
     assert.throws(() => parseDockerfile('FROM a\nVOLUME /x\n'), /line 2: instruction VOLUME is not supported/);
