@@ -11,6 +11,7 @@ import { parse } from 'yaml';
 import { findNginx } from '../integration/helpers/nginx';
 import {
   CONTAINER_DIR,
+  composeErrors,
   composeSeconds,
   imageSettings,
   loadManifests,
@@ -111,6 +112,18 @@ describe('docker-compose.yml and nginx.conf', () => {
   const compose = parse(fs.readFileSync(path.join(CONTAINER_DIR, 'docker-compose.yml'), 'utf8'));
   const nginxConf = fs.readFileSync(path.join(CONTAINER_DIR, 'nginx.conf'), 'utf8');
   const apps = Object.entries(compose.services).filter(([name]) => name !== 'nginx');
+
+  test('docker-compose.yml validates against the Compose Specification schema', () => {
+    assert.deepEqual(composeErrors(compose), []);
+  });
+
+  test('a compose file with a misspelt service key is refused by the schema check', () => {
+    const broken = structuredClone(compose);
+    broken.services.nginx.stop_grace_periode = '35s';
+    assert.deepEqual(composeErrors(broken), [
+      '/services/nginx: must NOT have additional properties (stop_grace_periode)',
+    ]);
+  });
 
   test('two tsgi replicas build the Dockerfile and are given longer than shutdown-delay + mercy to stop', () => {
     assert.equal(apps.length, 2);

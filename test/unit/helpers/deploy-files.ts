@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
+import Ajv from 'ajv';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { Service } from 'kubernetes-models/v1';
@@ -111,4 +112,26 @@ export function composeSeconds(d: string): number {
   const m = /^(?:(\d+)m)?(?:(\d+)s)?$/.exec(d);
   if (!m || d === '') throw new Error(`not a compose duration: ${d}`);
   return Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0);
+}
+
+// The Compose Specification's schema (test/fixtures/compose-spec/README.md says which version).
+// Its $schema names draft-07 by an https address Ajv does not register, hence no meta-schema
+// check; formats are not checked either (Compose's own loader reads durations, not the schema).
+const composeSchema = JSON.parse(
+  fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'compose-spec', 'compose-spec.json'), 'utf8'),
+);
+const validateComposeDoc = new Ajv({
+  strict: false,
+  allErrors: true,
+  validateFormats: false,
+  validateSchema: false,
+}).compile(composeSchema);
+
+/** The schema errors of a parsed compose file, as `path: message` lines (empty when valid). */
+export function composeErrors(doc: unknown): string[] {
+  if (validateComposeDoc(doc)) return [];
+  return (validateComposeDoc.errors ?? []).map(
+    (e) =>
+      `${e.instancePath || '/'}: ${e.message}${e.params && 'additionalProperty' in e.params ? ` (${e.params.additionalProperty})` : ''}`,
+  );
 }
