@@ -258,6 +258,7 @@ async function runtimeStage(stage, ctx, o) {
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
+  if (process.getuid() !== 0) throw new Error('needs root: the CMD is started as nobody with setpriv');
   const stages = parseDockerfile(fs.readFileSync(o.dockerfile, 'utf8'));
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgi-container-'));
   // Readable by nobody, who runs the CMD from inside it.
