@@ -8,11 +8,11 @@
 //      as an unprivileged user (setpriv to nobody: the USER of the image need not exist here),
 //      each EXPOSEd port mapped to a free loopback port (the `0.0.0.0:PORT` addresses in the ini
 //      file the CMD names are rewritten: what `docker run -p 127.0.0.1:Q:PORT` does);
-//   3. checks: GET / answers 200; GET /healthz answers 200 and the HEALTHCHECK command exits 0
-//      (or, with --health absent, that this tsgi has no health listener yet); the STOPSIGNAL
-//      stops it with exit status 0.
+//   3. checks: GET / answers 200; GET /healthz answers 200 and the HEALTHCHECK command exits 0;
+//      GET /readyz answers 200; after the STOPSIGNAL /readyz answers 503 while GET / still
+//      answers 200 (the --shutdown-delay drain), and the CMD then ends with exit status 0.
 // Usage: node scripts/container-steps.mjs [--context DIR] [--dockerfile FILE]
-//        [--build-arg NAME=VALUE]... [--health expect|absent] [--keep]
+//        [--build-arg NAME=VALUE]... [--keep]
 // Exit status 0 when every step and check passed. Needs root (setpriv changes the user).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -30,7 +30,7 @@ const STEP_TIMEOUT_MS = 15 * 60 * 1000;
 const WAIT_MS = 60 * 1000;
 
 function parseArgs(argv) {
-  const o = { context: ROOT, dockerfile: null, buildArgs: {}, health: 'expect', keep: false };
+  const o = { context: ROOT, dockerfile: null, buildArgs: {}, keep: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--context') o.context = path.resolve(argv[++i]);
@@ -38,11 +38,9 @@ function parseArgs(argv) {
     else if (a === '--build-arg') {
       const [k, ...v] = argv[++i].split('=');
       o.buildArgs[k] = v.join('=');
-    } else if (a === '--health') o.health = argv[++i];
-    else if (a === '--keep') o.keep = true;
+    } else if (a === '--keep') o.keep = true;
     else throw new Error(`container-steps: unknown argument ${a}`);
   }
-  if (!['expect', 'absent'].includes(o.health)) throw new Error('container-steps: --health expect|absent');
   o.dockerfile ??= path.join(o.context, 'deploy', 'container', 'Dockerfile');
   return o;
 }
@@ -187,6 +185,20 @@ async function waitServing(port, p, child) {
   }
 }
 
+/** Polls `port` until GET `p` answers `status`, within the bound. */
+async function waitStatus(port, p, status, child) {
+  const deadline = Date.now() + WAIT_MS;
+  let last;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the CMD exited (${child.exitCode}) before ${p} answered ${status}`);
+    last = await get(port, p);
+    if (last.status === status) return;
+    if (Date.now() > deadline)
+      throw new Error(`${p} did not answer ${status} within ${WAIT_MS} ms (last: ${last.status ?? last.error})`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+
 const asUser = (argv) => ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', ...argv];
 
 async function runtimeStage(stage, ctx, o) {
@@ -232,22 +244,22 @@ async function runtimeStage(stage, ctx, o) {
   log(`GET / on the app port: ${app.status}`);
 
   const healthCmd = health.exec.map((a) => a.replaceAll(`:${metricsPort}/`, `:${ports.get(metricsPort)}/`));
-  if (o.health === 'expect') {
-    const hz = await waitServing(ports.get(metricsPort), '/healthz', child);
-    if (hz.status !== 200) throw new Error(`GET /healthz answered ${hz.status}, not 200`);
-    const code = await run(asUser(healthCmd), { cwd, env });
-    if (code !== 0) throw new Error(`the HEALTHCHECK command exited with ${code}`);
-    log('GET /healthz: 200; the HEALTHCHECK command: exit 0');
-  } else {
-    const hz = await get(ports.get(metricsPort), '/healthz');
-    if (hz.status) throw new Error(`--health absent, but /healthz answered ${hz.status}: run with --health expect`);
-    const code = await run(asUser(healthCmd), { cwd, env });
-    if (code === 0) throw new Error('--health absent, but the HEALTHCHECK command exited 0: run with --health expect');
-    log(`--health absent: nothing listens on the metrics port (${hz.error}), the HEALTHCHECK command fails (${code})`);
-  }
+  const hz = await waitServing(ports.get(metricsPort), '/healthz', child);
+  if (hz.status !== 200) throw new Error(`GET /healthz answered ${hz.status}, not 200`);
+  const code = await run(asUser(healthCmd), { cwd, env });
+  if (code !== 0) throw new Error(`the HEALTHCHECK command exited with ${code}`);
+  log('GET /healthz: 200; the HEALTHCHECK command: exit 0');
+  await waitStatus(ports.get(metricsPort), '/readyz', 200, child);
+  log('GET /readyz: 200');
 
   log(`${stopsignal} to the CMD (pid ${child.pid})`);
   child.kill(stopsignal);
+  // The drain (--shutdown-delay in the image's ini): not ready at once, still serving.
+  await waitStatus(ports.get(metricsPort), '/readyz', 503, child);
+  const during = await get(ports.get(appPort), '/');
+  if (during.status !== 200)
+    throw new Error(`while /readyz answered 503, GET / answered ${during.status ?? during.error}`);
+  log(`after ${stopsignal}: GET /readyz: 503 while GET / still answers 200`);
   const timer = setTimeout(() => child.kill('SIGKILL'), WAIT_MS * 2);
   const end = await exited;
   clearTimeout(timer);

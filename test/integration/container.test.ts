@@ -16,11 +16,6 @@ import { ROOT } from './helpers/tsgi';
 // bound is for a busy one.
 const BOUND_MS = 12 * 60 * 1000;
 
-// The health listener (--metrics with /healthz) is built on another branch: until it is merged
-// here the script checks that nothing answers on the metrics port, and fails once something
-// does, so that this switch is turned to 'expect' then.
-const HEALTH = 'absent';
-
 function runSteps(args: string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'container-steps.mjs'), ...args], {
@@ -59,14 +54,18 @@ function mustRun(argv: string[], cwd: string): void {
   assert.equal(r.status, 0, `${argv.join(' ')}:\n${r.stdout}${r.stderr}`);
 }
 
-const HEALTH_LINE = HEALTH === 'absent' ? /--health absent: nothing listens/ : /GET \/healthz: 200/;
+const HEALTH_LINES = [
+  /GET \/healthz: 200; the HEALTHCHECK command: exit 0/,
+  /GET \/readyz: 200/,
+  /after SIGTERM: GET \/readyz: 503 while GET \/ still answers 200/,
+];
 
 test("the Dockerfile's steps build this repository, start the CMD as an unprivileged user that answers 200, and its STOPSIGNAL stops it with status 0", {
   timeout: BOUND_MS + 60_000,
 }, async () => {
   // This repository's npm ci builds the addon and dist/ already (docs/deploy.md): the second
   // build is skipped, as the docs tell its users.
-  const { code, output } = await runSteps(['--build-arg', 'BUILD_SCRIPT=', '--health', HEALTH]);
+  const { code, output } = await runSteps(['--build-arg', 'BUILD_SCRIPT=']);
   assert.equal(code, 0, output);
   // Each stage ran, in order, and the checks were made, not skipped.
   assertInOrder(output, [
@@ -77,7 +76,7 @@ test("the Dockerfile's steps build this repository, start the CMD as an unprivil
     /COPY --from=build \/app \/app/,
     /USER 1000:1000 runs here as nobody \(65534\)/,
     /GET \/ on the app port: 200/,
-    HEALTH_LINE,
+    ...HEALTH_LINES,
     /SIGTERM: exit status 0/,
     /every step and check passed/,
   ]);
@@ -104,14 +103,14 @@ test('a project that installs tsgi from its npm pack tarball builds with the sam
     assert.equal(tarball.status, 0, tarball.stderr);
     assert.match(tarball.stdout, /package\/dist\/native\/index\.js/);
     assert.doesNotMatch(tarball.stdout, /tsgi_native\.node/);
-    const { code, output } = await runSteps(['--context', project, '--health', HEALTH]);
+    const { code, output } = await runSteps(['--context', project]);
     assert.equal(code, 0, output);
     assertInOrder(output, [
       /RUN npm ci/,
       /COPY --from=build \/app \/app/,
       /ready in \d+ seconds .*\(fetch handler/,
       /GET \/ on the app port: 200/,
-      HEALTH_LINE,
+      ...HEALTH_LINES,
       /SIGTERM: exit status 0/,
       /every step and check passed/,
     ]);
@@ -134,20 +133,16 @@ const STAND_IN = path.join(ROOT, 'test', 'fixtures', 'container', 'health');
 const standIn = (args: string[]) =>
   runSteps(['--context', STAND_IN, '--dockerfile', path.join(STAND_IN, 'Dockerfile'), ...args]);
 
-test('with --health expect, a metrics port that answers /healthz and a HEALTHCHECK that exits 0 pass', async () => {
-  const { code, output } = await standIn(['--health', 'expect']);
+test('a metrics port that answers /healthz and /readyz, a HEALTHCHECK that exits 0 and a drain on SIGTERM pass', async () => {
+  const { code, output } = await standIn([]);
   assert.equal(code, 0, output);
-  assertInOrder(output, [
-    /GET \/ on the app port: 200/,
-    /GET \/healthz: 200; the HEALTHCHECK command: exit 0/,
-    /SIGTERM: exit status 0/,
-  ]);
+  assertInOrder(output, [/GET \/ on the app port: 200/, ...HEALTH_LINES, /SIGTERM: exit status 0/]);
 });
 
-test('with --health absent, a metrics port that answers fails the check, so the switch cannot be forgotten', async () => {
-  const { code, output } = await standIn(['--health', 'absent']);
+test('a CMD that stops serving at once on its STOPSIGNAL, without answering 503 on /readyz first, fails the check', async () => {
+  const { code, output } = await standIn(['--build-arg', 'DRAIN=0']);
   assert.equal(code, 1, output);
-  assert.match(output, /FAILED: --health absent, but \/healthz answered 200: run with --health expect/);
+  assert.match(output, /FAILED: .*\/readyz/);
 });
 
 test('a CMD that exits with a status other than 0 on its STOPSIGNAL fails the check', async () => {

@@ -2,12 +2,25 @@
 // Kubernetes probes (docs/deploy.md, "Health"; docs/config.md, `shutdown-delay`).
 
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { getOnNewConnection } from './helpers/exchange';
-import { APPS, startTsgi, type TsgiHandle } from './helpers/tsgi';
+import { getOnNewConnection, sleep, tempDir } from './helpers/exchange';
+import { APPS, listenerPort, startTsgi, type TsgiHandle } from './helpers/tsgi';
 
 const APP = path.join(APPS, 'master-pid.js');
+const GATED = path.join(APPS, 'gated-load.js');
+
+/** Asks `path` until it answers `status` (bounded); returns the body of that answer. */
+async function until(port: number, p: string, status: number): Promise<string> {
+  let last = { status: 0, body: '' };
+  for (let i = 0; i < 1200; i++) {
+    last = await getOnNewConnection(port, p);
+    if (last.status === status) return last.body;
+    await sleep(50);
+  }
+  assert.fail(`${p} never answered ${status}; last ${last.status} ${last.body}`);
+}
 
 function workerPids(tsgi: TsgiHandle): number[] {
   return [...tsgi.output().matchAll(/spawned tsgi worker \d+ \(pid: (\d+)/g)].map((m) => Number(m[1]));
@@ -116,6 +129,112 @@ describe('--shutdown-delay', () => {
       assert.equal(await tsgi.stop('SIGINT', 60000), 0);
     } finally {
       await tsgi.stop('SIGKILL');
+    }
+  });
+});
+
+describe('/healthz and /readyz', () => {
+  test('/readyz answers 503 until a worker has loaded the app, then 200; /healthz answers 200 all along', async () => {
+    const gate = tempDir();
+    const open = path.join(gate.dir, 'open');
+    const tsgi = await startTsgi(
+      [
+        '--http-socket',
+        '127.0.0.1:0',
+        '--wsgi-file',
+        GATED,
+        '--lazy-apps',
+        '--processes',
+        '2',
+        '--metrics',
+        '127.0.0.1:0',
+      ],
+      { env: { TSGI_TEST_GATE: open } },
+    );
+    try {
+      const port = await listenerPort(tsgi, 'Metrics');
+      // No worker can have loaded the app: the gate is closed.
+      assert.deepEqual(await getOnNewConnection(port, '/readyz'), {
+        status: 503,
+        body: 'not ready: no worker serves yet\n',
+      });
+      assert.deepEqual(await getOnNewConnection(port, '/healthz'), { status: 200, body: 'ok\n' });
+      fs.writeFileSync(open, '');
+      assert.equal(await until(port, '/readyz', 200), 'ready\n');
+      assert.equal((await getOnNewConnection(tsgi.ports[0]!)).status, 200);
+      assert.deepEqual(await getOnNewConnection(port, '/healthz'), { status: 200, body: 'ok\n' });
+    } finally {
+      await tsgi.stop('SIGINT', 60000);
+      gate.remove();
+    }
+  });
+
+  test('with --shutdown-delay, /readyz on --metrics and on --stats-http answers 503 from SIGTERM on while the app is still served', async () => {
+    const tsgi = await startTsgi([
+      '--http-socket',
+      '127.0.0.1:0',
+      '--wsgi-file',
+      APP,
+      '--processes',
+      '2',
+      '--metrics',
+      '127.0.0.1:0',
+      '--stats',
+      '127.0.0.1:0',
+      '--stats-http',
+      '--shutdown-delay',
+      '600',
+    ]);
+    try {
+      const metrics = await listenerPort(tsgi, 'Metrics');
+      const stats = await listenerPort(tsgi, 'Stats');
+      await until(metrics, '/readyz', 200);
+      assert.equal((await getOnNewConnection(stats, '/readyz')).status, 200);
+      tsgi.proc.kill('SIGTERM');
+      await tsgi.waitFor(/not ready from now on/);
+      for (const port of [metrics, stats]) {
+        assert.deepEqual(await getOnNewConnection(port, '/readyz'), {
+          status: 503,
+          body: 'not ready: shutting down\n',
+        });
+        assert.equal((await getOnNewConnection(port, '/healthz')).status, 200);
+      }
+      assert.equal((await getOnNewConnection(tsgi.ports[0]!)).status, 200);
+      // Other paths of --stats-http still get the uWSGI JSON document.
+      assert.match((await getOnNewConnection(stats, '/')).body, /^\{\n\t"version"/);
+    } finally {
+      await tsgi.stop('SIGINT', 60000);
+    }
+  });
+
+  test('/readyz stays 200 through a graceful reload: the old workers serve until their replacements do', async () => {
+    const tsgi = await startTsgi([
+      '--http-socket',
+      '127.0.0.1:0',
+      '--wsgi-file',
+      APP,
+      '--processes',
+      '2',
+      '--metrics',
+      '127.0.0.1:0',
+    ]);
+    try {
+      const port = await listenerPort(tsgi, 'Metrics');
+      await until(port, '/readyz', 200);
+      const old = workerPids(tsgi);
+      tsgi.proc.kill('SIGHUP');
+      const statuses = new Set<number>();
+      // Asks all through the reload: until both old workers have stopped (bounded).
+      const gone = (pid: number): boolean =>
+        new RegExp(`pid: ${pid}\\) exited with code 0 \\(graceful stop\\)`).test(tsgi.output());
+      for (let i = 0; i < 2400 && !old.every(gone); i++) {
+        statuses.add((await getOnNewConnection(port, '/readyz')).status);
+        await sleep(25);
+      }
+      assert.ok(old.every(gone), tsgi.output());
+      assert.deepEqual([...statuses], [200]);
+    } finally {
+      assert.equal(await tsgi.stop(), 0);
     }
   });
 });

@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { STATS_HTTP_HEAD } from '../../src/stats';
 import { fcgiPairs, fcgiRequest } from './helpers/cgi';
 import { getOnNewConnection, portOf, sleep, tempDir } from './helpers/exchange';
-import { APPS, rawExchange, startTsgi, type TsgiHandle, uwsgiPacket } from './helpers/tsgi';
+import { APPS, listenerPort, rawExchange, startTsgi, type TsgiHandle, uwsgiPacket } from './helpers/tsgi';
 
 const APP = path.join(APPS, 'metrics-status.js');
 
@@ -81,11 +81,6 @@ function promtool(text: string): Promise<{ code: number | null; output: string }
     p.on('exit', (code) => resolve({ code, output }));
     p.stdin.end(text);
   });
-}
-
-async function listenerPort(tsgi: TsgiHandle, what: 'Stats' | 'Metrics'): Promise<number> {
-  const line = await tsgi.waitFor(new RegExp(`\\*\\*\\* ${what} server enabled on 127\\.0\\.0\\.1:\\d+`));
-  return Number(line.slice(line.lastIndexOf(':') + 1));
 }
 
 /** Sends `n` requests on new connections to `p`; resolves with their statuses. */

@@ -97,6 +97,12 @@ export async function startTsgi(args: string[], opts: StartOptions = {}): Promis
   return handle;
 }
 
+/** The TCP port of the --stats or --metrics listener, from its startup line (127.0.0.1:0). */
+export async function listenerPort(tsgi: TsgiHandle, what: 'Stats' | 'Metrics'): Promise<number> {
+  const line = await tsgi.waitFor(new RegExp(`\\*\\*\\* ${what} server enabled on 127\\.0\\.0\\.1:\\d+`));
+  return Number(line.slice(line.lastIndexOf(':') + 1));
+}
+
 /** Runs tsgi expecting it to exit (a startup error): resolves with code and output. */
 export function runTsgi(args: string[], opts: StartOptions = {}): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
