@@ -11,11 +11,10 @@
 // whose next head is not complete that long after its first byte (or after the previous
 // answer) is closed, so a client sending one byte at a time cannot hold it.
 
-import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { Address } from '../config';
 import { DEFAULT_CONTENT_TYPE, type RouteHandler, type RouteResponse, reasonPhrase, splitTarget } from './http-routes';
-import { listenTarget, removeStaleSocket, type StatsServer } from './server';
+import { listenOn, type StatsServer } from './server';
 
 export interface MetricsServerOptions {
   address: Address;
@@ -153,36 +152,7 @@ export function startMetricsServer(options: MetricsServerOptions): Promise<Stats
   const timeoutMs = options.timeoutMs ?? 4000;
   const open = new Set<net.Socket>();
   const server = net.createServer({ allowHalfOpen: false }, (sock) => onConnection(options, timeoutMs, sock, open));
-  const target = listenTarget(options.address, cwd);
-  if (options.address.kind === 'unix' && target.path !== undefined) removeStaleSocket(target.path);
-
-  return new Promise<StatsServer>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(target, () => {
-      server.off('error', reject);
-      server.on('error', (err) => options.onError?.(err));
-      if (options.address.kind === 'unix' && target.path !== undefined && options.chmod !== undefined) {
-        fs.chmodSync(target.path, options.chmod);
-      }
-      const bound = server.address();
-      const port = typeof bound === 'object' && bound !== null ? bound.port : undefined;
-      const h = (server as unknown as { _handle?: { fd?: number } })._handle;
-      resolve({
-        port,
-        fd: typeof h?.fd === 'number' ? h.fd : -1,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
-            for (const sock of open) sock.destroy();
-            if (options.address.kind === 'unix' && target.path !== undefined) {
-              try {
-                fs.unlinkSync(target.path);
-              } catch {
-                // already gone
-              }
-            }
-          }),
-      });
-    });
+  return listenOn(server, { ...options, cwd }, () => {
+    for (const sock of open) sock.destroy();
   });
 }

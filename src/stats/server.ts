@@ -132,32 +132,42 @@ export function startStatsServer(options: StatsServerOptions): Promise<StatsServ
   };
 
   const server = net.createServer({ allowHalfOpen: false, pauseOnConnect: false }, onConnection);
-  const target = listenTarget(options.address, cwd);
-  if (options.address.kind === 'unix' && target.path !== undefined) removeStaleSocket(target.path);
+  return listenOn(server, { ...options, cwd });
+}
 
+/**
+ * Binds a master listener (--stats, --metrics) to its address: a stale UNIX socket file is
+ * replaced, --chmod-socket applied, and close() also unlinks the file. `onClose` runs as
+ * close() begins (to end the connections still open).
+ */
+export function listenOn(
+  server: net.Server,
+  o: { address: Address; cwd: string; chmod?: number; onError?(err: unknown): void },
+  onClose?: () => void,
+): Promise<StatsServer> {
+  const target = listenTarget(o.address, o.cwd);
+  const file = o.address.kind === 'unix' ? target.path : undefined;
+  if (file !== undefined) removeStaleSocket(file);
   return new Promise<StatsServer>((resolve, reject) => {
     server.once('error', reject);
     server.listen(target, () => {
       server.off('error', reject);
-      server.on('error', (err) => options.onError?.(err));
-      if (options.address.kind === 'unix' && target.path !== undefined && options.chmod !== undefined) {
-        fs.chmodSync(target.path, options.chmod);
-      }
+      server.on('error', (err) => o.onError?.(err));
+      if (file !== undefined && o.chmod !== undefined) fs.chmodSync(file, o.chmod);
       const bound = server.address();
-      const port = typeof bound === 'object' && bound !== null ? bound.port : undefined;
       const handle = (server as unknown as { _handle?: { fd?: number } })._handle;
       resolve({
-        port,
+        port: typeof bound === 'object' && bound !== null ? bound.port : undefined,
         fd: typeof handle?.fd === 'number' ? handle.fd : -1,
         close: () =>
           new Promise<void>((done) => {
             server.close(() => done());
-            if (options.address.kind === 'unix' && target.path !== undefined) {
-              try {
-                fs.unlinkSync(target.path);
-              } catch {
-                // already gone
-              }
+            onClose?.();
+            if (file === undefined) return;
+            try {
+              fs.unlinkSync(file);
+            } catch {
+              // already gone
             }
           }),
       });
