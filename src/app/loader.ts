@@ -152,10 +152,25 @@ function tsxCanLoad(err: unknown): boolean {
   return code === 'ERR_UNKNOWN_FILE_EXTENSION' || code === 'ERR_MODULE_NOT_FOUND';
 }
 
+/** Imports of each file by Node's loader in this isolate so far. */
+const nodeImports = new Map<string, number>();
+
+/**
+ * The URL Node's loader imports `file` from. Node keeps a module whose evaluation threw in its
+ * cache and throws the same error again on the next import(): a load tried again in the same
+ * isolate (a thread replaced after a failed load, src/process/threads.ts) gets a URL of its own.
+ */
+function nodeImportUrl(file: string): string {
+  const n = (nodeImports.get(file) ?? 0) + 1;
+  nodeImports.set(file, n);
+  const url = pathToFileURL(file).href;
+  return n === 1 ? url : `${url}?tsgi-load=${n}`;
+}
+
 async function importFile(file: string): Promise<Record<string, unknown>> {
   if (NODE_LOADS.has(path.extname(file))) {
     try {
-      return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+      return (await import(nodeImportUrl(file))) as Record<string, unknown>;
     } catch (err) {
       if (!tsxCanLoad(err)) throw err;
     }

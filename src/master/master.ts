@@ -59,7 +59,7 @@ export class Master {
   private stopTouch: (() => void) | null = null;
   /** Per-worker and per-core counters shared with the workers (src/stats reads them). */
   private readonly scoreboard: ReturnType<typeof addon.createScoreboard>;
-  private memoryTimer: NodeJS.Timeout | null = null;
+  private tickTimer: NodeJS.Timeout | null = null;
   /** Graceful and chain reloads started (tsgi_reloads_total). */
   private reloads = 0;
   /** The --http router process, if any. */
@@ -127,6 +127,7 @@ export class Master {
       sockets: this.sockets,
       appLoadSeconds: 0,
       reloads: () => this.reloads,
+      refresh: () => this.sampleMemory(),
     };
     void startStatsFor(this.config, sources)
       .then((stats) => {
@@ -144,14 +145,16 @@ export class Master {
         logLine(`*** Metrics server enabled on ${where} fd: ${metrics.fd} ***`);
       })
       .catch((err: unknown) => logLine(`tsgi: cannot start the metrics server: ${(err as Error).message}`));
-    // rss/vsz of every worker for the stats and uWSGI's memory view, once a second.
-    this.memoryTimer = setInterval(() => {
+    // The once-a-second duties, only when one of them is configured: an idle master then
+    // never wakes (workers' rss/vsz are read when the stats or metrics are asked for).
+    const c = this.config;
+    if (this.cheaper === null && c.maxWorkerLifetime <= 0 && !(this.logFile !== null && c.logMaxsize > 0)) return;
+    this.tickTimer = setInterval(() => {
       if (this.logFile?.rotateIfBig()) this.childrenReopenLog();
-      this.sampleMemory();
       this.checkLifetimes();
       this.cheaperTick();
     }, 1000);
-    this.memoryTimer.unref();
+    this.tickTimer.unref();
   }
 
   /** Starts the slot's current process, or with `asNext` a replacement beside it. */
@@ -210,6 +213,7 @@ export class Master {
   private cheaperTick(): void {
     if (this.cheaper === null || this.stopping !== 'no' || this.chain !== null) return;
     const { settings, state } = this.cheaper;
+    if (settings.rssLimitSoft > 0) this.sampleMemory();
     const sb = addon.scoreboardSnapshot(this.scoreboard.handle);
     let backlog = 0;
     for (const s of this.sockets) if (s.address.kind === 'tcp') backlog += addon.listenQueue(s.fd).queue;
@@ -537,7 +541,7 @@ export class Master {
 
   private maybeExit(): void {
     if (this.stopping === 'no' || livePids(this.slots).length > 0 || this.router?.running) return;
-    if (this.memoryTimer) clearInterval(this.memoryTimer);
+    if (this.tickTimer) clearInterval(this.tickTimer);
     closeAll(this.sockets, this.config.vacuum);
     closeAll(this.routerSockets, this.config.vacuum);
     if (this.config.pidfile && this.config.vacuum) removePidfile(this.config.pidfile);

@@ -5,7 +5,7 @@
 
 import type { Address, Config } from '../config';
 import { formatAddress, packageVersion } from '../config';
-import { addon, type ScoreboardHandle } from '../native';
+import { addon, type ScoreboardHandle, type ScoreboardSnapshot } from '../native';
 import { logLine } from '../process/log';
 import type { BoundSocket } from '../process/sockets';
 import { buildStatsDocument, type StatsSocket, statsVersion } from './document';
@@ -48,6 +48,14 @@ export interface StatsSources {
   onError?(err: unknown): void;
   /** Graceful and chain reloads performed so far (tsgi_reloads_total); default 0. */
   reloads?(): number;
+  /** Brings sampled values (each worker's rss/vsz) up to date before a snapshot is read. */
+  refresh?(): void;
+}
+
+/** A fresh snapshot of the instance's scoreboard, sampled values refreshed first. */
+function snapshotOf(sources: StatsSources): ScoreboardSnapshot {
+  sources.refresh?.();
+  return addon.scoreboardSnapshot(sources.scoreboard);
 }
 
 /** The socket name as uWSGI shows it: as written, with the real port for port 0. */
@@ -91,7 +99,7 @@ function instanceRoutes(config: Config, sources: StatsSources) {
       path,
       query,
       config,
-      snapshot: () => addon.scoreboardSnapshot(sources.scoreboard),
+      snapshot: () => snapshotOf(sources),
     };
     return handler(ctx);
   };
@@ -117,7 +125,7 @@ export async function startStatsFor(config: Config, sources: StatsSources): Prom
     timeoutMs: config.socketTimeout * 1000,
     onError: sources.onError,
     getDocument: () =>
-      buildStatsDocument(addon.scoreboardSnapshot(sources.scoreboard), {
+      buildStatsDocument(snapshotOf(sources), {
         version,
         pid: process.pid,
         uid,

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import type * as Loader from '../../src/app/loader';
@@ -39,6 +41,22 @@ test('a JavaScript app that imports a .ts module loads through tsx', async () =>
 test('a JavaScript app that names a TypeScript module "x.js" loads through tsx', async () => {
   const app = await loadApp({ wsgiFile: path.join(APPS, 'js-with-ts', 'app-js-names.mjs') });
   assert.equal(await serve(app), 'Hello app-js-names.mjs from TypeScript');
+});
+
+test('a JavaScript app whose load failed loads afresh when it is loaded again in the same isolate', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgi-loader-'));
+  const marker = path.join(dir, 'fail');
+  fs.writeFileSync(marker, '');
+  process.env.TSGI_TEST_FAIL_MARKER = marker;
+  try {
+    const file = path.join(APPS, 'fails-while-marked.mjs');
+    await assert.rejects(loadApp({ wsgiFile: file }), /marker present/);
+    fs.rmSync(marker);
+    assert.equal(await serve(await loadApp({ wsgiFile: file })), 'loaded');
+  } finally {
+    delete process.env.TSGI_TEST_FAIL_MARKER;
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a .cjs file whose module.exports is the function is taken as the default export', async () => {

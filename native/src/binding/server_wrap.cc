@@ -256,6 +256,7 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
     settling_ = false;
     if (server_) BeginBatch();
   }
+  void FlushQueuedJs() override { CloseScope(); }
   static void OnCheck(uv_check_t* handle) {
     ServerWrap* self = static_cast<ServerWrap*>(handle->data);
     uv_check_stop(handle);

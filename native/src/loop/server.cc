@@ -323,6 +323,7 @@ void Server::OnIdle(uv_idle_t* handle) {
   s->StartBatch();
   s->RunDeferred();
   s->FinishBatch();
+  s->sink_->FlushQueuedJs();
   if (s->deferred_.empty() && !s->stop_notify_pending_ && !s->accept_turn_pending_ && s->idle_) {
     uv_idle_stop(s->idle_);
   }
@@ -363,6 +364,7 @@ void Server::OnTimer(uv_timer_t* handle) {
   s->fd_exhausted_ = false;  // try accepting again (FinishBatch resumes the listeners)
   s->ExpireTimeouts();
   s->FinishBatch();
+  s->sink_->FlushQueuedJs();
   if (s->all_.empty() && !s->fd_exhausted_) uv_timer_stop(handle);
 }
 

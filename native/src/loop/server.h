@@ -99,6 +99,11 @@ class RequestSink {
   // slot for the next ready connection of the same poll pass instead of one loop turn later.
   // Worker threads already close their scope per callback, which does the same.
   virtual void Settle() {}
+  // Runs the JS work queued so far now, at the end of one of our timer or idle callbacks.
+  // Those run before the poll phase, and the uv_check that otherwise ends a batch's scope
+  // runs only once poll returns: with no other timer pending that can be seconds later (a
+  // stopping worker's "closed" promise would wait for the next connection).
+  virtual void FlushQueuedJs() {}
   // blob holds every var; meta (see MetaBuffer) holds 4 offsets per var.
   virtual void OnRequest(uint32_t id, uint32_t flags, const std::string& blob, size_t nvars, const char* body,
                          size_t body_len) = 0;
