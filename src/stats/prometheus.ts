@@ -163,7 +163,7 @@ export function renderMetrics(snapshot: ScoreboardSnapshot, ctx: MetricsContext)
     out,
     'tsgi_worker_rss_bytes',
     'gauge',
-    'Resident memory of the worker process, as the master last sampled it (0 while not sampled).',
+    'Resident memory of the worker process, read from /proc for this scrape.',
     perWorker((x) => x.w.rss),
   );
   renderFamily(
