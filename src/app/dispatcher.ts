@@ -4,7 +4,7 @@
 
 import { type NativeCallbacks, PEER_CLOSED, PEER_SHUTDOWN, RequestFlags, type Transport } from '../native/types';
 import { buildEnviron, createEnvironContext, type EnvironContext } from './environ';
-import { FetchExchange } from './fetch-exchange';
+import type * as FetchExchangeModule from './fetch-exchange';
 import { GatewayExchange } from './gateway';
 import { EMPTY_INPUT, Input, inputErrorFor, type TsgiInput } from './input';
 import type { LoadedApp } from './loader';
@@ -37,6 +37,9 @@ export function createDispatcher(app: LoadedApp, transport: Transport, options: 
   const watched = app.kind === 'gateway' ? watchGateway(app.fn) : null;
   const runGateway = watched !== null ? watched.fn : null;
   const runFetch = app.kind === 'fetch' ? app.handler : null;
+  // Required only for a fetch app: the fetch layer loads undici (src/app/fetch-lazy.ts).
+  const FetchExchange =
+    runFetch !== null ? (require('./fetch-exchange') as typeof FetchExchangeModule).FetchExchange : null;
   const fetchThis = app.kind === 'fetch' ? app.thisArg : undefined;
   const runNode = app.kind === 'node' ? app.handler : null;
   // node:http emits 'checkContinue' instead of 'request' for `Expect: 100-continue` when the
@@ -82,7 +85,7 @@ export function createDispatcher(app: LoadedApp, transport: Transport, options: 
         if (hint !== null) transport.log(hint);
       }
     } else {
-      const fx = new FetchExchange(id, transport, input, registry, env);
+      const fx = new FetchExchange!(id, transport, input, registry, env);
       ex = fx;
       fx.run(runFetch!, fetchThis, env);
     }

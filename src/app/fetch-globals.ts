@@ -14,6 +14,9 @@
 import { GlobalRequest, materialize, TsgiRequest } from './fetch';
 import { GlobalResponse, TsgiResponse } from './fetch-response';
 
+/** The Response class the globals get (fetch-lazy.ts installs it as this module does). */
+export { TsgiResponse };
+
 type RequestInitLike = RequestInit & { duplex?: 'half' };
 
 export class TsgiRequestClass extends GlobalRequest {

@@ -10,10 +10,11 @@
 import { fetchStats } from './fetch';
 import { delegateMissingMembers } from './fetch-delegate';
 import { type RenderedHeaders, renderHeaderInit, TEXT_PLAIN_UTF8 } from './fetch-headers';
+import { undiciClass } from './undici-classes';
 
-/** undici's classes, captured before anything replaces the globals. */
-export const GlobalResponse: typeof Response = globalThis.Response;
-export const GlobalHeaders: typeof Headers = globalThis.Headers;
+/** undici's classes, whatever the globals hold (fetch-globals.ts and fetch-lazy.ts replace them). */
+export const GlobalResponse: typeof Response = undiciClass('Response');
+export const GlobalHeaders: typeof Headers = undiciClass('Headers');
 
 /** What the body of a lightweight Response is. */
 export const enum BodyKind {

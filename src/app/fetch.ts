@@ -7,6 +7,7 @@ import type { Environ } from './environ';
 import { delegateMissingMembers } from './fetch-delegate';
 import { EMPTY_INPUT, type TsgiInput } from './input';
 import { type Exchange, ExchangeState } from './response';
+import { undiciClass } from './undici-classes';
 
 export interface FetchHandler {
   fetch(request: Request): Response | PromiseLike<Response>;
@@ -26,9 +27,9 @@ const kController = Symbol('tsgi.abortController');
 const kUsed = Symbol('tsgi.bodyUsed');
 const kBody = Symbol('tsgi.body');
 
-/** undici's classes, captured before fetch-globals.ts replaces the globals. */
-const GlobalHeaders: typeof Headers = globalThis.Headers;
-export const GlobalRequest: typeof Request = globalThis.Request;
+/** undici's classes, whatever the globals hold (fetch-globals.ts and fetch-lazy.ts replace them). */
+const GlobalHeaders: typeof Headers = undiciClass('Headers');
+export const GlobalRequest: typeof Request = undiciClass('Request');
 
 function nonEmpty(v: unknown): boolean {
   return typeof v === 'string' && v.length > 0;

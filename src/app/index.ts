@@ -10,7 +10,8 @@ export {
   MAGIC_VARS,
   uwsgiScheme,
 } from './environ';
-export { type FetchFunction, type FetchHandler, fetchStats, requestHeaders, requestUrl, TsgiRequest } from './fetch';
+// Types only: the fetch layer's values load undici, which only fetch apps need (fetch-lazy.ts).
+export type { FetchFunction, FetchHandler } from './fetch';
 export type { Body, GatewayApp, StartResponse, WriteFn } from './gateway';
 export { EMPTY_INPUT, INPUT_HIGH_WATER_MARK, Input, InputError, type TsgiInput } from './input';
 export { type AppType, type LoadAppOptions, type LoadedApp, loadApp, resolveModule, splitModuleSpec } from './loader';

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AppError } from '../errors';
 import type { FetchFunction } from './fetch';
-import { installFetchGlobals } from './fetch-globals';
+import { deferFetchGlobals, loadFetchLayer } from './fetch-lazy';
 import type { GatewayApp } from './gateway';
 import { recognizeNodeApp, serverHandler } from './node/detect';
 import type { NodeHandler } from './node/exchange';
@@ -290,7 +290,7 @@ export async function loadApp(options: LoadAppOptions): Promise<LoadedApp> {
   let ns: Record<string, unknown>;
   installListenTakeover(options.log);
   const mark = takeoverMark();
-  installFetchGlobals();
+  deferFetchGlobals();
   try {
     ns = await importFile(file);
   } catch (err) {
@@ -301,6 +301,7 @@ export async function loadApp(options: LoadAppOptions): Promise<LoadedApp> {
   const appType = options.appType ?? 'auto';
   const picked = pickExport(ns, callable);
   const app = picked === null ? null : await shapeApp(picked.value, appType, file, picked.name);
+  if (app?.kind === 'fetch') loadFetchLayer();
   if (app !== null) return app;
   if (picked !== null && (picked.named || appType === 'fetch' || appType === 'gateway')) {
     throw wrongShape(picked.value, picked.name, appType, file);
