@@ -55,3 +55,44 @@ describe('loading the app file', () => {
     assert.deepEqual(children, ['esbuild']);
   });
 });
+
+/** The body of the first answer of tsgi serving `undici-probe.cjs` with `args` added. */
+async function probeAnswer(args: string[]): Promise<string> {
+  const app = path.join(APPS, 'undici-probe.cjs');
+  const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', app, ...args]);
+  try {
+    const r = await getOnNewConnection(tsgi.ports[0]!);
+    assert.equal(r.status, 200);
+    return r.body;
+  } finally {
+    assert.equal(await tsgi.stop(), 0);
+  }
+}
+
+// Node's Request/Response/Headers come from undici, ~12 MiB of RSS per process once loaded
+// (docs/app-contract.md, "Loading"): only an app that uses them pays for it.
+describe("loading Node's fetch classes (undici)", () => {
+  test('a gateway callable is served without undici being loaded', async () => {
+    assert.equal(await probeAnswer(['--callable', 'gateway']), 'undici loaded: false');
+  });
+
+  test('a node:http handler is served without undici being loaded', async () => {
+    assert.equal(await probeAnswer(['--callable', 'node', '--app-type', 'node']), 'undici loaded: false');
+  });
+
+  test('the workers of a master serving a gateway callable do not load undici', async () => {
+    assert.equal(await probeAnswer(['--callable', 'gateway', '--master', '--processes', '2']), 'undici loaded: false');
+  });
+
+  test('a gateway callable on worker threads is served without undici being loaded', async () => {
+    assert.equal(await probeAnswer(['--callable', 'gateway', '--threads', '2']), 'undici loaded: false');
+  });
+
+  test('a fetch app has undici loaded before its handler first runs', async () => {
+    assert.equal(await probeAnswer(['--callable', 'fetchApp']), 'undici loaded: true');
+  });
+
+  test('an app that assigns globalThis.Request keeps its own class and loads no undici', async () => {
+    assert.equal(await probeAnswer(['--callable', 'assigns']), 'own Request kept: true, undici loaded: false');
+  });
+});
