@@ -1,5 +1,6 @@
-// The globals tsgi installs before it imports an app (loader.ts), as @hono/node-server does
-// when it starts serving:
+// The globals tsgi gives fetch apps, as @hono/node-server does when it starts serving. The
+// loader defers them (fetch-lazy.ts): they are installed, and this module loaded, on the first
+// read of `Request` or `Response`, or before a fetch handler serves.
 //
 // - `Response` = TsgiResponse (fetch-response.ts): a lightweight Response whose common
 //   forms go to the native layer without undici objects; the full API materialises one.
@@ -48,7 +49,8 @@ export function fetchGlobalsInstalled(): boolean {
   return globalThis.Response === (TsgiResponse as unknown as typeof Response);
 }
 
-/** Installs the lightweight Response and the Request subclass as globals (idempotent). */
+/** Installs the lightweight Response and the Request subclass as globals at once (idempotent);
+ *  the loader defers them instead (fetch-lazy.ts). */
 export function installFetchGlobals(): void {
   if (fetchGlobalsInstalled() || globalThis.Response !== GlobalResponse) return;
   Object.defineProperty(globalThis, 'Response', {
