@@ -56,9 +56,9 @@ describe('loading the app file', () => {
   });
 });
 
-/** The body of the first answer of tsgi serving `undici-probe.cjs` with `args` added. */
-async function probeAnswer(args: string[]): Promise<string> {
-  const app = path.join(APPS, 'undici-probe.cjs');
+/** The body of the first answer of tsgi serving `file` (an undici probe) with `args` added. */
+async function probeAnswer(args: string[], file = 'undici-probe.cjs'): Promise<string> {
+  const app = path.join(APPS, file);
   const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', app, ...args]);
   try {
     const r = await getOnNewConnection(tsgi.ports[0]!);
@@ -79,6 +79,17 @@ describe("loading Node's fetch classes (undici)", () => {
   test('a node:http handler is served without undici being loaded', async () => {
     assert.equal(await probeAnswer(['--callable', 'node', '--app-type', 'node']), 'undici loaded: false');
   });
+
+  for (const [framework, callable] of [
+    ['Express', 'expressApp'],
+    ['Koa', 'koaApp'],
+    ['Fastify', 'fastifyApp'],
+  ]) {
+    test(`an app built with ${framework} is served without undici being loaded`, async () => {
+      const args = ['--callable', callable!];
+      assert.equal(await probeAnswer(args, 'undici-probe-frameworks.mjs'), 'undici loaded: false');
+    });
+  }
 
   test('the workers of a master serving a gateway callable do not load undici', async () => {
     assert.equal(await probeAnswer(['--callable', 'gateway', '--master', '--processes', '2']), 'undici loaded: false');
