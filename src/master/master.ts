@@ -528,6 +528,10 @@ export class Master {
   }
 
   private stopWorkers(mode: 'graceful' | 'fast'): void {
+    // No worker is started any more: the master's copies of the sockets go now, so the
+    // sockets close as soon as the workers stop serving them (each closes its own as it
+    // stops) and new connections are refused instead of queued and reset at exit.
+    closeAll(this.sockets, this.config.vacuum);
     for (const slot of this.slots) {
       slot.reloadAgain = false;
       const children = [slot.current, slot.next, ...slot.cursed.keys()].filter((c): c is ChildProcess => c !== null);

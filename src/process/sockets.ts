@@ -129,10 +129,20 @@ export function listenerOptions(sockets: BoundSocket[]): ListenerOptions[] {
   }));
 }
 
-/** Closes the fds; with vacuum, removes UNIX socket files (uWSGI's --vacuum). */
+/** Sockets whose fd this process closed: a second close could hit a reused fd number. */
+const closedSockets = new WeakSet<BoundSocket>();
+
+/**
+ * Closes the fds (each once, however often asked); with vacuum, removes UNIX socket files
+ * (uWSGI's --vacuum). A stopping process closes them early (a native Server accepts on
+ * duplicates of its own: native/src/loop/server.cc, CloseListeners) and again at exit.
+ */
 export function closeAll(sockets: BoundSocket[], vacuum: boolean): void {
   for (const s of sockets) {
-    addon.closeFd(s.fd);
+    if (!closedSockets.has(s)) {
+      closedSockets.add(s);
+      addon.closeFd(s.fd);
+    }
     if (vacuum && s.unixPath !== undefined) {
       try {
         fs.unlinkSync(s.unixPath);

@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/resource.h>
@@ -24,6 +25,7 @@ namespace {
 constexpr size_t kReadBufferSize = 64 * 1024;
 constexpr int kAcceptBatch = 64;              // accepts per readable event, for fairness across workers
 constexpr uint64_t kTimerTickMs = 250;        // timeouts fire within a quarter second of their due time
+constexpr uint32_t kStopAcceptMax = 65536;    // queued connections a stopping Server takes per listener
 constexpr uint64_t kStopIdleGraceMs = 1000;   // idle keep-alive connections after Stop()
 constexpr uint64_t kFdLogIntervalMs = 10000;  // one "out of descriptors" line per interval
 // While requests wait for app slots, every kAcceptTurn-th freed slot goes to a connection
@@ -88,6 +90,16 @@ Server::~Server() {
 }
 
 void Server::Start() {
+  // Each Server accepts on descriptors of its own (duplicates of the ones it was given, which
+  // their owner may close): Stop() accepts what is queued and closes them, so a socket that no
+  // process serves any more closes at once (CloseListeners).
+  owned_fds_.assign(listeners_.size(), false);
+  for (size_t i = 0; i < listeners_.size(); i++) {
+    int fd = fcntl(listeners_[i].fd, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) continue;  // out of descriptors: accept on the given one, never close it
+    listeners_[i].fd = fd;
+    owned_fds_[i] = true;
+  }
   for (size_t i = 0; i < listeners_.size(); i++) {
     uv_poll_t* p = new uv_poll_t;
     uv_poll_init_socket(loop_, p, listeners_[i].fd);
@@ -200,16 +212,42 @@ void Server::Accept(size_t index, int limit) {
       if (errno == EMFILE || errno == ENFILE) OnDescriptorsExhausted(errno);
       return;
     }
-    char addr[INET6_ADDRSTRLEN + 1], port[8];
-    FormatPeer(ss, addr, sizeof addr, port, sizeof port);
-    counters_.connections++;
-    counters_.open++;
-    Connection* c = ConnectionOpen(this, fd, &l, addr, port);
-    all_.push_back(c);
-    ArmTimer();
     // With TCP_DEFER_ACCEPT the request is usually here already: read it now, and register
     // the socket with epoll only if something is left to wait for.
-    ConnectionOnReadable(c);
+    ConnectionOnReadable(Adopt(fd, ss, l));
+  }
+}
+
+Connection* Server::Adopt(int fd, const sockaddr_storage& ss, const ListenerSpec& l) {
+  char addr[INET6_ADDRSTRLEN + 1], port[8];
+  FormatPeer(ss, addr, sizeof addr, port, sizeof port);
+  counters_.connections++;
+  counters_.open++;
+  Connection* c = ConnectionOpen(this, fd, &l, addr, port);
+  all_.push_back(c);
+  ArmTimer();
+  return c;
+}
+
+// A stopping Server takes the connections already queued on its listeners (they are served,
+// with "Connection: close") and closes its descriptors. Once every process that held a
+// socket has done so the kernel closes it, and new connections are refused at once, which a
+// proxy retries on another server even for a POST (nothing was sent); a socket left open
+// until the process exits would queue them and reset them then (docs/master.md, "Signals").
+// What connects between the last accept and the close is still reset: a window of one call.
+void Server::CloseListeners() {
+  for (size_t i = 0; i < listeners_.size(); i++) {
+    if (!owned_fds_[i]) continue;
+    for (uint32_t n = 0; n < kStopAcceptMax; n++) {
+      sockaddr_storage ss;
+      socklen_t sl = sizeof ss;
+      int fd = accept4(listeners_[i].fd, reinterpret_cast<sockaddr*>(&ss), &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0 && errno == EINTR) continue;
+      if (fd < 0) break;
+      ConnectionUpdatePoll(Adopt(fd, ss, listeners_[i]));  // read on the next loop turn, not under a JS call
+    }
+    ::close(listeners_[i].fd);
+    owned_fds_[i] = false;
   }
 }
 
@@ -400,6 +438,7 @@ void Server::Stop() {
   if (stopping_ || destroyed_) return;
   PauseAccepting();
   stopping_ = true;
+  CloseListeners();
   // Every connection finishes its current request and closes (ResponseBegin sees
   // stopping() and says "Connection: close"). An idle keep-alive connection gets a short
   // grace instead of an immediate close: a client that sends its next request right away
@@ -447,6 +486,10 @@ void Server::Destroy() {
     uv_close(reinterpret_cast<uv_handle_t*>(p), FreeHandle);
   }
   listener_polls_.clear();
+  for (size_t i = 0; i < owned_fds_.size(); i++) {
+    if (owned_fds_[i]) ::close(listeners_[i].fd);
+  }
+  owned_fds_.clear();
   if (timer_) {
     uv_timer_stop(timer_);
     uv_close(reinterpret_cast<uv_handle_t*>(timer_), FreeHandle);

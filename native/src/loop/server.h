@@ -13,6 +13,7 @@
 #ifndef TSGI_LOOP_SERVER_H_
 #define TSGI_LOOP_SERVER_H_
 
+#include <sys/socket.h>
 #include <uv.h>
 
 #include <cstdint>
@@ -249,6 +250,8 @@ class Server {
   void RunAcceptTurn();
   void ExpireTimeouts();
   void ArmTimer();
+  Connection* Adopt(int fd, const sockaddr_storage& ss, const ListenerSpec& l);
+  void CloseListeners();
   void RunDeferred();
   void PauseAccepting();
   void ResumeAccepting();
@@ -259,7 +262,8 @@ class Server {
 
   uv_loop_t* loop_;
   ServerOptions opts_;
-  std::vector<ListenerSpec> listeners_;
+  std::vector<ListenerSpec> listeners_;  // fds: duplicates owned by this Server (Start)
+  std::vector<bool> owned_fds_;
   std::vector<uv_poll_t*> listener_polls_;
   RequestSink* sink_;
   uint32_t* meta_;
