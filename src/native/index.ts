@@ -155,7 +155,9 @@ export interface NativeServer {
   pauseInput(id: number): boolean;
   resumeInput(id: number): boolean;
   log(line: string): void;
-  stop(): void;
+  /** Stops accepting; `giveUp`: other fds of the listening sockets, which the Server closes
+   *  (before its last accept when it has descriptors of its own: native/src/loop/server.cc). */
+  stop(giveUp?: number[]): void;
   destroy(): void;
   counters(): ServerCounters;
   /** The app threw or rejected while serving a request of this core (stats `exceptions`). */

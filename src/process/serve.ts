@@ -23,7 +23,8 @@ export interface ServeOptions {
 export interface ThreadServer {
   server: NativeServer;
   /** Stops accepting; resolves once in-flight requests finished and connections closed. */
-  stop(): Promise<void>;
+  /** `giveUp`: fds of the listening sockets handed to the native Server to close. */
+  stop(giveUp?: number[]): Promise<void>;
   /** Drops everything now. */
   destroy(): void;
 }
@@ -123,10 +124,10 @@ export function serve(config: Config, app: LoadedApp, sockets: BoundSocket[], op
   dispatcher.setMeta(started.meta);
   return {
     server: started,
-    stop: () =>
+    stop: (giveUp?: number[]) =>
       new Promise<void>((resolve) => {
         onClosed = resolve;
-        started.stop();
+        started.stop(giveUp);
       }),
     destroy: () => started.destroy(),
   };

@@ -132,6 +132,17 @@ export function listenerOptions(sockets: BoundSocket[]): ListenerOptions[] {
 /** Sockets whose fd this process closed: a second close could hit a reused fd number. */
 const closedSockets = new WeakSet<BoundSocket>();
 
+/** The fds of the sockets not closed yet, now someone else's to close (closeAll skips them). */
+export function handOver(sockets: BoundSocket[]): number[] {
+  const fds: number[] = [];
+  for (const s of sockets) {
+    if (closedSockets.has(s)) continue;
+    closedSockets.add(s);
+    fds.push(s.fd);
+  }
+  return fds;
+}
+
 /**
  * Closes the fds (each once, however often asked); with vacuum, removes UNIX socket files
  * (uWSGI's --vacuum). A stopping process closes them early (a native Server accepts on

@@ -8,7 +8,7 @@ import type { Config } from '../config';
 import { addon, type ServerCounters } from '../native';
 import { logLine } from './log';
 import { serve } from './serve';
-import { type BoundSocket, closeAll } from './sockets';
+import { type BoundSocket, handOver } from './sockets';
 import { installCrashGuards, loadTheApp } from './startup';
 import type { ThreadGroup } from './threads';
 
@@ -66,15 +66,12 @@ async function startOnThisThread(config: Config, sockets: BoundSocket[], opts: U
   return {
     threads: 1,
     app: { kind: app.kind, loadMs },
-    stop: () => {
-      const done = server.stop();
-      // The Server accepts on duplicates it closes as it stops: closing these too lets the
-      // socket close once no process serves it, so new connections are refused at once
-      // instead of queueing until this process exits (native/src/loop/server.cc,
-      // CloseListeners). The master, or the CLI at exit, removes UNIX socket files.
-      closeAll(sockets, false);
-      return done;
-    },
+    // The Server accepts on duplicates it closes as it stops; the inherited fds go with them
+    // (handed over: closed natively right before its last accept), so the socket closes once
+    // no process serves it and new connections are refused at once instead of queueing until
+    // this process exits (native/src/loop/server.cc, CloseListeners). The master, or the CLI
+    // at exit, removes UNIX socket files.
+    stop: () => server.stop(handOver(sockets)),
     destroy: () => server.destroy(),
     counters: async () => server.server.counters(),
   };

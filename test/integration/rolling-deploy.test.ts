@@ -59,6 +59,9 @@ async function rollingDeploy(t: TestContext, opts: ClusterOptions, kind: ReloadK
     }
     const to = performance.now();
     await load.waitGood(to, 30);
+    // Every host answers again through nginx (one that failed an attempt is skipped for
+    // nginx's fail_timeout first, so this waits instead of expecting it in the first answers).
+    for (const h of c.hosts) await load.waitGood(to, 1, (s) => s.body.trim() === `v2 h${h.ns.index}`);
     await load.stop();
     await posts?.stop();
     const during = summarize(load.samples, from, to);
@@ -66,16 +69,11 @@ async function rollingDeploy(t: TestContext, opts: ClusterOptions, kind: ReloadK
     t.diagnostic(formatSummary(`GETs during the deploy (${kind}${r.drain ? ', drained' : ''}, 3 hosts)`, during));
     if (posts) t.diagnostic(formatSummary('POSTs during the deploy', summarize(posts.samples, from, to)));
     t.diagnostic(`nginx [error] lines (upstream attempts that failed, then retried): ${c.nginxErrors().length}`);
+    for (const line of c.nginxErrors().filter((l) => l.includes('POST'))) t.diagnostic(`nginx: ${line}`);
     const all = summarize(samples());
     assert.equal(all.failed, 0, `failed requests: ${all.failures.join('; ')}`);
     const after = load.samples.filter((s) => s.start >= to);
     assert.ok(after.length >= 30 && after.every((s) => s.body.startsWith('v2 ')), 'after the deploy only v2 answers');
-    for (const h of c.hosts) {
-      assert.ok(
-        after.some((s) => s.body.trim() === `v2 h${h.ns.index}`),
-        `nginx spreads the load over host ${h.ns.index}`,
-      );
-    }
   } finally {
     await load.stop();
     await posts?.stop();
@@ -131,7 +129,10 @@ describe('rolling deploys across three hosts behind nginx, under steady load', (
     await rollingDeploy(t, { pass: 'fastcgi' }, 'sighup');
   });
 
-  test('uwsgi_pass: a full restart host by host (SIGTERM, then a new master) loses no request, nginx passing refused and reset ones to the other hosts', async (t) => {
+  test('uwsgi_pass: a full restart host by host (SIGTERM, then a new master) loses no GET, nginx passing the refused connections to the other hosts', async (t) => {
+    // POSTs are not asserted here: a connection whose handshake is still in progress when the
+    // last descriptor of a stopping host's socket closes is reset by the kernel, and nginx does
+    // not resend a POST (docs/deploy-rolling.md); the drained restart below loses none.
     await rollingDeploy(t, { pass: 'uwsgi' }, 'restart');
   });
 

@@ -402,8 +402,18 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
     server_->Log(b.data, b.len);
     return info.Env().Undefined();
   }
+  // stop([fds]): `fds` are descriptors of the same sockets the caller gives up; the Server
+  // closes them as it stops (Server::Stop).
   Napi::Value Stop(const Napi::CallbackInfo& info) {
-    server_->Stop();
+    std::vector<int> give_up;
+    if (info.Length() > 0 && info[0].IsArray()) {
+      Napi::Array fds = info[0].As<Napi::Array>();
+      for (uint32_t i = 0; i < fds.Length(); i++) {
+        Napi::Value v = fds.Get(i).Unwrap();
+        if (v.IsNumber()) give_up.push_back(v.As<Napi::Number>().Int32Value());
+      }
+    }
+    server_->Stop(give_up);
     return info.Env().Undefined();
   }
   Napi::Value DestroyJs(const Napi::CallbackInfo& info) {

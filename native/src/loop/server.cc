@@ -235,7 +235,19 @@ Connection* Server::Adopt(int fd, const sockaddr_storage& ss, const ListenerSpec
 // proxy retries on another server even for a POST (nothing was sent); a socket left open
 // until the process exits would queue them and reset them then (docs/master.md, "Signals").
 // What connects between the last accept and the close is still reset: a window of one call.
-void Server::CloseListeners() {
+void Server::CloseListeners(const std::vector<int>& give_up) {
+  // The caller's descriptors close first when every listener has its own: then the socket
+  // stays open only through ours, and nothing but the accept loop stands between the last
+  // accept and the close.
+  bool own_all = std::all_of(owned_fds_.begin(), owned_fds_.end(), [](bool b) { return b; });
+  if (own_all) {
+    for (int fd : give_up) ::close(fd);
+  }
+  // The poll handles go first: uv_close takes the fd out of epoll while it is still open. A
+  // stopped poll leaves it registered, and since the socket lives on in other processes the
+  // registration would outlive our close and report events under a number accept() reuses.
+  for (uv_poll_t* p : listener_polls_) uv_close(reinterpret_cast<uv_handle_t*>(p), FreeHandle);
+  listener_polls_.clear();
   for (size_t i = 0; i < listeners_.size(); i++) {
     if (!owned_fds_[i]) continue;
     for (uint32_t n = 0; n < kStopAcceptMax; n++) {
@@ -248,6 +260,9 @@ void Server::CloseListeners() {
     }
     ::close(listeners_[i].fd);
     owned_fds_[i] = false;
+  }
+  if (!own_all) {
+    for (int fd : give_up) ::close(fd);
   }
 }
 
@@ -434,11 +449,11 @@ void Server::OnConnectionClosed(Connection* c) {
   MaybeFinishStop();
 }
 
-void Server::Stop() {
+void Server::Stop(const std::vector<int>& give_up) {
   if (stopping_ || destroyed_) return;
   PauseAccepting();
   stopping_ = true;
-  CloseListeners();
+  CloseListeners(give_up);
   // Every connection finishes its current request and closes (ResponseBegin sees
   // stopping() and says "Connection: close"). An idle keep-alive connection gets a short
   // grace instead of an immediate close: a client that sends its next request right away

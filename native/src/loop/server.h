@@ -150,9 +150,11 @@ class Server {
 
   // Starts polling the listening fds.
   void Start();
-  // Graceful stop: stop accepting, close idle connections, let in-flight requests finish;
+  // Graceful stop: stop accepting, take the connections already queued and close the
+  // listening descriptors (with `give_up`, other descriptors of the same sockets that the
+  // caller hands over), close idle connections, let in-flight requests finish;
   // RequestSink::OnClosed fires once every connection is gone.
-  void Stop();
+  void Stop(const std::vector<int>& give_up = {});
   // Closes every handle now (env teardown). In-flight requests are dropped.
   void Destroy();
 
@@ -251,7 +253,7 @@ class Server {
   void ExpireTimeouts();
   void ArmTimer();
   Connection* Adopt(int fd, const sockaddr_storage& ss, const ListenerSpec& l);
-  void CloseListeners();
+  void CloseListeners(const std::vector<int>& give_up);
   void RunDeferred();
   void PauseAccepting();
   void ResumeAccepting();
