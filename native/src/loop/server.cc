@@ -234,7 +234,8 @@ Connection* Server::Adopt(int fd, const sockaddr_storage& ss, const ListenerSpec
 // socket has done so the kernel closes it, and new connections are refused at once, which a
 // proxy retries on another server even for a POST (nothing was sent); a socket left open
 // until the process exits would queue them and reset them then (docs/master.md, "Signals").
-// What connects between the last accept and the close is still reset: a window of one call.
+// A handshake still in progress at the last close is reset (the kernel drops a closed
+// listener's half-open connections; TCP_DEFER_ACCEPT keeps one half-open until its data).
 void Server::CloseListeners(const std::vector<int>& give_up) {
   // The caller's descriptors close first when every listener has its own: then the socket
   // stays open only through ours, and nothing but the accept loop stands between the last
