@@ -164,7 +164,8 @@ async function mapPorts(cmd, exposed, runWorkdir, root) {
 
 function get(port, p) {
   return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: p, timeout: WAIT_MS }, (res) => {
+    // A connection per request: a kept one would outlive the server's close and hide it.
+    const req = http.get({ host: '127.0.0.1', port, path: p, timeout: WAIT_MS, agent: false }, (res) => {
       res.resume();
       res.on('end', () => resolve({ status: res.statusCode }));
     });
