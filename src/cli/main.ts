@@ -10,7 +10,7 @@ import { LogFile } from '../process/logfile';
 import { sdReady, sdStatus, sdStopping } from '../process/notify';
 import { dropPrivileges, signalPidfile } from '../process/privileges';
 import { type BoundSocket, bindAll, bindRouterSockets, bindRouterWorkerSocket, closeAll } from '../process/sockets';
-import { applyEnv, loadTheApp } from '../process/startup';
+import { applyEnv } from '../process/startup';
 import { processTitle } from '../process/title';
 import { type ServingUnit, startServingUnit } from '../process/unit';
 
@@ -169,15 +169,8 @@ export async function main(argv: string[]): Promise<void> {
     const sockets = bindAll(config, process.cwd());
     const routerSockets = config.http.length > 0 ? bindRouterOrClose(config, sockets) : [];
     if (needsMaster(config)) {
-      // Without --lazy-apps the master loads the app once first, so a broken app stops the
-      // instance with its error and exit code 22 instead of a respawn loop (uWSGI's rule).
-      if (!config.lazyApps) {
-        await loadTheApp(config).catch((err) => {
-          closeAll(sockets, config.vacuum);
-          closeAll(routerSockets, config.vacuum);
-          throw err;
-        });
-      }
+      // The master never loads the app: without --lazy-apps its first worker loads it before
+      // the others start, and a broken app stops the instance with exit 22 (src/master/master.ts).
       new Master(config, argv, sockets, currentLogFd(), startCwd, routerSockets).start();
       return;
     }

@@ -1,5 +1,6 @@
-// The master (--master, implied by --processes > 1): binds every socket once, loads the app
-// once to fail fast (unless --lazy-apps), spawns and supervises the worker processes, and
+// The master (--master, implied by --processes > 1): binds every socket once, spawns and
+// supervises the worker processes (it never loads the app itself: without --lazy-apps the first
+// worker loads it alone, and a load that fails there stops the instance with exit 22), and
 // turns signals into reloads and shutdowns (docs/master.md, "Signals"):
 //   SIGHUP  graceful reload: a new worker comes up on the same sockets beside each old one,
 //           which keeps accepting until its replacement serves, then finishes what it holds
@@ -73,6 +74,12 @@ export class Master {
   private readonly cheaper: { settings: CheaperSettings; state: CheaperState } | null;
   /** --shutdown-delay: the pending graceful stop while the instance drains (null otherwise). */
   private drainTimer: NodeJS.Timeout | null = null;
+  /**
+   * Without --lazy-apps, the slot whose worker loads the app before any other starts (uWSGI
+   * loads the app in the master before forking, to fail fast); null once it served, or with
+   * --lazy-apps. The master itself never holds the app's memory.
+   */
+  private probe: Slot | null = null;
 
   constructor(
     private readonly config: Config,
@@ -117,7 +124,11 @@ export class Master {
       chainReload: () => this.chainReload(),
     });
     if (this.cheaper !== null) this.startCheaper();
-    for (const slot of this.slots) if (!slot.cheap) this.spawn(slot);
+    const running = this.slots.filter((s) => !s.cheap);
+    if (!this.config.lazyApps && running.length > 0) {
+      this.probe = running[0]!;
+      this.spawn(this.probe);
+    } else for (const slot of running) this.spawn(slot);
     this.router?.start();
     // docs/health.md: answered from the master's own state, on --metrics and --stats-http.
     registerRoute('/healthz', livenessAnswer);
@@ -286,6 +297,7 @@ export class Master {
       if (slot.next === child) this.takeOver(slot);
       else if (slot.current === child) slot.ready = true;
       else return;
+      if (this.probe === slot) this.afterProbe();
       this.advanceChain();
       this.notifyIfReady();
     } else if (msg?.type === 'recycle') {
@@ -295,6 +307,16 @@ export class Master {
       // which replaces this worker anyway, is a moment behind this message: acting a little
       // later lets it come first instead of replacing the worker twice in a row.
       setTimeout(() => this.recycle(slot, child, 'SIGHUP received'), WORKER_SIGHUP_DELAY_MS).unref();
+    }
+  }
+
+  /** The first worker loaded the app: the others start now, as uWSGI forks once its master
+   *  loaded it (and they find the app's files in the page cache). */
+  private afterProbe(): void {
+    this.probe = null;
+    if (this.stopping !== 'no') return;
+    for (const slot of this.slots) {
+      if (!slot.cheap && slot.current === null && slot.next === null) this.spawn(slot);
     }
   }
 
@@ -333,6 +355,12 @@ export class Master {
       return;
     }
     if (was === 'unknown') return;
+    if (code === EXIT_APP_LOAD && this.probe === slot) {
+      logLine(`tsgi worker ${slot.id} (pid: ${child.pid}) ${how}: the app failed to load; shutting down`);
+      process.exitCode = EXIT_APP_LOAD;
+      this.shutdown('fast');
+      return;
+    }
     if (code === EXIT_APP_LOAD && this.config.needApp) {
       logLine(`DAMN ! tsgi worker ${slot.id} (pid: ${child.pid}) ${how} :(`);
       logLine('tsgi: the app failed to load in a worker and --need-app is set; shutting down');

@@ -1,5 +1,5 @@
-// Startup steps shared by the single-process CLI, the master (fail-fast app load) and the
-// worker processes: loading the app with uWSGI's log line, and the crash guards.
+// Startup steps shared by the single-process CLI and the worker processes (the master never
+// loads the app): loading the app with uWSGI's log line, and the crash guards.
 
 import { type LoadedApp, loadApp } from '../app';
 import type { Config } from '../config';

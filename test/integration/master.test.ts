@@ -198,7 +198,7 @@ describe('master and worker processes', () => {
     }
   });
 
-  test('without --lazy-apps a broken app stops the master at startup with exit 22, before any worker', async () => {
+  test('without --lazy-apps a broken app stops the master at startup with exit 22 after its first worker fails to load it, no other worker started', async () => {
     const r = await runTsgi([
       '--http-socket',
       '127.0.0.1:0',
@@ -209,7 +209,26 @@ describe('master and worker processes', () => {
     ]);
     assert.equal(r.code, 22, r.output);
     assert.match(r.output, /this app cannot load/);
-    assert.doesNotMatch(r.output, /spawned tsgi worker/);
+    assert.match(r.output, /spawned tsgi worker 1 /);
+    assert.match(r.output, /tsgi worker 1 \(pid: \d+\) exited with code 22: the app failed to load; shutting down/);
+    assert.doesNotMatch(r.output, /spawned tsgi worker 2|trying respawn/);
+  });
+
+  test('without --lazy-apps the master does not load the app: its first worker does, then the others start', async () => {
+    const tsgi = await startTsgi(['--http-socket', '127.0.0.1:0', '--wsgi-file', APP, '--processes', '3']);
+    try {
+      await tsgi.waitFor(/(ready in [^\n]*\n[\s\S]*){3}/);
+      const out = tsgi.output();
+      const loads = [...out.matchAll(/ready in \d+ seconds [^\n]* pid: (\d+)/g)].map((m) => Number(m[1]));
+      assert.equal(loads.length, 3);
+      assert.ok(!loads.includes(tsgi.proc.pid!), 'the master did not load the app');
+      const firstReady = out.search(/ready in \d+ seconds/);
+      assert.ok(out.indexOf('spawned tsgi worker 2 ') > firstReady, 'worker 2 started after worker 1 loaded the app');
+      const { failures } = await load(tsgi.ports[0]!, 10, 2);
+      assert.deepEqual(failures, []);
+    } finally {
+      assert.equal(await tsgi.stop(), 0);
+    }
   });
 
   test('with --lazy-apps only workers load the app (uWSGI quick-start --lazy-apps)', async () => {
