@@ -15,8 +15,9 @@ export type { FetchFunction, FetchHandler } from './fetch';
 export type { Body, GatewayApp, StartResponse, WriteFn } from './gateway';
 export { EMPTY_INPUT, INPUT_HIGH_WATER_MARK, Input, InputError, type TsgiInput } from './input';
 export { type AppType, type LoadAppOptions, type LoadedApp, loadApp, resolveModule, splitModuleSpec } from './loader';
-export { NodeExchange, type NodeHandler } from './node/exchange';
-export { NodeRequest } from './node/request';
-export { NodeResponse } from './node/response';
+// Types only: the node:http layer's values load node:http, which only node:http apps need.
+export type { NodeExchange, NodeHandler } from './node/exchange';
+export type { NodeRequest } from './node/request';
+export type { NodeResponse } from './node/response';
 export { checkHeaderName, checkHeaderValue, renderHeaders } from './response';
 export { normalizeStatus, reasonPhrase, statusText } from './status';

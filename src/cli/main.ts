@@ -1,18 +1,25 @@
 // The tsgi command: configuration → sockets → app → serve, with uWSGI's startup log lines
 // and one clear line plus a non-zero exit code for every startup failure.
+//
+// The master and the serving unit are required only on the path that runs them: a master
+// never loads the app layer (node:http, the environ, the dispatcher), and what a process
+// loads it keeps for its whole life (bench/RESULTS.md, "Memory and start-up").
 
 import { type Config, isConfig, loadConfig, versionText } from '../config';
 import { isTsgiError } from '../errors';
-import { Master, needsMaster } from '../master/master';
+import type * as MasterModule from '../master/master';
+import { needsMaster } from '../master/needs';
 import { daemonize } from '../process/daemon';
+import { applyEnv } from '../process/env';
 import { currentLogFd, logLine, openLogFile, setLogDate } from '../process/log';
 import { LogFile } from '../process/logfile';
 import { sdReady, sdStatus, sdStopping } from '../process/notify';
+import { enableOptimizer } from '../process/optimizer';
 import { dropPrivileges, signalPidfile } from '../process/privileges';
 import { type BoundSocket, bindAll, bindRouterSockets, bindRouterWorkerSocket, closeAll } from '../process/sockets';
-import { applyEnv } from '../process/startup';
 import { processTitle } from '../process/title';
-import { type ServingUnit, startServingUnit } from '../process/unit';
+import type * as UnitModule from '../process/unit';
+import type { ServingUnit } from '../process/unit';
 
 function fail(err: unknown): never {
   if (isTsgiError(err)) {
@@ -89,6 +96,7 @@ async function serveHere(config: Config, sockets: BoundSocket[]): Promise<void> 
   // unless a --procname* option asks for one (uWSGI renames a lone worker only then, too).
   const named = [config.procname, config.procnamePrefix, config.procnamePrefixSpaced, config.procnameAppend];
   if (named.some((v) => v !== undefined)) process.title = processTitle(config, 'worker', 'tsgi worker 1');
+  const { startServingUnit } = require('../process/unit') as typeof UnitModule;
   const unit = await startServingUnit(config, sockets, {
     workerId: 1,
     logFd: currentLogFd(),
@@ -120,6 +128,7 @@ async function serveHere(config: Config, sockets: BoundSocket[]): Promise<void> 
 export async function main(argv: string[]): Promise<void> {
   if (argv[0] === 'bench') {
     // `tsgi bench …`: the benchmark harness (src/bench/), loaded only when asked for.
+    enableOptimizer();
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const bench = require('../bench/cli') as { main(argv: string[]): Promise<number> };
     process.exitCode = await bench.main(argv.slice(1));
@@ -171,6 +180,8 @@ export async function main(argv: string[]): Promise<void> {
     if (needsMaster(config)) {
       // The master never loads the app: without --lazy-apps its first worker loads it before
       // the others start, and a broken app stops the instance with exit 22 (src/master/master.ts).
+      // The master keeps V8's optimising compiler off for good (src/process/optimizer.ts).
+      const { Master } = require('../master/master') as typeof MasterModule;
       new Master(config, argv, sockets, currentLogFd(), startCwd, routerSockets).start();
       return;
     }

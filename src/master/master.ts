@@ -12,7 +12,7 @@
 // docs/master.md "Cheaper"): cheap slots have no process and are neither respawned nor reloaded.
 
 import type { ChildProcess } from 'node:child_process';
-import type { Config } from '../config';
+import type { Address, Config } from '../config';
 import { addon } from '../native';
 import type { WorkerMessage } from '../process/handoff';
 import { logLine } from '../process/log';
@@ -21,16 +21,10 @@ import { sdReady, sdReloading, sdStopping } from '../process/notify';
 import { dropPrivileges, removePidfile, writePidfile } from '../process/privileges';
 import { type BoundSocket, closeAll } from '../process/sockets';
 import { processTitle } from '../process/title';
-import {
-  livenessAnswer,
-  type Readiness,
-  readinessAnswer,
-  readProcessMemory,
-  registerRoute,
-  startMetricsFor,
-  startStatsFor,
-  WORKER_CHEAP,
-} from '../stats';
+import type * as StatsModule from '../stats';
+import { WORKER_CHEAP } from '../stats/document';
+import type { Readiness } from '../stats/health';
+import { readProcessMemory } from '../stats/memory';
 import {
   busynessStartLines,
   type CheaperSettings,
@@ -130,32 +124,7 @@ export class Master {
       this.spawn(this.probe);
     } else for (const slot of running) this.spawn(slot);
     this.router?.start();
-    // docs/health.md: answered from the master's own state, on --metrics and --stats-http.
-    registerRoute('/healthz', livenessAnswer);
-    registerRoute('/readyz', () => readinessAnswer(this.readiness()));
-    const sources = {
-      scoreboard: this.scoreboard.handle,
-      sockets: this.sockets,
-      appLoadSeconds: 0,
-      reloads: () => this.reloads,
-      refresh: () => this.sampleMemory(),
-    };
-    void startStatsFor(this.config, sources)
-      .then((stats) => {
-        if (stats === null || this.config.stats === undefined) return;
-        const a = this.config.stats;
-        const where = a.kind === 'tcp' ? `${a.raw.startsWith(':') ? '127.0.0.1' : a.host}:${stats.port}` : a.raw;
-        logLine(`*** Stats server enabled on ${where} fd: ${stats.fd} ***`);
-      })
-      .catch((err: unknown) => logLine(`tsgi: cannot start the stats server: ${(err as Error).message}`));
-    void startMetricsFor(this.config, sources)
-      .then((metrics) => {
-        if (metrics === null || this.config.metrics === undefined) return;
-        const a = this.config.metrics;
-        const where = a.kind === 'tcp' ? `${a.raw.startsWith(':') ? '127.0.0.1' : a.host}:${metrics.port}` : a.raw;
-        logLine(`*** Metrics server enabled on ${where} fd: ${metrics.fd} ***`);
-      })
-      .catch((err: unknown) => logLine(`tsgi: cannot start the metrics server: ${(err as Error).message}`));
+    if (this.config.stats !== undefined || this.config.metrics !== undefined) this.startStatsListeners();
     // The once-a-second duties, only when one of them is configured: an idle master then
     // never wakes (workers' rss/vsz are read when the stats or metrics are asked for).
     const c = this.config;
@@ -166,6 +135,37 @@ export class Master {
       this.cheaperTick();
     }, 1000);
     this.tickTimer.unref();
+  }
+
+  /**
+   * --stats and --metrics. Their modules are required only here: a master without them never
+   * loads the stats document, the Prometheus exposition or their servers.
+   */
+  private startStatsListeners(): void {
+    const stats = require('../stats') as typeof StatsModule;
+    // docs/health.md: answered from the master's own state, on --metrics and --stats-http.
+    stats.registerRoute('/healthz', stats.livenessAnswer);
+    stats.registerRoute('/readyz', () => stats.readinessAnswer(this.readiness()));
+    const sources = {
+      scoreboard: this.scoreboard.handle,
+      sockets: this.sockets,
+      appLoadSeconds: 0,
+      reloads: () => this.reloads,
+      refresh: () => this.sampleMemory(),
+    };
+    const announce = (what: string, a: Address | undefined, server: { port?: number; fd: number } | null): void => {
+      if (server === null || a === undefined) return;
+      const where = a.kind === 'tcp' ? `${a.raw.startsWith(':') ? '127.0.0.1' : a.host}:${server.port}` : a.raw;
+      logLine(`*** ${what} server enabled on ${where} fd: ${server.fd} ***`);
+    };
+    void stats
+      .startStatsFor(this.config, sources)
+      .then((server) => announce('Stats', this.config.stats, server))
+      .catch((err: unknown) => logLine(`tsgi: cannot start the stats server: ${(err as Error).message}`));
+    void stats
+      .startMetricsFor(this.config, sources)
+      .then((server) => announce('Metrics', this.config.metrics, server))
+      .catch((err: unknown) => logLine(`tsgi: cannot start the metrics server: ${(err as Error).message}`));
   }
 
   /** Starts the slot's current process, or with `asNext` a replacement beside it. */
@@ -605,9 +605,4 @@ export class Master {
       }
     });
   }
-}
-
-/** Whether this configuration runs a master (uWSGI: --master, or implied). */
-export function needsMaster(config: Config): boolean {
-  return config.master || config.processes > 1;
 }

@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { encodeHandoff, FIRST_INHERITED_FD, HANDOFF_ENV, type WorkerMessage } from '../process/handoff';
+import { OPTIMIZER_OFF } from '../process/optimizer';
 import type { BoundSocket } from '../process/sockets';
 
 export interface Slot {
@@ -74,7 +75,7 @@ export function spawnWorker(slot: Slot, ctx: SpawnContext, asNext = false): Chil
   });
   // The listening fds are close-on-exec in the master; mapping them into the child's stdio
   // array dup2()s them to fds 4, 5, ... without that flag, so only workers inherit them.
-  const child = spawn(process.execPath, [...process.execArgv, WORKER_ENTRY], {
+  const child = spawn(process.execPath, [...process.execArgv, OPTIMIZER_OFF, WORKER_ENTRY], {
     cwd: ctx.cwd,
     env: { ...process.env, [HANDOFF_ENV]: handoff },
     stdio: ['ignore', ctx.logFd, ctx.logFd, 'ipc', ...ctx.sockets.map((s) => s.fd), ctx.scoreboardFd],

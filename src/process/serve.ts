@@ -1,7 +1,6 @@
 // Serving on the current thread: one native Server over the bound sockets, whose request
 // callbacks go straight into the app dispatcher (no hop between threads or processes).
 
-import { threadId } from 'node:worker_threads';
 import { createDispatcher, type LoadedApp } from '../app';
 import type { Config } from '../config';
 import { compileLogFormat } from '../config/logformat';
@@ -15,6 +14,9 @@ export interface ServeOptions {
   logFd: number;
   multiprocess: boolean;
   multithread: boolean;
+  /** node:worker_threads' threadId of this thread (0 on a process's main thread), passed in
+   *  so the main thread need not load node:worker_threads for it. */
+  threadId?: number;
   /** This core's slot in the shared scoreboard (src/stats; native/src/scoreboard). */
   scoreboard?: { handle: ScoreboardHandle; workerIndex: number; coreIndex: number };
 }
@@ -106,7 +108,7 @@ export function serve(config: Config, app: LoadedApp, sockets: BoundSocket[], op
       workerIndex: opts.scoreboard?.workerIndex,
       coreIndex: opts.scoreboard?.coreIndex,
       harakiriMs: config.harakiri * 1000,
-      threadId: threadId,
+      threadId: opts.threadId ?? 0,
       rawHeaders: app.kind === 'node',
       // node:http emits 'checkContinue' instead of answering 100 itself when the server has
       // listeners for it (lib/_http_server.js); they are looked at once, at start.

@@ -2,7 +2,6 @@
 // by the process that starts first, so that later worker processes can inherit the fds
 // (the uWSGI model: the master binds, workers accept).
 
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Address, Config, SocketProtocol } from '../config';
@@ -112,10 +111,12 @@ export function bindRouterSockets(config: Config, cwd: string): BoundSocket[] {
  * namespace, named after this master. uWSGI makes 127.0.0.1:0 here; a UNIX socket saves the
  * router a TCP handshake per request (~1.4x the requests per second, docs/router.md), and an
  * abstract one leaves no file behind, whatever the user (--uid) or the way the master ends.
- * Like a 127.0.0.1 port, any local process can connect to it.
+ * Like a 127.0.0.1 port, any local process can connect to it, so the name needs to be unique,
+ * not secret: the pid and the clock make it so without node:crypto, which alone would add
+ * ~5 MiB to the master's memory (OpenSSL's start-up).
  */
 export function bindRouterWorkerSocket(config: Config, index: number): BoundSocket {
-  const name = `tsgi-router-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const name = `tsgi-router-${process.pid}-${process.hrtime.bigint().toString(36)}`;
   return bindOne({ kind: 'abstract', name, raw: `@${name}` }, 'uwsgi', config, index, process.cwd());
 }
 

@@ -37,14 +37,3 @@ export function installCrashGuards(): void {
     logLine(`tsgi: unhandled promise rejection in app code: ${(reason as Error)?.stack ?? String(reason)}`);
   });
 }
-
-/**
- * --env NAME=VALUE (uWSGI's `env` option, ini `env = NAME=VALUE`): set before anything loads,
- * in the first process, so worker processes and app threads inherit them.
- */
-export function applyEnv(config: Config): void {
-  for (const e of config.env) {
-    const eq = e.indexOf('=');
-    process.env[e.slice(0, eq)] = e.slice(eq + 1);
-  }
-}

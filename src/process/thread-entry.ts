@@ -137,6 +137,7 @@ export default async function runThread(task: ThreadTask): Promise<ThreadResult>
     logFd,
     multiprocess: task.multiprocess,
     multithread: true,
+    threadId,
   };
   // A scoreboard handle cannot cross threads: each thread maps the shared region itself.
   if (typeof scoreboardFd === 'number') {

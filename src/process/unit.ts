@@ -7,6 +7,7 @@ import type { LoadedApp } from '../app';
 import type { Config } from '../config';
 import { addon, type ServerCounters } from '../native';
 import { logLine } from './log';
+import { enableOptimizer } from './optimizer';
 import { serve } from './serve';
 import { type BoundSocket, handOver } from './sockets';
 import { installCrashGuards, loadTheApp } from './startup';
@@ -63,6 +64,7 @@ async function startOnThisThread(config: Config, sockets: BoundSocket[], opts: U
         : { handle: addon.attachScoreboard(opts.scoreboardFd), workerIndex: opts.workerId - 1, coreIndex: 0 },
   });
   installCrashGuards();
+  enableOptimizer();
   return {
     threads: 1,
     app: { kind: app.kind, loadMs },
@@ -91,6 +93,7 @@ async function startThreadGroup(config: Config, sockets: BoundSocket[], opts: Un
     extraServeOptions: opts.scoreboardFd === undefined ? undefined : { scoreboardFd: opts.scoreboardFd },
   });
   installThreadHarakiri(group);
+  enableOptimizer();
   return group;
 }
 

@@ -90,7 +90,7 @@ async function scaleUpAndDown(args: string[], concurrency: number, want: number)
     ...args,
   ]);
   const stats = await statsPort(tsgi);
-  await tsgi.waitFor(/ready in [^\n]*\n[\s\S]*ready in/); // the master's load, then worker 1
+  await tsgi.waitFor(/ready in/); // worker 1 loaded the app (the master never does)
   const boot = await readStats(stats);
   assert.deepEqual(
     boot.workers.map((w) => w.status === 'cheap'),
@@ -193,7 +193,7 @@ describe('cheaper (adaptive process count)', () => {
     ]);
     try {
       const stats = await statsPort(tsgi);
-      await tsgi.waitFor(/ready in [^\n]*\n[\s\S]*ready in/);
+      await tsgi.waitFor(/ready in/);
       // --max-requests: worker 1 is replaced once (its successor started first), nothing else.
       for (let i = 0; i < 12; i++) assert.equal((await getOnNewConnection(tsgi.ports[0]!)).status, 200);
       await tsgi.waitFor(/tsgi worker 1 \(pid: \d+\) recycles: max requests reached/);

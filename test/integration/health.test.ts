@@ -55,7 +55,7 @@ describe('--shutdown-delay', () => {
     );
     const pgid = tsgi.proc.pid!;
     try {
-      await tsgi.waitFor(/(ready in [^\n]*\n[\s\S]*){3}/);
+      await tsgi.waitFor(/(ready in [^\n]*\n[\s\S]*){2}/);
       const pids = workerPids(tsgi);
       const exited = exitOf(tsgi);
       const sent = Date.now();
@@ -88,7 +88,7 @@ describe('--shutdown-delay', () => {
       '600',
     ]);
     try {
-      await tsgi.waitFor(/(ready in [^\n]*\n[\s\S]*){3}/);
+      await tsgi.waitFor(/(ready in [^\n]*\n[\s\S]*){2}/);
       const pids = workerPids(tsgi);
       tsgi.proc.kill('SIGTERM');
       await tsgi.waitFor(/not ready from now on/);

@@ -83,7 +83,7 @@ async function stopWithQueue(args: string[], readyLines: RegExp): Promise<void> 
 
 describe('a graceful stop and the connections around it', () => {
   test('with a master: new connections are refused while the in-flight request finishes, and a queued one is served', async () => {
-    await stopWithQueue(['--master', '--processes', '1'], /(ready in [^\n]*\n[\s\S]*){2}/);
+    await stopWithQueue(['--master', '--processes', '1'], /ready in/);
   });
 
   test('without a master: new connections are refused while the in-flight request finishes, and a queued one is served', async () => {

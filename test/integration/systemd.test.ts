@@ -18,7 +18,7 @@ test('a master says READY=1 once its workers serve, RELOADING=1 then READY=1 aro
     );
     try {
       await rx.waitFor(READY);
-      await tsgi.waitFor(/(ready in [^\n]*\n[\s\S]*){3}/);
+      await tsgi.waitFor(/(ready in [^\n]*\n[\s\S]*){2}/);
       tsgi.proc.kill('SIGHUP');
       await rx.waitFor(READY, 2);
       assert.equal(await tsgi.stop('SIGTERM'), 0);

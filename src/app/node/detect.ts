@@ -4,9 +4,9 @@
 // `(req, res)` function. A plain function is a gateway callable unless told otherwise:
 // `(environ, startResponse)` and `(req, res)` cannot be told apart by looking.
 
-import { Server as HttpServer } from 'node:http';
-import { Server as HttpsServer } from 'node:https';
+import type { Server as HttpServer } from 'node:http';
 import type { NodeHandler } from './exchange';
+import { isHttpServer } from './servers';
 
 /** A node:http app ready to serve: the request handler and, when known, its server. */
 export interface NodeApp {
@@ -20,7 +20,7 @@ export interface NodeApp {
 type Fn = (...args: unknown[]) => unknown;
 
 function isServer(v: unknown): v is HttpServer {
-  return v instanceof HttpServer || v instanceof HttpsServer;
+  return isHttpServer(v);
 }
 
 /** An http.Server's 'request' listeners as one handler (emit, as node's server does). */

@@ -5,9 +5,9 @@
 // own sockets. The patch stays installed after the import so late calls (after async setup,
 // e.g. Fastify's `await app.listen()`) are caught too. Plain net.Servers bind as usual.
 
-import { Server as HttpServer } from 'node:http';
-import { Server as HttpsServer } from 'node:https';
+import type { Server as HttpServer } from 'node:http';
 import * as net from 'node:net';
+import { isHttpServer } from './servers';
 
 type Listen = (this: net.Server, ...args: unknown[]) => net.Server;
 
@@ -73,7 +73,7 @@ export function installListenTakeover(logLine?: (line: string) => void): void {
   if (original !== null) return;
   const orig = (original = net.Server.prototype.listen as unknown as Listen);
   net.Server.prototype.listen = function listen(this: net.Server, ...args: unknown[]): net.Server {
-    if (this instanceof HttpServer || this instanceof HttpsServer) return takeOver(this as HttpServer, args);
+    if (isHttpServer(this)) return takeOver(this, args);
     return orig.apply(this, args);
   } as typeof net.Server.prototype.listen;
 }
