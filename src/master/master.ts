@@ -39,7 +39,7 @@ import {
   cheaperSettings,
   newCheaperState,
 } from './cheaper';
-import { RouterProcess } from './router';
+import { HttpRouter } from './router';
 import { curse, livePids, newSlot, promote, reap, type Slot, type SpawnContext, spawnWorker } from './slots';
 import { watchTouchFiles } from './touch';
 
@@ -62,8 +62,8 @@ export class Master {
   private tickTimer: NodeJS.Timeout | null = null;
   /** Graceful and chain reloads started (tsgi_reloads_total). */
   private reloads = 0;
-  /** The --http router process, if any. */
-  private readonly router: RouterProcess | null;
+  /** The --http router (a thread of this process), if any. */
+  private readonly router: HttpRouter | null;
   /** systemd (src/process/notify.ts): READY=1 is owed once every worker serves, at start and
    *  after each reload (RELOADING=1). */
   private readyOwed = true;
@@ -104,7 +104,7 @@ export class Master {
     this.router =
       routerSockets.length === 0
         ? null
-        : new RouterProcess(config, routerSockets, sockets, logFd, startCwd, () => this.afterRouterStopped());
+        : new HttpRouter(config, routerSockets, sockets, logFd, () => this.afterRouterStopped());
   }
 
   start(): void {
@@ -116,9 +116,11 @@ export class Master {
       reload: () => this.reload('touch-reload'),
       chainReload: () => this.chainReload(),
     });
+    // The router first: if it cannot listen, the instance stops before any worker exists.
+    // Requests it forwards before the workers serve wait in the worker socket's backlog.
+    this.router?.start();
     if (this.cheaper !== null) this.startCheaper();
     for (const slot of this.slots) if (!slot.cheap) this.spawn(slot);
-    this.router?.start();
     // docs/health.md: answered from the master's own state, on --metrics and --stats-http.
     registerRoute('/healthz', livenessAnswer);
     registerRoute('/readyz', () => readinessAnswer(this.readiness()));
@@ -425,7 +427,7 @@ export class Master {
         if (child?.connected) child.send({ type: 'reopen-log', file });
       }
     }
-    this.router?.reopenLog(file);
+    // The router thread needs no telling: it writes to this process's log fd, reopened in place.
   }
 
   reload(why: string): void {
@@ -523,6 +525,8 @@ export class Master {
   }
 
   private afterRouterStopped(): void {
+    // Its sockets close now, so new clients are refused instead of queued and reset at exit.
+    closeAll(this.routerSockets, this.config.vacuum);
     if (this.stopping === 'graceful') this.stopWorkers('graceful');
     else this.maybeExit();
   }
@@ -581,5 +585,7 @@ export class Master {
 
 /** Whether this configuration runs a master (uWSGI: --master, or implied). */
 export function needsMaster(config: Config): boolean {
-  return config.master || config.processes > 1;
+  // --http implies --master already; the router thread lives in the master, so it is
+  // checked here too, whatever else the configuration says.
+  return config.master || config.processes > 1 || config.http.length > 0;
 }

@@ -181,7 +181,7 @@ void Router::CloseListeners() {
   for (ListenHandle* lh : listen_handles_) {
     uv_close(reinterpret_cast<uv_handle_t*>(&lh->poll), [](uv_handle_t* h) {
       ListenHandle* l = reinterpret_cast<ListenHandle*>(h);
-      ::close(l->fd);  // the master keeps its own copy of the listening socket
+      ::close(l->fd);  // the router's own duplicate: the master keeps its copy
       delete l;
     });
   }
@@ -214,15 +214,18 @@ void Router::Destroy() {
 }
 
 void Router::Log(const std::string& line) {
+  WriteRouterLog(opts_, line);
+}
+
+void WriteRouterLog(const RouterOptions& opts, const std::string& line) {
   std::string out;
-  if (opts_.log_date) {
+  if (opts.log_date) {
     time_t now = time(nullptr);
     struct tm tm;
     localtime_r(&now, &tm);
     char date[128];
-    size_t n =
-        strftime(date, sizeof date,
-                 opts_.log_date_format.empty() ? "%a %b %e %H:%M:%S %Y" : opts_.log_date_format.c_str(), &tm);
+    size_t n = strftime(date, sizeof date,
+                        opts.log_date_format.empty() ? "%a %b %e %H:%M:%S %Y" : opts.log_date_format.c_str(), &tm);
     out.assign(date, n);
     out.append(" - ", 3);
   }
@@ -231,7 +234,7 @@ void Router::Log(const std::string& line) {
   const char* p = out.data();
   size_t left = out.size();
   while (left > 0) {
-    ssize_t w = ::write(opts_.log_fd, p, left);
+    ssize_t w = ::write(opts.log_fd, p, left);
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) return;
     p += w;
