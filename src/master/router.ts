@@ -50,6 +50,9 @@ export class HttpRouter {
       throw new SocketError('TSGI_ERR_BIND_FAILED', `tsgi: --http: ${(err as Error).message}`, { cause: err });
     }
     logLine(`spawned tsgi http router thread (in the master, pid: ${process.pid})`);
+    // Whatever path ends the process, the thread is joined first: exit handlers and static
+    // destructors must not run under a router loop still going.
+    process.once('exit', () => this.kill());
   }
 
   /** Graceful: stop accepting, finish the connections held; destroyed after `mercyMs`. */

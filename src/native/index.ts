@@ -231,7 +231,9 @@ export interface NativeRouterThread {
 
 interface Addon {
   /** Starts the router thread and returns once it listens; throws if it cannot. */
-  RouterThread: new (options: RouterOptions) => NativeRouterThread;
+  RouterThread: new (
+    options: RouterOptions,
+  ) => NativeRouterThread;
   Server: new (options: ServerOptions, callbacks: ServerCallbacks) => NativeServer;
   bindSocket(options: BindOptions): BindResult;
   closeFd(fd: number): number;

@@ -48,9 +48,10 @@ RouterBackend ReadBackend(Napi::Object b) {
   return backend;
 }
 
-// The Router closes the fds it listens on when it stops. It gets duplicates of the caller's
-// (close-on-exec, so workers never inherit them), and the caller's copies stay valid until
-// the caller closes them. Returns the errno of a failed dup, after closing those made.
+// The Router owns the fds it listens on and closes them when it stops or fails to start. It
+// gets duplicates of the caller's (close-on-exec, so workers never inherit them), and the
+// caller's copies stay valid until the caller closes them. Returns the errno of a failed
+// dup, after closing those made.
 int DuplicateFds(std::vector<ListenerSpec>* listeners) {
   for (size_t i = 0; i < listeners->size(); i++) {
     int fd = fcntl((*listeners)[i].fd, F_DUPFD_CLOEXEC, 3);
@@ -93,8 +94,8 @@ class RouterThreadWrap : public Napi::ObjectWrap<RouterThreadWrap> {
     std::vector<ListenerSpec> listeners = GetListeners(o);
     int err = DuplicateFds(&listeners);
     if (err != 0) {
-      Napi::Error::New(env, std::string("the HTTP router cannot duplicate its listening sockets: ") +
-                                std::strerror(err))
+      Napi::Error::New(
+          env, std::string("the HTTP router cannot duplicate its listening sockets: ") + std::strerror(err))
           .ThrowAsJavaScriptException();
       return;
     }

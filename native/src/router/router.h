@@ -73,7 +73,9 @@ class Router {
          RouterBackend backend);
   ~Router();
 
-  // Starts listening on the inherited fds. Returns false (and logs why) if one cannot be used.
+  // Starts listening on the listener fds, which the Router owns from then on: it closes each
+  // one when it stops, or at once if Start fails. Returns false (and logs why) if one cannot
+  // be used.
   bool Start();
   // Graceful stop: stop accepting, close idle connections, let in-flight requests finish and
   // close each client connection after its current response.
@@ -107,6 +109,8 @@ class Router {
 
  private:
   struct ListenHandle;
+  bool ResolveBackend();
+  bool Watch(const ListenerSpec& spec);
   static void OnListenReadable(uv_poll_t* poll, int status, int events);
   static void OnAcceptRetry(uv_timer_t* t);
   void AcceptFrom(ListenHandle* lh);

@@ -83,7 +83,7 @@ class RouterThread {
 
   // --- shared --------------------------------------------------------------------------
   std::mutex mu_;
-  unsigned pending_ = 0;      // Command bits not yet seen by the router thread (mu_)
+  unsigned pending_ = 0;       // Command bits not yet seen by the router thread (mu_)
   bool taking_posts_ = false;  // async_ is open and may be signalled (mu_)
   std::atomic<bool> stopped_{false};
   std::atomic<uint64_t> active_{0};
