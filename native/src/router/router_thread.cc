@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <utility>
 
@@ -97,21 +98,26 @@ void RouterThread::Run() {
 
 bool RouterThread::Open(std::string* error) {
   int rc = uv_loop_init(&loop_);
+  if (rc == 0) {
+    rc = uv_async_init(&loop_, &async_, &RouterThread::OnAsync);
+    if (rc != 0) uv_loop_close(&loop_);
+  }
   if (rc != 0) {
+    // No Router took the listener fds: they are closed here, as a failed Start would.
+    for (const ListenerSpec& spec : listeners_) ::close(spec.fd);
     *error = std::string("cannot create the router loop: ") + uv_strerror(rc);
     stopped_.store(true, std::memory_order_release);
     return false;
   }
-  router_ = std::make_unique<Router>(&loop_, opts_, std::move(listeners_), std::move(backend_));
   // Neither handle keeps the loop alive: after a graceful Stop the loop ends by itself once
   // the last connection is closed.
-  uv_async_init(&loop_, &async_, &RouterThread::OnAsync);
   async_.data = this;
   uv_unref(reinterpret_cast<uv_handle_t*>(&async_));
   uv_check_init(&loop_, &check_);
   check_.data = this;
   uv_check_start(&check_, &RouterThread::OnCheck);
   uv_unref(reinterpret_cast<uv_handle_t*>(&check_));
+  router_ = std::make_unique<Router>(&loop_, opts_, std::move(listeners_), std::move(backend_));
   {
     std::lock_guard<std::mutex> lock(mu_);
     taking_posts_ = true;
