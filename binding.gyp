@@ -32,6 +32,7 @@
         "native/src/router/router.cc",
         "native/src/router/session.cc",
         "native/src/router/relay.cc",
+        "native/src/router/router_thread.cc",
         "native/src/scoreboard/scoreboard.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native/src"],

@@ -35,6 +35,7 @@ const CONFIGS = [
   { name: 'tsgi 1 process', argv: tsgi('--wsgi-file', HELLO) },
   { name: 'tsgi 1 process (.ts app)', argv: tsgi('--wsgi-file', HELLO_TS) },
   { name: 'node:cluster 2', argv: (addr) => [NODE_HTTP, addr, 'hello', '2'] },
+  { name: 'tsgi master + 1', argv: tsgi('--wsgi-file', HELLO, '--master') },
   { name: 'tsgi master + 2', argv: tsgi('--wsgi-file', HELLO, '--master', '--processes', '2') },
   { name: 'node:cluster 4', argv: (addr) => [NODE_HTTP, addr, 'hello', '4'] },
   { name: 'tsgi master + 4', argv: tsgi('--wsgi-file', HELLO, '--master', '--processes', '4') },

@@ -11,7 +11,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterHttpTestApi(env, exports);   // _parseHttpRequest, _decodeChunked
   RegisterUwsgiTestApi(env, exports);  // _parseUwsgi, _encodeUwsgi, _decodePathInfo
   RegisterScoreboard(env, exports);    // createScoreboard, attachScoreboard, scoreboard*
-  RegisterRouter(env, exports);        // Router (the --http front)
+  RegisterRouter(env, exports);        // RouterThread (the --http front)
   RegisterProcessApi(env, exports);    // sdNotify, dup2, strftime
   return exports;
 }

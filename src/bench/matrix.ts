@@ -4,7 +4,7 @@
 /**
  * http: --http-socket; uwsgi: nginx uwsgi_pass → --socket; fastcgi: nginx fastcgi_pass with
  * fastcgi_keep_conn and an upstream keepalive pool → --fastcgi-socket; scgi: nginx scgi_pass →
- * --scgi-socket; router: --http (the router process in front).
+ * --scgi-socket; router: --http (the router thread of the master in front).
  */
 export const PROTOCOLS = ['http', 'uwsgi', 'fastcgi', 'scgi', 'router'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];

@@ -12,7 +12,7 @@ export const ACCEPTED_FOR_COMPATIBILITY: Readonly<Record<string, string>> = {
   'py-call-osafterfork':
     "uWSGI's switch that lets Python workers trap signals; tsgi worker processes are not forked from the master and handle their own signals",
   'auto-procname':
-    "tsgi always names its processes in ps (tsgi master, tsgi worker N, tsgi http router), which is what uWSGI's --auto-procname turns on",
+    "tsgi always names its processes in ps (tsgi master, tsgi worker N; the --http router is a thread of the master), which is what uWSGI's --auto-procname turns on",
   virtualenv:
     "uWSGI's Python virtualenv (--home, -H); a tsgi app resolves its packages from node_modules next to it (--chdir)",
   pythonpath: "uWSGI's Python module search path; a tsgi app resolves its packages from node_modules",

@@ -34,7 +34,7 @@ import {
   cheaperSettings,
   newCheaperState,
 } from './cheaper';
-import { RouterProcess } from './router';
+import { HttpRouter } from './router';
 import { curse, livePids, newSlot, promote, reap, type Slot, type SpawnContext, spawnWorker } from './slots';
 import { watchTouchFiles } from './touch';
 
@@ -57,8 +57,8 @@ export class Master {
   private tickTimer: NodeJS.Timeout | null = null;
   /** Graceful and chain reloads started (tsgi_reloads_total). */
   private reloads = 0;
-  /** The --http router process, if any. */
-  private readonly router: RouterProcess | null;
+  /** The --http router (a thread of this process), if any. */
+  private readonly router: HttpRouter | null;
   /** systemd (src/process/notify.ts): READY=1 is owed once every worker serves, at start and
    *  after each reload (RELOADING=1). */
   private readyOwed = true;
@@ -105,7 +105,7 @@ export class Master {
     this.router =
       routerSockets.length === 0
         ? null
-        : new RouterProcess(config, routerSockets, sockets, logFd, startCwd, () => this.afterRouterStopped());
+        : new HttpRouter(config, routerSockets, sockets, logFd, () => this.afterRouterStopped());
   }
 
   start(): void {
@@ -117,13 +117,15 @@ export class Master {
       reload: () => this.reload('touch-reload'),
       chainReload: () => this.chainReload(),
     });
+    // The router first: if it cannot listen, the instance stops before any worker exists.
+    // Requests it forwards before the workers serve wait in the worker socket's backlog.
+    this.router?.start();
     if (this.cheaper !== null) this.startCheaper();
     const running = this.slots.filter((s) => !s.cheap);
     if (!this.config.lazyApps && running.length > 0) {
       this.probe = running[0]!;
       this.spawn(this.probe);
     } else for (const slot of running) this.spawn(slot);
-    this.router?.start();
     if (this.config.stats !== undefined || this.config.metrics !== undefined) this.startStatsListeners();
     // The once-a-second duties, only when one of them is configured: an idle master then
     // never wakes (workers' rss/vsz are read when the stats or metrics are asked for).
@@ -453,7 +455,7 @@ export class Master {
         if (child?.connected) child.send({ type: 'reopen-log', file });
       }
     }
-    this.router?.reopenLog(file);
+    // The router thread needs no telling: it writes to this process's log fd, reopened in place.
   }
 
   reload(why: string): void {
@@ -551,6 +553,8 @@ export class Master {
   }
 
   private afterRouterStopped(): void {
+    // Its sockets close now, so new clients are refused instead of queued and reset at exit.
+    closeAll(this.routerSockets, this.config.vacuum);
     if (this.stopping === 'graceful') this.stopWorkers('graceful');
     else this.maybeExit();
   }

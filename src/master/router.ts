@@ -1,106 +1,89 @@
-// The master's side of the HTTP router (--http): one "tsgi http router" process that
-// inherits the router's listening sockets, forwards to the worker socket, and is respawned
-// when it dies. Reloads never touch it (docs/router.md, "Processes"); on a graceful shutdown it is
-// stopped first, so every request it accepted still reaches a worker before they go.
+// The master's side of the HTTP router (--http): the native router runs on a thread of the
+// master with a libuv loop of its own (native/src/router/router_thread.h), listening on the
+// router sockets and forwarding to the worker socket. No JS runs there, and requests run in
+// the workers, so a request that crashes the app takes down a worker, not the router.
+// Reloads never touch it
+// (docs/router.md, "Processes and threads"); on a graceful shutdown it is stopped first, so
+// every request it accepted still reaches a worker before they go.
 
-import { type ChildProcess, spawn } from 'node:child_process';
-import path from 'node:path';
 import type { Config } from '../config';
+import { SocketError } from '../errors';
+import { addon, type NativeRouterThread, type RouterOptions } from '../native';
 import { logLine } from '../process/log';
 import type { BoundSocket } from '../process/sockets';
-import { encodeRouterHandoff, ROUTER_HANDOFF_ENV, routerBackend } from '../router/handoff';
+import { routerBackend, routerOptions } from '../router/options';
 
-const ROUTER_ENTRY = path.join(__dirname, '..', 'router', 'main.js');
-/** A router that dies sooner than this after its spawn is respawned after this delay. */
-const RESPAWN_GUARD_MS = 1000;
+/** How often a stopping router is asked whether its last connection has closed. */
+const STOP_POLL_MS = 50;
 
-export class RouterProcess {
-  private child: ChildProcess | null = null;
-  private spawnedAt = 0;
-  private stopping = false;
-  private killTimer: NodeJS.Timeout | null = null;
-  private readonly handoff: string;
+export class HttpRouter {
+  private native: NativeRouterThread | null = null;
+  private stopPoll: NodeJS.Timeout | null = null;
+  private readonly options: RouterOptions;
 
   constructor(
     config: Config,
-    private readonly sockets: BoundSocket[],
+    sockets: BoundSocket[],
     workerSockets: BoundSocket[],
-    private readonly logFd: number,
-    private readonly cwd: string,
-    /** Called when the router exits while stopping (the master may then go on). */
+    logFd: number,
+    /** Called once a stop has finished (the master may then go on). */
     private readonly onStopped: () => void,
   ) {
-    this.handoff = encodeRouterHandoff(config, sockets, routerBackend(workerSockets));
+    this.options = routerOptions(config, sockets, routerBackend(workerSockets), logFd);
   }
 
-  get pid(): number | undefined {
-    return this.child?.pid;
-  }
-
+  /** Started and not yet stopped. */
   get running(): boolean {
-    return this.child !== null;
+    return this.native !== null;
   }
 
+  /** Client connections open, requests forwarded and requests the router answered itself. */
+  counters(): ReturnType<NativeRouterThread['counters']> | null {
+    return this.native?.counters() ?? null;
+  }
+
+  /** Starts the router thread; returns once it listens. Throws a SocketError if it cannot. */
   start(): void {
-    // The listening fds are close-on-exec in the master; the stdio mapping dup2()s them to
-    // fds 4, 5, ... of the router only (workers never see them).
-    const child = spawn(process.execPath, [...process.execArgv, ROUTER_ENTRY], {
-      cwd: this.cwd,
-      env: { ...process.env, [ROUTER_HANDOFF_ENV]: this.handoff },
-      stdio: ['ignore', this.logFd, this.logFd, 'ipc', ...this.sockets.map((s) => s.fd)],
-    });
-    this.child = child;
-    this.spawnedAt = Date.now();
-    child.on('exit', (code, signal) => this.onExit(child, code, signal));
-    child.on('error', () => {});
-    logLine(`spawned tsgi http 1 (pid: ${child.pid})`);
+    try {
+      this.native = new addon.RouterThread(this.options);
+    } catch (err) {
+      throw new SocketError('TSGI_ERR_BIND_FAILED', `tsgi: --http: ${(err as Error).message}`, { cause: err });
+    }
+    logLine(`spawned tsgi http router thread (in the master, pid: ${process.pid})`);
+    // Whatever path ends the process, the thread is joined first: exit handlers and static
+    // destructors must not run under a router loop still going.
+    process.once('exit', () => this.kill());
   }
 
-  /** Graceful: the router stops accepting, finishes its connections, exits; killed after `mercyMs`. */
+  /** Graceful: stop accepting, finish the connections held; destroyed after `mercyMs`. */
   stop(mercyMs: number): void {
-    this.stopping = true;
-    const child = this.child;
-    if (child === null) {
-      this.onStopped();
+    const native = this.native;
+    if (native === null || this.stopPoll !== null) {
+      if (native === null) this.onStopped();
       return;
     }
-    if (child.connected) child.send({ type: 'stop' });
-    else child.kill('SIGTERM');
-    this.killTimer = setTimeout(() => {
-      logLine(`tsgi http router (pid: ${child.pid}) is taking too much time to finish... NO MERCY !!!`);
-      child.kill('SIGKILL');
-    }, mercyMs);
-    this.killTimer.unref();
+    logLine(`tsgi http router: stopping on the master's request, finishing ${native.active()} connection(s)`);
+    native.stop();
+    const deadline = Date.now() + mercyMs;
+    this.stopPoll = setInterval(() => {
+      if (native.stopped()) this.finish('tsgi http router: stopped');
+      else if (Date.now() >= deadline) {
+        this.finish('tsgi http router is taking too much time to finish... NO MERCY !!!');
+      }
+    }, STOP_POLL_MS);
   }
 
-  /** Tells the router to point its log at `file` again (--log-reopen, --log-maxsize). */
-  reopenLog(file: string): void {
-    if (this.child?.connected) this.child.send({ type: 'reopen-log', file });
-  }
-
+  /** Now: every connection is closed and the thread joined (fast shutdown). */
   kill(): void {
-    this.stopping = true;
-    this.child?.kill('SIGKILL');
+    if (this.stopPoll !== null) clearInterval(this.stopPoll);
+    this.stopPoll = null;
+    this.native?.destroy();
+    this.native = null;
   }
 
-  private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
-    if (this.child !== child) return;
-    this.child = null;
-    if (this.killTimer) clearTimeout(this.killTimer);
-    const how = signal ? `killed by signal ${signal}` : `exited with code ${code}`;
-    if (this.stopping) {
-      logLine(`tsgi http router (pid: ${child.pid}) ${how}`);
-      this.onStopped();
-      return;
-    }
-    logLine(`DAMN ! tsgi http router (pid: ${child.pid}) ${how} :( trying respawn ...`);
-    const soon = Date.now() - this.spawnedAt < RESPAWN_GUARD_MS;
-    if (!soon) {
-      this.start();
-      return;
-    }
-    setTimeout(() => {
-      if (!this.stopping && this.child === null) this.start();
-    }, RESPAWN_GUARD_MS);
+  private finish(line: string): void {
+    logLine(line);
+    this.kill();
+    this.onStopped();
   }
 }

@@ -195,7 +195,8 @@ export interface RouterBackendOptions {
   name: string;
 }
 
-/** The native HTTP router (native/src/router/, binding/router_wrap.cc). */
+/** The native HTTP router (native/src/router/, binding/router_wrap.cc). The listeners' fds
+ *  stay the caller's: the router thread listens on duplicates of its own. */
 export interface RouterOptions {
   listeners: ListenerOptions[];
   backend: RouterBackendOptions;
@@ -213,17 +214,26 @@ export interface RouterOptions {
   logDate?: string;
 }
 
-export interface NativeRouter {
-  /** Stop accepting; idle connections close now, busy ones after their response. */
+/** The router running on a native thread with its own libuv loop; methods are called from
+ *  the thread that created it. */
+export interface NativeRouterThread {
+  /** Stop accepting; idle connections close now, busy ones after their response; the
+   *  thread's loop then ends by itself. Returns at once. */
   stop(): void;
-  /** Client connections still open. */
+  /** The router's loop has ended: every connection is closed. */
+  stopped(): boolean;
+  /** Client connections still open (as of the router loop's last iteration). */
   active(): number;
   counters(): { sessions: number; requests: number; errors: number; active: number };
+  /** Closes every connection now and joins the thread; after stopped() it only joins. */
   destroy(): void;
 }
 
 interface Addon {
-  Router: new (options: RouterOptions) => NativeRouter;
+  /** Starts the router thread and returns once it listens; throws if it cannot. */
+  RouterThread: new (
+    options: RouterOptions,
+  ) => NativeRouterThread;
   Server: new (options: ServerOptions, callbacks: ServerCallbacks) => NativeServer;
   bindSocket(options: BindOptions): BindResult;
   closeFd(fd: number): number;

@@ -48,7 +48,7 @@ export async function daemonize(config: Config, argv: string[]): Promise<number 
   if (file === undefined) return null;
   if (process.env[DAEMON_ENV] !== undefined) {
     starterWaits = process.env[DAEMON_ENV] === 'wait';
-    delete process.env[DAEMON_ENV]; // workers and the router are not daemons
+    delete process.env[DAEMON_ENV]; // workers are not daemons
     return null;
   }
   const waitReady = config.daemonize2 !== undefined;

@@ -51,7 +51,7 @@ export class LogFile {
   }
 }
 
-/** A worker or the router points its stdout and stderr (its log) at `file` again, and says so
+/** A worker points its stdout and stderr (its log) at `file` again, and says so
  *  there as `<who>: FILE reopened`. */
 export function reopenStdio(file: string, who: string): void {
   let fd: number;

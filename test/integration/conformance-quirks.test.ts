@@ -32,7 +32,7 @@ describe('conformance quirks, the same on --http-socket and through --http', () 
       '--wsgi-file',
       APP,
     ]);
-    await tsgi.waitFor(/spawned tsgi http 1 \(pid: \d+\)/);
+    await tsgi.waitFor(/spawned tsgi http router thread/);
     const m = /tsgi http bound on 127\.0\.0\.1:(\d+)/.exec(tsgi.output());
     assert.ok(m, 'the router logs the address it is bound on');
     const bound = (proto: string): number =>

@@ -378,7 +378,7 @@ describe('a request body that drips through the --http router', () => {
   let port: number;
   before(async () => {
     tsgi = await startTsgi(['--http', '127.0.0.1:0', '--wsgi-file', APP, '--socket-timeout', '2']);
-    await tsgi.waitFor(/spawned tsgi http 1 \(pid: \d+\)/);
+    await tsgi.waitFor(/spawned tsgi http router thread/);
     port = Number(/tsgi http bound on 127\.0\.0\.1:(\d+)/.exec(tsgi.output())![1]);
   });
   after(async () => {

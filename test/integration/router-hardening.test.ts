@@ -17,13 +17,15 @@ const APP = path.join(APPS, 'router.js');
 interface Router {
   tsgi: TsgiHandle;
   port: number;
+  /** The master's, where the router thread runs. */
   pid: number;
 }
 
 async function withRouter(extra: string[], fn: (r: Router) => Promise<void>): Promise<void> {
   const tsgi = await startTsgi(['--http', '127.0.0.1:0', '--wsgi-file', APP, ...extra]);
   try {
-    const spawned = await tsgi.waitFor(/spawned tsgi http 1 \(pid: \d+\)/);
+    // The router is a thread of the master: its descriptors and CPU time are the master's.
+    const spawned = await tsgi.waitFor(/spawned tsgi http router thread \(in the master, pid: \d+\)/);
     const m = /tsgi http bound on 127\.0\.0\.1:(\d+)/.exec(tsgi.output());
     assert.ok(m, 'the router logs the address it is bound on');
     await fn({ tsgi, port: Number(m[1]), pid: Number(/pid: (\d+)/.exec(spawned)![1]) });
@@ -170,7 +172,7 @@ describe('the --http router against clients that misbehave', () => {
   test('out of file descriptors, the router stops accepting without spinning, logs a bounded number of lines, and serves again once connections close', async () => {
     await withRouter(['--http-timeout', '60'], async ({ tsgi, port, pid }) => {
       assert.equal((await getOnNewConnection(port)).status, 200);
-      // Only the router is limited: 64 descriptors, about 40 of them free.
+      // Only the master (where the router runs) is limited: 64 descriptors, about 30 of them free.
       execFileSync('prlimit', ['--pid', String(pid), '--nofile=64:64']);
       // Each sends the start of a head, so the kernel hands it over at once (the listening
       // socket has TCP_DEFER_ACCEPT) and it then holds its descriptor for --http-timeout.

@@ -1,6 +1,6 @@
-// The HTTP router (--http; docs/router.md): a native front in its own process that forwards
-// each request over uwsgi to the worker socket, keeps clients alive, answers failures with a
-// status, and stays up through reloads.
+// The HTTP router (--http; docs/router.md): a native front on a thread of the master that
+// forwards each request over uwsgi to the worker socket, keeps clients alive, answers
+// failures with a status, and stays up through reloads and worker deaths.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -19,10 +19,12 @@ interface Router {
   port: number;
 }
 
-/** Starts tsgi with --http on a free port and waits for the router process too. */
+const ROUTER_SPAWNED = /spawned tsgi http router thread \(in the master, pid: (\d+)\)/;
+
+/** Starts tsgi with --http on a free port and waits for the router thread too. */
 async function startRouter(extra: string[], app = APP): Promise<Router> {
   const tsgi = await startTsgi(['--http', '127.0.0.1:0', '--wsgi-file', app, ...extra]);
-  await tsgi.waitFor(/spawned tsgi http 1 \(pid: \d+\)/);
+  await tsgi.waitFor(ROUTER_SPAWNED);
   const m = /tsgi http bound on 127\.0\.0\.1:(\d+)/.exec(tsgi.output());
   assert.ok(m, 'the router logs the address it is bound on');
   return { tsgi, port: Number(m[1]) };
@@ -59,9 +61,46 @@ function pidsOf(tsgi: TsgiHandle, re: RegExp): number[] {
   return [...tsgi.output().matchAll(re)].map((m) => Number(m[1]));
 }
 
-const routerPids = (t: TsgiHandle): number[] => pidsOf(t, /spawned tsgi http 1 \(pid: (\d+)\)/g);
+/** The process the router runs in: the master, as its log line says. */
+const masterPid = (t: TsgiHandle): number => Number(ROUTER_SPAWNED.exec(t.output())![1]);
 const workerPids = (t: TsgiHandle): number[] => pidsOf(t, /spawned tsgi worker \d+ \(pid: (\d+)/g);
 const alive = (pid: number): boolean => fs.existsSync(`/proc/${pid}`);
+
+/** The thread ids of `pid` named `name` (/proc/PID/task/TID/comm). */
+function threadsNamed(pid: number, name: string): number[] {
+  return fs
+    .readdirSync(`/proc/${pid}/task`)
+    .filter((tid) => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim() === name;
+      } catch {
+        return false; // the thread ended meanwhile
+      }
+    })
+    .map(Number);
+}
+
+/** The router thread's id; there is exactly one. */
+function routerThread(t: TsgiHandle): number {
+  const tids = threadsNamed(masterPid(t), 'tsgi router');
+  assert.equal(tids.length, 1, `one router thread in the master (${tids.join(',')})`);
+  return tids[0]!;
+}
+
+/** The pids whose parent is `pid` (/proc/PID/stat, field 4). */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
 
 describe('the --http router', () => {
   test("the quick-start --http :9090: serves the app through a worker, with the client's own address and port in the vars", async () => {
@@ -82,12 +121,23 @@ describe('the --http router', () => {
       assert.equal(vars.REQUEST_URI, '/vars?x=1');
       assert.equal(vars.QUERY_STRING, 'x=1');
       assert.equal(vars.HTTP_X_CUSTOM, 'yes');
-      const [routerPid] = routerPids(tsgi);
-      assert.equal(
-        fs.readFileSync(`/proc/${routerPid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim(),
-        'tsgi http router',
-      );
       assert.equal(workerPids(tsgi).length, 1, 'one worker process');
+    });
+  });
+
+  test('the router is a thread of the master: the master has no child but its workers', async () => {
+    await withRouter(['--processes', '2'], async ({ tsgi, port }) => {
+      assert.equal((await get(port)).status, 200);
+      const master = masterPid(tsgi);
+      assert.equal(master, tsgi.proc.pid, 'the line names the master');
+      routerThread(tsgi);
+      // Both workers have announced themselves (startTsgi waits for the first one only).
+      await tsgi.waitFor(/spawned tsgi worker 2 \(pid: \d+/);
+      assert.deepEqual(
+        childrenOf(master).sort((a, b) => a - b),
+        workerPids(tsgi).sort((a, b) => a - b),
+        'the master has no router process',
+      );
     });
   });
 
@@ -270,8 +320,8 @@ describe('the --http router', () => {
 
   test('clients that vanish mid-exchange or never read leave no connection behind in the router', async () => {
     await withRouter(['--http-timeout', '1'], async ({ tsgi, port }) => {
-      const [routerPid] = routerPids(tsgi);
-      const fds = (): number => fs.readdirSync(`/proc/${routerPid}/fd`).length;
+      // The router's descriptors are the master's: nothing else in the master opens any here.
+      const fds = (): number => fs.readdirSync(`/proc/${masterPid(tsgi)}/fd`).length;
       // With --http-timeout 1 a worker slower than 1 s (its first request on a busy machine or
       // under ASan) is rightly answered 504 by the router: wait until it answers in time.
       await untilOk(port);
@@ -324,7 +374,7 @@ describe('the --http router', () => {
     // the client goes on reading only once the router has begun its graceful stop.
     await new Promise<void>((resolve) => sock.once('readable', resolve));
     const code = tsgi.stop('SIGTERM', 60000);
-    await tsgi.waitFor(/tsgi http router \(pid: \d+\): stopping on the master's request/, 60000);
+    await tsgi.waitFor(/tsgi http router: stopping on the master's request/, 60000);
     const chunks: Buffer[] = [];
     for await (const c of sock) chunks.push(c as Buffer);
     const [res] = parseResponses(Buffer.concat(chunks));
@@ -378,7 +428,7 @@ describe('the --http router', () => {
   test('SIGHUP while requests stream through the router: none fails, and new workers answer afterwards', async () => {
     await withRouter(['--processes', '2'], async ({ tsgi, port }) => {
       const before = new Set(workerPids(tsgi));
-      const [routerPid] = routerPids(tsgi);
+      const router = routerThread(tsgi);
       const failures: string[] = [];
       let served = 0;
       let running = true;
@@ -404,8 +454,8 @@ describe('the --http router', () => {
       assert.ok(served > 20, `requests were served during the reload (${served})`);
       const r = await get(port);
       assert.ok(!before.has(Number(r.body)), 'a new worker answers');
-      assert.deepEqual(routerPids(tsgi), [routerPid], 'the router was not restarted');
-      assert.ok(alive(routerPid!));
+      assert.equal(routerThread(tsgi), router, 'the router thread is the one that served before the reload');
+      assert.equal(tsgi.output().match(/spawned tsgi http router thread/g)?.length, 1, 'and it was never restarted');
     });
   });
 
@@ -417,24 +467,50 @@ describe('the --http router', () => {
     const r = await pending;
     assert.equal(r.status, 200);
     assert.equal(await code, 0);
-    for (const pid of [...routerPids(tsgi), ...workerPids(tsgi)]) assert.ok(!alive(pid), `process ${pid} is gone`);
+    assert.match(tsgi.output(), /tsgi http router: stopped\n[\s\S]*goodbye to tsgi\./);
+    for (const pid of [masterPid(tsgi), ...workerPids(tsgi)]) assert.ok(!alive(pid), `process ${pid} is gone`);
   });
 
-  test("a killed router is respawned and serves again; the master's death takes the router with it", async () => {
+  test("a worker's death never interrupts the router: a client connection kept alive through it is served by the replacement; the master's death takes the workers with it", async () => {
     const { tsgi, port } = await startRouter([]);
     try {
-      const [first] = routerPids(tsgi);
+      const router = routerThread(tsgi);
+      const sock = net.connect(port, '127.0.0.1');
+      sock.on('error', () => {});
+      await new Promise((r) => sock.once('connect', r));
+      let data = Buffer.alloc(0);
+      let closed = false;
+      const arrived: Array<() => void> = [];
+      sock.on('data', (d: Buffer) => {
+        data = Buffer.concat([data, d]);
+        for (const w of arrived.splice(0)) w();
+      });
+      sock.on('close', () => {
+        closed = true;
+        for (const w of arrived.splice(0)) w();
+      });
+      const answered = async (n: number): Promise<void> => {
+        while (parseResponses(data).length < n && !closed) await new Promise<void>((r) => arrived.push(r));
+      };
+      sock.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      await answered(1);
+      const [first] = workerPids(tsgi);
+      assert.equal(parseResponses(data)[0]!.body, String(first));
       process.kill(first!, 'SIGKILL');
-      await tsgi.waitFor(/DAMN ! tsgi http router \(pid: \d+\) killed by signal SIGKILL/);
-      await tsgi.waitFor(/spawned tsgi http 1 \(pid: \d+\)[\s\S]*spawned tsgi http 1 \(pid: \d+\)/, 60000);
-      assert.equal((await get(port)).status, 200);
-      const routers = routerPids(tsgi);
-      assert.equal(routers.length, 2);
+      await tsgi.waitFor(/spawned tsgi worker 1 \(pid[\s\S]*spawned tsgi worker 1 \(pid/, 60000);
+      sock.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      await answered(2);
+      assert.equal(closed, false, 'the client connection to the router stayed open');
+      const second = parseResponses(data)[1]!;
+      assert.equal(second.status, 200);
+      assert.notEqual(Number(second.body), first, 'the replacement answered');
+      assert.equal(routerThread(tsgi), router, 'the same router thread');
+      sock.destroy();
+      const workers = workerPids(tsgi);
       tsgi.proc.kill('SIGKILL');
       const deadline = Date.now() + 5000;
-      while (Date.now() < deadline && [...routers, ...workerPids(tsgi)].some(alive)) await sleep(50);
-      for (const pid of [...routers, ...workerPids(tsgi)])
-        assert.ok(!alive(pid), `process ${pid} exited with the master`);
+      while (Date.now() < deadline && workers.some(alive)) await sleep(50);
+      for (const pid of workers) assert.ok(!alive(pid), `worker ${pid} exited with the master`);
     } finally {
       await tsgi.stop('SIGKILL');
     }

@@ -50,7 +50,7 @@ Router::~Router() {
   Destroy();
 }
 
-bool Router::Start() {
+bool Router::ResolveBackend() {
   if (backend_.is_unix) {
     sockaddr_un* un = reinterpret_cast<sockaddr_un*>(&backend_addr_);
     if (backend_.path.size() >= sizeof(un->sun_path)) {
@@ -63,50 +63,63 @@ bool Router::Start() {
     bool abstract = !backend_.path.empty() && backend_.path[0] == '\0';
     backend_addr_len_ =
         static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + backend_.path.size() + (abstract ? 0 : 1));
-  } else {
-    sockaddr_in6* a6 = reinterpret_cast<sockaddr_in6*>(&backend_addr_);
-    sockaddr_in* a4 = reinterpret_cast<sockaddr_in*>(&backend_addr_);
-    if (uv_ip4_addr(backend_.host.c_str(), backend_.port, a4) == 0) {
-      backend_addr_len_ = sizeof(sockaddr_in);
-    } else if (uv_ip6_addr(backend_.host.c_str(), backend_.port, a6) == 0) {
-      backend_addr_len_ = sizeof(sockaddr_in6);
-    } else {
-      Log("tsgi http router: the worker socket address " + backend_.name + " is not numeric");
-      return false;
-    }
+    return true;
   }
+  sockaddr_in6* a6 = reinterpret_cast<sockaddr_in6*>(&backend_addr_);
+  sockaddr_in* a4 = reinterpret_cast<sockaddr_in*>(&backend_addr_);
+  if (uv_ip4_addr(backend_.host.c_str(), backend_.port, a4) == 0) {
+    backend_addr_len_ = sizeof(sockaddr_in);
+  } else if (uv_ip6_addr(backend_.host.c_str(), backend_.port, a6) == 0) {
+    backend_addr_len_ = sizeof(sockaddr_in6);
+  } else {
+    Log("tsgi http router: the worker socket address " + backend_.name + " is not numeric");
+    return false;
+  }
+  return true;
+}
+
+// listen(2) again with --listen (the master bound the socket and may have listened with
+// another backlog), then poll it. Once a ListenHandle holds the fd, CloseListeners closes it.
+bool Router::Watch(const ListenerSpec& spec) {
+  if (::listen(spec.fd, opts_.backlog) != 0) {
+    Log(std::string("tsgi http router: cannot listen on fd ") + std::to_string(spec.fd) + ": " +
+        std::strerror(errno));
+    return false;
+  }
+  ListenHandle* lh = new ListenHandle();
+  lh->router = this;
+  lh->spec = &spec;
+  lh->fd = spec.fd;
+  int rc = uv_poll_init(loop_, &lh->poll, spec.fd);  // also makes the fd non-blocking
+  if (rc != 0) {
+    delete lh;
+    Log(std::string("tsgi http router: cannot watch fd ") + std::to_string(spec.fd) + ": " + uv_strerror(rc));
+    return false;
+  }
+  lh->poll.data = lh;
+  listen_handles_.push_back(lh);
+  rc = uv_poll_start(&lh->poll, UV_READABLE, &Router::OnListenReadable);
+  if (rc != 0) {
+    Log(std::string("tsgi http router: cannot watch fd ") + std::to_string(spec.fd) + ": " + uv_strerror(rc));
+    return false;
+  }
+  return true;
+}
+
+bool Router::Start() {
   accept_timer_ = new uv_timer_t();
   uv_timer_init(loop_, accept_timer_);
   accept_timer_->data = this;
-  for (const ListenerSpec& spec : listeners_) {
-    // listen(2) again with --listen: the master bound the socket and may have listened with
-    // another backlog.
-    if (::listen(spec.fd, opts_.backlog) != 0) {
-      Log(std::string("tsgi http router: cannot listen on fd ") + std::to_string(spec.fd) + ": " +
-          std::strerror(errno));
-      return false;
-    }
-    ListenHandle* lh = new ListenHandle();
-    lh->router = this;
-    lh->spec = &spec;
-    lh->fd = spec.fd;
-    int rc = uv_poll_init(loop_, &lh->poll, spec.fd);  // also makes the fd non-blocking
-    if (rc != 0) {
-      delete lh;
-      Log(std::string("tsgi http router: cannot watch fd ") + std::to_string(spec.fd) + ": " +
-          uv_strerror(rc));
-      return false;
-    }
-    lh->poll.data = lh;
-    listen_handles_.push_back(lh);
-    rc = uv_poll_start(&lh->poll, UV_READABLE, &Router::OnListenReadable);
-    if (rc != 0) {
-      Log(std::string("tsgi http router: cannot watch fd ") + std::to_string(spec.fd) + ": " +
-          uv_strerror(rc));
-      return false;
-    }
+  bool ok = ResolveBackend();
+  for (size_t i = 0; ok && i < listeners_.size(); i++) ok = Watch(listeners_[i]);
+  if (ok) return true;
+  // The fds no ListenHandle holds are closed here; the others go with CloseListeners.
+  for (size_t i = 0; i < listeners_.size(); i++) {
+    bool held = false;
+    for (ListenHandle* lh : listen_handles_) held = held || lh->fd == listeners_[i].fd;
+    if (!held) ::close(listeners_[i].fd);
   }
-  return true;
+  return false;
 }
 
 void Router::OnListenReadable(uv_poll_t* poll, int status, int) {
@@ -181,7 +194,7 @@ void Router::CloseListeners() {
   for (ListenHandle* lh : listen_handles_) {
     uv_close(reinterpret_cast<uv_handle_t*>(&lh->poll), [](uv_handle_t* h) {
       ListenHandle* l = reinterpret_cast<ListenHandle*>(h);
-      ::close(l->fd);  // the master keeps its own copy of the listening socket
+      ::close(l->fd);  // the router's own duplicate: the master keeps its copy
       delete l;
     });
   }
@@ -214,15 +227,19 @@ void Router::Destroy() {
 }
 
 void Router::Log(const std::string& line) {
+  WriteRouterLog(opts_, line);
+}
+
+void WriteRouterLog(const RouterOptions& opts, const std::string& line) {
   std::string out;
-  if (opts_.log_date) {
+  if (opts.log_date) {
     time_t now = time(nullptr);
     struct tm tm;
     localtime_r(&now, &tm);
     char date[128];
     size_t n =
         strftime(date, sizeof date,
-                 opts_.log_date_format.empty() ? "%a %b %e %H:%M:%S %Y" : opts_.log_date_format.c_str(), &tm);
+                 opts.log_date_format.empty() ? "%a %b %e %H:%M:%S %Y" : opts.log_date_format.c_str(), &tm);
     out.assign(date, n);
     out.append(" - ", 3);
   }
@@ -231,7 +248,7 @@ void Router::Log(const std::string& line) {
   const char* p = out.data();
   size_t left = out.size();
   while (left > 0) {
-    ssize_t w = ::write(opts_.log_fd, p, left);
+    ssize_t w = ::write(opts.log_fd, p, left);
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) return;
     p += w;

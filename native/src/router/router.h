@@ -3,10 +3,11 @@
 // uwsgi_params would send) and forwards it over a new connection to the worker socket, then
 // relays the worker's response back (docs/router.md; uWSGI's plugins/http/http.c).
 //
-// It runs in its own process ("tsgi http router"), spawned and respawned by the master and
-// left alone by graceful reloads: the worker socket stays bound in the master while workers
-// are replaced, so connections the router opens during a reload wait in its backlog and are
-// served by the new workers (docs/router.md, "Processes": uWSGI kills its router on reload).
+// It runs on a thread of the master, with a libuv loop of its own (router/router_thread.h),
+// and is left alone by graceful reloads: the worker socket stays bound in the master while
+// workers are replaced, so connections the router opens during a reload wait in its backlog
+// and are served by the new workers (docs/router.md, "Processes and threads": uWSGI kills
+// its router on reload).
 //
 // Where tsgi differs from uWSGI's router (docs/router.md): keep-alive towards clients is on
 // by default, close-delimited worker responses are re-framed as chunked to keep it,
@@ -14,8 +15,9 @@
 // be reached or closes without answering, 504 when it does not answer within http-timeout)
 // instead of a silently closed connection.
 //
-// Threading invariant: a Router and its sessions live on the libuv loop of the JS thread
-// that created it; nothing here is synchronised.
+// Threading invariant: a Router and its sessions live on the one libuv loop given to its
+// constructor and are only ever touched from the thread that runs that loop; nothing here
+// is synchronised (RouterThread publishes what other threads may read).
 #ifndef TSGI_ROUTER_ROUTER_H_
 #define TSGI_ROUTER_ROUTER_H_
 
@@ -61,13 +63,19 @@ struct RouterCounters {
 
 struct Session;
 
+// One line to opts.log_fd, with the --log-date prefix when asked for. One write(2) per line
+// where the fd takes it whole, so lines from the router thread and the JS thread do not mix.
+void WriteRouterLog(const RouterOptions& opts, const std::string& line);
+
 class Router {
  public:
   Router(uv_loop_t* loop, const RouterOptions& opts, std::vector<ListenerSpec> listeners,
          RouterBackend backend);
   ~Router();
 
-  // Starts listening on the inherited fds. Returns false (and logs why) if one cannot be used.
+  // Starts listening on the listener fds, which the Router owns from then on: it closes each
+  // one when it stops, or at once if Start fails. Returns false (and logs why) if one cannot
+  // be used.
   bool Start();
   // Graceful stop: stop accepting, close idle connections, let in-flight requests finish and
   // close each client connection after its current response.
@@ -101,6 +109,8 @@ class Router {
 
  private:
   struct ListenHandle;
+  bool ResolveBackend();
+  bool Watch(const ListenerSpec& spec);
   static void OnListenReadable(uv_poll_t* poll, int status, int events);
   static void OnAcceptRetry(uv_timer_t* t);
   void AcceptFrom(ListenHandle* lh);
