@@ -44,7 +44,7 @@ export function createDispatcher(app: LoadedApp, transport: Transport, options: 
   const fetchThis = app.kind === 'fetch' ? app.thisArg : undefined;
   const runNode = app.kind === 'node' ? app.handler : null;
   // Required only for a node:http app: it extends node:http's classes, and loading node:http
-  // costs a process ~1 MiB that gateway and fetch apps have no use for.
+  // costs a process ~1 MiB that a gateway app has no use for.
   const NodeExchangeClass =
     runNode !== null ? (require('./node/exchange') as typeof NodeExchangeModule).NodeExchange : null;
   // node:http emits 'checkContinue' instead of 'request' for `Expect: 100-continue` when the

@@ -1,8 +1,9 @@
 // Is a value an http.Server or an https.Server? Asked without loading node:http or node:https
 // when the answer must be no: such a server is a net.Server (node:net is loaded in every
 // process), and one can exist only once its module was loaded, so requiring that module then
-// costs nothing. A gateway or fetch app never pays for node:http, nor for node:https and the
-// OpenSSL start-up behind it (bench/RESULTS.md, "Memory and start-up").
+// costs nothing. A gateway app never pays for node:http, nor for node:https and the OpenSSL
+// start-up behind it (bench/RESULTS.md, "Memory and start-up"); a fetch app has node:http from
+// undici, which Node's Request and Response come from.
 
 import type { Server as HttpServer } from 'node:http';
 import * as net from 'node:net';
