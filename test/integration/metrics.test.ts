@@ -115,7 +115,7 @@ describe('metrics of a master with two workers', () => {
     httpPort = tsgi.ports[0]!;
     metricsPort = await listenerPort(tsgi, 'Metrics');
     statsPort = await listenerPort(tsgi, 'Stats');
-    await tsgi.waitFor(/(ready in[\s\S]*){3}/);
+    await tsgi.waitFor(/(ready in[\s\S]*){2}/); // both workers (the master never loads the app)
   });
   after(async () => {
     await tsgi?.stop();
