@@ -401,7 +401,7 @@ describe('the --http router', () => {
       assert.equal(r.status, 504);
       assert.match(
         tsgi.output(),
-        /tsgi http router: 504 for 127\.0\.0\.1 \(GET \/slow\?3000\): worker did not answer within http-timeout @tsgi-router-\d+-[0-9a-f]+/,
+        /tsgi http router: 504 for 127\.0\.0\.1 \(GET \/slow\?3000\): worker did not answer within http-timeout @tsgi-router-\d+-[0-9a-z]+/,
       );
     });
   });
