@@ -12,7 +12,7 @@
 // docs/master.md "Cheaper"): cheap slots have no process and are neither respawned nor reloaded.
 
 import type { ChildProcess } from 'node:child_process';
-import type { Address, Config } from '../config';
+import { type Address, type Config, isConfig, loadConfig } from '../config';
 import { addon } from '../native';
 import type { WorkerMessage } from '../process/handoff';
 import { logLine } from '../process/log';
@@ -91,7 +91,7 @@ export class Master {
     this.scoreboard = addon.createScoreboard(config.processes, config.threads);
     this.ctx = {
       scoreboardFd: this.scoreboard.fd,
-      argv,
+      config: () => this.workerConfig(argv, startCwd),
       cwd: startCwd,
       sockets,
       logFd,
@@ -168,6 +168,24 @@ export class Master {
       .startMetricsFor(this.config, sources)
       .then((server) => announce('Metrics', this.config.metrics, server))
       .catch((err: unknown) => logLine(`tsgi: cannot start the metrics server: ${(err as Error).message}`));
+  }
+
+  /**
+   * A worker's configuration: the command line and its ini files read again, as a worker of
+   * uWSGI does after a reload, so an edited ini file reaches the workers a reload starts.
+   * When it no longer reads (a broken edit), the worker gets the configuration the master
+   * started with, and the log says why.
+   */
+  private workerConfig(argv: string[], cwd: string): Config {
+    try {
+      const again = loadConfig(argv, process.env, cwd);
+      if (isConfig(again)) return again;
+    } catch (err) {
+      logLine(
+        `tsgi: the configuration no longer reads (${(err as Error).message}); the worker starts with the one the master started with`,
+      );
+    }
+    return this.config;
   }
 
   /** Starts the slot's current process, or with `asNext` a replacement beside it. */

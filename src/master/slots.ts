@@ -5,7 +5,8 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
-import { encodeHandoff, FIRST_INHERITED_FD, HANDOFF_ENV, type WorkerMessage } from '../process/handoff';
+import type { Config } from '../config';
+import { encodeConfig, encodeHandoff, FIRST_INHERITED_FD, HANDOFF_ENV, type WorkerMessage } from '../process/handoff';
 import { OPTIMIZER_OFF } from '../process/optimizer';
 import type { BoundSocket } from '../process/sockets';
 
@@ -31,7 +32,8 @@ export interface Slot {
 }
 
 export interface SpawnContext {
-  argv: string[];
+  /** The configuration for the worker about to be spawned. */
+  config(): Config;
   cwd: string;
   sockets: BoundSocket[];
   /** fd the workers log to (the master's stderr or --logto file). */
@@ -63,7 +65,7 @@ export function newSlot(id: number): Slot {
 export function spawnWorker(slot: Slot, ctx: SpawnContext, asNext = false): ChildProcess {
   const handoff = encodeHandoff({
     id: slot.id,
-    argv: ctx.argv,
+    config: encodeConfig(ctx.config()),
     cwd: ctx.cwd,
     sockets: ctx.sockets.map((s, i) => ({
       address: s.address,

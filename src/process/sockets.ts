@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Address, Config, SocketProtocol } from '../config';
-import { formatAddress } from '../config';
+import { formatAddress } from '../config/address';
 import { SocketError } from '../errors';
 import { addon, type ListenerOptions } from '../native';
 import { logLine } from './log';

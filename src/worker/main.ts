@@ -1,11 +1,12 @@
-// Entry of a worker process spawned by the master (src/master/). It re-reads the master's
-// command line, serves on the listening sockets it inherited, and obeys the master over the
+// Entry of a worker process spawned by the master (src/master/). It takes the configuration
+// the master read for it (src/process/handoff.ts), serves on the listening sockets it inherited, and obeys the master over the
 // IPC channel: "stop" = finish in-flight requests, then exit; a closed channel = the master
 // is gone, so exit at once (no orphans). A SIGHUP asks the master for a replacement.
 
-import { type Config, isConfig, loadConfig } from '../config';
+import type { Config } from '../config';
 import { isTsgiError } from '../errors';
 import {
+  decodeConfig,
   decodeHandoff,
   HANDOFF_ENV,
   inheritedSockets,
@@ -27,9 +28,7 @@ async function run(): Promise<void> {
   const handoff = decodeHandoff(raw);
   delete process.env[HANDOFF_ENV];
   process.title = `tsgi worker ${handoff.id}`;
-  const result = loadConfig(handoff.argv, process.env, handoff.cwd);
-  if (!isConfig(result)) throw new Error('worker started without a configuration');
-  const config: Config = result;
+  const config: Config = decodeConfig(handoff.config);
   process.title = processTitle(config, 'worker', `tsgi worker ${handoff.id}`);
   setLogDate(config.logDate);
   if (config.chdir) process.chdir(config.chdir);

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { getOnNewConnection } from './helpers/exchange';
@@ -228,6 +229,41 @@ describe('master and worker processes', () => {
       assert.deepEqual(failures, []);
     } finally {
       assert.equal(await tsgi.stop(), 0);
+    }
+  });
+
+  test('a graceful reload starts workers with the ini file as it reads now; a broken edit keeps the configuration the master started with', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgi-reload-ini-'));
+    const ini = path.join(dir, 'app.ini');
+    const lines = (extra: string[]): string =>
+      ['[uwsgi]', 'http-socket = 127.0.0.1:0', `wsgi-file = ${APP}`, 'master = true', ...extra, ''].join('\n');
+    fs.writeFileSync(ini, lines(['disable-logging = true']));
+    const tsgi = await startTsgi(['--ini', ini]);
+    const requestLogs = (): number => (tsgi.output().match(/\] GET \/ => generated/g) ?? []).length;
+    const loads = (n: number): RegExp => new RegExp(`(ready in [^\\n]*\\n[\\s\\S]*){${n}}`);
+    try {
+      await tsgi.waitFor(loads(1));
+      assert.equal((await getOnNewConnection(tsgi.ports[0]!)).status, 200);
+      // The first worker logs no request; the ini now asks for the request log.
+      fs.writeFileSync(ini, lines([]));
+      tsgi.proc.kill('SIGHUP');
+      await tsgi.waitFor(/exited with code 0 \(graceful stop\)/);
+      assert.equal(requestLogs(), 0);
+      assert.equal((await getOnNewConnection(tsgi.ports[0]!)).status, 200);
+      await tsgi.waitFor(/\] GET \/ => generated/);
+      // An ini that no longer reads: the next worker keeps the master's first configuration.
+      fs.writeFileSync(ini, lines(['buffer-size = many']));
+      tsgi.proc.kill('SIGHUP');
+      await tsgi.waitFor(
+        /the configuration no longer reads \(.*buffer-size.*\); the worker starts with the one the master started with/,
+      );
+      await tsgi.waitFor(loads(3));
+      await tsgi.waitFor(/(exited with code 0 \(graceful stop\)[\s\S]*){2}/);
+      assert.equal((await getOnNewConnection(tsgi.ports[0]!)).status, 200);
+      assert.equal(requestLogs(), 1, 'the master started with disable-logging, so the request log is off again');
+    } finally {
+      assert.equal(await tsgi.stop(), 0);
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 
