@@ -35,7 +35,8 @@ bool RouterThread::Start(std::string* error) {
   sigset_t previous;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &previous);
-  int rc = uv_thread_create(&thread_, [](void* arg) { static_cast<RouterThread*>(arg)->Run(); }, this);
+  int rc = uv_thread_create(
+      &thread_, [](void* arg) { static_cast<RouterThread*>(arg)->Run(); }, this);
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   if (rc != 0) {
     uv_sem_destroy(&started_);
