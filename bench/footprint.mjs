@@ -3,8 +3,9 @@
 //   - first answer: from spawn to the first 200 on a new connection (polled every 5 ms);
 //   - RSS: VmRSS summed over the whole process tree after 300 hello-world requests;
 //   - idle CPU (--idle SECS): CPU time the tree uses while nothing is asked of it.
-// Usage: node bench/footprint.mjs [--rounds N] [--idle SECS] [--only name,name]
-// Prints a markdown table of medians with min–max. Needs `npm run build:ts` (runs dist/).
+// Usage: node bench/footprint.mjs [--rounds N] [--idle SECS] [--only name,name] [--per-process]
+// Prints a markdown table of medians with min–max; --per-process also prints, for every
+// measurement, each process's name (/proc/PID/comm) and VmRSS in kB to stderr. Needs `npm run build:ts` (runs dist/).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -26,6 +27,7 @@ const opt = (name, dflt) => {
 const ROUNDS = Number(opt('--rounds', '3'));
 const IDLE_S = Number(opt('--idle', '0'));
 const ONLY = opt('--only', '')?.split(',').filter(Boolean) ?? [];
+const PER_PROCESS = args.includes('--per-process');
 
 const tsgi =
   (...extra) =>
@@ -84,6 +86,16 @@ function rssKb(pids) {
   return kb;
 }
 
+/** "name kB" of one process, for --per-process. */
+function perProcess(pid) {
+  try {
+    const name = fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    return `${name} ${rssKb([pid])}`;
+  } catch {
+    return `${pid} gone`;
+  }
+}
+
 function cpuTicks(pids) {
   let t = 0;
   for (const pid of pids) {
@@ -127,6 +139,7 @@ async function measure(config) {
     await sleep(200);
     const pids = tree(child.pid);
     const result = { firstMs, rssKb: rssKb(pids), processes: pids.length };
+    if (PER_PROCESS) process.stderr.write(`${config.name}: ${pids.map(perProcess).join(', ')}\n`);
     if (IDLE_S > 0) {
       await sleep(5000); // past the start-up's garbage collections and compilations
       const t0 = cpuTicks(pids);
