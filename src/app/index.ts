@@ -13,7 +13,7 @@ export {
 // Types only: the fetch layer's values load undici, which only fetch apps need (fetch-lazy.ts).
 export type { FetchFunction, FetchHandler } from './fetch';
 export type { Body, GatewayApp, StartResponse, WriteFn } from './gateway';
-export { EMPTY_INPUT, INPUT_HIGH_WATER_MARK, Input, InputError, type TsgiInput } from './input';
+export { EMPTY_INPUT, INPUT_HIGH_WATER_MARK, Input, InputError, type TsgiInput, WHOLE_BODY_MAX } from './input';
 export { type AppType, type LoadAppOptions, type LoadedApp, loadApp, resolveModule, splitModuleSpec } from './loader';
 export { NodeExchange, type NodeHandler } from './node/exchange';
 export { NodeRequest } from './node/request';

@@ -1,12 +1,21 @@
 // tsgi.input: the request body as an async iterable of Uint8Array chunks with read(n?),
 // text(), json() and arrayBuffer(). The dispatcher feeds it (push/end/fail); buffered bytes
-// are bounded by a high-water mark, above which native reading is paused.
+// are bounded by a high-water mark, above which native reading is paused. A body of known
+// length up to WHOLE_BODY_MAX arrives instead into one buffer that native fills in place
+// (fill): a whole-body read then resolves to that buffer itself, with no copy and no join.
 
 import type { Transport } from '../native/types';
 import { nativeErrorName, nativeErrorReason } from './native-errors';
 
 /** Bytes buffered before `transport.pauseInput(id)`; reading resumes below it. */
 export const INPUT_HIGH_WATER_MARK = 64 * 1024;
+
+/**
+ * Largest body read into one buffer of its length (the native `wholeBodyMax`): no more than
+ * a streamed body can hold here at once (the high-water mark plus one 64 KiB native read),
+ * so reading it whole, and never pausing it, costs no more memory per request.
+ */
+export const WHOLE_BODY_MAX = 2 * INPUT_HIGH_WATER_MARK;
 
 const EMPTY = new Uint8Array(0);
 const decoder = new TextDecoder('utf-8');
@@ -56,14 +65,29 @@ export class Input implements TsgiInput {
   error: Error | null = null;
   /** Set when the response finished while the app had not touched the body. */
   private orphaned = false;
+  /**
+   * The buffer native fills with the body (RequestFlags.BodyWhole), `filled` bytes so far.
+   * Until `ended` native may still write into it, so neither it nor a view of it reaches
+   * the app before then (take() copies): a detached or transferred buffer would leave
+   * native writing into freed memory.
+   */
+  private whole: Uint8Array | null = null;
+  private filled = 0;
+  /** Bytes of `whole` were handed out by read(n) or the iterator: a whole-body read joins. */
+  private wholeSplit = false;
 
+  /** `filled` given: `body` is the whole body's buffer, of which that many bytes are here. */
   constructor(
     private readonly id: number,
     private readonly transport: Transport | null,
     body?: Uint8Array,
     done?: boolean,
+    filled?: number,
   ) {
-    if (body !== undefined && body.byteLength > 0) {
+    if (body !== undefined && filled !== undefined) {
+      this.whole = body;
+      this.fill(filled);
+    } else if (body !== undefined && body.byteLength > 0) {
       this.chunks.push(body);
       this.buffered = body.byteLength;
     }
@@ -85,11 +109,23 @@ export class Input implements TsgiInput {
       this.discard();
       return;
     }
-    if (this.buffered > INPUT_HIGH_WATER_MARK && !this.paused && this.transport !== null) {
+    // A whole body is never paused: its buffer is already allocated, and pausing it would only
+    // hold the app slot longer.
+    if (this.buffered > INPUT_HIGH_WATER_MARK && !this.paused && this.transport !== null && this.whole === null) {
       this.paused = true;
       this.transport.pauseInput(this.id);
     }
     this.wake();
+  }
+
+  /** The whole body's buffer now holds `filled` bytes; when it is full the body has ended. */
+  fill(filled: number): void {
+    const whole = this.whole;
+    if (whole === null || this.settled || filled <= this.filled) return;
+    const from = this.filled;
+    this.filled = Math.min(filled, whole.byteLength);
+    this.push(whole.subarray(from, this.filled));
+    if (this.filled === whole.byteLength) this.end();
   }
 
   end(): void {
@@ -101,6 +137,7 @@ export class Input implements TsgiInput {
   fail(error: Error): void {
     if (this.settled) return;
     this.error = error;
+    this.whole = null;
     this.chunks = [];
     this.head = 0;
     this.buffered = 0;
@@ -169,7 +206,23 @@ export class Input implements TsgiInput {
       this.chunks[this.head] = chunk.subarray(max);
     }
     this.consumed(out.byteLength);
+    if (this.whole !== null) {
+      this.wholeSplit = true;
+      if (!this.ended) out = Buffer.from(out);
+    }
     return out;
+  }
+
+  /** The whole body's own buffer once native has filled it, unless parts were read out of it. */
+  private async wholeBody(): Promise<Uint8Array | null> {
+    while (!this.settled) await this.wait();
+    if (this.error !== null) throw this.error;
+    const whole = this.whole;
+    if (whole === null || this.wholeSplit) return null;
+    this.chunks.length = 0;
+    this.head = 0;
+    this.consumed(this.buffered);
+    return whole;
   }
 
   /** Resolves when a chunk is available or the body is over; rejects on error. */
@@ -184,6 +237,10 @@ export class Input implements TsgiInput {
 
   private async readAll(): Promise<Uint8Array> {
     this.touched = true;
+    if (this.whole !== null && !this.wholeSplit) {
+      const whole = await this.wholeBody();
+      if (whole !== null) return whole;
+    }
     const parts: Uint8Array[] = [];
     let total = 0;
     for (;;) {

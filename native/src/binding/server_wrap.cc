@@ -9,6 +9,7 @@
 #include <napi.h>
 #include <uv.h>
 
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -170,6 +171,7 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
     }
     so.raw_headers = GetBool(o, "rawHeaders", false);
     so.continue_by_app = GetBool(o, "continueByApp", false);
+    so.whole_body_max = static_cast<size_t>(GetNum(o, "wholeBodyMax", 0));
     // Room for the fixed CGI vars plus every header the HTTP parser accepts, and with
     // rawHeaders for every header line again after them; one more for the PATH_INFO derived
     // for a FastCGI or SCGI request that carries --max-vars vars but none (BuildCgiVars).
@@ -282,14 +284,21 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
     handle_scope_ = nullptr;
   }
   void OnRequest(uint32_t id, uint32_t flags, const std::string& blob, size_t nvars, const char* body,
-                 size_t body_len) override {
-    napi_value args[5];
+                 size_t body_len, WholeBody* whole) override {
+    napi_value args[6];
+    size_t argc = 5;
+    if (whole != nullptr && AllocWhole(whole, body, body_len, &args[4])) {
+      napi_create_uint32(env_, static_cast<uint32_t>(body_len), &args[5]);
+      argc = 6;
+    } else {
+      flags &= ~static_cast<uint32_t>(kReqBodyWhole);
+      args[4] = body ? CopyBytes(body, body_len) : Undefined();
+    }
     napi_create_uint32(env_, id, &args[0]);
     napi_create_uint32(env_, flags, &args[1]);
     napi_create_string_latin1(env_, blob.data(), blob.size(), &args[2]);
     napi_create_uint32(env_, static_cast<uint32_t>(nvars), &args[3]);
-    args[4] = body ? CopyBytes(body, body_len) : Undefined();
-    Call(on_request_, 5, args);
+    Call(on_request_, argc, args);
   }
   void OnData(uint32_t id, const char* data, size_t len, ErrorCode err) override {
     napi_value args[3];
@@ -297,6 +306,19 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
     args[1] = data ? CopyBytes(data, len) : Null();
     napi_create_uint32(env_, static_cast<uint32_t>(err), &args[2]);
     Call(on_data_, 3, args);
+  }
+  // onData(id, null, 0, filled): the whole body's buffer holds `filled` bytes now.
+  void OnBodyFilled(uint32_t id, size_t filled) override {
+    napi_value args[4];
+    napi_create_uint32(env_, id, &args[0]);
+    args[1] = Null();
+    napi_create_uint32(env_, 0, &args[2]);
+    napi_create_double(env_, static_cast<double>(filled), &args[3]);
+    Call(on_data_, 4, args);
+  }
+  void ReleaseWholeBody(WholeBody* whole) override {
+    if (whole->handle != nullptr) napi_delete_reference(env_, static_cast<napi_ref>(whole->handle));
+    *whole = WholeBody{};
   }
   void OnDrain(uint32_t id) override {
     napi_value args[1];
@@ -328,6 +350,19 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
   // A Node Buffer (a Uint8Array) with its own memory: node allocates it uninitialised before
   // the copy, where napi_create_arraybuffer zero-fills it first (that memset was 10-13 % of
   // the worker's CPU on 64 KiB POSTs under `perf record`).
+  // The whole body's buffer: a Node Buffer of whole->size uninitialised bytes (every one is
+  // written before the app sees it), held by a strong reference while native writes into it.
+  bool AllocWhole(WholeBody* whole, const char* body, size_t body_len, napi_value* out) {
+    void* data = nullptr;
+    napi_ref ref = nullptr;
+    if (napi_create_buffer(env_, whole->size, &data, out) != napi_ok) return false;
+    if (napi_create_reference(env_, *out, 1, &ref) != napi_ok) return false;
+    if (body_len > 0) std::memcpy(data, body, body_len);
+    whole->handle = ref;
+    whole->data = static_cast<char*>(data);
+    whole->filled = body_len;
+    return true;
+  }
   napi_value CopyBytes(const char* data, size_t len) {
     napi_value buf;
     void* copied = nullptr;
