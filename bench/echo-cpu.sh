@@ -7,7 +7,10 @@
 # the summary gives each backend's median and range of backend µs/req and nginx µs/req.
 # Usage: bench/echo-cpu.sh   (BACKENDS="tsgi uwsgi", ROUNDS=5, DURATION=5, CONNS=16,
 #                             TSGI_ARGS="" extra tsgi flags, e.g. "--async 16")
-BACKENDS=${BACKENDS:-tsgi uwsgi}; ROUNDS=${ROUNDS:-5}; DURATION=${DURATION:-5}; CONNS=${CONNS:-16}
+# BASE=DIR adds backend `base`: tsgi from DIR, a built checkout of another commit (before/after
+# in one run: `git archive COMMIT | tar -x -C DIR`, then build it there).
+# BACKENDS defaults to "base tsgi uwsgi" when BASE is set.
+BACKENDS=${BACKENDS:-${BASE:+base }tsgi uwsgi}; ROUNDS=${ROUNDS:-5}; DURATION=${DURATION:-5}; CONNS=${CONNS:-16}
 ROOT=$(cd "$(dirname "$0")/.." && pwd); cd "$ROOT"
 HZ=$(getconf CLK_TCK)
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/tsgi-echo-cpu.XXXXXX")
@@ -49,8 +52,8 @@ CONF
 start_backend() { # name port
   case $1 in
     # shellcheck disable=SC2086
-    tsgi) taskset -c 1 node bin/tsgi.js --socket "127.0.0.1:$2" --wsgi-file bench/apps/echo.js \
-      --disable-logging $TSGI_ARGS > "$DIR/backend.log" 2>&1 & ;;
+    tsgi | base) taskset -c 1 node "$([ "$1" = base ] && echo "$BASE" || echo .)/bin/tsgi.js" --socket "127.0.0.1:$2" \
+      --wsgi-file bench/apps/echo.js --disable-logging $TSGI_ARGS > "$DIR/backend.log" 2>&1 & ;;
     uwsgi) taskset -c 1 uwsgi --plugin python3 --socket "127.0.0.1:$2" --wsgi-file bench/apps/echo_wsgi.py \
       --disable-logging > "$DIR/backend.log" 2>&1 & ;;
   esac
@@ -93,7 +96,7 @@ summary() {
 }
 
 echo "echo 64 KiB POST via nginx uwsgi_pass, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "tsgi $(git rev-parse --short HEAD) ${TSGI_ARGS:+($TSGI_ARGS)}, $(uwsgi --version), $(nginx -v 2>&1)"
+echo "tsgi $(git rev-parse --short HEAD)${BASE:+, base $BASE}${TSGI_ARGS:+ ($TSGI_ARGS)}, uWSGI $(uwsgi --version), $(nginx -v 2>&1)"
 for r in $(seq "$ROUNDS"); do for b in $BACKENDS; do round "$b" "$r"; done; done
 summary
 echo "load afterwards $(cut -d' ' -f1-3 /proc/loadavg)"
