@@ -2,7 +2,7 @@
 # CPU per request of the 64 KiB POST echo behind nginx `uwsgi_pass`: tsgi `--socket` running
 # bench/apps/echo.js against uWSGI running its twin bench/apps/echo_wsgi.py. The backend and
 # nginx share CPU 1, wrk -t1 -c16 (a 64 KiB POST body from a lua script) runs on CPU 0; utime +
-# stime of the backend and of nginx from /proc/PID/stat around a DURATION s run after a 2 s
+# stime of the backend (and its stime alone) and of nginx from /proc/PID/stat around a DURATION s run after a 2 s
 # warm-up. Backends run interleaved (A B A B ...), ROUNDS times, each round on fresh processes;
 # the summary gives each backend's median and range of backend µs/req and nginx µs/req.
 # Usage: bench/echo-cpu.sh   (BACKENDS="tsgi uwsgi", ROUNDS=5, DURATION=5, CONNS=16,
@@ -19,6 +19,7 @@ cleanup() { for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/
 trap cleanup EXIT
 free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+sys_ticks() { awk '{print $15}' "/proc/$1/stat"; }
 wait_port() { for _ in $(seq 600); do curl -s -o /dev/null -d x "http://127.0.0.1:$1/" && return 0; sleep 0.1; done; return 1; }
 
 cat > "$DIR/post64k.lua" <<'LUA'
@@ -70,27 +71,28 @@ round() { # backend round
   sleep 0.5; wait_port "$front" || { echo "$1: nothing answers"; cat "$DIR/backend.log"; exit 1; }
   taskset -c 0 wrk -t1 "-c$CONNS" -d2s -s "$DIR/post64k.lua" "http://127.0.0.1:$front/" > /dev/null
   local t0 n0 t1 n1 out
-  t0=$(ticks "$pid"); n0=$(ticks $nginx)
+  local k0 k1
+  t0=$(ticks "$pid"); n0=$(ticks $nginx); k0=$(sys_ticks "$pid")
   out=$(taskset -c 0 wrk -t1 "-c$CONNS" "-d${DURATION}s" -s "$DIR/post64k.lua" "http://127.0.0.1:$front/")
-  t1=$(ticks "$pid"); n1=$(ticks $nginx)
+  t1=$(ticks "$pid"); n1=$(ticks $nginx); k1=$(sys_ticks "$pid")
   local reqs errors
   reqs=$(echo "$out" | awk '/requests in/ {print $1}')
   errors=$(echo "$out" | awk '/Non-2xx|Socket errors/ {print}' | tr '\n' ' ')
   kill -TERM "$pid"; wait "$pid" 2>/dev/null
   kill -QUIT $nginx; wait $nginx 2>/dev/null
-  awk -v b="$1" -v r="$2" -v n="$reqs" -v t=$((t1 - t0)) -v g=$((n1 - n0)) -v hz="$HZ" -v d="$DURATION" \
-    -v e="$errors" 'BEGIN {
-    printf "%-6s round=%s req/s=%d backend_us=%.1f nginx_us=%.1f %s\n",
-      b, r, n / d, t * 1e6 / hz / n, g * 1e6 / hz / n, e }' | tee -a "$DIR/rounds.txt"
+  awk -v b="$1" -v r="$2" -v n="$reqs" -v t=$((t1 - t0)) -v g=$((n1 - n0)) -v k=$((k1 - k0)) -v hz="$HZ" \
+    -v d="$DURATION" -v e="$errors" 'BEGIN {
+    printf "%-6s round=%s req/s=%d backend_us=%.1f backend_sys_us=%.1f nginx_us=%.1f %s\n",
+      b, r, n / d, t * 1e6 / hz / n, k * 1e6 / hz / n, g * 1e6 / hz / n, e }' | tee -a "$DIR/rounds.txt"
 }
 
 summary() {
   for b in $BACKENDS; do
-    for field in backend_us nginx_us req/s; do
+    for field in backend_us backend_sys_us nginx_us req/s; do
       grep "^$b " "$DIR/rounds.txt" | tr ' ' '\n' | awk -F= -v f="$field" '$1 == f {print $2}' | sort -g |
         awk -v b="$b" -v f="$field" '{v[NR] = $1} END {
           m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-          printf "%-6s %-10s median %8.1f  range %.1f – %.1f  (%d rounds)\n", b, f, m, v[1], v[NR], NR }'
+          printf "%-6s %-14s median %8.1f  range %.1f – %.1f  (%d rounds)\n", b, f, m, v[1], v[NR], NR }'
     done
   done
 }

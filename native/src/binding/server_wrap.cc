@@ -284,14 +284,16 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
     handle_scope_ = nullptr;
   }
   void OnRequest(uint32_t id, uint32_t flags, const std::string& blob, size_t nvars, const char* body,
-                 size_t body_len, WholeBody* whole) override {
+                 size_t body_len, const WholeBody* whole) override {
     napi_value args[6];
     size_t argc = 5;
-    if (whole != nullptr && AllocWhole(whole, body, body_len, &args[4])) {
-      napi_create_uint32(env_, static_cast<uint32_t>(body_len), &args[5]);
-      argc = 6;
+    if (whole != nullptr) {
+      napi_get_reference_value(env_, static_cast<napi_ref>(whole->handle), &args[4]);
+      if (flags & kReqBodyWhole) {
+        napi_create_double(env_, static_cast<double>(whole->filled), &args[5]);
+        argc = 6;
+      }
     } else {
-      flags &= ~static_cast<uint32_t>(kReqBodyWhole);
       args[4] = body ? CopyBytes(body, body_len) : Undefined();
     }
     napi_create_uint32(env_, id, &args[0]);
@@ -352,11 +354,12 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
   // the worker's CPU on 64 KiB POSTs under `perf record`).
   // The whole body's buffer: a Node Buffer of whole->size uninitialised bytes (every one is
   // written before the app sees it), held by a strong reference while native writes into it.
-  bool AllocWhole(WholeBody* whole, const char* body, size_t body_len, napi_value* out) {
+  bool AllocWholeBody(WholeBody* whole, const char* body, size_t body_len) override {
     void* data = nullptr;
     napi_ref ref = nullptr;
-    if (napi_create_buffer(env_, whole->size, &data, out) != napi_ok) return false;
-    if (napi_create_reference(env_, *out, 1, &ref) != napi_ok) return false;
+    napi_value buf;
+    if (napi_create_buffer(env_, whole->size, &data, &buf) != napi_ok) return false;
+    if (napi_create_reference(env_, buf, 1, &ref) != napi_ok) return false;
     if (body_len > 0) std::memcpy(data, body, body_len);
     whole->handle = ref;
     whole->data = static_cast<char*>(data);

@@ -3,6 +3,9 @@
 // are in connection.cc, the response in response.cc.
 #include "loop/request.h"
 
+#include <errno.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -133,21 +136,53 @@ void ReleaseWholeBody(Connection* c) {
   c->whole = WholeBody{};
 }
 
+namespace {
+
+// Right after the head, the rest of a body that came with it is usually in the socket
+// already: one read straight into the whole body's buffer often completes it, and the app
+// then gets the body done with the request (no onData call, no waiting in the app layer).
+// Only when no bytes are buffered behind the ones taken (pending_in empty: the initial body
+// used every byte this pass read), or the socket's bytes would overtake them. A failure or
+// EOF is left in the socket for the next read to meet.
+void ReadAhead(Connection* c) {
+  WholeBody& w = c->whole;
+  if (!c->pending_in.empty() || c->body_remaining == 0) return;
+  ssize_t n;
+  do {
+    n = ::read(c->fd, w.data + w.filled, static_cast<size_t>(c->body_remaining));
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) return;
+  w.filled += static_cast<size_t>(n);
+  c->body_remaining -= static_cast<uint64_t>(n);
+  c->body_received += static_cast<uint64_t>(n);
+  if (c->body_remaining == 0) c->body_done = true;
+}
+
+// Sets up the whole body's buffer for the request being dispatched (WantWholeBody) and
+// reads ahead into it when bytes came with the head. False: the body streams.
+bool StartWholeBody(Connection* c, const char* body, size_t body_len) {
+  c->whole = WholeBody{};
+  c->whole.size = static_cast<size_t>(c->body_received + c->body_remaining);
+  if (!c->server->sink()->AllocWholeBody(&c->whole, body, body_len)) {
+    c->whole = WholeBody{};
+    return false;
+  }
+  if (body_len > 0) ReadAhead(c);
+  return true;
+}
+
+}  // namespace
+
 void Dispatch(Connection* c, uint32_t flags, size_t nvars, const char* body, size_t body_len) {
   Server* s = c->server;
   if (!s->opts().log_format.captured.empty()) CaptureForLog(c, nvars);
   c->req_id = s->RegisterRequest(c);
+  const WholeBody* whole = WantWholeBody(c) && StartWholeBody(c, body, body_len) ? &c->whole : nullptr;
   c->state = c->body_done ? ConnState::kAwaiting : ConnState::kBody;
   if (c->body_done) flags |= kReqBodyDone;
+  if (whole != nullptr && !c->body_done) flags |= kReqBodyWhole;
   if (c->keep_alive) flags |= kReqKeepAlive;
   if (c->chunked) flags |= kReqChunked;
-  WholeBody* whole = nullptr;
-  if (WantWholeBody(c)) {
-    flags |= kReqBodyWhole;
-    c->whole = WholeBody{};
-    c->whole.size = static_cast<size_t>(c->body_received + c->body_remaining);
-    whole = &c->whole;
-  }
   flags |= s->shapes().Lookup(s->blob(), s->meta(), nvars) << kReqShapeShift;
   c->req_flags = flags;
   if (s->harakiri()) s->harakiri()->Begin(c->req_id, c->fd, c->log_method, c->log_uri);
@@ -157,6 +192,8 @@ void Dispatch(Connection* c, uint32_t flags, size_t nvars, const char* body, siz
                            s->blob().data(), s->meta(), nvars);
   }
   s->sink()->OnRequest(c->req_id, flags, s->blob(), nvars, body, body_len, whole);
+  // A body read whole before the dispatch went with it: native writes into it no more.
+  if (c->body_done) ReleaseWholeBody(c);
   s->DispatchedRequest();
 }
 

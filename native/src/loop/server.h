@@ -123,11 +123,14 @@ class RequestSink {
   // stopping worker's "closed" promise would wait for the next connection).
   virtual void FlushQueuedJs() {}
   // blob holds every var; meta (see MetaBuffer) holds 4 offsets per var.
-  // With `whole` (kReqBodyWhole in flags), the sink allocates whole->size bytes, copies
-  // body[0, body_len) to their start and sets handle/data/filled; it leaves handle null
-  // when it cannot, and the body then streams through OnData as usual.
+  // Allocates whole->size bytes, copies body[0, body_len) to their start and sets
+  // handle/data/filled; false (handle left null) when it cannot, and the body then streams
+  // through OnData as usual. Calls no JS.
+  virtual bool AllocWholeBody(WholeBody* whole, const char* body, size_t body_len) = 0;
+  // With `whole`, the body argument is its buffer instead of `body`: the first `filled`
+  // bytes of it with kReqBodyWhole, all of it with kReqBodyDone.
   virtual void OnRequest(uint32_t id, uint32_t flags, const std::string& blob, size_t nvars, const char* body,
-                         size_t body_len, WholeBody* whole) = 0;
+                         size_t body_len, const WholeBody* whole) = 0;
   // The whole body of request `id` now holds `filled` bytes; filled == size ends it.
   virtual void OnBodyFilled(uint32_t id, size_t filled) = 0;
   virtual void ReleaseWholeBody(WholeBody* whole) = 0;
