@@ -7,10 +7,15 @@
 // does not abort the process (Node-API docs, napi_add_env_cleanup_hook; docs/threads.md,
 // "When a thread dies").
 #include <napi.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <uv.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -73,6 +78,23 @@ Bytes ArgBytes(napi_env env, napi_value v, std::string* scratch, bool latin1) {
     b.len = length;  // Uint8Array only: the JS layer never passes other element types
   }
   return b;
+}
+
+// Every request with a body allocates a buffer of its length (up to whole_body_max), which
+// V8 frees in batches when it collects them. With glibc's default, dynamic thresholds a
+// batch of frees at the top of the heap is handed back to the kernel, and the next requests
+// fault the same pages in again: ~6 page faults per 64 KiB POST, 5-10 us of system time.
+// Keeping up to 32 MiB of freed heap (and serving blocks up to 1 MiB from the heap, not
+// mmap) makes that memory reused instead. Process-wide and set once: the worker process
+// is tsgi's own. MALLOC_TRIM_THRESHOLD_ / MALLOC_MMAP_THRESHOLD_ in the environment win.
+void KeepFreedHeap() {
+#if defined(__GLIBC__)
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (getenv("MALLOC_TRIM_THRESHOLD_") == nullptr) mallopt(M_TRIM_THRESHOLD, 32 << 20);
+    if (getenv("MALLOC_MMAP_THRESHOLD_") == nullptr) mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  });
+#endif
 }
 
 class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
@@ -172,6 +194,7 @@ class ServerWrap : public Napi::ObjectWrap<ServerWrap>, public RequestSink {
     so.raw_headers = GetBool(o, "rawHeaders", false);
     so.continue_by_app = GetBool(o, "continueByApp", false);
     so.whole_body_max = static_cast<size_t>(GetNum(o, "wholeBodyMax", 0));
+    if (so.whole_body_max > 0) KeepFreedHeap();
     // Room for the fixed CGI vars plus every header the HTTP parser accepts, and with
     // rawHeaders for every header line again after them; one more for the PATH_INFO derived
     // for a FastCGI or SCGI request that carries --max-vars vars but none (BuildCgiVars).
