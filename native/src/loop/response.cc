@@ -51,8 +51,7 @@ uint32_t CountLines(const char* p, size_t n) {
 
 void AppendDecimal(std::string* out, uint64_t v) {
   char tmp[24];
-  int n = snprintf(tmp, sizeof tmp, "%llu", static_cast<unsigned long long>(v));
-  out->append(tmp, static_cast<size_t>(n));
+  out->append(tmp, FormatDecimal(v, tmp));
 }
 
 // The value of the app's Content-Length line in a rendered header block ("Name: value\r\n"
