@@ -359,7 +359,7 @@ void Server::FinishBatch() {
   }
   batch_depth_--;
   UpdateAccepting();
-  log_.Flush();
+  log_.FlushIfDue(uv_now(loop_), all_.empty());
   sink_->EndBatch();
   FreeClosed();
 }
