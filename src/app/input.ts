@@ -20,6 +20,30 @@ export const WHOLE_BODY_MAX = 2 * INPUT_HIGH_WATER_MARK;
 const EMPTY = new Uint8Array(0);
 const decoder = new TextDecoder('utf-8');
 
+const decode = (bytes: Uint8Array): string => decoder.decode(bytes);
+const parseJson = (text: string): unknown => JSON.parse(text);
+
+/** `bytes`' own ArrayBuffer when they fill it exactly (no copy), else a copy of them. */
+function ownArrayBuffer(bytes: Uint8Array): ArrayBuffer {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) {
+    return bytes.buffer;
+  }
+  return bytes.slice().buffer as ArrayBuffer;
+}
+
+/** `parts` (`total` bytes in all) in one array with its own ArrayBuffer. */
+function join(parts: readonly Uint8Array[], total: number): Uint8Array {
+  // Every byte is written below, so the zero-fill of new Uint8Array(total) would be wasted;
+  // allocUnsafeSlow also gives the result its own ArrayBuffer (arrayBuffer() returns it).
+  const out = Buffer.allocUnsafeSlow(total);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.byteLength;
+  }
+  return out;
+}
+
 /** The error a body read rejects with: `code` is the stable native error name. */
 export class InputError extends Error {
   readonly code: string;
@@ -213,16 +237,29 @@ export class Input implements TsgiInput {
     return out;
   }
 
-  /** The whole body's own buffer once native has filled it, unless parts were read out of it. */
-  private async wholeBody(): Promise<Uint8Array | null> {
-    while (!this.settled) await this.wait();
-    if (this.error !== null) throw this.error;
+  /**
+   * Everything still queued, in one array, once the body has ended: the whole body's own
+   * buffer when none of it was handed out, else the chunks joined (a lone chunk as it is).
+   */
+  private takeAll(): Uint8Array {
     const whole = this.whole;
-    if (whole === null || this.wholeSplit) return null;
-    this.chunks.length = 0;
+    const n = this.chunks.length - this.head;
+    let out: Uint8Array;
+    if (whole !== null && !this.wholeSplit) out = whole;
+    else if (n === 0) return EMPTY;
+    else out = n === 1 ? this.chunks[this.head]! : join(this.chunks.slice(this.head), this.buffered);
+    this.chunks = [];
     this.head = 0;
     this.consumed(this.buffered);
-    return whole;
+    if (whole !== null) this.wholeSplit = true;
+    return out;
+  }
+
+  /** A whole body, once native has filled it (it is never paused, so waiting is safe). */
+  private async settledWhole(): Promise<Uint8Array> {
+    while (!this.settled) await this.wait();
+    if (this.error !== null) throw this.error;
+    return this.takeAll();
   }
 
   /** Resolves when a chunk is available or the body is over; rejects on error. */
@@ -235,12 +272,17 @@ export class Input implements TsgiInput {
     }
   }
 
-  private async readAll(): Promise<Uint8Array> {
+  /** Everything that is left; a body already here (or read whole) needs no await at all. */
+  private readAll(): Promise<Uint8Array> {
     this.touched = true;
-    if (this.whole !== null && !this.wholeSplit) {
-      const whole = await this.wholeBody();
-      if (whole !== null) return whole;
-    }
+    if (this.error !== null) return Promise.reject(this.error);
+    if (this.ended) return Promise.resolve(this.takeAll());
+    if (this.whole !== null) return this.settledWhole();
+    return this.gatherAll();
+  }
+
+  /** A streamed body, taken chunk by chunk as it comes (so its input is never left paused). */
+  private async gatherAll(): Promise<Uint8Array> {
     const parts: Uint8Array[] = [];
     let total = 0;
     for (;;) {
@@ -250,16 +292,7 @@ export class Input implements TsgiInput {
       total += chunk.byteLength;
     }
     if (parts.length === 0) return EMPTY;
-    if (parts.length === 1) return parts[0]!;
-    // Every byte is written below, so the zero-fill of new Uint8Array(total) would be wasted;
-    // allocUnsafeSlow also gives the result its own ArrayBuffer (arrayBuffer() returns it).
-    const out = Buffer.allocUnsafeSlow(total);
-    let offset = 0;
-    for (const part of parts) {
-      out.set(part, offset);
-      offset += part.byteLength;
-    }
-    return out;
+    return parts.length === 1 ? parts[0]! : join(parts, total);
   }
 
   // ---- the app-facing API -------------------------------------------------------------
@@ -280,20 +313,16 @@ export class Input implements TsgiInput {
     return chunk === null ? EMPTY : chunk;
   }
 
-  async text(): Promise<string> {
-    return decoder.decode(await this.readAll());
+  text(): Promise<string> {
+    return this.readAll().then(decode);
   }
 
-  async json(): Promise<unknown> {
-    return JSON.parse(await this.text());
+  json(): Promise<unknown> {
+    return this.text().then(parseJson);
   }
 
-  async arrayBuffer(): Promise<ArrayBuffer> {
-    const bytes = await this.readAll();
-    if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) {
-      return bytes.buffer;
-    }
-    return bytes.slice().buffer as ArrayBuffer;
+  arrayBuffer(): Promise<ArrayBuffer> {
+    return this.readAll().then(ownArrayBuffer);
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
