@@ -53,7 +53,14 @@ export function createDispatcher(app: LoadedApp, transport: Transport, options: 
   const runCheckContinue: NodeHandler | null =
     nodeServer !== undefined ? (req, res) => nodeServer.emit('checkContinue', req, res) : null;
 
-  function onRequest(id: number, flags: number, blob: string, nvars: number, body: Uint8Array | undefined): void {
+  function onRequest(
+    id: number,
+    flags: number,
+    blob: string,
+    nvars: number,
+    body: Uint8Array | undefined,
+    filled?: number,
+  ): void {
     const stale = registry.get(id);
     if (stale !== undefined) {
       // Native reused a live id: the old request can get no more events, so end it.
@@ -70,7 +77,8 @@ export function createDispatcher(app: LoadedApp, transport: Transport, options: 
     if ((flags & RequestFlags.BodyDone) !== 0) {
       envInput = body === undefined || body.byteLength === 0 ? EMPTY_INPUT : new Input(id, null, body, true);
     } else {
-      envInput = input = new Input(id, transport, body, false);
+      const whole = (flags & RequestFlags.BodyWhole) !== 0 ? filled : undefined;
+      envInput = input = new Input(id, transport, body, false, whole);
     }
     if (nvars * 4 > meta.length) {
       transport.log(
@@ -110,7 +118,7 @@ export function createDispatcher(app: LoadedApp, transport: Transport, options: 
     if (!nx.released) registry.set(id, nx);
   }
 
-  function onData(id: number, chunk: Uint8Array | null, error: number): void {
+  function onData(id: number, chunk: Uint8Array | null, error: number, filled?: number): void {
     const ex = registry.get(id);
     if (ex === undefined) return;
     if (ex.input === null) {
@@ -119,6 +127,8 @@ export function createDispatcher(app: LoadedApp, transport: Transport, options: 
     }
     if (chunk !== null) {
       ex.input.push(chunk);
+    } else if (filled !== undefined) {
+      ex.input.fill(filled);
     } else if (error === 0) {
       ex.input.end();
     } else {

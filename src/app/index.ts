@@ -13,7 +13,7 @@ export {
 // Types only: the fetch layer's values load undici, which only fetch apps need (fetch-lazy.ts).
 export type { FetchFunction, FetchHandler } from './fetch';
 export type { Body, GatewayApp, StartResponse, WriteFn } from './gateway';
-export { EMPTY_INPUT, INPUT_HIGH_WATER_MARK, Input, InputError, type TsgiInput } from './input';
+export { EMPTY_INPUT, INPUT_HIGH_WATER_MARK, Input, InputError, type TsgiInput, WHOLE_BODY_MAX } from './input';
 export { type AppType, type LoadAppOptions, type LoadedApp, loadApp, resolveModule, splitModuleSpec } from './loader';
 // Types only: the node:http layer's values load node:http, which only node:http apps need.
 export type { NodeExchange, NodeHandler } from './node/exchange';

@@ -1,6 +1,8 @@
 // tsgi.input: the request body as an async iterable of Uint8Array chunks with read(n?),
 // text(), json() and arrayBuffer(). The dispatcher feeds it (push/end/fail); buffered bytes
-// are bounded by a high-water mark, above which native reading is paused.
+// are bounded by a high-water mark, above which native reading is paused. A body of known
+// length up to WHOLE_BODY_MAX arrives instead into one buffer that native fills in place
+// (fill): a whole-body read then resolves to that buffer itself, with no copy and no join.
 
 import type { Transport } from '../native/types';
 import { nativeErrorName, nativeErrorReason } from './native-errors';
@@ -8,8 +10,39 @@ import { nativeErrorName, nativeErrorReason } from './native-errors';
 /** Bytes buffered before `transport.pauseInput(id)`; reading resumes below it. */
 export const INPUT_HIGH_WATER_MARK = 64 * 1024;
 
+/**
+ * Largest body read into one buffer of its length (the native `wholeBodyMax`): no more than
+ * a streamed body can hold here at once (the high-water mark plus one 64 KiB native read),
+ * so reading it whole, and never pausing it, costs no more memory per request.
+ */
+export const WHOLE_BODY_MAX = 2 * INPUT_HIGH_WATER_MARK;
+
 const EMPTY = new Uint8Array(0);
 const decoder = new TextDecoder('utf-8');
+
+const decode = (bytes: Uint8Array): string => decoder.decode(bytes);
+const parseJson = (text: string): unknown => JSON.parse(text);
+
+/** `bytes`' own ArrayBuffer when they fill it exactly (no copy), else a copy of them. */
+function ownArrayBuffer(bytes: Uint8Array): ArrayBuffer {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) {
+    return bytes.buffer;
+  }
+  return bytes.slice().buffer as ArrayBuffer;
+}
+
+/** `parts` (`total` bytes in all) in one array with its own ArrayBuffer. */
+function join(parts: readonly Uint8Array[], total: number): Uint8Array {
+  // Every byte is written below, so the zero-fill of new Uint8Array(total) would be wasted;
+  // allocUnsafeSlow also gives the result its own ArrayBuffer (arrayBuffer() returns it).
+  const out = Buffer.allocUnsafeSlow(total);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.byteLength;
+  }
+  return out;
+}
 
 /** The error a body read rejects with: `code` is the stable native error name. */
 export class InputError extends Error {
@@ -56,14 +89,29 @@ export class Input implements TsgiInput {
   error: Error | null = null;
   /** Set when the response finished while the app had not touched the body. */
   private orphaned = false;
+  /**
+   * The buffer native fills with the body (RequestFlags.BodyWhole), `filled` bytes so far.
+   * Until `ended` native may still write into it, so neither it nor a view of it reaches
+   * the app before then (take() copies): a detached or transferred buffer would leave
+   * native writing into freed memory.
+   */
+  private whole: Uint8Array | null = null;
+  private filled = 0;
+  /** Bytes of `whole` were handed out by read(n) or the iterator: a whole-body read joins. */
+  private wholeSplit = false;
 
+  /** `filled` given: `body` is the whole body's buffer, of which that many bytes are here. */
   constructor(
     private readonly id: number,
     private readonly transport: Transport | null,
     body?: Uint8Array,
     done?: boolean,
+    filled?: number,
   ) {
-    if (body !== undefined && body.byteLength > 0) {
+    if (body !== undefined && filled !== undefined) {
+      this.whole = body;
+      this.fill(filled);
+    } else if (body !== undefined && body.byteLength > 0) {
       this.chunks.push(body);
       this.buffered = body.byteLength;
     }
@@ -85,11 +133,23 @@ export class Input implements TsgiInput {
       this.discard();
       return;
     }
-    if (this.buffered > INPUT_HIGH_WATER_MARK && !this.paused && this.transport !== null) {
+    // A whole body is never paused: its buffer is already allocated, and pausing it would only
+    // hold the app slot longer.
+    if (this.buffered > INPUT_HIGH_WATER_MARK && !this.paused && this.transport !== null && this.whole === null) {
       this.paused = true;
       this.transport.pauseInput(this.id);
     }
     this.wake();
+  }
+
+  /** The whole body's buffer now holds `filled` bytes; when it is full the body has ended. */
+  fill(filled: number): void {
+    const whole = this.whole;
+    if (whole === null || this.settled || filled <= this.filled) return;
+    const from = this.filled;
+    this.filled = Math.min(filled, whole.byteLength);
+    this.push(whole.subarray(from, this.filled));
+    if (this.filled === whole.byteLength) this.end();
   }
 
   end(): void {
@@ -101,6 +161,7 @@ export class Input implements TsgiInput {
   fail(error: Error): void {
     if (this.settled) return;
     this.error = error;
+    this.whole = null;
     this.chunks = [];
     this.head = 0;
     this.buffered = 0;
@@ -169,7 +230,36 @@ export class Input implements TsgiInput {
       this.chunks[this.head] = chunk.subarray(max);
     }
     this.consumed(out.byteLength);
+    if (this.whole !== null) {
+      this.wholeSplit = true;
+      if (!this.ended) out = Buffer.from(out);
+    }
     return out;
+  }
+
+  /**
+   * Everything still queued, in one array, once the body has ended: the whole body's own
+   * buffer when none of it was handed out, else the chunks joined (a lone chunk as it is).
+   */
+  private takeAll(): Uint8Array {
+    const whole = this.whole;
+    const n = this.chunks.length - this.head;
+    let out: Uint8Array;
+    if (whole !== null && !this.wholeSplit) out = whole;
+    else if (n === 0) return EMPTY;
+    else out = n === 1 ? this.chunks[this.head]! : join(this.chunks.slice(this.head), this.buffered);
+    this.chunks = [];
+    this.head = 0;
+    this.consumed(this.buffered);
+    if (whole !== null) this.wholeSplit = true;
+    return out;
+  }
+
+  /** A whole body, once native has filled it (it is never paused, so waiting is safe). */
+  private async settledWhole(): Promise<Uint8Array> {
+    while (!this.settled) await this.wait();
+    if (this.error !== null) throw this.error;
+    return this.takeAll();
   }
 
   /** Resolves when a chunk is available or the body is over; rejects on error. */
@@ -182,8 +272,17 @@ export class Input implements TsgiInput {
     }
   }
 
-  private async readAll(): Promise<Uint8Array> {
+  /** Everything that is left; a body already here (or read whole) needs no await at all. */
+  private readAll(): Promise<Uint8Array> {
     this.touched = true;
+    if (this.error !== null) return Promise.reject(this.error);
+    if (this.ended) return Promise.resolve(this.takeAll());
+    if (this.whole !== null) return this.settledWhole();
+    return this.gatherAll();
+  }
+
+  /** A streamed body, taken chunk by chunk as it comes (so its input is never left paused). */
+  private async gatherAll(): Promise<Uint8Array> {
     const parts: Uint8Array[] = [];
     let total = 0;
     for (;;) {
@@ -193,16 +292,7 @@ export class Input implements TsgiInput {
       total += chunk.byteLength;
     }
     if (parts.length === 0) return EMPTY;
-    if (parts.length === 1) return parts[0]!;
-    // Every byte is written below, so the zero-fill of new Uint8Array(total) would be wasted;
-    // allocUnsafeSlow also gives the result its own ArrayBuffer (arrayBuffer() returns it).
-    const out = Buffer.allocUnsafeSlow(total);
-    let offset = 0;
-    for (const part of parts) {
-      out.set(part, offset);
-      offset += part.byteLength;
-    }
-    return out;
+    return parts.length === 1 ? parts[0]! : join(parts, total);
   }
 
   // ---- the app-facing API -------------------------------------------------------------
@@ -223,20 +313,16 @@ export class Input implements TsgiInput {
     return chunk === null ? EMPTY : chunk;
   }
 
-  async text(): Promise<string> {
-    return decoder.decode(await this.readAll());
+  text(): Promise<string> {
+    return this.readAll().then(decode);
   }
 
-  async json(): Promise<unknown> {
-    return JSON.parse(await this.text());
+  json(): Promise<unknown> {
+    return this.text().then(parseJson);
   }
 
-  async arrayBuffer(): Promise<ArrayBuffer> {
-    const bytes = await this.readAll();
-    if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) {
-      return bytes.buffer;
-    }
-    return bytes.slice().buffer as ArrayBuffer;
+  arrayBuffer(): Promise<ArrayBuffer> {
+    return this.readAll().then(ownArrayBuffer);
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {

@@ -62,6 +62,12 @@ export interface ServerOptions {
    * listeners): no interim 100 from the core, RequestFlags.ExpectContinue instead.
    */
   continueByApp?: boolean;
+  /**
+   * A body with a Content-Length up to this many bytes that is not all here at dispatch is
+   * read into one buffer of its length (RequestFlags.BodyWhole); 0 or absent: every body
+   * streams as chunks (what a node:http app's request stream takes).
+   */
+  wholeBodyMax?: number;
 }
 
 /** An opaque mapping of the shared scoreboard (native/src/scoreboard/scoreboard.h). */

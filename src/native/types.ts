@@ -29,6 +29,14 @@ export const enum RequestFlags {
    * the core sent no interim 100; `transport.writeContinue(id)` sends it.
    */
   ExpectContinue = 64,
+  /**
+   * The body arrives into one buffer of its Content-Length (a Server created with
+   * `wholeBodyMax`): `body` is that buffer, of which the first `filled` bytes are here; later
+   * bytes are announced by `onData(id, null, 0, filled)`, and filled === body.byteLength ends
+   * the body. Native writes into the buffer until then: nothing may hand it (or a view of
+   * it) to the app before, so it cannot be detached or transferred while it is written.
+   */
+  BodyWhole = 128,
   /** modifier1 of a uwsgi packet lives in bits 8..15: `(flags >> 8) & 0xff`. */
   // biome-ignore lint/suspicious/noDuplicateEnumValues: bits 8..15 carry the raw line count for HTTP requests (RawCountShift)
   ModifierShift = 8,
@@ -60,9 +68,19 @@ export const enum ResponseFlags {
  * nginx's uwsgi_params would send, then one HTTP_<NAME> per header, repeats joined with ", ").
  */
 export interface NativeCallbacks {
-  onRequest(id: number, flags: number, blob: string, nvars: number, body: Uint8Array | undefined): void;
-  /** More body bytes (`chunk`), the end of the body (null, 0), or a body error (null, code). */
-  onData(id: number, chunk: Uint8Array | null, error: number): void;
+  onRequest(
+    id: number,
+    flags: number,
+    blob: string,
+    nvars: number,
+    body: Uint8Array | undefined,
+    filled?: number,
+  ): void;
+  /**
+   * More body bytes (`chunk`), the end of the body (null, 0), or a body error (null, code);
+   * for a RequestFlags.BodyWhole body, how far its buffer is filled (null, 0, filled).
+   */
+  onData(id: number, chunk: Uint8Array | null, error: number, filled?: number): void;
   /** The response buffer of request `id` fell below the high-water mark after write() said false. */
   onDrain(id: number): void;
   /** The client went away or the write failed before the response ended; later calls are no-ops. */

@@ -1,7 +1,7 @@
 // Serving on the current thread: one native Server over the bound sockets, whose request
 // callbacks go straight into the app dispatcher (no hop between threads or processes).
 
-import { createDispatcher, type LoadedApp } from '../app';
+import { createDispatcher, type LoadedApp, WHOLE_BODY_MAX } from '../app';
 import type { Config } from '../config';
 import { compileLogFormat } from '../config/logformat';
 import { addon, type NativeServer, type ScoreboardHandle } from '../native';
@@ -110,6 +110,7 @@ export function serve(config: Config, app: LoadedApp, sockets: BoundSocket[], op
       harakiriMs: config.harakiri * 1000,
       threadId: opts.threadId ?? 0,
       rawHeaders: app.kind === 'node',
+      wholeBodyMax: app.kind === 'node' ? 0 : WHOLE_BODY_MAX,
       // node:http emits 'checkContinue' instead of answering 100 itself when the server has
       // listeners for it (lib/_http_server.js); they are looked at once, at start.
       continueByApp: app.kind === 'node' && app.server !== undefined && app.server.listenerCount('checkContinue') > 0,

@@ -72,6 +72,19 @@ inline bool Is(char c, uint8_t cls) {
 inline bool IsOws(char c) {
   return c == ' ' || c == '\t';
 }
+// Writes v in decimal at out (room for 20 digits) without the printf machinery, which is
+// measurable on paths taken once per request; returns the number of digits.
+inline size_t FormatDecimal(uint64_t v, char* out) {
+  char tmp[20];
+  size_t n = 0;
+  do {
+    tmp[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  for (size_t i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
+  return n;
+}
+
 inline bool IsDigit(char c) {
   return c >= '0' && c <= '9';
 }

@@ -160,6 +160,70 @@ void EndPass(Connection* c) {
   ConnectionUpdatePoll(c);
 }
 
+// A read that filled all it asked for suggests more is waiting (the rest of a body behind
+// its head): reading again at once saves the epoll registration and the wake-up that a
+// return to the loop costs. Bounded so one busy connection cannot starve the others.
+constexpr int kReadsPerWake = 4;
+
+struct ReadTarget {
+  char* data;
+  size_t size;
+};
+
+// Where the next read goes: the tail of a whole body's buffer (no copy at all), or the
+// Server's shared buffer. uwsgi and SCGI heads are at most buffer-size bytes and a
+// connection carries one request, so until dispatch their reads ask for no more than a head
+// and the body --post-buffering waits for: the rest of the body then lands in its own
+// buffer instead of being copied out of this one.
+ReadTarget PickReadTarget(Connection* c) {
+  Server* s = c->server;
+  if (c->state == ConnState::kBody && c->whole.data != nullptr && c->pending_in.empty() &&
+      c->body_remaining > 0) {
+    return {c->whole.data + c->whole.filled, static_cast<size_t>(c->body_remaining)};
+  }
+  size_t size = s->read_buffer_size();
+  if (c->state == ConnState::kHead && (c->protocol == Protocol::kUwsgi || c->protocol == Protocol::kScgi)) {
+    // + the uwsgi header, or the SCGI netstring's length digits, ':' and ','.
+    size = std::min<uint64_t>(size, s->opts().buffer_size + 32 + s->opts().post_buffering);
+  }
+  return {s->read_buffer(), size};
+}
+
+// Whether the connection is in a state that reads more (as ConnectionUpdatePoll decides).
+bool StillReading(const Connection* c) {
+  return (c->state == ConnState::kHead && !c->pending_close && !OutputBacklogged(c) && !c->held_back) ||
+         (c->state == ConnState::kBody && !c->input_paused);
+}
+
+// Parses the bytes one read brought, keeping what the pass did not consume.
+void ParseRead(Connection* c, char* data, size_t n) {
+  if (c->pending_in.empty()) {
+    long used = ProcessBytes(c, data, n);
+    if (used >= 0 && c->state != ConnState::kClosed && static_cast<size_t>(used) < n) {
+      c->pending_in.assign(data + used, n - static_cast<size_t>(used));
+    }
+  } else {
+    c->pending_in.append(data, n);
+    ProcessPending(c);
+  }
+}
+
+// The peer's EOF while reading.
+void OnEndOfInput(Connection* c) {
+  c->peer_closed = true;
+  if (c->state == ConnState::kBody) {
+    // Truncation is never silent: the app's reads reject (docs/app-contract.md, tsgi.input).
+    ConnectionFail(c, ErrorCode::HTTP_TRUNCATED_BODY);
+  } else if (c->buffering_body) {
+    // A body cut short while it was being buffered never reaches the app: the log says so
+    // and a half-closed client still reads the 400.
+    Refuse(c, ErrorCode::HTTP_TRUNCATED_BODY);
+    ConnectionFlush(c);
+  } else {
+    ConnectionClose(c);
+  }
+}
+
 }  // namespace
 
 void ConnectionProcess(Connection* c) {
@@ -186,43 +250,32 @@ void ConnectionOnReadable(Connection* c) {
     ConnectionUpdatePoll(c);
     return;
   }
-  char* buf = s->read_buffer();
-  ssize_t n;
-  do {
-    n = ::read(c->fd, buf, s->read_buffer_size());
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+  bool more = true;
+  for (int i = 0; more && i < kReadsPerWake; i++) {
+    ReadTarget t = PickReadTarget(c);
+    ssize_t n;
+    do {
+      n = ::read(c->fd, t.data, t.size);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+      c->processing = false;
+      ConnectionFail(c, ErrorCode::IO_READ_FAILED);
+      return;
+    }
+    // After earlier reads in this wake-up, an empty socket or its EOF only ends the pass
+    // (which writes what those reads produced); an EOF stays readable and is seen next time.
+    if (n <= 0 && i > 0) break;
+    if (n < 0) {
       ConnectionUpdatePoll(c);  // the first read after accept found nothing: wait for it
       return;
     }
-    ConnectionFail(c, ErrorCode::IO_READ_FAILED);
-    return;
-  }
-  if (n == 0) {
-    c->peer_closed = true;
-    if (c->state == ConnState::kBody) {
-      // Truncation is never silent: the app's reads reject (docs/app-contract.md, tsgi.input).
-      ConnectionFail(c, ErrorCode::HTTP_TRUNCATED_BODY);
-    } else if (c->buffering_body) {
-      // A body cut short while it was being buffered never reaches the app: the log says so
-      // and a half-closed client still reads the 400.
-      Refuse(c, ErrorCode::HTTP_TRUNCATED_BODY);
-      ConnectionFlush(c);
-    } else {
-      ConnectionClose(c);
+    if (n == 0) {
+      OnEndOfInput(c);
+      return;
     }
-    return;
-  }
-  c->processing = true;
-  if (c->pending_in.empty()) {
-    long used = ProcessBytes(c, buf, static_cast<size_t>(n));
-    if (used >= 0 && c->state != ConnState::kClosed && static_cast<size_t>(used) < static_cast<size_t>(n)) {
-      c->pending_in.assign(buf + used, static_cast<size_t>(n) - static_cast<size_t>(used));
-    }
-  } else {
-    c->pending_in.append(buf, static_cast<size_t>(n));
-    ProcessPending(c);
+    c->processing = true;
+    ParseRead(c, t.data, static_cast<size_t>(n));
+    more = static_cast<size_t>(n) == t.size && StillReading(c);
   }
   // Pipelined bytes behind a request the app still holds are bounded: past buffer-size
   // plus one read, stop reading (UpdatePoll does) and let the kernel buffer the rest.
@@ -351,6 +404,7 @@ void ConnectionClose(Connection* c) {
     if (c->resp != RespState::kDone) s->sink()->OnAbort(id, ErrorCode::IO_PEER_CLOSED);
     ConnectionRequestDone(c, true);
   }
+  ReleaseWholeBody(c);
   c->state = ConnState::kClosed;
   ConnListRemove(c);
   s->OnConnectionClosed(c);

@@ -98,6 +98,10 @@ struct Connection {
   bool continue_pending = false;  // the interim 100 is the app's to send (WriteContinue)
   uint64_t body_remaining = 0;
   uint64_t body_received = 0;
+  // The body being read straight into the app's buffer (ServerOptions::whole_body_max):
+  // held from dispatch until the body is complete or the request ends (ReleaseWholeBody),
+  // always with whole.size - whole.filled == body_remaining.
+  WholeBody whole;
   // The request's head as read from the client (HTTP head, uwsgi header + vars block, SCGI
   // netstring, FastCGI FCGI_PARAMS content): with body_received, the scoreboard's rx.
   uint64_t rx_head_bytes = 0;
@@ -153,6 +157,8 @@ void ConnectionClose(Connection* c);
 void ConnectionUpdatePoll(Connection* c);
 void ConnectionFail(Connection* c, ErrorCode err);
 void NotifyOrphanInput(Connection* c);
+// Drops the connection's hold on its whole-body buffer, if any (request.cc).
+void ReleaseWholeBody(Connection* c);
 // Output side (response.cc).
 void ResponseBegin(Connection* c, const char* status, size_t status_len, const char* headers,
                    size_t headers_len, uint32_t flags, bool has_length, uint64_t length);

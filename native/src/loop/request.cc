@@ -3,6 +3,9 @@
 // are in connection.cc, the response in response.cc.
 #include "loop/request.h"
 
+#include <errno.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -115,12 +118,69 @@ void CaptureForLog(Connection* c, size_t nvars) {
 
 }  // namespace
 
+namespace {
+
+// A Content-Length body still arriving and small enough goes to the app in one buffer of its
+// length, read into in place (ServerOptions::whole_body_max). FastCGI's body comes in
+// records and a chunked one has no length up front: both stream.
+bool WantWholeBody(const Connection* c) {
+  size_t max = c->server->opts().whole_body_max;
+  return max != 0 && !c->body_done && !c->chunked && c->protocol != Protocol::kFastcgi &&
+         c->body_received + c->body_remaining <= max;
+}
+
+}  // namespace
+
+void ReleaseWholeBody(Connection* c) {
+  if (c->whole.handle != nullptr) c->server->sink()->ReleaseWholeBody(&c->whole);
+  c->whole = WholeBody{};
+}
+
+namespace {
+
+// Right after the head, the rest of a body that came with it is usually in the socket
+// already: one read straight into the whole body's buffer often completes it, and the app
+// then gets the body done with the request (no onData call, no waiting in the app layer).
+// Only when no bytes are buffered behind the ones taken (pending_in empty: the initial body
+// used every byte this pass read), or the socket's bytes would overtake them. A failure or
+// EOF is left in the socket for the next read to meet.
+void ReadAhead(Connection* c) {
+  WholeBody& w = c->whole;
+  if (!c->pending_in.empty() || c->body_remaining == 0) return;
+  ssize_t n;
+  do {
+    n = ::read(c->fd, w.data + w.filled, static_cast<size_t>(c->body_remaining));
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) return;
+  w.filled += static_cast<size_t>(n);
+  c->body_remaining -= static_cast<uint64_t>(n);
+  c->body_received += static_cast<uint64_t>(n);
+  if (c->body_remaining == 0) c->body_done = true;
+}
+
+// Sets up the whole body's buffer for the request being dispatched (WantWholeBody) and
+// reads ahead into it when bytes came with the head. False: the body streams.
+bool StartWholeBody(Connection* c, const char* body, size_t body_len) {
+  c->whole = WholeBody{};
+  c->whole.size = static_cast<size_t>(c->body_received + c->body_remaining);
+  if (!c->server->sink()->AllocWholeBody(&c->whole, body, body_len)) {
+    c->whole = WholeBody{};
+    return false;
+  }
+  if (body_len > 0) ReadAhead(c);
+  return true;
+}
+
+}  // namespace
+
 void Dispatch(Connection* c, uint32_t flags, size_t nvars, const char* body, size_t body_len) {
   Server* s = c->server;
   if (!s->opts().log_format.captured.empty()) CaptureForLog(c, nvars);
   c->req_id = s->RegisterRequest(c);
+  const WholeBody* whole = WantWholeBody(c) && StartWholeBody(c, body, body_len) ? &c->whole : nullptr;
   c->state = c->body_done ? ConnState::kAwaiting : ConnState::kBody;
   if (c->body_done) flags |= kReqBodyDone;
+  if (whole != nullptr && !c->body_done) flags |= kReqBodyWhole;
   if (c->keep_alive) flags |= kReqKeepAlive;
   if (c->chunked) flags |= kReqChunked;
   flags |= s->shapes().Lookup(s->blob(), s->meta(), nvars) << kReqShapeShift;
@@ -131,21 +191,25 @@ void Dispatch(Connection* c, uint32_t flags, size_t nvars, const char* body, siz
     ScoreboardRequestStart(s->opts().scoreboard, c->req_id, static_cast<uint64_t>(c->start_sec), c->start_us,
                            s->blob().data(), s->meta(), nvars);
   }
-  s->sink()->OnRequest(c->req_id, flags, s->blob(), nvars, body, body_len);
+  s->sink()->OnRequest(c->req_id, flags, s->blob(), nvars, body, body_len, whole);
+  // A body read whole before the dispatch went with it: native writes into it no more.
+  if (c->body_done) ReleaseWholeBody(c);
   s->DispatchedRequest();
 }
 
 namespace {
 
-// Body bytes available at dispatch time: for Content-Length, what is buffered up to the
-// length; for chunked, everything decodable now (decoded into `scratch`).
+// Body bytes available at dispatch time, set in *body: for Content-Length, what is
+// buffered up to the length (a span of `data`, valid until the dispatch copies it); for
+// chunked, everything decodable now (decoded into `scratch`).
 // Returns bytes consumed from data, or -1 after refusing a malformed chunked body.
-long TakeInitialBody(Connection* c, const char* data, size_t len, std::string* scratch) {
+long TakeInitialBody(Connection* c, const char* data, size_t len, std::string* scratch, Span* body) {
   scratch->clear();  // the scratch is per thread: never let one request see another's body
+  *body = Span{};
   if (c->body_done) return 0;
   if (!c->chunked) {
     size_t take = static_cast<size_t>(std::min<uint64_t>(c->body_remaining, len));
-    scratch->assign(data, take);
+    *body = Span{data, take};
     c->body_remaining -= take;
     c->body_received += take;
     if (c->body_remaining == 0) c->body_done = true;
@@ -169,6 +233,7 @@ long TakeInitialBody(Connection* c, const char* data, size_t len, std::string* s
     Refuse(c, ErrorCode::HTTP_BODY_TOO_LARGE);
     return -1;
   }
+  *body = Span{scratch->data(), scratch->size()};
   return static_cast<long>(off);
 }
 
@@ -360,7 +425,8 @@ long ProcessHttpHead(Connection* c, const char* data, size_t len) {
   RememberForLog(c, head.method, head.target, Span{kProto[head.version_minor == 1], 8}, vo.nvars, vo.pktsize);
 
   static thread_local std::string initial;
-  long body = TakeInitialBody(c, data + n, len - static_cast<size_t>(n), &initial);
+  Span first;
+  long body = TakeInitialBody(c, data + n, len - static_cast<size_t>(n), &initial, &first);
   if (body < 0) {
     s->ReleaseSlot();
     return -1;
@@ -370,12 +436,12 @@ long ProcessHttpHead(Connection* c, const char* data, size_t len) {
   if (head.expect_continue && head.version_minor == 1 && o.continue_by_app) {
     c->continue_pending = true;
     flags |= kReqExpectContinue;
-  } else if (head.expect_continue && !c->body_done && head.version_minor == 1 && initial.empty() &&
+  } else if (head.expect_continue && !c->body_done && head.version_minor == 1 && first.len == 0 &&
              !buffered) {
     c->out.append("HTTP/1.1 100 Continue\r\n\r\n");
   }
   if (!buffered) StartBodyClock(c, c->body_received);
-  Dispatch(c, flags, vo.nvars, initial.empty() ? nullptr : initial.data(), initial.size());
+  Dispatch(c, flags, vo.nvars, first.len == 0 ? nullptr : first.data, first.len);
   return n + body;
 }
 
@@ -447,11 +513,12 @@ long ProcessUwsgiPacket(Connection* c, const char* data, size_t len) {
   c->body_done = content_length == 0;
 
   static thread_local std::string initial;
-  long body = TakeInitialBody(c, data + used, len - used, &initial);
+  Span first;
+  long body = TakeInitialBody(c, data + used, len - used, &initial, &first);
   if (!buffered) StartBodyClock(c, c->body_received);
   uint32_t flags = kReqUwsgi | (static_cast<uint32_t>(h.modifier1) << 8) |
                    (c->head_request ? static_cast<uint32_t>(kReqHead) : 0u);
-  Dispatch(c, flags, vo.nvars, initial.empty() ? nullptr : initial.data(), initial.size());
+  Dispatch(c, flags, vo.nvars, first.len == 0 ? nullptr : first.data, first.len);
   return static_cast<long>(used) + body;
 }
 
@@ -511,11 +578,35 @@ long ProcessScgiRequest(Connection* c, const char* data, size_t len) {
   c->body_done = head.content_length == 0;
 
   static thread_local std::string initial;
-  long body = TakeInitialBody(c, data + used, len - used, &initial);
+  Span first;
+  long body = TakeInitialBody(c, data + used, len - used, &initial, &first);
   if (!buffered) StartBodyClock(c, c->body_received);
   uint32_t flags = kReqUwsgi | (c->head_request ? static_cast<uint32_t>(kReqHead) : 0u);
-  Dispatch(c, flags, vo.nvars, initial.empty() ? nullptr : initial.data(), initial.size());
+  Dispatch(c, flags, vo.nvars, first.len == 0 ? nullptr : first.data, first.len);
   return static_cast<long>(used) + body;
+}
+
+// Body bytes of a request whose body the app gets whole: they are moved to the buffer's
+// fill position unless they were read there (ConnectionOnReadable reads straight into it),
+// and the app hears only how far the buffer is filled. Returns bytes consumed.
+long ProcessWholeBody(Connection* c, const char* data, size_t len) {
+  WholeBody& w = c->whole;
+  size_t take = static_cast<size_t>(std::min<uint64_t>(c->body_remaining, len));
+  if (take == 0) return 0;
+  char* at = w.data + w.filled;
+  if (data != at) std::memcpy(at, data, take);
+  w.filled += take;
+  c->body_remaining -= take;
+  c->body_received += take;
+  if (c->body_remaining == 0) {
+    c->body_done = true;
+    c->server->BodyEnded();
+  }
+  // Called after the last write into the buffer: once the app layer sees it full, native
+  // writes into it no more. The app may end the request in there (which releases it).
+  c->server->sink()->OnBodyFilled(c->req_id, w.filled);
+  if (c->body_done) ReleaseWholeBody(c);
+  return static_cast<long>(take);
 }
 
 // Streams body bytes of the dispatched request to the app. Returns bytes consumed, or -1
@@ -524,6 +615,7 @@ long ProcessBody(Connection* c, const char* data, size_t len) {
   Server* s = c->server;
   RequestSink* sink = s->sink();
   if (c->req_id == 0) return static_cast<long>(len);  // the app already answered: discard
+  if (c->whole.data != nullptr) return ProcessWholeBody(c, data, len);
   if (!c->chunked) {
     size_t take = static_cast<size_t>(std::min<uint64_t>(c->body_remaining, len));
     c->body_remaining -= take;
@@ -531,6 +623,7 @@ long ProcessBody(Connection* c, const char* data, size_t len) {
     if (take > 0) sink->OnData(c->req_id, data, take, ErrorCode::OK);
     if (c->body_remaining == 0) {
       c->body_done = true;
+      s->BodyEnded();
       if (c->req_id) sink->OnData(c->req_id, nullptr, 0, ErrorCode::OK);
     }
     return static_cast<long>(take);
@@ -554,6 +647,7 @@ long ProcessBody(Connection* c, const char* data, size_t len) {
   }
   if (st == ChunkedStatus::kDone) {
     c->body_done = true;
+    s->BodyEnded();
     if (c->req_id) sink->OnData(c->req_id, nullptr, 0, ErrorCode::OK);
   }
   return static_cast<long>(off);

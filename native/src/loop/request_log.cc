@@ -235,6 +235,13 @@ void RequestLog::AppendLine(const char* line, size_t len) {
   if (log_date_) AppendDate();
   buf_.append(line, len);
   if (len == 0 || line[len - 1] != '\n') buf_.push_back('\n');
+  urgent_ = true;
+}
+
+void RequestLog::FlushIfDue(uint64_t now_ms, bool idle) {
+  if (buf_.empty()) return;
+  if (pending_since_ms_ == kNotPending) pending_since_ms_ = now_ms;
+  if (idle || urgent_ || buf_.size() >= kFlushBytes || now_ms - pending_since_ms_ >= kFlushDelayMs) Flush();
 }
 
 void RequestLog::Flush() {
@@ -250,6 +257,10 @@ void RequestLog::Flush() {
     break;  // EAGAIN or a closed log: keep the rest for the next flush
   }
   buf_.erase(0, off);
+  if (buf_.empty()) {
+    pending_since_ms_ = kNotPending;
+    urgent_ = false;
+  }
   if (dropped_ > 0 && buf_.size() < kMaxPending / 2) {
     char note[96];
     int n = snprintf(note, sizeof note, "tsgi: %llu log lines dropped (log fd not writable)\n",

@@ -101,6 +101,14 @@ class RequestLog {
   void AppendLine(const char* line, size_t len);
   // Writes what is buffered. Bytes the fd does not take now stay buffered (bounded).
   void Flush();
+  // The end of a batch: request lines wait for more, so a busy Server writes many per
+  // write(2) instead of one batch's few (the write was most of the log's cost per request).
+  // They are written once kFlushBytes are pending, once the oldest has waited kFlushDelayMs,
+  // when `idle` (no connection left: nothing else would come to write them), and at once
+  // after any other line (AppendLine: errors and warnings are never held back). A Server
+  // with connections open runs its 250 ms timer, which ends a batch too: that bounds the
+  // wait when traffic stops.
+  void FlushIfDue(uint64_t now_ms, bool idle);
   size_t pending() const { return buf_.size(); }
 
  private:
@@ -122,6 +130,11 @@ class RequestLog {
   char cached_ctime_[32] = {0};
   uint64_t dropped_ = 0;
   uint64_t pid_ = 0;
+  static constexpr uint64_t kNotPending = ~0ull;
+  static constexpr size_t kFlushBytes = 16 * 1024;
+  static constexpr uint64_t kFlushDelayMs = 10;
+  uint64_t pending_since_ms_ = kNotPending;  // loop time the oldest unwritten line was seen
+  bool urgent_ = false;                      // an AppendLine line is unwritten
 };
 
 }  // namespace tsgi

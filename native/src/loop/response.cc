@@ -2,6 +2,7 @@
 // close-delimited), the write path with back-pressure, and canned error responses.
 #include <errno.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -50,8 +51,7 @@ uint32_t CountLines(const char* p, size_t n) {
 
 void AppendDecimal(std::string* out, uint64_t v) {
   char tmp[24];
-  int n = snprintf(tmp, sizeof tmp, "%llu", static_cast<unsigned long long>(v));
-  out->append(tmp, static_cast<size_t>(n));
+  out->append(tmp, FormatDecimal(v, tmp));
 }
 
 // The value of the app's Content-Length line in a rendered header block ("Name: value\r\n"
@@ -163,6 +163,44 @@ bool ShouldLog(const ServerOptions& o, const Connection* c, uint64_t end_us, boo
          (w.big_bytes && c->resp_body_bytes >= w.big_bytes);
 }
 
+// A body at least this large is sent from the app's buffer (SendAlongside) instead of
+// being copied into `out` first.
+constexpr size_t kSendAlongsideMin = 16 * 1024;
+
+// Sends what `out` holds, then `data`, with one sendmsg: a large body goes from the app's
+// buffer to the socket without a copy, and still after everything queued before it. Returns
+// how much of `data` went; the caller queues the rest. A failed send queues it all, and the
+// flush that follows meets the error again and handles it (ConnectionFlush).
+size_t SendAlongside(Connection* c, const char* data, size_t len) {
+  if (c->state == ConnState::kClosed) return 0;
+  Server* s = c->server;
+  size_t queued = c->out.size() - c->out_off;
+  struct iovec iov[2];
+  int n = 0;
+  if (queued > 0) iov[n++] = {c->out.data() + c->out_off, queued};
+  iov[n++] = {const_cast<char*>(data), len};
+  struct msghdr msg = {};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = static_cast<size_t>(n);
+  ssize_t w;
+  do {
+    w = ::sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+  } while (w < 0 && errno == EINTR);
+  if (w <= 0) return 0;
+  size_t wrote = static_cast<size_t>(w);
+  s->mutable_counters().tx += wrote;
+  if (c->timer.owner == &s->write_timeouts()) {
+    ConnListPush(&s->write_timeouts(), c, uv_now(s->loop()) + s->opts().socket_timeout_ms);
+  }
+  if (wrote < queued) {
+    c->out_off += wrote;
+    return 0;
+  }
+  c->out.clear();
+  c->out_off = 0;
+  return wrote - queued;
+}
+
 }  // namespace
 
 void ResponseBegin(Connection* c, const char* status, size_t status_len, const char* headers,
@@ -256,6 +294,9 @@ void ResponseBody(Connection* c, const char* data, size_t len) {
     c->out.append(size, static_cast<size_t>(n));
     c->out.append(data, len);
     c->out.append("\r\n", 2);
+  } else if (len >= kSendAlongsideMin) {
+    size_t sent = SendAlongside(c, data, len);
+    c->out.append(data + sent, len - sent);
   } else {
     c->out.append(data, len);
   }
@@ -397,6 +438,7 @@ void ConnectionRequestDone(Connection* c, bool aborted) {
   s->mutable_counters().requests++;
   if (s->harakiri()) s->harakiri()->End(c->req_id);
   if (!c->body_done && !c->server->destroying()) c->orphan_input_id = c->req_id;
+  ReleaseWholeBody(c);  // the rest of an unfinished body is drained, not kept
   s->UnregisterRequest(c->req_id);
   c->req_id = 0;
   s->ReleaseSlot();

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "common/chars.h"
 #include "loop/connection.h"
 
 namespace tsgi {
@@ -35,11 +36,18 @@ constexpr uint32_t kAcceptTurn = 4;
 void FormatPeer(const sockaddr_storage& ss, char* addr, size_t addr_len, char* port, size_t port_len) {
   addr[0] = '\0';
   port[0] = '\0';
-  if (ss.ss_family == AF_INET) {
+  if (ss.ss_family == AF_INET && addr_len >= INET_ADDRSTRLEN && port_len >= 6) {
+    // Formatted by hand: inet_ntop and snprintf go through printf, once per connection.
     const sockaddr_in* in = reinterpret_cast<const sockaddr_in*>(&ss);
-    inet_ntop(AF_INET, &in->sin_addr, addr, static_cast<socklen_t>(addr_len));
+    const unsigned char* b = reinterpret_cast<const unsigned char*>(&in->sin_addr);
+    size_t n = 0;
+    for (int i = 0; i < 4; i++) {
+      if (i > 0) addr[n++] = '.';
+      n += FormatDecimal(b[i], addr + n);
+    }
+    addr[n] = '\0';
     // REMOTE_PORT in host byte order (uWSGI's router byte-swaps it: docs/router.md).
-    snprintf(port, port_len, "%u", static_cast<unsigned>(ntohs(in->sin_port)));
+    port[FormatDecimal(ntohs(in->sin_port), port)] = '\0';
   } else if (ss.ss_family == AF_INET6) {
     const sockaddr_in6* in6 = reinterpret_cast<const sockaddr_in6*>(&ss);
     inet_ntop(AF_INET6, &in6->sin6_addr, addr, static_cast<socklen_t>(addr_len));
@@ -351,7 +359,7 @@ void Server::FinishBatch() {
   }
   batch_depth_--;
   UpdateAccepting();
-  log_.Flush();
+  log_.FlushIfDue(uv_now(loop_), all_.empty());
   sink_->EndBatch();
   FreeClosed();
 }

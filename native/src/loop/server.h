@@ -80,6 +80,23 @@ struct ServerOptions {
   // the core then sends no interim 100 (kReqExpectContinue tells the app layer), and
   // WriteContinue sends it when the app calls res.writeContinue().
   bool continue_by_app = false;
+  // A request body with a Content-Length up to this many bytes that is not all here at
+  // dispatch goes to the app in one buffer of its length, filled in place as it arrives
+  // (WholeBody); 0 = every body streams as copied chunks (node:http apps, whose streams
+  // take chunks). Never more than a streamed body may hold in the app layer at once.
+  size_t whole_body_max = 0;
+};
+
+// A request body the sink allocated whole (a JS-owned buffer of the body's length): native
+// writes data[filled, size) as bytes arrive, on the Server's thread, and says how far it got
+// with OnBodyFilled. `handle` keeps the buffer alive until ReleaseWholeBody; native never
+// touches `data` after that. The app layer hands the app neither the buffer nor a view of
+// it before the body is complete, so nothing can detach or transfer it while it is written.
+struct WholeBody {
+  void* handle = nullptr;  // the sink's; null when no buffer is held
+  char* data = nullptr;
+  size_t size = 0;
+  size_t filled = 0;
 };
 
 // --max-connections 0: three quarters of the open-files limit, shared by the process's
@@ -106,8 +123,17 @@ class RequestSink {
   // stopping worker's "closed" promise would wait for the next connection).
   virtual void FlushQueuedJs() {}
   // blob holds every var; meta (see MetaBuffer) holds 4 offsets per var.
+  // Allocates whole->size bytes, copies body[0, body_len) to their start and sets
+  // handle/data/filled; false (handle left null) when it cannot, and the body then streams
+  // through OnData as usual. Calls no JS.
+  virtual bool AllocWholeBody(WholeBody* whole, const char* body, size_t body_len) = 0;
+  // With `whole`, the body argument is its buffer instead of `body`: the first `filled`
+  // bytes of it with kReqBodyWhole, all of it with kReqBodyDone.
   virtual void OnRequest(uint32_t id, uint32_t flags, const std::string& blob, size_t nvars, const char* body,
-                         size_t body_len) = 0;
+                         size_t body_len, const WholeBody* whole) = 0;
+  // The whole body of request `id` now holds `filled` bytes; filled == size ends it.
+  virtual void OnBodyFilled(uint32_t id, size_t filled) = 0;
+  virtual void ReleaseWholeBody(WholeBody* whole) = 0;
   // data != nullptr: body bytes; data == nullptr: end of body (err OK) or body error.
   virtual void OnData(uint32_t id, const char* data, size_t len, ErrorCode err) = 0;
   virtual void OnDrain(uint32_t id) = 0;
@@ -127,6 +153,10 @@ enum RequestFlag : uint32_t {
   kReqRawHeaders = 32,
   // "Expect: 100-continue" left to the app (ServerOptions::continue_by_app): no 100 sent yet.
   kReqExpectContinue = 64,
+  // The body goes to the app whole (ServerOptions::whole_body_max): the body argument is a
+  // buffer of the Content-Length, of which the first `filled` bytes are here; the rest is
+  // told with OnBodyFilled.
+  kReqBodyWhole = 128,
   // bits 8..15: uwsgi modifier1 (or the raw header count); bits 16..31: shape id of the
   // var names (loop/shapes.h)
 };
@@ -212,6 +242,8 @@ class Server {
   // A request went to the app: the JS work it queued (a promise's answer) is settled before
   // the read pass ends (SettleDispatched), or at the latest when the callback ends.
   void DispatchedRequest() { settle_wanted_ = true; }
+  // A body ended: an app awaiting it whole answers in a microtask, settled the same way.
+  void BodyEnded() { settle_wanted_ = true; }
   void SettleDispatched() {
     if (!settle_wanted_ || in_js_call_ != 0 || destroyed_) return;
     settle_wanted_ = false;

@@ -11,6 +11,7 @@ export const BodyDone = 1;
 export const Head = 2;
 export const Uwsgi = 4;
 export const KeepAlive = 8;
+export const BodyWhole = 128;
 
 /** Packs [key, value] vars into one latin1 blob and 4 offsets per var. */
 export function packVars(vars: ReadonlyArray<readonly [string, string]>, meta = new Uint32Array(vars.length * 4)) {
@@ -140,6 +141,11 @@ export interface RequestOptions {
   body?: Uint8Array | string;
   /** Body arrives later through onData: BodyDone is not set. */
   streaming?: boolean;
+  /**
+   * The body goes to the app whole (RequestFlags.BodyWhole): `body` is the buffer of its full
+   * length, of which `whole` bytes are filled; fill() announces more, as native does.
+   */
+  whole?: number;
 }
 
 /** A dispatcher over a fake transport, with a helper that sends one request. */
@@ -173,9 +179,10 @@ export class FakeServer {
     const id = this.nextId++;
     const { blob, nvars } = packVars(vars, this.meta);
     let flags = opts.flags ?? KeepAlive;
-    if (!opts.streaming) flags |= BodyDone;
+    if (opts.whole !== undefined) flags |= BodyWhole;
+    else if (!opts.streaming) flags |= BodyDone;
     const body = typeof opts.body === 'string' ? new TextEncoder().encode(opts.body) : opts.body;
-    this.dispatcher.onRequest(id, flags, blob, nvars, body);
+    this.dispatcher.onRequest(id, flags, blob, nvars, body, opts.whole);
     // Native reuses the meta array for the next request: scribble over it.
     this.meta.fill(0xffff);
     return id;
@@ -183,6 +190,10 @@ export class FakeServer {
 
   data(id: number, chunk: string | Uint8Array): void {
     this.dispatcher.onData(id, typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk, 0);
+  }
+  /** The whole body's buffer now holds `filled` bytes (the caller wrote them into it). */
+  fill(id: number, filled: number): void {
+    this.dispatcher.onData(id, null, 0, filled);
   }
   endBody(id: number): void {
     this.dispatcher.onData(id, null, 0);
