@@ -16,7 +16,7 @@ if [ "$mode" = asan ]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 fi
-srcs=(native/src/common/*.cc native/src/proto/*.cc native/src/scoreboard/*.cc)
+srcs=(native/src/common/*.cc native/src/proto/*.cc native/src/scoreboard/*.cc native/src/loop/shapes.cc)
 status=0
 for t in test/native/*_test.cc; do
   name=$(basename "$t" .cc)

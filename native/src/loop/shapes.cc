@@ -37,10 +37,13 @@ bool SameNames(const std::string& stored, const char* blob, const uint32_t* meta
 }  // namespace
 
 uint32_t ShapeTable::Lookup(const std::string& blob, const uint32_t* meta, size_t nvars) {
+  if (last_ != 0 && SameNames(keys_[last_ - 1], blob.data(), meta, nvars)) return last_;
   uint64_t h = HashNames(blob.data(), meta, nvars);
   auto it = by_hash_.find(h);
   if (it != by_hash_.end()) {
-    return SameNames(keys_[it->second - 1], blob.data(), meta, nvars) ? it->second : 0;
+    if (!SameNames(keys_[it->second - 1], blob.data(), meta, nvars)) return 0;
+    last_ = it->second;
+    return last_;
   }
   if (keys_.size() >= kMaxShapes) return 0;
   std::string names;
@@ -51,6 +54,7 @@ uint32_t ShapeTable::Lookup(const std::string& blob, const uint32_t* meta, size_
   keys_.push_back(std::move(names));
   uint32_t id = static_cast<uint32_t>(keys_.size());
   by_hash_.emplace(h, id);
+  last_ = id;
   return id;
 }
 

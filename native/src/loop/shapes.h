@@ -29,6 +29,9 @@ class ShapeTable {
  private:
   std::vector<std::string> keys_;                   // id - 1 → names, each followed by '\0'
   std::unordered_map<uint64_t, uint32_t> by_hash_;  // hash of the names → id
+  // The id Lookup returned last (0: none). Consecutive requests mostly repeat one sequence,
+  // and comparing against it with memcmp costs less than hashing every byte of the names.
+  uint32_t last_ = 0;
 };
 
 }  // namespace tsgi
