@@ -15,7 +15,13 @@ import { setFlagsFromString } from 'node:v8';
 /** The V8 flag a tsgi process starts with. */
 export const OPTIMIZER_OFF = '--no-turbofan';
 
-/** Turns V8's optimising compiler on for this process, for every function from now on. */
+/**
+ * Turns V8's optimising compiler on for this process, for every function from now on, and
+ * takes the flag off process.execArgv: Node passes that array on to the processes the app
+ * forks (child_process.fork), which must start as they would under any Node server.
+ */
 export function enableOptimizer(): void {
   setFlagsFromString('--turbofan');
+  const i = process.execArgv.indexOf(OPTIMIZER_OFF);
+  if (i >= 0) process.execArgv.splice(i, 1);
 }

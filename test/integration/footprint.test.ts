@@ -85,6 +85,11 @@ describe('what each process loads', () => {
     assert.match(await probeAnswer(['--callable', 'fetchApp']), /^http,/);
   });
 
+  test("a worker's process.execArgv, which child_process.fork passes on, holds no flag of tsgi's own", async () => {
+    assert.deepEqual(JSON.parse(await probeAnswer(['--callable', 'execArgv', '--processes', '2'])), []);
+    assert.deepEqual(JSON.parse(await probeAnswer(['--callable', 'execArgv'])), []);
+  });
+
   test('a node:http app is served with node:http loaded', async () => {
     assert.match(await probeAnswer(['--callable', 'node', '--app-type', 'node']), /^http(,|$)/);
   });
