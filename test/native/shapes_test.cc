@@ -31,7 +31,9 @@ Vars Make(const std::vector<std::pair<std::string, std::string>>& pairs) {
   return v;
 }
 
-uint32_t Id(ShapeTable* t, const Vars& v) { return t->Lookup(v.blob, v.meta.data(), v.meta.size() / 4); }
+uint32_t Id(ShapeTable* t, const Vars& v) {
+  return t->Lookup(v.blob, v.meta.data(), v.meta.size() / 4);
+}
 
 }  // namespace
 
@@ -77,7 +79,8 @@ TEST("alternating sequences keep their ids (the last one is answered first, then
 TEST("a full table answers 0 for new sequences and still knows the old ones") {
   ShapeTable t;
   uint32_t first = Id(&t, Make({{"N0", ""}}));
-  for (uint32_t i = 1; i < ShapeTable::kMaxShapes; i++) CHECK(Id(&t, Make({{"N" + std::to_string(i), ""}})) != 0);
+  for (uint32_t i = 1; i < ShapeTable::kMaxShapes; i++)
+    CHECK(Id(&t, Make({{"N" + std::to_string(i), ""}})) != 0);
   CHECK_EQ(Id(&t, Make({{"ONE_TOO_MANY", ""}})), 0u);
   CHECK_EQ(Id(&t, Make({{"N0", "v"}})), first);
   CHECK_EQ(Id(&t, Make({{"ONE_TOO_MANY", ""}})), 0u);
